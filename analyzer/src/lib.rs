@@ -1,0 +1,28 @@
+//! gomem's analysis engine: the library behind `cargo gomem-lint` (and, later, the
+//! `#[gomem::escape]` attribute).
+//!
+//! Data flows one way, one module per step:
+//! [`workspace`] (what to analyze) -> [`source`] (files, text, lines) -> [`parse`] (syn trees,
+//! never crashing) -> [`index`] (modules, items, `use` resolution; [`modtree`] finds module
+//! files) -> [`lints`] (findings as [`diagnostic::Diagnostic`]s) -> `report` (human and JSON
+//! output, with the `cli` feature). [`driver`] runs the pipeline on all cores.
+//!
+//! Without the default `cli` feature the engine depends only on syn and proc-macro2, so that
+//! a proc-macro crate can use it cheaply.
+
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod config;
+pub mod consteval;
+pub mod diagnostic;
+pub mod driver;
+pub mod index;
+pub mod layout;
+pub mod lints;
+pub mod modtree;
+pub mod parse;
+#[cfg(feature = "cli")]
+pub mod report;
+pub mod source;
+pub mod span;
+pub mod workspace;

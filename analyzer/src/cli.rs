@@ -1,0 +1,279 @@
+//! `cargo gomem-lint`: the command line.
+//!
+//! Exit codes, as documented in `--help`: 0 when the run found nothing at deny level, 1 when
+//! it did, 2 when the run itself failed (bad arguments, an unreadable workspace, a crashed
+//! check).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+
+use crate::config::Config;
+use crate::diagnostic::Level;
+use crate::driver::{analyze, Analysis};
+use crate::lints::LintId;
+use crate::report;
+use crate::workspace::{cargo, Workspace};
+
+const AFTER_HELP: &str = "\
+Examples:
+  cargo gomem-lint                          lint every package of the workspace in this folder
+  cargo gomem-lint -p server -D warnings    lint one package; any warning fails the run
+  cargo gomem-lint src/ vendor/foo.rs       lint files and folders without cargo
+  cargo gomem-lint --message-format=json    cargo-style JSON, for rust-analyzer and scripts
+  cargo gomem-lint --explain unjoined_task  what a lint finds and how to fix it
+
+Lint levels (-A/-W/-D) apply in the order given; `warnings` names every warning.
+
+Exit status: 0 no findings at deny level; 1 a deny-level finding; 2 the run failed.";
+
+/// Finds memory leaks the Go way: unjoined threads and tasks, oversized globals, and more.
+#[derive(Parser, Debug)]
+#[command(name = "cargo gomem-lint", bin_name = "cargo gomem-lint", version, after_help = AFTER_HELP)]
+struct Args {
+    /// Files and folders to lint without cargo (every .rs file below a folder). Without
+    /// paths, the cargo workspace of the current folder (or --manifest-path) is linted.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Path to the Cargo.toml of the workspace or package to lint.
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<PathBuf>,
+
+    /// Lint only this package (repeatable). Default: every workspace member.
+    #[arg(short, long = "package", value_name = "SPEC")]
+    package: Vec<String>,
+
+    /// Output format: `human` for people, `json` for cargo-compatible messages.
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]
+    message_format: MessageFormat,
+
+    /// Coloring of human output.
+    #[arg(long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    color: Color,
+
+    /// Set lint allowed (repeatable).
+    #[arg(short = 'A', long = "allow", value_name = "LINT", action = ArgAction::Append)]
+    allow: Vec<String>,
+
+    /// Set lint warnings (repeatable).
+    #[arg(short = 'W', long = "warn", value_name = "LINT", action = ArgAction::Append)]
+    warn: Vec<String>,
+
+    /// Set lint denied: findings fail the run (repeatable). `-D warnings` denies all warnings.
+    #[arg(short = 'D', long = "deny", value_name = "LINT", action = ArgAction::Append)]
+    deny: Vec<String>,
+
+    /// Size above which `oversized_static` reports a global, e.g. `1MiB`, `512KiB`, `4096`.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1MiB")]
+    static_size_limit: u64,
+
+    /// Number of threads (default: one per core).
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+
+    /// List the lints with their default levels.
+    #[arg(long)]
+    list: bool,
+
+    /// Print the documentation of a lint.
+    #[arg(long, value_name = "LINT")]
+    explain: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum MessageFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Parses `1048576`, `1MiB`, `512 KiB`, `2GB` (decimal units are taken as binary, like rustc's
+/// `-Z` size flags do not exist: sizes here are always binary).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '_')
+        .unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (try `1MiB` or `4096`)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}` (use KiB, MiB or GiB)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+/// Runs the command with the process's arguments.
+pub fn main() -> ExitCode {
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `cargo gomem-lint ...` runs `cargo-gomem-lint gomem-lint ...`.
+    if argv.get(1).is_some_and(|a| a == "gomem-lint") {
+        argv.remove(1);
+    }
+    quiet_worker_panics();
+    match run(argv) {
+        Ok(code) => code,
+        // `cargo gomem-lint | head`: the reader is gone, which is not our failure.
+        Err(message) if message.contains("Broken pipe") => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
+    let matches = Args::command()
+        .try_get_matches_from(argv)
+        .unwrap_or_else(|e| e.exit());
+    let args = Args::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+
+    if args.list {
+        for id in LintId::ALL.into_iter().filter(|id| id.lint().configurable) {
+            let lint = id.lint();
+            println!(
+                "{:<20} {:<5} {}",
+                lint.name,
+                lint.default_level.as_str(),
+                lint.summary
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(name) = &args.explain {
+        let id = LintId::from_name(name).ok_or_else(|| {
+            let names: Vec<_> = LintId::ALL.iter().map(|i| i.name()).collect();
+            format!("unknown lint `{name}`; the lints are: {}", names.join(", "))
+        })?;
+        println!(
+            "# gomem::{} (default: {})\n\n{}",
+            id.name(),
+            id.lint().default_level.as_str(),
+            id.lint().explanation
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let mut config = Config::default();
+    config.thresholds.static_size = args.static_size_limit;
+    // Apply -A/-W/-D in the order they appear on the command line.
+    let mut flags: Vec<(usize, Level, &String)> = Vec::new();
+    for (id, level, values) in [
+        ("allow", Level::Allow, &args.allow),
+        ("warn", Level::Warn, &args.warn),
+        ("deny", Level::Deny, &args.deny),
+    ] {
+        let indices = matches.indices_of(id).into_iter().flatten();
+        flags.extend(indices.zip(values).map(|(i, v)| (i, level, v)));
+    }
+    flags.sort_by_key(|f| f.0);
+    for (_, level, name) in flags {
+        config.levels.set(name, level)?;
+    }
+
+    let workspace = if args.paths.is_empty() {
+        let selection = cargo::Selection {
+            manifest_path: args.manifest_path.clone(),
+            packages: args.package.clone(),
+        };
+        cargo::load(&selection)?
+    } else {
+        if args.manifest_path.is_some() || !args.package.is_empty() {
+            return Err("paths cannot be combined with --manifest-path or --package".into());
+        }
+        Workspace::from_paths(&args.paths)
+    };
+    if !workspace.errors.is_empty() {
+        return Err(workspace.errors.join("\n"));
+    }
+
+    let analysis = match args.jobs {
+        Some(n) => crate::driver::analyze_with(workspace, config, n),
+        None => analyze(workspace, config),
+    };
+    let failed = analysis.count(Level::Deny) > 0;
+    let broken = analysis.has_internal_errors();
+    match args.message_format {
+        MessageFormat::Json => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            report::json::write(&mut out, &analysis, !failed && !broken)
+                .map_err(|e| e.to_string())?;
+            out.flush().map_err(|e| e.to_string())?;
+        }
+        MessageFormat::Human => print_human(&analysis, args.color).map_err(|e| e.to_string())?,
+    }
+    Ok(if broken {
+        ExitCode::from(2)
+    } else if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_human(analysis: &Analysis, color: Color) -> std::io::Result<()> {
+    let choice = match color {
+        Color::Always => ColorChoice::Always,
+        Color::Never => ColorChoice::Never,
+        Color::Auto if std::io::IsTerminal::is_terminal(&std::io::stderr()) => ColorChoice::Auto,
+        Color::Auto => ColorChoice::Never,
+    };
+    let mut out = StandardStream::stderr(choice);
+    for d in &analysis.diagnostics {
+        report::human::emit(&mut out, &analysis.db, d)?;
+    }
+    writeln!(
+        out,
+        "gomem-lint: {} in {} files ({:.2}s)",
+        report::counts(analysis),
+        analysis.db.len(),
+        analysis.elapsed.as_secs_f64()
+    )
+}
+
+/// A check that panics is reported as an `internal_error` diagnostic; the default panic
+/// message on top of it would only be noise. `RUST_BACKTRACE` brings it back for debugging.
+fn quiet_worker_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let worker = std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("gomem-worker"));
+        if !worker || std::env::var_os("RUST_BACKTRACE").is_some() {
+            default(info);
+        }
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("512 KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("1_000"), Ok(1000));
+        assert!(parse_size("1 parsec").is_err());
+        assert!(parse_size("MiB").is_err());
+    }
+}

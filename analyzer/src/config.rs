@@ -1,0 +1,117 @@
+//! Settings of a run: lint levels and thresholds.
+//!
+//! Levels start at each lint's default and are changed by `-A/-W/-D` flags in the order they
+//! were given, as rustc does; `warnings` names every warning (`-D warnings` turns warnings into
+//! errors, `-A warnings` silences them).
+
+use crate::diagnostic::Level;
+use crate::lints::LintId;
+
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub levels: LintLevels,
+    pub thresholds: Thresholds,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    /// `oversized_static` fires above this many bytes.
+    pub static_size: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            static_size: 1 << 20,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LintLevels {
+    levels: Vec<Level>,
+    /// `-D warnings`/`-A warnings`: what happens to findings whose level is `Warn`.
+    warnings: Option<Level>,
+}
+
+impl Default for LintLevels {
+    fn default() -> Self {
+        LintLevels {
+            levels: LintId::ALL
+                .iter()
+                .map(|id| id.lint().default_level)
+                .collect(),
+            warnings: None,
+        }
+    }
+}
+
+impl LintLevels {
+    pub fn get(&self, id: LintId) -> Level {
+        let level = self.levels[id as usize];
+        match (level, self.warnings) {
+            (Level::Warn, Some(w)) => w,
+            _ => level,
+        }
+    }
+
+    /// Applies one command-line flag: `level` for `name` (a lint id or `warnings`).
+    pub fn set(&mut self, name: &str, level: Level) -> Result<(), String> {
+        if name == "warnings" {
+            self.warnings = if level == Level::Warn {
+                None
+            } else {
+                Some(level)
+            };
+            return Ok(());
+        }
+        let Some(id) = LintId::from_name(name) else {
+            let valid: Vec<_> = LintId::ALL
+                .iter()
+                .filter(|id| id.lint().configurable)
+                .map(|id| id.name())
+                .chain(["warnings"])
+                .collect();
+            return Err(format!(
+                "unknown lint `{name}`; the lints are: {}",
+                valid.join(", ")
+            ));
+        };
+        if !id.lint().configurable {
+            return Err(format!("the level of `{name}` cannot be changed"));
+        }
+        self.levels[id as usize] = level;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_flags_win_and_warnings_is_a_group() {
+        let mut l = LintLevels::default();
+        assert_eq!(l.get(LintId::UnjoinedTask), Level::Warn);
+        l.set("unjoined-task", Level::Allow).unwrap();
+        l.set("gomem::unjoined_task", Level::Deny).unwrap();
+        assert_eq!(l.get(LintId::UnjoinedTask), Level::Deny);
+        l.set("oversized_static", Level::Warn).unwrap();
+        l.set("warnings", Level::Deny).unwrap();
+        assert_eq!(l.get(LintId::OversizedStatic), Level::Deny);
+        l.set("warnings", Level::Allow).unwrap();
+        assert_eq!(l.get(LintId::OversizedStatic), Level::Allow);
+        assert_eq!(l.get(LintId::UnjoinedTask), Level::Deny);
+    }
+
+    #[test]
+    fn unknown_and_fixed_lints_are_errors() {
+        let mut l = LintLevels::default();
+        let err = l.set("unjoined_tasks", Level::Allow).unwrap_err();
+        assert!(
+            err.contains("unknown lint `unjoined_tasks`") && err.contains("unjoined_task"),
+            "{err}"
+        );
+        assert!(l.set("internal_error", Level::Allow).is_err());
+    }
+}

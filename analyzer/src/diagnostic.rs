@@ -1,0 +1,116 @@
+//! Findings: what a lint reports, before any reporter formats it.
+//!
+//! A [`Diagnostic`] is plain data with byte spans. Lints build them, the driver applies
+//! levels, reporters render them; nothing here knows about terminals or JSON.
+
+use crate::lints::LintId;
+use crate::span::Span;
+
+/// How seriously a finding is taken, as in rustc: `Allow` drops it, `Warn` reports it, `Deny`
+/// reports it and fails the run (exit code 1). `Note` is informational output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Allow,
+    Note,
+    Warn,
+    Deny,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Allow => "allow",
+            Level::Note => "note",
+            Level::Warn => "warn",
+            Level::Deny => "deny",
+        }
+    }
+}
+
+/// A secondary location with its explanation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+/// A mechanical fix: replace the text of `span` by `replacement`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suggestion {
+    pub message: String,
+    pub span: Span,
+    pub replacement: String,
+    /// True when applying it cannot change the meaning (`MachineApplicable`); false for
+    /// `MaybeIncorrect`.
+    pub machine_applicable: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub lint: LintId,
+    /// Filled in by the driver from the lint levels; lints leave the lint's default.
+    pub level: Level,
+    pub message: String,
+    pub primary: Label,
+    pub secondary: Vec<Label>,
+    /// Why it matters.
+    pub notes: Vec<String>,
+    /// How to fix it.
+    pub help: Vec<String>,
+    pub suggestions: Vec<Suggestion>,
+}
+
+impl Diagnostic {
+    pub fn new(lint: LintId, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            lint,
+            level: lint.lint().default_level,
+            message: message.into(),
+            primary: Label {
+                span,
+                message: String::new(),
+            },
+            secondary: Vec::new(),
+            notes: Vec::new(),
+            help: Vec::new(),
+            suggestions: Vec::new(),
+        }
+    }
+
+    pub fn primary_label(mut self, message: impl Into<String>) -> Self {
+        self.primary.message = message.into();
+        self
+    }
+
+    pub fn label(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.secondary.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help.push(help.into());
+        self
+    }
+
+    pub fn level(mut self, level: Level) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Position for sorting: file, then offset.
+    pub fn sort_key(&self) -> (crate::span::FileId, u32, u32) {
+        (
+            self.primary.span.file,
+            self.primary.span.lo,
+            self.primary.span.hi,
+        )
+    }
+}

@@ -1,0 +1,530 @@
+//! The pipeline of a lint run: find files, parse them in parallel, index, lint, collect.
+//!
+//! Threads: [`analyze`] runs on a thread with a deep stack and starts one worker per core,
+//! each with a deep stack too (see [`crate::parse`]). syn's trees cannot cross threads, so each
+//! worker keeps the files it parsed and later lints them itself:
+//!
+//! 1. workers take files from a shared queue, read and parse them, and queue the module files
+//!    they declare; each produces a [`FileSummary`] for the index;
+//! 2. once the queue is drained, the coordinating thread links the module tree and builds the
+//!    [`ItemIndex`];
+//! 3. each worker runs every enabled lint on its own files. A lint that panics costs only its
+//!    own findings on that file: the panic becomes an `internal_error` diagnostic.
+//!
+//! Invariants: every file gets a [`FileId`] exactly once (deduplicated by path), and the
+//! result is the same whatever the number of workers (diagnostics are sorted at the end).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::{Arc, Barrier, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::diagnostic::{Diagnostic, Level};
+use crate::index::{expand_cfg_macros, summarize, FileSummary, IndexBuilder, ItemIndex, ModuleId};
+use crate::lints::{FileCheck, FileContext, LintId};
+use crate::modtree;
+use crate::parse::{parse_file, STACK_SIZE};
+use crate::source::{SourceDb, SourceFile};
+use crate::span::{FileId, Span};
+use crate::workspace::{Target, TargetId, Workspace};
+
+/// The outcome of a run.
+pub struct Analysis {
+    pub workspace: Workspace,
+    pub db: SourceDb,
+    /// Sorted by file and position; `Allow`ed findings are already removed.
+    pub diagnostics: Vec<Diagnostic>,
+    pub elapsed: Duration,
+}
+
+impl Analysis {
+    /// Whether a check crashed, which makes the run fail (exit code 2).
+    pub fn has_internal_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.lint == LintId::InternalError)
+    }
+
+    pub fn count(&self, level: Level) -> usize {
+        self.diagnostics.iter().filter(|d| d.level == level).count()
+    }
+}
+
+/// Runs every enabled lint over `workspace`.
+pub fn analyze(workspace: Workspace, config: Config) -> Analysis {
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+    analyze_with(workspace, config, jobs)
+}
+
+/// [`analyze`] with a given number of worker threads.
+pub fn analyze_with(workspace: Workspace, config: Config, jobs: usize) -> Analysis {
+    let checks = LintId::ALL
+        .into_iter()
+        .filter_map(|id| Some((id, id.lint().check?)))
+        .collect();
+    analyze_with_checks(workspace, config, jobs, checks)
+}
+
+/// [`analyze_with`] running the given checks instead of the registry's (tests use it to
+/// check how a crashing check is handled).
+pub fn analyze_with_checks(
+    workspace: Workspace,
+    config: Config,
+    jobs: usize,
+    checks: Vec<(LintId, FileCheck)>,
+) -> Analysis {
+    let start = Instant::now();
+    let run = std::thread::Builder::new()
+        .name("gomem-analyze".into())
+        .stack_size(STACK_SIZE)
+        .spawn(move || {
+            Run {
+                workspace,
+                config,
+                checks,
+            }
+            .execute(jobs.max(1))
+        })
+        .expect("cannot start the analysis thread");
+    let mut analysis = run.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+    analysis.elapsed = start.elapsed();
+    analysis
+}
+
+/// A file to read and parse.
+struct Job {
+    path: PathBuf,
+    owns_dir: bool,
+    target: Option<TargetId>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    seen: HashSet<PathBuf>,
+    /// Workers currently processing a job; the queue is drained when this is 0 and `jobs` empty.
+    active: usize,
+}
+
+/// What a worker learned about one file.
+struct Parsed {
+    file: FileId,
+    summary: FileSummary,
+    /// For each of `summary.mod_decls`: the file that holds the module, if found.
+    children: Vec<Option<PathBuf>>,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    db: Mutex<SourceDb>,
+    parsed: Mutex<Vec<Parsed>>,
+    diagnostics: Mutex<Vec<Diagnostic>>,
+    /// Built after phase 1; workers lint against it.
+    context: OnceLock<Arc<LintContext>>,
+}
+
+/// What the linting workers share once the index is built.
+struct LintContext {
+    index: ItemIndex,
+    db: Arc<SourceDb>,
+    config: Config,
+    checks: Vec<(LintId, FileCheck)>,
+}
+
+struct Run {
+    workspace: Workspace,
+    config: Config,
+    checks: Vec<(LintId, FileCheck)>,
+}
+
+impl Run {
+    fn execute(mut self, jobs: usize) -> Analysis {
+        let shared = Shared {
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+            db: Mutex::new(SourceDb::default()),
+            parsed: Mutex::new(Vec::new()),
+            diagnostics: Mutex::new(Vec::new()),
+            context: OnceLock::new(),
+        };
+        {
+            let mut q = shared.queue.lock().unwrap();
+            for (i, t) in self.workspace.targets.iter().enumerate() {
+                push_job(
+                    &mut q,
+                    Job {
+                        path: t.src_path.clone(),
+                        owns_dir: true,
+                        target: Some(TargetId(i as u32)),
+                    },
+                );
+            }
+            for p in &self.workspace.plain_files {
+                push_job(
+                    &mut q,
+                    Job {
+                        path: p.clone(),
+                        owns_dir: is_mod_rs(p),
+                        target: None,
+                    },
+                );
+            }
+        }
+        let parsed_barrier = Barrier::new(jobs + 1);
+        let index_barrier = Barrier::new(jobs + 1);
+        let mut frozen = Arc::new(SourceDb::default());
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..jobs)
+                .map(|i| {
+                    let (shared, parsed_barrier, index_barrier) =
+                        (&shared, &parsed_barrier, &index_barrier);
+                    std::thread::Builder::new()
+                        .name(format!("gomem-worker-{i}"))
+                        .stack_size(STACK_SIZE)
+                        .spawn_scoped(scope, move || worker(shared, parsed_barrier, index_barrier))
+                        .expect("cannot start a worker thread")
+                })
+                .collect();
+            parsed_barrier.wait();
+            let mut db = std::mem::take(&mut *shared.db.lock().unwrap());
+            let parsed = std::mem::take(&mut *shared.parsed.lock().unwrap());
+            let index = self.link(&mut db, parsed);
+            frozen = Arc::new(db);
+            let context = LintContext {
+                index,
+                db: frozen.clone(),
+                config: self.config.clone(),
+                checks: self.checks.clone(),
+            };
+            let _ = shared.context.set(Arc::new(context));
+            index_barrier.wait();
+            for w in workers {
+                if let Err(panic) = w.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+        });
+        let Shared {
+            diagnostics,
+            context,
+            ..
+        } = shared;
+        // The workers are gone: the context was the database's last other owner.
+        drop(context);
+        let db = Arc::try_unwrap(frozen).expect("no worker outlives the run");
+        let mut diagnostics = diagnostics.into_inner().unwrap();
+        for d in &mut diagnostics {
+            if d.lint.lint().configurable {
+                // A lint may raise its own level (e.g. a finding inside a loop); flags cap it.
+                let configured = self.config.levels.get(d.lint);
+                d.level = if configured == Level::Allow {
+                    Level::Allow
+                } else {
+                    d.level.max(configured)
+                };
+            }
+        }
+        diagnostics.retain(|d| d.level != Level::Allow);
+        diagnostics.sort_by(|a, b| {
+            a.sort_key()
+                .cmp(&b.sort_key())
+                .then_with(|| a.message.cmp(&b.message))
+        });
+        diagnostics.dedup();
+        Analysis {
+            workspace: self.workspace,
+            db,
+            diagnostics,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// Links the module tree, gives plain-path roots a target, and builds the index.
+    fn link(&mut self, db: &mut SourceDb, mut parsed: Vec<Parsed>) -> ItemIndex {
+        parsed.sort_by_key(|p| p.file);
+        let by_file: HashMap<FileId, usize> = parsed
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.file, i))
+            .collect();
+        // Which file declares which: the first declaration of a file wins.
+        let mut declared_by: HashMap<FileId, (FileId, usize)> = HashMap::new();
+        for p in &parsed {
+            for (d, child) in p.children.iter().enumerate() {
+                if let Some(child) = child.as_ref().and_then(|c| db.find(c)) {
+                    if child != p.file {
+                        declared_by.entry(child).or_insert((p.file, d));
+                    }
+                }
+            }
+        }
+        let mut roots: Vec<FileId> = Vec::new();
+        for t in &self.workspace.targets {
+            if let Some(f) = db.find(&t.src_path) {
+                if !roots.contains(&f) {
+                    roots.push(f);
+                }
+            }
+        }
+        for p in &parsed {
+            let file = db.get(p.file);
+            if file.target.is_none()
+                && !declared_by.contains_key(&p.file)
+                && !roots.contains(&p.file)
+            {
+                roots.push(p.file);
+            }
+        }
+        let mut builder = IndexBuilder::default();
+        let mut done: HashSet<FileId> = HashSet::new();
+        // Depth-first from each root; the stack holds (file, parent module and name).
+        for root in roots {
+            let target = match db.get(root).target {
+                Some(t) => t,
+                None => self.plain_target(db, root),
+            };
+            let mut stack: Vec<(FileId, Option<(ModuleId, String)>)> = vec![(root, None)];
+            while let Some((file, parent)) = stack.pop() {
+                if !done.insert(file) {
+                    continue;
+                }
+                db.get_mut(file).target.get_or_insert(target);
+                let Some(&pi) = by_file.get(&file) else {
+                    continue;
+                };
+                let p = &parsed[pi];
+                let ids = builder.add_file(file, Some(target), parent, &p.summary);
+                for (decl, child) in p.summary.mod_decls.iter().zip(&p.children) {
+                    let Some(child) = child.as_ref().and_then(|c| db.find(c)) else {
+                        continue;
+                    };
+                    if declared_by.get(&child).is_some_and(|(f, _)| *f == file) {
+                        stack.push((child, Some((ids[decl.local_parent], decl.name.clone()))));
+                    }
+                }
+            }
+        }
+        builder.finish()
+    }
+
+    /// Plain-path mode: a crate root gets a synthetic `lib` target named after the file.
+    fn plain_target(&mut self, db: &SourceDb, root: FileId) -> TargetId {
+        let path = db.get(root).path.clone();
+        let name = path
+            .file_stem()
+            .map_or("root".into(), |s| s.to_string_lossy().into_owned());
+        self.workspace.targets.push(Target {
+            package: crate::workspace::PackageId(0),
+            name,
+            kind: vec!["lib".into()],
+            crate_types: vec!["lib".into()],
+            src_path: path,
+            edition: "2021".into(),
+        });
+        TargetId(self.workspace.targets.len() as u32 - 1)
+    }
+}
+
+fn is_mod_rs(path: &std::path::Path) -> bool {
+    matches!(
+        path.file_name().and_then(|n| n.to_str()),
+        Some("mod.rs" | "lib.rs" | "main.rs")
+    )
+}
+
+fn push_job(q: &mut Queue, job: Job) {
+    if q.seen.insert(job.path.clone()) {
+        q.jobs.push_back(job);
+    }
+}
+
+fn worker(shared: &Shared, parsed_barrier: &Barrier, index_barrier: &Barrier) {
+    let mut mine: Vec<(FileId, syn::File)> = Vec::new();
+    loop {
+        let job = {
+            let mut q = shared.queue.lock().unwrap();
+            loop {
+                if let Some(job) = q.jobs.pop_front() {
+                    q.active += 1;
+                    break Some(job);
+                }
+                if q.active == 0 {
+                    break None;
+                }
+                q = shared.wake.wait(q).unwrap();
+            }
+        };
+        let Some(job) = job else {
+            shared.wake.notify_all();
+            break;
+        };
+        if let Some(parsed) = process(shared, job) {
+            mine.push(parsed);
+        }
+        let mut q = shared.queue.lock().unwrap();
+        q.active -= 1;
+        drop(q);
+        shared.wake.notify_all();
+    }
+    parsed_barrier.wait();
+    index_barrier.wait();
+    let context = shared
+        .context
+        .get()
+        .expect("the index is built before linting")
+        .clone();
+    let mut found = Vec::new();
+    for (file, syntax) in &mine {
+        lint_file(*file, syntax, &context, &mut found);
+    }
+    shared.diagnostics.lock().unwrap().extend(found);
+    // `mine` (deep syntax trees) is dropped here, on this thread's deep stack.
+}
+
+/// Reads and parses one file; returns its tree for the linting phase.
+fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
+    let (text, read_error) = match std::fs::read(&job.path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => (text, None),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                (
+                    text,
+                    Some((
+                        at..at + 3,
+                        "this file is not valid UTF-8, so it cannot be analyzed".to_string(),
+                    )),
+                )
+            }
+        },
+        Err(e) => (
+            String::new(),
+            Some((0..0, format!("cannot read `{}`: {e}", job.path.display()))),
+        ),
+    };
+    let text: Arc<str> = text.into();
+    let file =
+        shared
+            .db
+            .lock()
+            .unwrap()
+            .add(SourceFile::new(job.path.clone(), text.clone(), job.target));
+    if let Some((range, message)) = read_error {
+        let d = Diagnostic::new(LintId::ParseError, Span::new(file, range), message)
+            .primary_label("the file stops being readable here");
+        shared.diagnostics.lock().unwrap().push(d);
+        return None;
+    }
+    let parsed = catch_unwind(AssertUnwindSafe(|| {
+        parse_file(file, &text).map(|mut syntax| {
+            expand_cfg_macros(&mut syntax.items);
+            let summary = summarize(file, &syntax);
+            (syntax, summary)
+        })
+    }));
+    let (syntax, summary) = match parsed {
+        Ok(Ok(ok)) => ok,
+        Ok(Err(failure)) => {
+            shared
+                .diagnostics
+                .lock()
+                .unwrap()
+                .push(crate::lints::parse_error::diagnostic(&failure));
+            return None;
+        }
+        Err(panic) => {
+            let d = internal_error(file, "parsing", &panic);
+            shared.diagnostics.lock().unwrap().push(d);
+            return None;
+        }
+    };
+    let mut children = Vec::with_capacity(summary.mod_decls.len());
+    let mut new_jobs = Vec::new();
+    for decl in &summary.mod_decls {
+        let candidates = modtree::candidates(&job.path, job.owns_dir, decl);
+        match candidates.iter().find(|c| c.is_file()) {
+            Some(found) => {
+                children.push(Some(found.clone()));
+                new_jobs.push(Job {
+                    path: found.clone(),
+                    owns_dir: modtree::child_owns_dir(found, decl),
+                    target: job.target,
+                });
+            }
+            None => {
+                children.push(None);
+                if !decl.cfg_gated {
+                    let d = crate::lints::parse_error::missing_module(decl, &candidates);
+                    shared.diagnostics.lock().unwrap().push(d);
+                }
+            }
+        }
+    }
+    if !new_jobs.is_empty() {
+        let mut q = shared.queue.lock().unwrap();
+        for j in new_jobs {
+            push_job(&mut q, j);
+        }
+    }
+    shared.parsed.lock().unwrap().push(Parsed {
+        file,
+        summary,
+        children,
+    });
+    Some((file, syntax))
+}
+
+fn lint_file(file: FileId, syntax: &syn::File, context: &LintContext, out: &mut Vec<Diagnostic>) {
+    let LintContext {
+        index,
+        db,
+        config,
+        checks,
+    } = context;
+    let Some(module) = index.file_module(file) else {
+        return;
+    };
+    let cx = FileContext {
+        file,
+        source: db.get(file),
+        syntax,
+        module,
+        index,
+        config,
+    };
+    for &(id, check) in checks {
+        let lint = id.lint();
+        if config.levels.get(id) == Level::Allow {
+            continue;
+        }
+        match catch_unwind(AssertUnwindSafe(|| check(&cx))) {
+            Ok(found) => out.extend(found),
+            Err(panic) => out.push(internal_error(
+                file,
+                &format!("lint `{}`", lint.name),
+                &panic,
+            )),
+        }
+    }
+}
+
+fn internal_error(file: FileId, what: &str, panic: &Box<dyn std::any::Any + Send>) -> Diagnostic {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    Diagnostic::new(
+        LintId::InternalError,
+        Span::new(file, 0..0),
+        format!("{what} crashed on this file: {message}"),
+    )
+    .note(
+        "the other checks and files were analyzed; this file's findings for that check are missing",
+    )
+    .help("this is a bug in gomem: please report it with this file")
+}

@@ -1,0 +1,786 @@
+//! The item index: every module of the crates under analysis, the items they define and the
+//! names they import, with name resolution on top.
+//!
+//! It is built in two steps. On the thread that parsed a file, [`summarize`] copies what the
+//! index needs out of the syntax tree into a [`FileSummary`] (plain, `Send` data). Once every
+//! file is parsed and the module tree is known, [`IndexBuilder`] links the summaries into
+//! [`Module`]s with crate-relative paths.
+//!
+//! Resolution is best effort and errs towards "unknown": it follows `use` (renames, groups,
+//! `self`/`super`/`crate`, globs of local modules), inline and out-of-line modules and
+//! crate-level items. It does not expand macros (other than the cfg-style item macros that
+//! [`expand_cfg_macros`] opens), resolve trait methods, or know what external crates contain:
+//! a path into another crate resolves to that path, e.g. `go` after `use std::thread::spawn as
+//! go` resolves to `std::thread::spawn`.
+
+use std::collections::HashMap;
+
+use crate::consteval::ConstExpr;
+use crate::layout::{size_lower_bound, TypeShape};
+use crate::modtree::ModDecl;
+use crate::span::{FileId, Span};
+use crate::workspace::TargetId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModuleId(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ItemId(pub u32);
+
+/// One name brought into scope by `use`: `name` stands for `path` (for a glob, `path` is the
+/// module whose names are imported and `name` is empty).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    pub name: String,
+    pub path: Vec<String>,
+    pub glob: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    Fn,
+    /// A method of an `impl` block: the self type's last segment, and the trait if any.
+    Method {
+        self_ty: String,
+        trait_: Option<String>,
+    },
+    Static,
+    Const,
+    Struct,
+    Enum,
+    Union,
+    Trait,
+    TypeAlias,
+}
+
+#[derive(Clone, Debug)]
+pub struct ItemSummary {
+    pub name: String,
+    pub kind: ItemKind,
+    pub span: Span,
+    /// For integer consts: the value expression.
+    pub value: Option<ConstExpr>,
+    /// For structs without generics: the shapes of the fields.
+    pub fields: Option<Vec<TypeShape>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LocalModule {
+    pub name: String,
+    /// Index of the enclosing inline module in the same file; `None` for the file's top.
+    pub parent: Option<usize>,
+    pub items: Vec<ItemSummary>,
+    pub imports: Vec<Import>,
+}
+
+/// What the index needs of one file. `modules[0]` is the file's top level.
+#[derive(Clone, Debug, Default)]
+pub struct FileSummary {
+    pub modules: Vec<LocalModule>,
+    pub mod_decls: Vec<ModDecl>,
+}
+
+/// Opens cfg-style item macros (`cfg_if! { .. }`, tokio's `cfg_rt! { .. }`) whose bodies are
+/// plain items, so that the index and the lints see the modules and items they declare.
+pub fn expand_cfg_macros(items: &mut Vec<syn::Item>) {
+    let mut i = 0;
+    while i < items.len() {
+        if let syn::Item::Mod(m) = &mut items[i] {
+            if let Some((_, content)) = &mut m.content {
+                expand_cfg_macros(content);
+            }
+        }
+        let expanded = match &items[i] {
+            syn::Item::Macro(m) if m.ident.is_none() => cfg_macro_items(&m.mac),
+            _ => None,
+        };
+        match expanded {
+            Some(mut new_items) => {
+                expand_cfg_macros(&mut new_items);
+                let n = new_items.len();
+                items.splice(i..=i, new_items);
+                i += n;
+            }
+            None => i += 1,
+        }
+    }
+}
+
+fn cfg_macro_items(mac: &syn::Macro) -> Option<Vec<syn::Item>> {
+    let name = mac.path.segments.last()?.ident.to_string();
+    if name == "cfg_if" {
+        // `if #[cfg(a)] { items } else if #[cfg(b)] { items } else { items }`: every branch.
+        let mut items = Vec::new();
+        for tt in mac.tokens.clone() {
+            if let proc_macro2::TokenTree::Group(g) = tt {
+                if g.delimiter() == proc_macro2::Delimiter::Brace {
+                    items.extend(syn::parse2::<syn::File>(g.stream()).ok()?.items);
+                }
+            }
+        }
+        return Some(items);
+    }
+    if !name.starts_with("cfg_") {
+        return None;
+    }
+    syn::parse2::<syn::File>(mac.tokens.clone())
+        .ok()
+        .map(|f| f.items)
+}
+
+/// Copies what the index needs out of a parsed file.
+pub fn summarize(file: FileId, syntax: &syn::File) -> FileSummary {
+    let mut summary = FileSummary::default();
+    summary.modules.push(LocalModule::default());
+    summarize_items(file, &syntax.items, 0, &mut Vec::new(), &mut summary);
+    summary
+}
+
+fn summarize_items(
+    file: FileId,
+    items: &[syn::Item],
+    local: usize,
+    inline_path: &mut Vec<String>,
+    out: &mut FileSummary,
+) {
+    for item in items {
+        let mut push = |name: &syn::Ident,
+                        kind: ItemKind,
+                        value: Option<ConstExpr>,
+                        fields: Option<Vec<TypeShape>>| {
+            out.modules[local].items.push(ItemSummary {
+                name: name.to_string(),
+                kind,
+                span: Span::of(file, name.span()),
+                value,
+                fields,
+            });
+        };
+        match item {
+            syn::Item::Fn(f) => push(&f.sig.ident, ItemKind::Fn, None, None),
+            syn::Item::Static(s) => push(&s.ident, ItemKind::Static, None, None),
+            syn::Item::Const(c) => push(
+                &c.ident,
+                ItemKind::Const,
+                Some(ConstExpr::from_syn(&c.expr)),
+                None,
+            ),
+            syn::Item::Struct(s) => {
+                let fields = s.generics.params.is_empty().then(|| {
+                    s.fields
+                        .iter()
+                        .map(|f| TypeShape::from_syn(&f.ty))
+                        .collect()
+                });
+                push(&s.ident, ItemKind::Struct, None, fields)
+            }
+            syn::Item::Enum(e) => push(&e.ident, ItemKind::Enum, None, None),
+            syn::Item::Union(u) => push(&u.ident, ItemKind::Union, None, None),
+            syn::Item::Trait(t) => push(&t.ident, ItemKind::Trait, None, None),
+            syn::Item::Type(t) => push(&t.ident, ItemKind::TypeAlias, None, None),
+            syn::Item::Impl(imp) => {
+                let self_ty = match &*imp.self_ty {
+                    syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+                    _ => None,
+                }
+                .unwrap_or_default();
+                let trait_ = imp
+                    .trait_
+                    .as_ref()
+                    .and_then(|(p, _)| p.segments.last())
+                    .map(|s| s.ident.to_string());
+                for it in &imp.items {
+                    if let syn::ImplItem::Fn(f) = it {
+                        out.modules[local].items.push(ItemSummary {
+                            name: f.sig.ident.to_string(),
+                            kind: ItemKind::Method {
+                                self_ty: self_ty.clone(),
+                                trait_: trait_.clone(),
+                            },
+                            span: Span::of(file, f.sig.ident.span()),
+                            value: None,
+                            fields: None,
+                        });
+                    }
+                }
+            }
+            syn::Item::Use(u) => {
+                flatten_use(&u.tree, &mut Vec::new(), &mut out.modules[local].imports)
+            }
+            syn::Item::ExternCrate(e) => {
+                let name = e.rename.as_ref().map_or(&e.ident, |(_, r)| r).to_string();
+                out.modules[local].imports.push(Import {
+                    name,
+                    path: vec![e.ident.to_string()],
+                    glob: false,
+                });
+            }
+            syn::Item::Mod(m) => match &m.content {
+                Some((_, content)) => {
+                    out.modules.push(LocalModule {
+                        name: m.ident.to_string(),
+                        parent: Some(local),
+                        ..Default::default()
+                    });
+                    let child = out.modules.len() - 1;
+                    inline_path.push(m.ident.to_string());
+                    summarize_items(file, content, child, inline_path, out);
+                    inline_path.pop();
+                }
+                None => out.mod_decls.push(ModDecl {
+                    name: m.ident.to_string(),
+                    inline_path: inline_path.clone(),
+                    path_attr: path_attr(&m.attrs),
+                    cfg_gated: m
+                        .attrs
+                        .iter()
+                        .any(|a| a.path().is_ident("cfg") || a.path().is_ident("cfg_attr")),
+                    span: Span::of(file, m.mod_token.span).to(Span::of(file, m.ident.span())),
+                    local_parent: local,
+                }),
+            },
+            _ => {}
+        }
+    }
+}
+
+fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
+    attrs
+        .iter()
+        .find(|a| a.path().is_ident("path"))
+        .and_then(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+}
+
+/// Turns a `use` tree into one [`Import`] per name it brings into scope.
+pub fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<Import>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            flatten_use(&p.tree, prefix, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => {
+            if n.ident == "self" {
+                if let Some(last) = prefix.last() {
+                    out.push(Import {
+                        name: last.clone(),
+                        path: prefix.clone(),
+                        glob: false,
+                    });
+                }
+            } else {
+                let mut path = prefix.clone();
+                path.push(n.ident.to_string());
+                out.push(Import {
+                    name: n.ident.to_string(),
+                    path,
+                    glob: false,
+                });
+            }
+        }
+        syn::UseTree::Rename(r) => {
+            let mut path = prefix.clone();
+            if r.ident != "self" {
+                path.push(r.ident.to_string());
+            }
+            if r.rename != "_" {
+                out.push(Import {
+                    name: r.rename.to_string(),
+                    path,
+                    glob: false,
+                });
+            }
+        }
+        syn::UseTree::Glob(_) => out.push(Import {
+            name: String::new(),
+            path: prefix.clone(),
+            glob: true,
+        }),
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                flatten_use(t, prefix, out);
+            }
+        }
+    }
+}
+
+/// A module of a crate under analysis.
+#[derive(Debug)]
+pub struct Module {
+    pub target: Option<TargetId>,
+    /// Path from the crate root, e.g. `["net", "tcp"]`; empty for the root.
+    pub path: Vec<String>,
+    pub file: FileId,
+    pub parent: Option<ModuleId>,
+    pub children: HashMap<String, ModuleId>,
+    pub names: HashMap<String, Vec<ItemId>>,
+    pub methods: Vec<ItemId>,
+    pub imports: Vec<Import>,
+}
+
+#[derive(Debug)]
+pub struct Item {
+    pub name: String,
+    pub kind: ItemKind,
+    pub module: ModuleId,
+    pub span: Span,
+    pub value: Option<ConstExpr>,
+    pub fields: Option<Vec<TypeShape>>,
+}
+
+/// What a path names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// An item of the crates under analysis (or something inside it, like `Type::method`).
+    Local(ItemId),
+    Module(ModuleId),
+    /// A path into another crate, spelled from the crate name: `["std", "thread", "spawn"]`.
+    External(Vec<String>),
+    Unknown,
+}
+
+/// Where a name is looked up, which decides the scopes that apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lookup {
+    /// The first segment of a path in code: every scope, then the extern prelude.
+    Path,
+    /// The first segment of a `use` path: not through globs (a glob cannot provide the crate
+    /// names that `use` paths start from), then the extern prelude.
+    ImportStart,
+    /// A name inside a module (`m::name`, or through a glob of `m`): no extern prelude.
+    Member,
+}
+
+/// Resolution gives up beyond this many nested lookups (import chains, glob cycles).
+const MAX_RESOLVE_DEPTH: usize = 24;
+
+#[derive(Debug, Default)]
+pub struct ItemIndex {
+    pub modules: Vec<Module>,
+    pub items: Vec<Item>,
+    file_modules: HashMap<FileId, ModuleId>,
+}
+
+#[derive(Default)]
+pub struct IndexBuilder {
+    index: ItemIndex,
+}
+
+impl IndexBuilder {
+    /// Adds the modules of one file: its top level becomes the module `name` under `parent`
+    /// (or a crate root when `parent` is `None`). Returns the ids of the file's local modules,
+    /// in the order of `summary.modules`, so that declarations in them can be linked.
+    pub fn add_file(
+        &mut self,
+        file: FileId,
+        target: Option<TargetId>,
+        parent: Option<(ModuleId, String)>,
+        summary: &FileSummary,
+    ) -> Vec<ModuleId> {
+        let mut ids: Vec<ModuleId> = Vec::with_capacity(summary.modules.len());
+        for (i, local) in summary.modules.iter().enumerate() {
+            let (parent, name) = match local.parent {
+                Some(p) => (Some(ids[p]), local.name.clone()),
+                None if i == 0 => match &parent {
+                    Some((p, name)) => (Some(*p), name.clone()),
+                    None => (None, String::new()),
+                },
+                None => (None, local.name.clone()),
+            };
+            let id = self.add_module(file, target, parent, name);
+            let index = &mut self.index;
+            index.modules[id.0 as usize].imports = local.imports.clone();
+            for it in &local.items {
+                let item_id = ItemId(index.items.len() as u32);
+                index.items.push(Item {
+                    name: it.name.clone(),
+                    kind: it.kind.clone(),
+                    module: id,
+                    span: it.span,
+                    value: it.value.clone(),
+                    fields: it.fields.clone(),
+                });
+                let module = &mut index.modules[id.0 as usize];
+                if matches!(it.kind, ItemKind::Method { .. }) {
+                    module.methods.push(item_id);
+                } else {
+                    module
+                        .names
+                        .entry(it.name.clone())
+                        .or_default()
+                        .push(item_id);
+                }
+            }
+            ids.push(id);
+        }
+        self.index.file_modules.entry(file).or_insert(ids[0]);
+        ids
+    }
+
+    fn add_module(
+        &mut self,
+        file: FileId,
+        target: Option<TargetId>,
+        parent: Option<ModuleId>,
+        name: String,
+    ) -> ModuleId {
+        let id = ModuleId(self.index.modules.len() as u32);
+        let path = match parent {
+            Some(p) => {
+                let parent = &mut self.index.modules[p.0 as usize];
+                parent.children.insert(name.clone(), id);
+                let mut path = parent.path.clone();
+                path.push(name);
+                path
+            }
+            None => Vec::new(),
+        };
+        self.index.modules.push(Module {
+            target,
+            path,
+            file,
+            parent,
+            children: HashMap::new(),
+            names: HashMap::new(),
+            methods: Vec::new(),
+            imports: Vec::new(),
+        });
+        id
+    }
+
+    pub fn finish(self) -> ItemIndex {
+        self.index
+    }
+}
+
+impl ItemIndex {
+    pub fn module(&self, id: ModuleId) -> &Module {
+        &self.modules[id.0 as usize]
+    }
+
+    pub fn item(&self, id: ItemId) -> &Item {
+        &self.items[id.0 as usize]
+    }
+
+    /// The module that is the top level of `file`.
+    pub fn file_module(&self, file: FileId) -> Option<ModuleId> {
+        self.file_modules.get(&file).copied()
+    }
+
+    /// The inline module `name` inside `parent`.
+    pub fn child_module(&self, parent: ModuleId, name: &str) -> Option<ModuleId> {
+        self.module(parent).children.get(name).copied()
+    }
+
+    fn crate_root(&self, mut m: ModuleId) -> ModuleId {
+        while let Some(p) = self.module(m).parent {
+            m = p;
+        }
+        m
+    }
+
+    /// Resolves `path` as written in module `m`, where `local` holds the imports of the
+    /// enclosing fn bodies (block-level `use`).
+    pub fn resolve(&self, m: ModuleId, local: &[Import], path: &[String]) -> Resolution {
+        self.resolve_at(m, local, path, 0)
+    }
+
+    /// [`ItemIndex::resolve`] for a `syn::Path`.
+    pub fn resolve_path(&self, m: ModuleId, local: &[Import], path: &syn::Path) -> Resolution {
+        let mut segs: Vec<String> = Vec::with_capacity(path.segments.len() + 1);
+        if path.leading_colon.is_some() {
+            segs.push(String::new());
+        }
+        segs.extend(path.segments.iter().map(|s| s.ident.to_string()));
+        self.resolve(m, local, &segs)
+    }
+
+    fn resolve_at(
+        &self,
+        m: ModuleId,
+        local: &[Import],
+        path: &[String],
+        depth: usize,
+    ) -> Resolution {
+        self.resolve_from(m, local, path, Lookup::Path, depth)
+    }
+
+    fn resolve_from(
+        &self,
+        m: ModuleId,
+        local: &[Import],
+        path: &[String],
+        how: Lookup,
+        depth: usize,
+    ) -> Resolution {
+        let Some((first, rest)) = path.split_first() else {
+            return Resolution::Unknown;
+        };
+        if depth > MAX_RESOLVE_DEPTH {
+            return Resolution::Unknown;
+        }
+        let start = match first.as_str() {
+            "" => return Resolution::External(rest.to_vec()),
+            "crate" => Resolution::Module(self.crate_root(m)),
+            "self" => Resolution::Module(m),
+            "super" => match self.module(m).parent {
+                Some(p) => Resolution::Module(p),
+                None => return Resolution::Unknown,
+            },
+            "Self" => return Resolution::Unknown,
+            name => self.lookup(m, local, name, how, &mut Vec::new(), depth),
+        };
+        self.descend(start, rest, depth)
+    }
+
+    fn descend(&self, mut res: Resolution, rest: &[String], depth: usize) -> Resolution {
+        for (i, seg) in rest.iter().enumerate() {
+            res = match res {
+                Resolution::Module(mm) => match seg.as_str() {
+                    "super" => match self.module(mm).parent {
+                        Some(p) => Resolution::Module(p),
+                        None => Resolution::Unknown,
+                    },
+                    "self" => Resolution::Module(mm),
+                    _ => self.lookup(mm, &[], seg, Lookup::Member, &mut Vec::new(), depth + 1),
+                },
+                Resolution::Local(item) => return Resolution::Local(item),
+                Resolution::External(mut p) => {
+                    p.extend(rest[i..].iter().cloned());
+                    return Resolution::External(p);
+                }
+                Resolution::Unknown => return Resolution::Unknown,
+            };
+        }
+        res
+    }
+
+    /// Looks a single name up in module `m`; `searched` holds the modules whose globs were
+    /// already followed for this name, so glob cycles and diamonds are visited once.
+    fn lookup(
+        &self,
+        m: ModuleId,
+        local: &[Import],
+        name: &str,
+        how: Lookup,
+        searched: &mut Vec<ModuleId>,
+        depth: usize,
+    ) -> Resolution {
+        if depth > MAX_RESOLVE_DEPTH || searched.contains(&m) {
+            return Resolution::Unknown;
+        }
+        searched.push(m);
+        let module = self.module(m);
+        if let Some(imp) = local.iter().rev().find(|i| !i.glob && i.name == name) {
+            return self.resolve_import(m, imp, depth);
+        }
+        if let Some(own) = self.lookup_own(m, name) {
+            return own;
+        }
+        if let Some(imp) = module.imports.iter().find(|i| !i.glob && i.name == name) {
+            return self.resolve_import(m, imp, depth);
+        }
+        let mut external = Vec::new();
+        if how != Lookup::ImportStart {
+            for glob in local.iter().chain(&module.imports).filter(|i| i.glob) {
+                match self.resolve_from(m, &[], &glob.path, Lookup::ImportStart, depth + 1) {
+                    Resolution::Module(g) => {
+                        match self.lookup(g, &[], name, Lookup::Member, searched, depth + 1) {
+                            Resolution::Unknown => {}
+                            found => return found,
+                        }
+                    }
+                    Resolution::External(mut p) => {
+                        p.push(name.to_string());
+                        external.push(p);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        match external.len() {
+            // Two globs from other crates could both provide the name: do not guess.
+            1 => Resolution::External(external.pop().unwrap_or_default()),
+            // The extern prelude: a name found nowhere else is a crate.
+            0 if how != Lookup::Member => Resolution::External(vec![name.to_string()]),
+            _ => Resolution::Unknown,
+        }
+    }
+
+    fn resolve_import(&self, m: ModuleId, imp: &Import, depth: usize) -> Resolution {
+        // `use tokio::{self}` names `tokio` after itself: the path starts outside this scope.
+        if imp.path.first() == Some(&imp.name) && self.lookup_own(m, &imp.name).is_none() {
+            return Resolution::External(imp.path.clone());
+        }
+        self.resolve_from(m, &[], &imp.path, Lookup::ImportStart, depth + 1)
+    }
+
+    fn lookup_own(&self, m: ModuleId, name: &str) -> Option<Resolution> {
+        let module = self.module(m);
+        module
+            .children
+            .get(name)
+            .map(|c| Resolution::Module(*c))
+            .or_else(|| module.names.get(name).map(|ids| Resolution::Local(ids[0])))
+    }
+
+    /// The value of the integer constant `path` as seen from module `m`.
+    pub fn const_value(&self, m: ModuleId, path: &[String]) -> Option<u128> {
+        self.const_value_at(m, path, 0)
+    }
+
+    fn const_value_at(&self, m: ModuleId, path: &[String], depth: usize) -> Option<u128> {
+        if depth > MAX_RESOLVE_DEPTH {
+            return None;
+        }
+        let Resolution::Local(id) = self.resolve(m, &[], path) else {
+            return None;
+        };
+        let item = self.item(id);
+        if item.kind != ItemKind::Const || item.name != *path.last()? {
+            return None;
+        }
+        item.value
+            .as_ref()?
+            .eval(&mut |p| self.const_value_at(item.module, p, depth + 1))
+    }
+
+    /// Evaluates an integer expression written in module `m`.
+    pub fn eval(&self, m: ModuleId, expr: &ConstExpr) -> Option<u128> {
+        expr.eval(&mut |p| self.const_value(m, p))
+    }
+
+    /// A lower bound on the size of a value of `shape`, written in module `m`.
+    pub fn size_of(&self, m: ModuleId, shape: &TypeShape) -> Option<u64> {
+        self.size_at(m, shape, 0)
+    }
+
+    fn size_at(&self, m: ModuleId, shape: &TypeShape, depth: usize) -> Option<u64> {
+        if depth > MAX_RESOLVE_DEPTH {
+            return None;
+        }
+        size_lower_bound(
+            shape,
+            &mut |path| {
+                let Resolution::Local(id) = self.resolve(m, &[], path) else {
+                    return None;
+                };
+                let item = self.item(id);
+                if item.kind != ItemKind::Struct || item.name != *path.last()? {
+                    return None;
+                }
+                let fields = item.fields.as_ref()?;
+                fields.iter().try_fold(0u64, |acc, f| {
+                    acc.checked_add(self.size_at(item.module, f, depth + 1)?)
+                })
+            },
+            &mut |len| self.eval(m, len),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index_of(files: &[&str]) -> (ItemIndex, Vec<ModuleId>) {
+        // files[0] is the crate root; files[i > 0] is `mod f{i}` declared in the root.
+        let mut b = IndexBuilder::default();
+        let mut tops = Vec::new();
+        for (i, src) in files.iter().enumerate() {
+            let syntax: syn::File = syn::parse_str(src).unwrap();
+            let summary = summarize(FileId(i as u32), &syntax);
+            let parent = (i > 0).then(|| (tops[0], format!("f{i}")));
+            tops.push(b.add_file(FileId(i as u32), None, parent, &summary)[0]);
+        }
+        (b.finish(), tops)
+    }
+
+    fn path(s: &str) -> Vec<String> {
+        s.split("::").map(String::from).collect()
+    }
+
+    #[test]
+    fn aliases_resolve_to_external_paths() {
+        let (ix, m) = index_of(&["use std::thread::spawn as go; use std::thread; use tokio::{self, task::{spawn_blocking as sb}};"]);
+        assert_eq!(
+            ix.resolve(m[0], &[], &path("go")),
+            Resolution::External(path("std::thread::spawn"))
+        );
+        assert_eq!(
+            ix.resolve(m[0], &[], &path("thread::spawn")),
+            Resolution::External(path("std::thread::spawn"))
+        );
+        assert_eq!(
+            ix.resolve(m[0], &[], &path("tokio::spawn")),
+            Resolution::External(path("tokio::spawn"))
+        );
+        assert_eq!(
+            ix.resolve(m[0], &[], &path("sb")),
+            Resolution::External(path("tokio::task::spawn_blocking"))
+        );
+    }
+
+    #[test]
+    fn local_items_shadow_and_globs_reach_parents() {
+        let (ix, m) = index_of(&[
+            "use std::thread; mod inner { pub fn spawn() {} } fn spawn() {}",
+            "use super::*; use crate::inner::spawn as s;",
+        ]);
+        assert!(matches!(
+            ix.resolve(m[0], &[], &path("spawn")),
+            Resolution::Local(_)
+        ));
+        assert_eq!(
+            ix.resolve(m[1], &[], &path("thread::spawn")),
+            Resolution::External(path("std::thread::spawn"))
+        );
+        assert!(matches!(
+            ix.resolve(m[1], &[], &path("s")),
+            Resolution::Local(_)
+        ));
+        assert!(matches!(
+            ix.resolve(m[1], &[], &path("super::inner::spawn")),
+            Resolution::Local(_)
+        ));
+    }
+
+    #[test]
+    fn glob_cycles_terminate() {
+        let (ix, m) = index_of(&["pub use crate::f1::*;", "pub use super::*;"]);
+        assert_eq!(
+            ix.resolve(m[1], &[], &path("nothing_here")),
+            Resolution::External(path("nothing_here"))
+        );
+    }
+
+    #[test]
+    fn constants_across_modules() {
+        let (ix, m) = index_of(&[
+            "const MIB: usize = 1 << 20; mod sizes { pub const BIG: usize = 64 * super::MIB; }",
+            "use crate::sizes::BIG;",
+        ]);
+        assert_eq!(ix.const_value(m[1], &path("BIG")), Some(64 << 20));
+        let (ix, m) = index_of(&["const A: usize = B; const B: usize = A;"]);
+        assert_eq!(ix.const_value(m[0], &path("A")), None);
+    }
+
+    #[test]
+    fn cfg_macros_are_opened() {
+        let mut f: syn::File = syn::parse_str("cfg_rt! { pub mod runtime; fn a() {} } cfg_if::cfg_if! { if #[cfg(unix)] { mod unix; } else { mod windows; } } println!(\"x\");").unwrap();
+        expand_cfg_macros(&mut f.items);
+        let s = summarize(FileId(0), &f);
+        let decls: Vec<_> = s.mod_decls.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(decls, ["runtime", "unix", "windows"]);
+        assert_eq!(f.items.len(), 5);
+    }
+}

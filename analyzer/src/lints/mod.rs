@@ -1,0 +1,134 @@
+//! The lint registry: every lint's stable id, default level, documentation and check.
+//!
+//! A lint lives in one file, `lints/<id>.rs`, which holds its [`Lint`] description (whose
+//! `explanation` is what `--explain <id>` prints) and its check. File lints see one parsed file
+//! at a time plus the crate-wide [`ItemIndex`]; they return diagnostics and never print.
+
+use crate::config::Config;
+use crate::diagnostic::{Diagnostic, Level};
+use crate::index::{ItemIndex, ModuleId};
+use crate::source::SourceFile;
+use crate::span::FileId;
+
+pub mod oversized_static;
+pub mod parse_error;
+pub mod unjoined_task;
+
+/// The stable id of a lint; spelled `gomem::<id>` in output codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LintId {
+    ParseError,
+    UnjoinedTask,
+    OversizedStatic,
+    /// Not a lint: the analyzer itself failed (a check panicked). Cannot be allowed.
+    InternalError,
+}
+
+impl LintId {
+    pub const ALL: [LintId; 4] = [
+        LintId::ParseError,
+        LintId::UnjoinedTask,
+        LintId::OversizedStatic,
+        LintId::InternalError,
+    ];
+
+    pub fn lint(self) -> &'static Lint {
+        match self {
+            LintId::ParseError => &parse_error::LINT,
+            LintId::UnjoinedTask => &unjoined_task::LINT,
+            LintId::OversizedStatic => &oversized_static::LINT,
+            LintId::InternalError => &INTERNAL_ERROR,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.lint().name
+    }
+
+    /// `gomem::<id>`, the code in every output format.
+    pub fn code(self) -> String {
+        format!("gomem::{}", self.name())
+    }
+
+    /// Parses `unjoined_task`, `unjoined-task` or `gomem::unjoined_task`.
+    pub fn from_name(name: &str) -> Option<LintId> {
+        let name = name
+            .strip_prefix("gomem::")
+            .unwrap_or(name)
+            .replace('-', "_");
+        LintId::ALL.into_iter().find(|id| id.name() == name)
+    }
+}
+
+/// The context a file lint runs in.
+pub struct FileContext<'a> {
+    pub file: FileId,
+    pub source: &'a SourceFile,
+    pub syntax: &'a syn::File,
+    /// The module the file's top level is.
+    pub module: ModuleId,
+    pub index: &'a ItemIndex,
+    pub config: &'a Config,
+}
+
+pub type FileCheck = fn(&FileContext<'_>) -> Vec<Diagnostic>;
+
+/// A lint's description. The `explanation` follows one outline for every lint: what it
+/// finds, why it matters, an example, how to fix it, and what it deliberately does not catch.
+pub struct Lint {
+    pub id: LintId,
+    pub name: &'static str,
+    pub default_level: Level,
+    /// One line, for `--help` and listings.
+    pub summary: &'static str,
+    /// Markdown, printed by `--explain <id>`.
+    pub explanation: &'static str,
+    /// Whether `-A/-W/-D` may change its level.
+    pub configurable: bool,
+    pub check: Option<FileCheck>,
+}
+
+const INTERNAL_ERROR: Lint = Lint {
+    id: LintId::InternalError,
+    name: "internal_error",
+    default_level: Level::Deny,
+    summary: "the analyzer failed on a file (a bug in gomem; please report it)",
+    explanation: "An `internal_error` means that one of gomem's checks crashed on a file. The \
+        other checks and files were still analyzed, but the run exits with code 2 because its \
+        result is incomplete. Please report it with the file that triggers it.",
+    configurable: false,
+    check: None,
+};
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! Runs the whole pipeline on one source text, for the lints' unit tests.
+    use super::LintId;
+    use crate::config::Config;
+    use crate::workspace::Workspace;
+
+    /// `(1-based line, message)` of every finding of `lint` in `src`.
+    pub fn findings(lint: LintId, src: &str) -> Vec<(usize, String)> {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("gomem-unit-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("lib.rs");
+        std::fs::write(&path, src).unwrap();
+        let analysis =
+            crate::driver::analyze_with(Workspace::from_paths(&[path]), Config::default(), 1);
+        std::fs::remove_dir_all(&dir).ok();
+        analysis
+            .diagnostics
+            .iter()
+            .filter(|d| d.lint == lint || d.lint == LintId::InternalError)
+            .map(|d| {
+                let file = analysis.db.get(d.primary.span.file);
+                (
+                    file.line_col(d.primary.span.lo as usize).0,
+                    d.message.clone(),
+                )
+            })
+            .collect()
+    }
+}

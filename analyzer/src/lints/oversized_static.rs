@@ -1,0 +1,409 @@
+//! `oversized_static`: a global whose size, computable from the source, is over the threshold.
+
+use syn::visit::Visit;
+use syn::Expr;
+
+use super::{FileContext, Lint, LintId};
+use crate::consteval::ConstExpr;
+use crate::diagnostic::{Diagnostic, Level};
+use crate::index::ModuleId;
+use crate::layout::{human_size, primitive_size, TypeShape};
+use crate::span::Span;
+
+pub const LINT: Lint = Lint {
+    id: LintId::OversizedStatic,
+    name: "oversized_static",
+    default_level: Level::Warn,
+    summary: "a static, const, lazy or thread-local value that pins more memory than the threshold",
+    explanation: r#"## What it finds
+A `static`, `const`, `thread_local!` or lazily initialized global (`LazyLock`, `OnceLock`,
+`once_cell`'s `Lazy`, `lazy_static!`) whose size can be computed from the source and is over
+the threshold (1 MiB by default; `--static-size-limit` changes it). Sizes come from array
+types and repeat expressions with integer arithmetic (`[u8; 64 * 1024 * 1024]`, `1 << 20`,
+crate constants), primitive element sizes, structs of the crate made of such fields, and
+allocations in the initializer (`vec![0u8; N]`, `Vec::with_capacity(N)`, `Box::new([0; N])`).
+
+## Why it matters
+A global lives as long as the program: the memory it holds is never given back. This is the
+Go talk's "global given a gigabyte": a value that would be freed when a function returns
+instead pins its memory for the whole run. A `thread_local!` pins it once per thread. A large
+`const` is worse in another way: every use of it is a fresh copy, often on the stack.
+
+## Example
+```rust
+static BUFFER: Mutex<[u8; 64 * 1024 * 1024]> = Mutex::new([0; 64 * 1024 * 1024]);
+```
+Use instead:
+```rust
+fn process(input: &[u8]) {
+    let mut buffer = vec![0u8; input.len()]; // sized to the data, freed on return
+}
+```
+
+## How to fix
+Give the memory a local scope: allocate it where it is needed, sized to the data, and let it
+drop. If it must be shared, keep a small global handle (`Mutex<Vec<u8>>` that starts empty)
+and clear it when done. Make a large `const` a `static` so that there is one copy.
+
+## What it does not catch
+Sizes are lower bounds (padding is ignored), and a size that depends on something the source
+does not spell out (a generic, a type from another crate, a function call) is not guessed:
+such globals are not reported. Globals filled at run time are `retained_global`'s business.
+"#,
+    configurable: true,
+    check: Some(check),
+};
+
+fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
+    let mut v = Checker {
+        cx,
+        module: cx.module,
+        out: Vec::new(),
+    };
+    v.visit_file(cx.syntax);
+    v.out
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Static,
+    Const,
+    ThreadLocal,
+    LazyStatic,
+}
+
+struct Checker<'a> {
+    cx: &'a FileContext<'a>,
+    module: ModuleId,
+    out: Vec<Diagnostic>,
+}
+
+impl<'ast> Visit<'ast> for Checker<'_> {
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        let outer = self.module;
+        if let Some(child) = self.cx.index.child_module(outer, &m.ident.to_string()) {
+            self.module = child;
+        }
+        syn::visit::visit_item_mod(self, m);
+        self.module = outer;
+    }
+
+    fn visit_item_static(&mut self, s: &'ast syn::ItemStatic) {
+        self.check_global(Kind::Static, &s.ident, &s.ty, Some(&s.expr));
+        syn::visit::visit_item_static(self, s);
+    }
+
+    fn visit_item_const(&mut self, c: &'ast syn::ItemConst) {
+        self.check_global(Kind::Const, &c.ident, &c.ty, Some(&c.expr));
+        syn::visit::visit_item_const(self, c);
+    }
+
+    fn visit_impl_item_const(&mut self, c: &'ast syn::ImplItemConst) {
+        self.check_global(Kind::Const, &c.ident, &c.ty, Some(&c.expr));
+        syn::visit::visit_impl_item_const(self, c);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        let Some(name) = mac.path.segments.last().map(|s| s.ident.to_string()) else {
+            return;
+        };
+        let kind = match name.as_str() {
+            "thread_local" => Kind::ThreadLocal,
+            "lazy_static" => Kind::LazyStatic,
+            _ => return,
+        };
+        // `lazy_static! { static ref X: T = e; }` is a static item once `ref` is removed.
+        let tokens: proc_macro2::TokenStream = mac
+            .tokens
+            .clone()
+            .into_iter()
+            .filter(|tt| !matches!(tt, proc_macro2::TokenTree::Ident(i) if i == "ref"))
+            .collect();
+        let Ok(file) = syn::parse2::<syn::File>(tokens) else {
+            return;
+        };
+        for item in &file.items {
+            if let syn::Item::Static(s) = item {
+                self.check_global(kind, &s.ident, &s.ty, Some(&s.expr));
+            }
+        }
+    }
+}
+
+impl Checker<'_> {
+    fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
+        Span::of_tokens(self.cx.file, node)
+    }
+
+    fn check_global(
+        &mut self,
+        kind: Kind,
+        ident: &syn::Ident,
+        ty: &syn::Type,
+        init: Option<&Expr>,
+    ) {
+        let limit = self.cx.config.thresholds.static_size;
+        let inline = self
+            .cx
+            .index
+            .size_of(self.module, &TypeShape::from_syn(ty))
+            .unwrap_or(0);
+        let mut heap = Heap {
+            checker: self,
+            elem_hint: TypeShape::vec_element(ty),
+            allocations: Vec::new(),
+        };
+        if kind != Kind::Const {
+            if let Some(init) = init {
+                heap.visit_expr(init);
+            }
+        }
+        let allocations = heap.allocations;
+        let heap_total: u64 = allocations
+            .iter()
+            .fold(0u64, |acc, (_, n)| acc.saturating_add(*n));
+        let total = inline.saturating_add(heap_total);
+        if total <= limit {
+            return;
+        }
+        let size = human_size(total);
+        let (what, how_long) = match kind {
+            Kind::Static => ("static", "for the whole run"),
+            Kind::LazyStatic => ("lazy static", "from its first use to the end of the run"),
+            Kind::ThreadLocal => (
+                "thread-local",
+                "in every thread that touches it, until that thread exits",
+            ),
+            Kind::Const => ("const", ""),
+        };
+        let message = if kind == Kind::Const {
+            format!("const `{ident}` is at least {size}, and every use of it makes a copy")
+        } else {
+            format!("{what} `{ident}` holds at least {size} {how_long}")
+        };
+        let mut d =
+            Diagnostic::new(LintId::OversizedStatic, self.span(ident), message).primary_label(
+                format!("at least {size}, over the {} limit", human_size(limit)),
+            );
+        if inline > 0 && !allocations.is_empty() {
+            d = d.label(self.span(ty), format!("{} inline", human_size(inline)));
+        } else if inline > 0 {
+            d = d.label(
+                self.span(ty),
+                format!("this type is at least {}", human_size(inline)),
+            );
+        }
+        for (span, n) in &allocations {
+            d = d.label(*span, format!("allocates {}", human_size(*n)));
+        }
+        d = if kind == Kind::Const {
+            d.note("a const is inlined at each use: a large one is copied again and again, often onto the stack")
+                .help("make it a `static` so there is one copy, or build the data at run time where it is needed")
+        } else {
+            d.note("memory held by a global is never given back while the program runs (the Go talk's \"global given a gigabyte\")")
+                .help("give the memory a local scope: allocate it where it is needed, sized to the data, and let it drop")
+        };
+        self.out.push(d);
+    }
+}
+
+/// Finds the allocations an initializer makes, with their sizes.
+struct Heap<'c, 'a, 't> {
+    checker: &'c Checker<'a>,
+    /// The element type of the global's `Vec`, if its type says (`LazyLock<Vec<u64>>`).
+    elem_hint: Option<&'t syn::Type>,
+    allocations: Vec<(Span, u64)>,
+}
+
+impl Heap<'_, '_, '_> {
+    fn eval(&self, e: &Expr) -> Option<u64> {
+        self.checker
+            .cx
+            .index
+            .eval(self.checker.module, &ConstExpr::from_syn(e))
+            .and_then(|v| u64::try_from(v).ok())
+    }
+
+    fn hint_size(&self) -> Option<u64> {
+        let hint = self.elem_hint?;
+        self.checker
+            .cx
+            .index
+            .size_of(self.checker.module, &TypeShape::from_syn(hint))
+    }
+
+    /// A lower bound on the size of the value `e`, for an element of an allocation.
+    fn element_size(&self, e: &Expr) -> Option<u64> {
+        match e {
+            Expr::Lit(l) => {
+                let suffix_size = match &l.lit {
+                    syn::Lit::Int(i) => primitive_size(i.suffix()),
+                    syn::Lit::Float(f) => primitive_size(f.suffix()),
+                    _ => None,
+                };
+                suffix_size.or_else(|| self.hint_size()).or(match &l.lit {
+                    syn::Lit::Int(_) | syn::Lit::Bool(_) | syn::Lit::Byte(_) => Some(1),
+                    syn::Lit::Float(_) | syn::Lit::Char(_) => Some(4),
+                    _ => None,
+                })
+            }
+            Expr::Repeat(r) => self.element_size(&r.expr)?.checked_mul(self.eval(&r.len)?),
+            Expr::Paren(p) => self.element_size(&p.expr),
+            _ => self.hint_size(),
+        }
+    }
+
+    fn record(&mut self, node: &impl syn::spanned::Spanned, bytes: Option<u64>) {
+        if let Some(bytes) = bytes.filter(|&b| b > 0) {
+            self.allocations.push((self.checker.span(node), bytes));
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Heap<'_, '_, '_> {
+    fn visit_expr_macro(&mut self, m: &'ast syn::ExprMacro) {
+        if !m.mac.path.is_ident("vec") {
+            return;
+        }
+        // `vec![elem; n]`
+        let Ok(parts) = m.mac.parse_body_with(
+            syn::punctuated::Punctuated::<Expr, syn::Token![;]>::parse_separated_nonempty,
+        ) else {
+            return;
+        };
+        if parts.len() == 2 {
+            let bytes = self
+                .eval(&parts[1])
+                .and_then(|n| self.element_size(&parts[0])?.checked_mul(n));
+            self.record(m, bytes);
+        }
+    }
+
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        let Expr::Path(p) = &*call.func else {
+            return syn::visit::visit_expr_call(self, call);
+        };
+        let segs: Vec<String> = p
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        let tail: Vec<&str> = segs.iter().rev().take(2).map(String::as_str).collect();
+        match tail.as_slice() {
+            ["with_capacity", "String"] if call.args.len() == 1 => {
+                let n = self.eval(&call.args[0]);
+                self.record(call, n);
+            }
+            ["with_capacity", "Vec" | "VecDeque"] if call.args.len() == 1 => {
+                let turbofish =
+                    p.path
+                        .segments
+                        .iter()
+                        .rev()
+                        .nth(1)
+                        .and_then(|s| match &s.arguments {
+                            syn::PathArguments::AngleBracketed(a) => {
+                                a.args.iter().find_map(|g| match g {
+                                    syn::GenericArgument::Type(t) => Some(t),
+                                    _ => None,
+                                })
+                            }
+                            _ => None,
+                        });
+                let elem = match turbofish {
+                    Some(t) => self
+                        .checker
+                        .cx
+                        .index
+                        .size_of(self.checker.module, &TypeShape::from_syn(t)),
+                    None => self.hint_size(),
+                };
+                let bytes = self.eval(&call.args[0]).and_then(|n| elem?.checked_mul(n));
+                self.record(call, bytes);
+            }
+            ["new", "Box" | "Rc" | "Arc"] if call.args.len() == 1 => {
+                if let Expr::Repeat(r) = &call.args[0] {
+                    let bytes = self.element_size(&Expr::Repeat(r.clone()));
+                    self.record(call, bytes);
+                    return;
+                }
+                syn::visit::visit_expr_call(self, call);
+            }
+            _ => syn::visit::visit_expr_call(self, call),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lints::test_util::findings;
+    use crate::lints::LintId;
+
+    fn found(src: &str) -> Vec<(usize, String)> {
+        findings(LintId::OversizedStatic, src)
+    }
+
+    #[test]
+    fn big_globals_fire_with_their_size() {
+        let src = r#"
+const MIB: usize = 1 << 20;
+static A: [u8; 64 * 1024 * 1024] = [0; 64 * 1024 * 1024];
+static B: Mutex<[u64; 2 * MIB]> = Mutex::new([0; 2 * MIB]);
+const C: [u32; 1 << 20] = [0; 1 << 20];
+static D: LazyLock<Vec<u8>> = LazyLock::new(|| vec![0; 100 * MIB]);
+static E: Lazy<Mutex<String>> = Lazy::new(|| Mutex::new(String::with_capacity(8 * MIB)));
+thread_local! { static F: RefCell<Vec<u64>> = RefCell::new(Vec::with_capacity(MIB)); }
+lazy_static! { static ref G: Box<[u8; 4 * MIB]> = Box::new([0u8; 4 * MIB]); }
+struct Page { bytes: [u8; 4096] }
+static H: [Page; 1024] = [const { Page { bytes: [0; 4096] } }; 1024];
+impl Tables { const T: [u16; MIB] = [0; MIB]; }
+"#;
+        let found = found(src);
+        let lines: Vec<_> = found.iter().map(|f| f.0).collect();
+        assert_eq!(lines, [3, 4, 5, 6, 7, 8, 9, 11, 12], "{found:#?}");
+        assert_eq!(
+            found[0].1,
+            "static `A` holds at least 64 MiB for the whole run"
+        );
+        assert_eq!(
+            found[1].1,
+            "static `B` holds at least 16 MiB for the whole run"
+        );
+        assert_eq!(
+            found[2].1,
+            "const `C` is at least 4 MiB, and every use of it makes a copy"
+        );
+        assert_eq!(
+            found[3].1,
+            "static `D` holds at least 100 MiB for the whole run"
+        );
+        assert!(found[5]
+            .1
+            .starts_with("thread-local `F` holds at least 8 MiB in every thread"));
+        assert!(found[6]
+            .1
+            .starts_with("lazy static `G` holds at least 4 MiB"));
+        assert_eq!(
+            found[7].1,
+            "static `H` holds at least 4 MiB for the whole run"
+        );
+    }
+
+    #[test]
+    fn small_unknown_or_generic_globals_are_silent() {
+        let src = r#"
+static A: [u8; 1024 * 1024] = [0; 1024 * 1024];
+static B: [u8; N] = [0; N];
+static C: Vec<u8> = Vec::new();
+static D: LazyLock<Vec<u8>> = LazyLock::new(|| vec![0; len()]);
+const E: &str = "hello";
+static F: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+static G: LazyLock<Vec<()>> = LazyLock::new(|| vec![(); 1 << 30]);
+struct Big<T> { x: [T; 1 << 30] }
+static H: Option<Big<u8>> = None;
+fn f() { let local = [0u8; 1 << 24]; let v = vec![0u8; 1 << 30]; }
+"#;
+        assert_eq!(found(src), Vec::<(usize, String)>::new());
+    }
+}

@@ -1,0 +1,33 @@
+//! Reporters: turn an [`Analysis`](crate::driver::Analysis) into text for people or tools.
+//!
+//! Reporters only format. They read diagnostics and the source database; they never look at
+//! syntax or decide what is a finding.
+
+pub mod human;
+pub mod json;
+
+use crate::diagnostic::Level;
+use crate::driver::Analysis;
+
+/// `3 errors, 1 warning` (or `no findings`), for summaries.
+pub fn counts(analysis: &Analysis) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut parts = Vec::new();
+    let errors = analysis.count(Level::Deny);
+    let warnings = analysis.count(Level::Warn);
+    let notes = analysis.count(Level::Note);
+    if errors > 0 {
+        parts.push(plural(errors, "error"));
+    }
+    if warnings > 0 {
+        parts.push(plural(warnings, "warning"));
+    }
+    if notes > 0 {
+        parts.push(plural(notes, "note"));
+    }
+    if parts.is_empty() {
+        "no findings".into()
+    } else {
+        parts.join(", ")
+    }
+}

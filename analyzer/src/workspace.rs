@@ -1,0 +1,246 @@
+//! What to analyze: the packages and targets of a cargo workspace, or plain paths.
+//!
+//! A [`Workspace`] lists crate roots. Each cargo target (lib, bin, example, test, bench, build
+//! script) is one crate root; in plain-path mode every file that no other file declares as a
+//! module becomes a crate root of its own, owned by one synthetic package. The engine follows
+//! each root's module tree itself (see [`crate::modtree`]), so a workspace needs only roots.
+
+use std::path::{Path, PathBuf};
+
+/// Index of a target in [`Workspace::targets`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TargetId(pub u32);
+
+/// Index of a package in [`Workspace::packages`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PackageId(pub u32);
+
+#[derive(Clone, Debug)]
+pub struct Package {
+    pub name: String,
+    pub version: String,
+    /// Cargo's package id, exactly as `cargo metadata` spells it; rust-analyzer groups
+    /// diagnostics by it.
+    pub cargo_id: String,
+    pub manifest_path: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub package: PackageId,
+    pub name: String,
+    /// Cargo's kinds: `lib`, `bin`, `example`, `test`, `bench`, `custom-build`, ...
+    pub kind: Vec<String>,
+    pub crate_types: Vec<String>,
+    pub src_path: PathBuf,
+    pub edition: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Workspace {
+    pub root: PathBuf,
+    pub packages: Vec<Package>,
+    pub targets: Vec<Target>,
+    /// Plain-path mode: the files to lint. Every one of them is linted, and the module trees
+    /// they declare are followed; files nobody declares become crate roots.
+    pub plain_files: Vec<PathBuf>,
+    /// Problems met while finding files (an unreadable folder, a path that does not exist).
+    pub errors: Vec<String>,
+}
+
+impl Workspace {
+    pub fn target(&self, id: TargetId) -> &Target {
+        &self.targets[id.0 as usize]
+    }
+
+    pub fn package(&self, id: PackageId) -> &Package {
+        &self.packages[id.0 as usize]
+    }
+
+    /// The workspace of plain paths: the given files, and every `.rs` file under the given
+    /// folders (skipping `target/` and hidden folders), in a stable order.
+    pub fn from_paths(paths: &[PathBuf]) -> Workspace {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let mut ws = Workspace::default();
+        for path in paths {
+            let abs = absolute(&cwd, path);
+            match std::fs::metadata(&abs) {
+                Ok(meta) if meta.is_dir() => {
+                    collect_rs_files(&abs, &mut ws.plain_files, &mut ws.errors)
+                }
+                Ok(_) => ws.plain_files.push(abs),
+                Err(e) => ws
+                    .errors
+                    .push(format!("cannot read `{}`: {e}", path.display())),
+            }
+        }
+        ws.plain_files.sort();
+        ws.plain_files.dedup();
+        ws.root = common_dir(&ws.plain_files).unwrap_or(cwd);
+        let name = ws.root.file_name().map_or("gomem-lint-paths".into(), |n| {
+            n.to_string_lossy().into_owned()
+        });
+        ws.packages.push(Package {
+            cargo_id: format!(
+                "path+file://{}#{}@0.0.0",
+                ws.root.display(),
+                sanitize(&name)
+            ),
+            name: sanitize(&name),
+            version: "0.0.0".into(),
+            manifest_path: ws.root.join("Cargo.toml"),
+        });
+        ws
+    }
+}
+
+/// Joins `path` onto `cwd` and removes `.` components, without touching the file system.
+pub fn absolute(cwd: &Path, path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    normalize(&joined)
+}
+
+/// Removes `.` and resolves `..` lexically (module paths like `#[path = "../x.rs"]` need it).
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn collect_rs_files(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<String>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            errors.push(format!("cannot read folder `{}`: {e}", dir.display()));
+            return;
+        }
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            if !name.starts_with('.') && name != "target" {
+                collect_rs_files(&path, out, errors);
+            }
+        } else if name.ends_with(".rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn common_dir(files: &[PathBuf]) -> Option<PathBuf> {
+    let mut common = files.first()?.parent()?.to_path_buf();
+    for f in files {
+        while !f.starts_with(&common) {
+            if !common.pop() {
+                return None;
+            }
+        }
+    }
+    Some(common)
+}
+
+fn sanitize(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() {
+        "gomem-lint-paths".into()
+    } else {
+        s
+    }
+}
+
+#[cfg(feature = "cli")]
+pub mod cargo {
+    //! Loading a workspace through `cargo metadata --no-deps`, which needs no network and no
+    //! dependency resolution.
+    use super::*;
+
+    /// Which packages of the workspace to analyze.
+    #[derive(Clone, Debug, Default)]
+    pub struct Selection {
+        pub manifest_path: Option<PathBuf>,
+        /// Package names (`-p`); empty means every workspace member (or the package whose
+        /// manifest was given, when the manifest is not a workspace root).
+        pub packages: Vec<String>,
+    }
+
+    pub fn load(selection: &Selection) -> Result<Workspace, String> {
+        let mut cmd = cargo_metadata::MetadataCommand::new();
+        cmd.no_deps();
+        if let Some(path) = &selection.manifest_path {
+            cmd.manifest_path(path);
+        }
+        let meta = cmd
+            .exec()
+            .map_err(|e| format!("`cargo metadata` failed: {}", e.to_string().trim()))?;
+        let mut ws = Workspace {
+            root: meta.workspace_root.clone().into(),
+            ..Workspace::default()
+        };
+        let members: Vec<_> = meta.workspace_packages();
+        for name in &selection.packages {
+            if !members.iter().any(|p| p.name.as_str() == name) {
+                let names: Vec<_> = members.iter().map(|p| p.name.as_str()).collect();
+                return Err(format!(
+                    "package `{name}` is not a member of the workspace (members: {})",
+                    names.join(", ")
+                ));
+            }
+        }
+        for pkg in members {
+            if !selection.packages.is_empty()
+                && !selection.packages.iter().any(|n| n == pkg.name.as_str())
+            {
+                continue;
+            }
+            let id = PackageId(ws.packages.len() as u32);
+            ws.packages.push(Package {
+                name: pkg.name.to_string(),
+                version: pkg.version.to_string(),
+                cargo_id: pkg.id.repr.clone(),
+                manifest_path: pkg.manifest_path.clone().into(),
+            });
+            for t in &pkg.targets {
+                ws.targets.push(Target {
+                    package: id,
+                    name: t.name.clone(),
+                    kind: t.kind.iter().map(|k| k.to_string()).collect(),
+                    crate_types: t.crate_types.iter().map(|k| k.to_string()).collect(),
+                    src_path: t.src_path.clone().into(),
+                    edition: t.edition.to_string(),
+                });
+            }
+        }
+        Ok(ws)
+    }
+}
