@@ -363,6 +363,35 @@ enum Lookup {
 /// Resolution gives up beyond this many nested lookups (import chains, glob cycles).
 const MAX_RESOLVE_DEPTH: usize = 24;
 
+/// Bounds the work of one resolution. Crates like libc re-export through layers of globs
+/// (`pub use self::unix::*` in every module); without a bound, following every glob of every
+/// module is exponential. A name is looked up at most once per module's globs, and the whole
+/// resolution takes at most [`Budget::STEPS`] lookups; past that it answers "unknown".
+#[derive(Default)]
+struct Budget {
+    steps: usize,
+    seen: Vec<(ModuleId, String)>,
+}
+
+impl Budget {
+    const STEPS: usize = 256;
+
+    fn enter(&mut self, m: ModuleId, name: &str, how: Lookup) -> bool {
+        if self.steps >= Self::STEPS {
+            return false;
+        }
+        self.steps += 1;
+        // Only lookups inside modules (through globs, or `m::name`) can go round in circles.
+        if how == Lookup::Member {
+            if self.seen.iter().any(|(sm, sn)| *sm == m && sn == name) {
+                return false;
+            }
+            self.seen.push((m, name.to_string()));
+        }
+        true
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct ItemIndex {
     pub modules: Vec<Module>,
@@ -491,7 +520,7 @@ impl ItemIndex {
     /// Resolves `path` as written in module `m`, where `local` holds the imports of the
     /// enclosing fn bodies (block-level `use`).
     pub fn resolve(&self, m: ModuleId, local: &[Import], path: &[String]) -> Resolution {
-        self.resolve_at(m, local, path, 0)
+        self.resolve_from(m, local, path, Lookup::Path, &mut Budget::default())
     }
 
     /// [`ItemIndex::resolve`] for a `syn::Path`.
@@ -504,30 +533,17 @@ impl ItemIndex {
         self.resolve(m, local, &segs)
     }
 
-    fn resolve_at(
-        &self,
-        m: ModuleId,
-        local: &[Import],
-        path: &[String],
-        depth: usize,
-    ) -> Resolution {
-        self.resolve_from(m, local, path, Lookup::Path, depth)
-    }
-
     fn resolve_from(
         &self,
         m: ModuleId,
         local: &[Import],
         path: &[String],
         how: Lookup,
-        depth: usize,
+        budget: &mut Budget,
     ) -> Resolution {
         let Some((first, rest)) = path.split_first() else {
             return Resolution::Unknown;
         };
-        if depth > MAX_RESOLVE_DEPTH {
-            return Resolution::Unknown;
-        }
         let start = match first.as_str() {
             "" => return Resolution::External(rest.to_vec()),
             "crate" => Resolution::Module(self.crate_root(m)),
@@ -537,12 +553,12 @@ impl ItemIndex {
                 None => return Resolution::Unknown,
             },
             "Self" => return Resolution::Unknown,
-            name => self.lookup(m, local, name, how, &mut Vec::new(), depth),
+            name => self.lookup(m, local, name, how, budget),
         };
-        self.descend(start, rest, depth)
+        self.descend(start, rest, budget)
     }
 
-    fn descend(&self, mut res: Resolution, rest: &[String], depth: usize) -> Resolution {
+    fn descend(&self, mut res: Resolution, rest: &[String], budget: &mut Budget) -> Resolution {
         for (i, seg) in rest.iter().enumerate() {
             res = match res {
                 Resolution::Module(mm) => match seg.as_str() {
@@ -551,7 +567,7 @@ impl ItemIndex {
                         None => Resolution::Unknown,
                     },
                     "self" => Resolution::Module(mm),
-                    _ => self.lookup(mm, &[], seg, Lookup::Member, &mut Vec::new(), depth + 1),
+                    _ => self.lookup(mm, &[], seg, Lookup::Member, budget),
                 },
                 Resolution::Local(item) => return Resolution::Local(item),
                 Resolution::External(mut p) => {
@@ -564,37 +580,34 @@ impl ItemIndex {
         res
     }
 
-    /// Looks a single name up in module `m`; `searched` holds the modules whose globs were
-    /// already followed for this name, so glob cycles and diamonds are visited once.
+    /// Looks a single name up in module `m`.
     fn lookup(
         &self,
         m: ModuleId,
         local: &[Import],
         name: &str,
         how: Lookup,
-        searched: &mut Vec<ModuleId>,
-        depth: usize,
+        budget: &mut Budget,
     ) -> Resolution {
-        if depth > MAX_RESOLVE_DEPTH || searched.contains(&m) {
+        if !budget.enter(m, name, how) {
             return Resolution::Unknown;
         }
-        searched.push(m);
         let module = self.module(m);
         if let Some(imp) = local.iter().rev().find(|i| !i.glob && i.name == name) {
-            return self.resolve_import(m, imp, depth);
+            return self.resolve_import(m, imp, budget);
         }
         if let Some(own) = self.lookup_own(m, name) {
             return own;
         }
         if let Some(imp) = module.imports.iter().find(|i| !i.glob && i.name == name) {
-            return self.resolve_import(m, imp, depth);
+            return self.resolve_import(m, imp, budget);
         }
         let mut external = Vec::new();
         if how != Lookup::ImportStart {
             for glob in local.iter().chain(&module.imports).filter(|i| i.glob) {
-                match self.resolve_from(m, &[], &glob.path, Lookup::ImportStart, depth + 1) {
+                match self.resolve_from(m, &[], &glob.path, Lookup::ImportStart, budget) {
                     Resolution::Module(g) => {
-                        match self.lookup(g, &[], name, Lookup::Member, searched, depth + 1) {
+                        match self.lookup(g, &[], name, Lookup::Member, budget) {
                             Resolution::Unknown => {}
                             found => return found,
                         }
@@ -616,12 +629,12 @@ impl ItemIndex {
         }
     }
 
-    fn resolve_import(&self, m: ModuleId, imp: &Import, depth: usize) -> Resolution {
+    fn resolve_import(&self, m: ModuleId, imp: &Import, budget: &mut Budget) -> Resolution {
         // `use tokio::{self}` names `tokio` after itself: the path starts outside this scope.
         if imp.path.first() == Some(&imp.name) && self.lookup_own(m, &imp.name).is_none() {
             return Resolution::External(imp.path.clone());
         }
-        self.resolve_from(m, &[], &imp.path, Lookup::ImportStart, depth + 1)
+        self.resolve_from(m, &[], &imp.path, Lookup::ImportStart, budget)
     }
 
     fn lookup_own(&self, m: ModuleId, name: &str) -> Option<Resolution> {
@@ -761,6 +774,20 @@ mod tests {
             ix.resolve(m[1], &[], &path("nothing_here")),
             Resolution::External(path("nothing_here"))
         );
+    }
+
+    #[test]
+    fn layers_of_globs_stay_cheap() {
+        // libc's shape: every module re-exports its children and its parent through globs.
+        let mut src = String::new();
+        for _ in 0..40 {
+            src.push_str("pub use self::a::*; pub use self::b::*; pub use super::*; pub mod a { ");
+        }
+        src.push_str(&"}".repeat(40));
+        let (ix, m) = index_of(&[&src]);
+        let start = std::time::Instant::now();
+        assert_eq!(ix.resolve(m[0], &[], &path("nowhere")), Resolution::External(path("nowhere")));
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]

@@ -89,7 +89,12 @@ impl<'ast> Visit<'ast> for Checker<'_> {
     }
 
     fn visit_item_static(&mut self, s: &'ast syn::ItemStatic) {
-        self.check_global(Kind::Static, &s.ident, &s.ty, Some(&s.expr));
+        let kind = if is_lazy(&s.ty) {
+            Kind::LazyStatic
+        } else {
+            Kind::Static
+        };
+        self.check_global(kind, &s.ident, &s.ty, Some(&s.expr));
         syn::visit::visit_item_static(self, s);
     }
 
@@ -185,9 +190,10 @@ impl Checker<'_> {
             Diagnostic::new(LintId::OversizedStatic, self.span(ident), message).primary_label(
                 format!("at least {size}, over the {} limit", human_size(limit)),
             );
-        if inline > 0 && !allocations.is_empty() {
+        // A few bytes of handle next to a large allocation are not worth a label.
+        if inline > 1024 && !allocations.is_empty() {
             d = d.label(self.span(ty), format!("{} inline", human_size(inline)));
-        } else if inline > 0 {
+        } else if allocations.is_empty() {
             d = d.label(
                 self.span(ty),
                 format!("this type is at least {}", human_size(inline)),
@@ -205,6 +211,17 @@ impl Checker<'_> {
         };
         self.out.push(d);
     }
+}
+
+/// `LazyLock<T>`, `Lazy<T>`, `OnceLock<T>`...: filled on first use, then kept.
+fn is_lazy(ty: &syn::Type) -> bool {
+    let syn::Type::Path(p) = ty else { return false };
+    p.path.segments.last().is_some_and(|s| {
+        matches!(
+            s.ident.to_string().as_str(),
+            "LazyLock" | "Lazy" | "OnceLock" | "OnceCell" | "LazyCell"
+        )
+    })
 }
 
 /// Finds the allocations an initializer makes, with their sizes.
@@ -376,7 +393,7 @@ impl Tables { const T: [u16; MIB] = [0; MIB]; }
         );
         assert_eq!(
             found[3].1,
-            "static `D` holds at least 100 MiB for the whole run"
+            "lazy static `D` holds at least 100 MiB from its first use to the end of the run"
         );
         assert!(found[5]
             .1

@@ -300,8 +300,15 @@ impl<'ast> Checker<'_, 'ast> {
         let Some(&(stmts, i)) = self.scopes.last() else {
             return;
         };
-        let uses = Uses::scan(name, &stmts[i + 1..], INSPECTING);
+        let uses = Uses::scan(self.cx.file, name, &stmts[i + 1..], INSPECTING);
         if uses.consumed {
+            return;
+        }
+        if let Some(dropped) = uses.dropped {
+            let d = self
+                .diagnostic(site)
+                .label(dropped, format!("the handle `{name}` is dropped here"));
+            self.out.push(d);
             return;
         }
         if let Some(coll) = uses.moved_into {
@@ -326,7 +333,7 @@ impl<'ast> Checker<'_, 'ast> {
                 .rev()
                 .find(|(_, s)| declares(s, coll));
             if let Some((j, decl)) = found {
-                if Uses::scan(coll, &stmts[j + 1..], GROWING).consumed {
+                if Uses::scan(self.cx.file, coll, &stmts[j + 1..], GROWING).consumed {
                     return;
                 }
                 let decl_span = match decl {
@@ -348,7 +355,7 @@ impl<'ast> Checker<'_, 'ast> {
         let Some(&(stmts, i)) = self.scopes.last() else {
             return;
         };
-        if Uses::scan(coll, &stmts[i + 1..], GROWING).consumed {
+        if Uses::scan(self.cx.file, coll, &stmts[i + 1..], GROWING).consumed {
             return;
         }
         let d = self.diagnostic(site).label(
@@ -440,15 +447,25 @@ struct Uses<'n> {
     consumed: bool,
     /// `coll.push(name)`: moved into a local collection.
     moved_into: Option<syn::Ident>,
+    /// `drop(name)`: detached on purpose, but detached all the same.
+    dropped: Option<Span>,
+    file: crate::span::FileId,
 }
 
 impl<'n> Uses<'n> {
-    fn scan(name: &'n syn::Ident, stmts: &[Stmt], harmless: &'static [&'static str]) -> Uses<'n> {
+    fn scan(
+        file: crate::span::FileId,
+        name: &'n syn::Ident,
+        stmts: &[Stmt],
+        harmless: &'static [&'static str],
+    ) -> Uses<'n> {
         let mut uses = Uses {
             name,
             harmless,
             consumed: false,
             moved_into: None,
+            dropped: None,
+            file,
         };
         for s in stmts {
             uses.visit_stmt(s);
@@ -480,6 +497,13 @@ impl<'ast> Visit<'ast> for Uses<'_> {
         if let Some((coll, arg)) = pushed(e) {
             if self.is_name(peel(arg)) && coll != self.name {
                 self.moved_into = Some(coll.clone());
+                return;
+            }
+        }
+        if let Expr::Call(call) = e {
+            let is_drop = matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "drop"));
+            if is_drop && call.args.len() == 1 && self.is_name(&call.args[0]) {
+                self.dropped = Some(Span::of_tokens(self.file, &call.func));
                 return;
             }
         }

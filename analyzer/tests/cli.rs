@@ -1,0 +1,225 @@
+//! The `cargo-gomem-lint` binary, run as users and rust-analyzer run it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use cargo_metadata::Message;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .canonicalize()
+        .unwrap()
+}
+
+fn gomem_lint(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-gomem-lint"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn json_output_is_what_rust_analyzer_reads() {
+    let demo = fixtures().join("crates/demo");
+    let manifest = demo.join("Cargo.toml");
+    let out = gomem_lint(&[
+        "gomem-lint",
+        "--manifest-path",
+        manifest.to_str().unwrap(),
+        "--message-format=json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .manifest_path(&manifest)
+        .no_deps()
+        .exec()
+        .unwrap();
+    let package = &metadata.packages[0];
+
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let mut compiler_messages = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let message: Message = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("line {i} does not parse: {e}\n{line}"));
+        match message {
+            Message::CompilerMessage(m) => {
+                compiler_messages += 1;
+                assert_eq!(m.package_id, package.id);
+                let code = m.message.code.as_ref().expect("a code");
+                assert!(code.code.starts_with("gomem::"), "{}", code.code);
+                let rendered = m.message.rendered.as_deref().unwrap();
+                assert!(rendered.contains(&code.code), "{rendered}");
+                let primary = m
+                    .message
+                    .spans
+                    .iter()
+                    .find(|s| s.is_primary)
+                    .expect("a primary span");
+                let file = Path::new(&primary.file_name);
+                assert!(
+                    file.is_absolute() && file.is_file(),
+                    "{}",
+                    primary.file_name
+                );
+                // The target is the one whose module tree holds the file.
+                let target = package
+                    .targets
+                    .iter()
+                    .find(|t| t.name == m.target.name && t.kind == m.target.kind)
+                    .unwrap();
+                let expected_kind = match file
+                    .strip_prefix(&demo)
+                    .unwrap()
+                    .components()
+                    .next()
+                    .unwrap()
+                    .as_os_str()
+                    .to_str()
+                {
+                    Some("examples") => "example",
+                    Some("tests") => "test",
+                    _ if file.ends_with("src/main.rs") => "bin",
+                    _ => "lib",
+                };
+                assert_eq!(
+                    target.kind[0].to_string(),
+                    expected_kind,
+                    "{}",
+                    primary.file_name
+                );
+                // 1-based lines and columns point at the same text as the byte offsets.
+                let text = std::fs::read_to_string(file).unwrap();
+                let by_bytes = &text[primary.byte_start as usize..primary.byte_end as usize];
+                let line = text.lines().nth(primary.line_start - 1).unwrap();
+                let by_columns: String = line
+                    .chars()
+                    .skip(primary.column_start - 1)
+                    .take(primary.column_end - primary.column_start)
+                    .collect();
+                assert_eq!(by_bytes, by_columns);
+                assert!(
+                    by_bytes.contains("spawn") || by_bytes == "go" || by_bytes == "TABLE",
+                    "{by_bytes}"
+                );
+            }
+            Message::BuildFinished(f) => {
+                assert!(f.success);
+                assert_eq!(i, lines.len() - 1, "build-finished comes last");
+            }
+            other => panic!("unexpected message {other:?}"),
+        }
+    }
+    assert_eq!(compiler_messages, 8);
+}
+
+#[test]
+fn exit_codes() {
+    let lints = fixtures().join("lints");
+    let clean = fixtures().join("clean.rs");
+    // Warnings only: success.
+    assert_eq!(
+        gomem_lint(&[lints.join("unjoined_task.rs").to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    // Nothing at all.
+    let out = gomem_lint(&[clean.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("no findings"), "{}", stderr(&out));
+    // A deny-level finding.
+    let out = gomem_lint(&[
+        "-D",
+        "warnings",
+        lints.join("unjoined_task.rs").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("error[gomem::unjoined_task]"));
+    assert_eq!(
+        gomem_lint(&[fixtures().join("parse_error").to_str().unwrap()])
+            .status
+            .code(),
+        Some(1)
+    );
+    // The run itself fails.
+    assert_eq!(
+        gomem_lint(&["--message-format", "yaml"]).status.code(),
+        Some(2)
+    );
+    let out = gomem_lint(&["-A", "no_such_lint", clean.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown lint `no_such_lint`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = gomem_lint(&["/no/such/path.rs"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/no/such/path.rs"));
+}
+
+#[test]
+fn level_flags_apply_in_order() {
+    let file = fixtures().join("lints/unjoined_task.rs");
+    let file = file.to_str().unwrap();
+    let out = gomem_lint(&["-D", "unjoined_task", "-A", "unjoined-task", file]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!stderr(&out).contains("unjoined_task]"));
+    let out = gomem_lint(&["-A", "unjoined_task", "-D", "gomem::unjoined_task", file]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = gomem_lint(&["-A", "warnings", file]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("no findings"));
+}
+
+#[test]
+fn help_list_and_explain() {
+    let out = gomem_lint(&["gomem-lint", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "--manifest-path",
+        "--message-format",
+        "-D, --deny",
+        "Exit status",
+        "PATH",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+    let out = gomem_lint(&["--list"]);
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        list.contains("unjoined_task")
+            && list.contains("oversized_static")
+            && !list.contains("internal_error")
+    );
+    let out = gomem_lint(&["--explain", "oversized-static"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("## Why it matters"));
+}
+
+#[test]
+fn static_size_limit_is_configurable() {
+    let file = fixtures().join("lints/oversized_static.rs");
+    let count = |limit: &str| {
+        let out = gomem_lint(&[
+            "--static-size-limit",
+            limit,
+            "--message-format=json",
+            file.to_str().unwrap(),
+        ]);
+        String::from_utf8_lossy(&out.stdout)
+            .matches("gomem::oversized_static")
+            .count()
+    };
+    let default = count("1MiB");
+    assert!(
+        count("512KiB") > default,
+        "EXACTLY_ONE_MIB fires below 1 MiB"
+    );
+    assert!(count("1GiB") < default);
+}
