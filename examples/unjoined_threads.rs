@@ -17,5 +17,8 @@ fn main() {
         println!("first thread: may never print, main does not wait");
     });
     let second = thread::spawn(|| println!("second thread"));
-    println!("main is done; is the second thread? {}", second.is_finished());
+    println!(
+        "main is done; is the second thread? {}",
+        second.is_finished()
+    );
 }

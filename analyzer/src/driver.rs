@@ -151,7 +151,7 @@ impl Run {
             context: OnceLock::new(),
         };
         {
-            let mut q = shared.queue.lock().unwrap();
+            let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
             for (i, t) in self.workspace.targets.iter().enumerate() {
                 push_job(
                     &mut q,
@@ -189,18 +189,25 @@ impl Run {
                 })
                 .collect();
             parsed_barrier.wait();
-            let mut db = std::mem::take(&mut *shared.db.lock().unwrap());
-            let parsed = std::mem::take(&mut *shared.parsed.lock().unwrap());
-            let index = self.link(&mut db, parsed);
+            let mut db = std::mem::take(&mut *shared.db.lock().unwrap_or_else(|e| e.into_inner()));
+            let parsed =
+                std::mem::take(&mut *shared.parsed.lock().unwrap_or_else(|e| e.into_inner()));
+            let linked = catch_unwind(AssertUnwindSafe(|| self.link(&mut db, parsed)));
             frozen = Arc::new(db);
-            let context = LintContext {
-                index,
-                db: frozen.clone(),
-                config: self.config.clone(),
-                checks: self.checks.clone(),
-            };
-            let _ = shared.context.set(Arc::new(context));
+            let index = linked.map(|index| {
+                let context = LintContext {
+                    index,
+                    db: frozen.clone(),
+                    config: self.config.clone(),
+                    checks: self.checks.clone(),
+                };
+                let _ = shared.context.set(Arc::new(context));
+            });
+            // Always reached, so that no worker waits for ever.
             index_barrier.wait();
+            if let Err(panic) = index {
+                std::panic::resume_unwind(panic);
+            }
             for w in workers {
                 if let Err(panic) = w.join() {
                     std::panic::resume_unwind(panic);
@@ -215,7 +222,7 @@ impl Run {
         // The workers are gone: the context was the database's last other owner.
         drop(context);
         let db = Arc::try_unwrap(frozen).expect("no worker outlives the run");
-        let mut diagnostics = diagnostics.into_inner().unwrap();
+        let mut diagnostics = diagnostics.into_inner().unwrap_or_else(|e| e.into_inner());
         for d in &mut diagnostics {
             if d.lint.lint().configurable {
                 // A lint may raise its own level (e.g. a finding inside a loop); flags cap it.
@@ -343,9 +350,10 @@ fn push_job(q: &mut Queue, job: Job) {
 
 fn worker(shared: &Shared, parsed_barrier: &Barrier, index_barrier: &Barrier) {
     let mut mine: Vec<(FileId, syn::File)> = Vec::new();
+    let mut crashed = None;
     loop {
         let job = {
-            let mut q = shared.queue.lock().unwrap();
+            let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
             loop {
                 if let Some(job) = q.jobs.pop_front() {
                     q.active += 1;
@@ -354,33 +362,43 @@ fn worker(shared: &Shared, parsed_barrier: &Barrier, index_barrier: &Barrier) {
                 if q.active == 0 {
                     break None;
                 }
-                q = shared.wake.wait(q).unwrap();
+                q = shared.wake.wait(q).unwrap_or_else(|e| e.into_inner());
             }
         };
         let Some(job) = job else {
             shared.wake.notify_all();
             break;
         };
-        if let Some(parsed) = process(shared, job) {
-            mine.push(parsed);
+        // A panic here would be a bug outside any check; it must not leave the other threads
+        // waiting at a barrier for ever, so it is held until the run is over.
+        match catch_unwind(AssertUnwindSafe(|| process(shared, job))) {
+            Ok(Some(parsed)) => mine.push(parsed),
+            Ok(None) => {}
+            Err(panic) => crashed = crashed.or(Some(panic)),
         }
-        let mut q = shared.queue.lock().unwrap();
+        let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
         q.active -= 1;
         drop(q);
         shared.wake.notify_all();
     }
     parsed_barrier.wait();
     index_barrier.wait();
-    let context = shared
-        .context
-        .get()
-        .expect("the index is built before linting")
-        .clone();
+    if let Some(panic) = crashed {
+        std::panic::resume_unwind(panic);
+    }
+    // No context: linking crashed, and the coordinator reports it.
+    let Some(context) = shared.context.get().cloned() else {
+        return;
+    };
     let mut found = Vec::new();
     for (file, syntax) in &mine {
         lint_file(*file, syntax, &context, &mut found);
     }
-    shared.diagnostics.lock().unwrap().extend(found);
+    shared
+        .diagnostics
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(found);
     // `mine` (deep syntax trees) is dropped here, on this thread's deep stack.
 }
 
@@ -416,7 +434,11 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
     if let Some((range, message)) = read_error {
         let d = Diagnostic::new(LintId::ParseError, Span::new(file, range), message)
             .primary_label("the file stops being readable here");
-        shared.diagnostics.lock().unwrap().push(d);
+        shared
+            .diagnostics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(d);
         return None;
     }
     let parsed = catch_unwind(AssertUnwindSafe(|| {
@@ -438,7 +460,11 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
         }
         Err(panic) => {
             let d = internal_error(file, "parsing", &panic);
-            shared.diagnostics.lock().unwrap().push(d);
+            shared
+                .diagnostics
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(d);
             return None;
         }
     };
@@ -459,22 +485,30 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
                 children.push(None);
                 if !decl.cfg_gated {
                     let d = crate::lints::parse_error::missing_module(decl, &candidates);
-                    shared.diagnostics.lock().unwrap().push(d);
+                    shared
+                        .diagnostics
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(d);
                 }
             }
         }
     }
     if !new_jobs.is_empty() {
-        let mut q = shared.queue.lock().unwrap();
+        let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
         for j in new_jobs {
             push_job(&mut q, j);
         }
     }
-    shared.parsed.lock().unwrap().push(Parsed {
-        file,
-        summary,
-        children,
-    });
+    shared
+        .parsed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Parsed {
+            file,
+            summary,
+            children,
+        });
     Some((file, syntax))
 }
 

@@ -397,6 +397,9 @@ pub struct ItemIndex {
     pub modules: Vec<Module>,
     pub items: Vec<Item>,
     file_modules: HashMap<FileId, ModuleId>,
+    /// Memo of [`ItemIndex::names_for`], keyed by the address of the static name list.
+    name_closures:
+        std::sync::Mutex<HashMap<usize, std::sync::Arc<std::collections::HashSet<String>>>>,
 }
 
 #[derive(Default)]
@@ -498,6 +501,38 @@ impl ItemIndex {
 
     pub fn item(&self, id: ItemId) -> &Item {
         &self.items[id.0 as usize]
+    }
+
+    /// Every name under which an item called one of `names` can be reached in the crate:
+    /// the names themselves and, transitively, every `use ... as alias` of them. Lints use it
+    /// to skip resolving paths that cannot name what they look for.
+    pub fn names_for(
+        &self,
+        names: &'static [&'static str],
+    ) -> std::sync::Arc<std::collections::HashSet<String>> {
+        let key = names.as_ptr() as usize;
+        let mut memo = self.name_closures.lock().unwrap_or_else(|e| e.into_inner());
+        memo.entry(key)
+            .or_insert_with(|| {
+                let mut set: std::collections::HashSet<String> =
+                    names.iter().map(|n| n.to_string()).collect();
+                loop {
+                    let before = set.len();
+                    for m in &self.modules {
+                        for i in m.imports.iter().filter(|i| !i.glob) {
+                            if i.path.last().is_some_and(|l| set.contains(l))
+                                && !set.contains(&i.name)
+                            {
+                                set.insert(i.name.clone());
+                            }
+                        }
+                    }
+                    if set.len() == before {
+                        break set.into();
+                    }
+                }
+            })
+            .clone()
     }
 
     /// The module that is the top level of `file`.
@@ -786,7 +821,10 @@ mod tests {
         src.push_str(&"}".repeat(40));
         let (ix, m) = index_of(&[&src]);
         let start = std::time::Instant::now();
-        assert_eq!(ix.resolve(m[0], &[], &path("nowhere")), Resolution::External(path("nowhere")));
+        assert_eq!(
+            ix.resolve(m[0], &[], &path("nowhere")),
+            Resolution::External(path("nowhere"))
+        );
         assert!(start.elapsed() < std::time::Duration::from_secs(1));
     }
 

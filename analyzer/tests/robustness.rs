@@ -51,7 +51,10 @@ fn thousands_of_nested_parens_blocks_and_closures() {
         ),
     )
     .unwrap();
-    let analysis = analyze(Workspace::from_paths(&[dir.clone()]), Config::default());
+    let analysis = analyze(
+        Workspace::from_paths(std::slice::from_ref(&dir)),
+        Config::default(),
+    );
     let mut found: Vec<_> = analysis
         .diagnostics
         .iter()
@@ -118,7 +121,7 @@ fn a_crashing_check_loses_nothing_else() {
         ),
     ];
     let analysis = analyze_with_checks(
-        Workspace::from_paths(&[dir.clone()]),
+        Workspace::from_paths(std::slice::from_ref(&dir)),
         Config::default(),
         2,
         checks,

@@ -79,6 +79,9 @@ const SPAWN_FNS: &[(&[&str], Spawned)] = &[
     (&["async_std", "task", "spawn_local"], Spawned::Task),
 ];
 
+/// The last segments of [`SPAWN_FNS`].
+const SPAWN_NAMES: &[&str] = &["spawn", "spawn_blocking", "spawn_local"];
+
 /// Builders whose `.spawn(..)` returns a detachable handle.
 const SPAWN_BUILDERS: &[(&[&str], Spawned)] = &[
     (&["std", "thread", "Builder", "new"], Spawned::Thread),
@@ -221,7 +224,7 @@ impl<'ast> Checker<'_, 'ast> {
                 let Expr::Path(p) = &*call.func else {
                     return None;
                 };
-                if p.qself.is_some() {
+                if p.qself.is_some() || !self.may_name_spawn(&p.path) {
                     return None;
                 }
                 let Resolution::External(path) =
@@ -264,6 +267,20 @@ impl<'ast> Checker<'_, 'ast> {
             }
             _ => None,
         }
+    }
+
+    /// A cheap test before resolving: a spawn fn is called by its own name or by a name that
+    /// `use` gave it somewhere in the crate. Most calls are neither, and resolution is not free.
+    fn may_name_spawn(&self, path: &syn::Path) -> bool {
+        let Some(last) = path.segments.last() else {
+            return false;
+        };
+        let names = self.cx.index.names_for(SPAWN_NAMES);
+        let local = self
+            .imports
+            .iter()
+            .any(|i| i.path.last().is_some_and(|l| names.contains(l)) && last.ident == i.name);
+        local || names.iter().any(|n| last.ident == n)
     }
 
     /// `iter.map(|..| spawn(..)).collect()`: the spawn whose handles the collection holds.
