@@ -102,7 +102,10 @@ fn rendered(analysis: &Analysis) -> (String, String) {
 }
 
 fn check_plain(name: &str, path: PathBuf) {
-    let analysis = analyze(Workspace::from_paths(std::slice::from_ref(&path)), Config::default());
+    let analysis = analyze(
+        Workspace::from_paths(std::slice::from_ref(&path)),
+        Config::default(),
+    );
     assert_marks(&path, &analysis);
     let (human, json) = rendered(&analysis);
     insta::assert_snapshot!(format!("{name}_human"), human);
