@@ -173,6 +173,8 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
 
     let mut config = Config::default();
     config.thresholds.static_size = args.static_size_limit;
+    // The process ends right after the report.
+    config.leak_syntax_at_exit = true;
     // Apply -A/-W/-D in the order they appear on the command line.
     let mut flags: Vec<(usize, Level, &String)> = Vec::new();
     for (id, level, values) in [

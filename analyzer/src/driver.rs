@@ -399,7 +399,10 @@ fn worker(shared: &Shared, parsed_barrier: &Barrier, index_barrier: &Barrier) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .extend(found);
-    // `mine` (deep syntax trees) is dropped here, on this thread's deep stack.
+    if context.config.leak_syntax_at_exit {
+        std::mem::forget(mine);
+    }
+    // Otherwise `mine` (deep syntax trees) is dropped here, on this thread's deep stack.
 }
 
 /// Reads and parses one file; returns its tree for the linting phase.
