@@ -302,8 +302,8 @@ impl Run {
                 let Some(&pi) = by_file.get(&file) else {
                     continue;
                 };
-                let p = &parsed[pi];
-                let ids = builder.add_file(file, Some(target), parent, &p.summary);
+                let p = &mut parsed[pi];
+                let ids = builder.add_file(file, Some(target), parent, &mut p.summary);
                 for (decl, child) in p.summary.mod_decls.iter().zip(&p.children) {
                     let Some(child) = child.as_ref().and_then(|c| db.find(c)) else {
                         continue;

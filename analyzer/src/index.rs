@@ -411,36 +411,30 @@ impl IndexBuilder {
     /// Adds the modules of one file: its top level becomes the module `name` under `parent`
     /// (or a crate root when `parent` is `None`). Returns the ids of the file's local modules,
     /// in the order of `summary.modules`, so that declarations in them can be linked.
+    /// The summary's modules are moved into the index (its `mod_decls` stay).
     pub fn add_file(
         &mut self,
         file: FileId,
         target: Option<TargetId>,
         parent: Option<(ModuleId, String)>,
-        summary: &FileSummary,
+        summary: &mut FileSummary,
     ) -> Vec<ModuleId> {
         let mut ids: Vec<ModuleId> = Vec::with_capacity(summary.modules.len());
-        for (i, local) in summary.modules.iter().enumerate() {
+        let mut parent = parent;
+        for (i, local) in std::mem::take(&mut summary.modules).into_iter().enumerate() {
             let (parent, name) = match local.parent {
-                Some(p) => (Some(ids[p]), local.name.clone()),
-                None if i == 0 => match &parent {
-                    Some((p, name)) => (Some(*p), name.clone()),
+                Some(p) => (Some(ids[p]), local.name),
+                None if i == 0 => match parent.take() {
+                    Some((p, name)) => (Some(p), name),
                     None => (None, String::new()),
                 },
-                None => (None, local.name.clone()),
+                None => (None, local.name),
             };
             let id = self.add_module(file, target, parent, name);
             let index = &mut self.index;
-            index.modules[id.0 as usize].imports = local.imports.clone();
-            for it in &local.items {
+            index.modules[id.0 as usize].imports = local.imports;
+            for it in local.items {
                 let item_id = ItemId(index.items.len() as u32);
-                index.items.push(Item {
-                    name: it.name.clone(),
-                    kind: it.kind.clone(),
-                    module: id,
-                    span: it.span,
-                    value: it.value.clone(),
-                    fields: it.fields.clone(),
-                });
                 let module = &mut index.modules[id.0 as usize];
                 if matches!(it.kind, ItemKind::Method { .. }) {
                     module.methods.push(item_id);
@@ -451,6 +445,14 @@ impl IndexBuilder {
                         .or_default()
                         .push(item_id);
                 }
+                index.items.push(Item {
+                    name: it.name,
+                    kind: it.kind,
+                    module: id,
+                    span: it.span,
+                    value: it.value,
+                    fields: it.fields,
+                });
             }
             ids.push(id);
         }
@@ -746,9 +748,9 @@ mod tests {
         let mut tops = Vec::new();
         for (i, src) in files.iter().enumerate() {
             let syntax: syn::File = syn::parse_str(src).unwrap();
-            let summary = summarize(FileId(i as u32), &syntax);
+            let mut summary = summarize(FileId(i as u32), &syntax);
             let parent = (i > 0).then(|| (tops[0], format!("f{i}")));
-            tops.push(b.add_file(FileId(i as u32), None, parent, &summary)[0]);
+            tops.push(b.add_file(FileId(i as u32), None, parent, &mut summary)[0]);
         }
         (b.finish(), tops)
     }
