@@ -428,12 +428,13 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
         ),
     };
     let text: Arc<str> = text.into();
-    let file =
-        shared
-            .db
-            .lock()
-            .unwrap()
-            .add(SourceFile::new(job.path.clone(), text.clone(), job.target));
+    // Built before taking the lock: computing the line index is the costly part.
+    let source = SourceFile::new(job.path.clone(), text.clone(), job.target);
+    let file = shared
+        .db
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .add(source);
     if let Some((range, message)) = read_error {
         let d = Diagnostic::new(LintId::ParseError, Span::new(file, range), message)
             .primary_label("the file stops being readable here");
@@ -457,7 +458,7 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
             shared
                 .diagnostics
                 .lock()
-                .unwrap()
+                .unwrap_or_else(|e| e.into_inner())
                 .push(crate::lints::parse_error::diagnostic(&failure));
             return None;
         }
