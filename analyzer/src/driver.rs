@@ -116,6 +116,15 @@ struct Parsed {
     children: Vec<Option<PathBuf>>,
 }
 
+impl Shared {
+    fn report(&self, d: Diagnostic) {
+        self.diagnostics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(d);
+    }
+}
+
 struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
@@ -438,11 +447,7 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
     if let Some((range, message)) = read_error {
         let d = Diagnostic::new(LintId::ParseError, Span::new(file, range), message)
             .primary_label("the file stops being readable here");
-        shared
-            .diagnostics
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(d);
+        shared.report(d);
         return None;
     }
     let parsed = catch_unwind(AssertUnwindSafe(|| {
@@ -455,20 +460,12 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
     let (syntax, summary) = match parsed {
         Ok(Ok(ok)) => ok,
         Ok(Err(failure)) => {
-            shared
-                .diagnostics
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(crate::lints::parse_error::diagnostic(&failure));
+            shared.report(crate::lints::parse_error::diagnostic(&failure));
             return None;
         }
         Err(panic) => {
             let d = internal_error(file, "parsing", &panic);
-            shared
-                .diagnostics
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(d);
+            shared.report(d);
             return None;
         }
     };
@@ -489,11 +486,7 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
                 children.push(None);
                 if !decl.cfg_gated {
                     let d = crate::lints::parse_error::missing_module(decl, &candidates);
-                    shared
-                        .diagnostics
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(d);
+                    shared.report(d);
                 }
             }
         }

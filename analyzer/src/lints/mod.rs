@@ -71,6 +71,16 @@ pub struct FileContext<'a> {
     pub config: &'a Config,
 }
 
+impl FileContext<'_> {
+    /// The module an inline `mod m { .. }` inside module `outer` is (or `outer` itself when the
+    /// index does not know it, e.g. a module inside a fn body).
+    pub fn inner_module(&self, outer: ModuleId, m: &syn::ItemMod) -> ModuleId {
+        self.index
+            .child_module(outer, &m.ident.to_string())
+            .unwrap_or(outer)
+    }
+}
+
 pub type FileCheck = fn(&FileContext<'_>) -> Vec<Diagnostic>;
 
 /// A lint's description. The `explanation` follows one outline for every lint: what it

@@ -81,9 +81,7 @@ struct Checker<'a> {
 impl<'ast> Visit<'ast> for Checker<'_> {
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         let outer = self.module;
-        if let Some(child) = self.cx.index.child_module(outer, &m.ident.to_string()) {
-            self.module = child;
-        }
+        self.module = self.cx.inner_module(outer, m);
         syn::visit::visit_item_mod(self, m);
         self.module = outer;
     }

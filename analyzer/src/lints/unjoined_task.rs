@@ -135,9 +135,7 @@ struct Checker<'a, 'ast> {
 impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         let outer = self.module;
-        if let Some(child) = self.cx.index.child_module(outer, &m.ident.to_string()) {
-            self.module = child;
-        }
+        self.module = self.cx.inner_module(outer, m);
         syn::visit::visit_item_mod(self, m);
         self.module = outer;
     }
@@ -227,13 +225,7 @@ impl<'ast> Checker<'_, 'ast> {
                 if p.qself.is_some() || !self.may_name_spawn(&p.path) {
                     return None;
                 }
-                let Resolution::External(path) =
-                    self.cx
-                        .index
-                        .resolve_path(self.module, &self.imports, &p.path)
-                else {
-                    return None;
-                };
+                let path = self.external_path(&p.path)?;
                 let kind = SPAWN_FNS.iter().find(|(f, _)| *f == path.as_slice())?.1;
                 Some(Site {
                     kind,
@@ -249,13 +241,7 @@ impl<'ast> Checker<'_, 'ast> {
                 let Expr::Path(p) = &*call.func else {
                     return None;
                 };
-                let Resolution::External(path) =
-                    self.cx
-                        .index
-                        .resolve_path(self.module, &self.imports, &p.path)
-                else {
-                    return None;
-                };
+                let path = self.external_path(&p.path)?;
                 let kind = SPAWN_BUILDERS
                     .iter()
                     .find(|(f, _)| *f == path.as_slice())?
@@ -265,6 +251,14 @@ impl<'ast> Checker<'_, 'ast> {
                     span: self.span(&m.method),
                 })
             }
+            _ => None,
+        }
+    }
+
+    /// The path into another crate that `path` names, if it names one.
+    fn external_path(&self, path: &syn::Path) -> Option<Vec<String>> {
+        match self.cx.index.resolve_path(self.module, &self.imports, path) {
+            Resolution::External(p) => Some(p),
             _ => None,
         }
     }
