@@ -223,3 +223,40 @@ fn static_size_limit_is_configurable() {
     );
     assert!(count("1GiB") < default);
 }
+
+#[test]
+fn each_package_gets_its_own_id_and_p_selects() {
+    let manifest = fixtures().join("crates/multi/Cargo.toml");
+    let manifest = manifest.to_str().unwrap();
+    let ids = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["--manifest-path", manifest, "--message-format=json"];
+        args.extend_from_slice(extra);
+        let out = gomem_lint(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let mut ids: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|l| match serde_json::from_str::<Message>(l).unwrap() {
+                Message::CompilerMessage(m) => {
+                    let file = &m.message.spans[0].file_name;
+                    let package = if file.contains("/alpha/") {
+                        "alpha"
+                    } else {
+                        "beta"
+                    };
+                    assert!(
+                        m.package_id.repr.contains(package),
+                        "{} for {file}",
+                        m.package_id.repr
+                    );
+                    Some(package.to_string())
+                }
+                _ => None,
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&[]), ["alpha", "beta"]);
+    assert_eq!(ids(&["-p", "beta"]), ["beta"]);
+}
