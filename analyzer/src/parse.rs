@@ -59,27 +59,57 @@ pub fn parse_file(file: FileId, text: &str) -> Result<syn::File, ParseFailure> {
     })
 }
 
-/// syn's `parse_file` strips a byte-order mark and a shebang line, which shifts every offset.
-/// Blanking them with spaces instead keeps byte offsets equal to the file's own.
+/// syn's `parse_file` strips a byte-order mark and a shebang line, which shifts every offset,
+/// and a cargo-script frontmatter (`---` fenced block at the top) is not Rust tokens at all.
+/// Blanking them with spaces instead keeps byte offsets and line numbers equal to the file's.
 fn blank_bom_and_shebang(text: &str) -> std::borrow::Cow<'_, str> {
-    let bom = text.starts_with('\u{feff}');
-    let body = if bom { &text[3..] } else { text };
-    let shebang = body.starts_with("#!") && !body[2..].trim_start().starts_with('[');
-    if !bom && !shebang {
+    let mut blank = 0..0;
+    let mut start = 0;
+    if text.starts_with('\u{feff}') {
+        start = 3;
+        blank.end = 3;
+    }
+    let body = &text[start..];
+    if body.starts_with("#!") && !body[2..].trim_start().starts_with('[') {
+        blank.end = start + body.find('\n').unwrap_or(body.len());
+    }
+    if let Some(end) = frontmatter_end(text, blank.end) {
+        blank.end = end;
+    }
+    if blank.is_empty() {
         return text.into();
     }
     let mut out = String::with_capacity(text.len());
-    if bom {
-        out.push_str("   ");
-    }
-    if shebang {
-        let end = body.find('\n').unwrap_or(body.len());
-        out.extend(std::iter::repeat_n(' ', end));
-        out.push_str(&body[end..]);
-    } else {
-        out.push_str(body);
-    }
+    out.extend(
+        text[blank.clone()]
+            .chars()
+            .map(|c| if c == '\n' || c == '\r' { c } else { ' ' }),
+    );
+    // Multi-byte characters became one space each: pad so that later offsets do not move.
+    out.extend(std::iter::repeat_n(' ', blank.end - out.len()));
+    out.push_str(&text[blank.end..]);
     out.into()
+}
+
+/// The end of a frontmatter block (`---` fence lines) that starts after `from`, past blank
+/// lines only.
+fn frontmatter_end(text: &str, from: usize) -> Option<usize> {
+    let rest = &text[from..];
+    let fence_at = from + rest.len() - rest.trim_start_matches(['\n', '\r', ' ', '\t']).len();
+    let rest = &text[fence_at..];
+    let dashes = rest.bytes().take_while(|&b| b == b'-').count();
+    if dashes < 3 {
+        return None;
+    }
+    let fence = &rest[..dashes];
+    let mut offset = fence_at + rest.find('\n')? + 1;
+    for line in text[offset..].split_inclusive('\n') {
+        offset += line.len();
+        if line.trim_end() == fence {
+            return Some(offset);
+        }
+    }
+    None
 }
 
 const NESTING_KEYWORDS: &[&[u8]] = &[
@@ -293,6 +323,17 @@ mod tests {
             .join()
             .unwrap();
         assert_eq!(&text[err.span.range()], ";");
+    }
+
+    #[test]
+    fn cargo_script_frontmatter_is_skipped() {
+        let text = "#!/usr/bin/env -S cargo +nightly -Zscript\n---\n[dependencies]\nénorme = \"1\"\n---\nfn main() { let x = ; }\n";
+        let err = std::thread::spawn(move || parse_file(FileId(0), text).unwrap_err())
+            .join()
+            .unwrap();
+        assert_eq!(&text[err.span.range()], ";");
+        assert!(parse("---\n---\nfn main() {}\n").is_ok());
+        assert!(parse("fn main() { let x = 1 --- 2; }\n").is_ok());
     }
 
     #[test]
