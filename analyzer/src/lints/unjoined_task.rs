@@ -173,7 +173,7 @@ impl<'ast> Checker<'_, 'ast> {
                     self.report_discarded(&site, None);
                 } else if let Some((coll, arg)) = pushed(e) {
                     if let Some(site) = self.spawn_site(peel(arg)) {
-                        self.check_collection(&site, coll, "pushed into");
+                        self.check_collection(&site, coll, "the handle is pushed into");
                     }
                 } else if let Expr::Call(call) = e {
                     if self.is_drop(&call.func) && call.args.len() == 1 {
@@ -192,10 +192,7 @@ impl<'ast> Checker<'_, 'ast> {
                     return;
                 }
                 let value = peel(&init.expr);
-                let pat = match &local.pat {
-                    Pat::Type(t) => &*t.pat,
-                    p => p,
-                };
+                let pat = binding(&local.pat);
                 if let Some(site) = self.spawn_site(value) {
                     match pat {
                         Pat::Wild(w) => self.report_discarded(
@@ -208,7 +205,7 @@ impl<'ast> Checker<'_, 'ast> {
                         _ => {}
                     }
                 } else if let (Some(site), Pat::Ident(id)) = (self.collected_spawn(value), pat) {
-                    self.check_collected(&site, &id.ident);
+                    self.check_collection(&site, &id.ident, "the handles are collected into");
                 }
             }
             _ => {}
@@ -306,12 +303,42 @@ impl<'ast> Checker<'_, 'ast> {
         matches!(&res, Resolution::External(p) if p == &["drop"] || p == &["std", "mem", "drop"] || p == &["core", "mem", "drop"])
     }
 
+    /// How `name` is used in `stmts`; `drop(..)` is recognized as in [`Checker::is_drop`].
+    fn scan(
+        &self,
+        name: &syn::Ident,
+        stmts: &[Stmt],
+        harmless: &'static [&'static str],
+    ) -> Outcome {
+        let is_drop = |func: &Expr| self.is_drop(func);
+        let mut uses = Uses {
+            name,
+            harmless,
+            consumed: false,
+            moved_into: None,
+            dropped: None,
+            file: self.cx.file,
+            is_drop: &is_drop,
+        };
+        for s in stmts {
+            uses.visit_stmt(s);
+            if uses.consumed {
+                break;
+            }
+        }
+        Outcome {
+            consumed: uses.consumed,
+            moved_into: uses.moved_into,
+            dropped: uses.dropped,
+        }
+    }
+
     /// `let name = spawn(..)`: is the handle used later in the block?
     fn check_binding(&mut self, site: &Site, name: &syn::Ident) {
         let Some(&(stmts, i)) = self.scopes.last() else {
             return;
         };
-        let uses = Uses::scan(self.cx.file, name, &stmts[i + 1..], INSPECTING);
+        let uses = self.scan(name, &stmts[i + 1..], INSPECTING);
         if uses.consumed {
             return;
         }
@@ -323,7 +350,7 @@ impl<'ast> Checker<'_, 'ast> {
             return;
         }
         if let Some(coll) = uses.moved_into {
-            self.check_collection(site, &coll, "pushed into");
+            self.check_collection(site, &coll, "the handle is pushed into");
             return;
         }
         let binding = self.span(name);
@@ -335,7 +362,9 @@ impl<'ast> Checker<'_, 'ast> {
     }
 
     /// The handle went into the local collection `coll`: is that collection used later?
-    fn check_collection(&mut self, site: &Site, coll: &syn::Ident, how: &str) {
+    /// `what` says how the handle got there: "the handle is pushed into", "the handles are
+    /// collected into".
+    fn check_collection(&mut self, site: &Site, coll: &syn::Ident, what: &str) {
         // Find the `let coll` in the enclosing blocks, innermost first.
         for &(stmts, i) in self.scopes.iter().rev() {
             let found = stmts[..=i]
@@ -344,36 +373,22 @@ impl<'ast> Checker<'_, 'ast> {
                 .rev()
                 .find(|(_, s)| declares(s, coll));
             if let Some((j, decl)) = found {
-                if Uses::scan(self.cx.file, coll, &stmts[j + 1..], GROWING).consumed {
+                if self.scan(coll, &stmts[j + 1..], GROWING).consumed {
                     return;
                 }
                 let decl_span = match decl {
-                    Stmt::Local(l) => self.span(&l.pat),
+                    Stmt::Local(l) => self.span(binding(&l.pat)),
                     _ => self.span(coll),
                 };
                 let d = self.diagnostic(site).label(
                     decl_span,
-                    format!("the handle is {how} `{coll}`, which is never joined or handed on"),
+                    format!("{what} `{coll}`, which is never joined or handed on"),
                 );
                 self.out.push(d);
                 return;
             }
         }
         // A parameter, a field or a global: handed over, not our business.
-    }
-
-    fn check_collected(&mut self, site: &Site, coll: &syn::Ident) {
-        let Some(&(stmts, i)) = self.scopes.last() else {
-            return;
-        };
-        if Uses::scan(self.cx.file, coll, &stmts[i + 1..], GROWING).consumed {
-            return;
-        }
-        let d = self.diagnostic(site).label(
-            self.span(coll),
-            format!("the handles are collected into `{coll}`, which is never joined or handed on"),
-        );
-        self.out.push(d);
     }
 
     fn report_discarded(&mut self, site: &Site, label: Option<(Span, &str)>) {
@@ -442,51 +457,40 @@ fn pushed(e: &Expr) -> Option<(&syn::Ident, &Expr)> {
 
 fn declares(stmt: &Stmt, name: &syn::Ident) -> bool {
     let Stmt::Local(l) = stmt else { return false };
-    let pat = match &l.pat {
-        Pat::Type(t) => &*t.pat,
+    matches!(binding(&l.pat), Pat::Ident(id) if id.ident == *name)
+}
+
+/// The pattern of a `let`, without its type annotation.
+fn binding(pat: &Pat) -> &Pat {
+    match pat {
+        Pat::Type(t) => &t.pat,
         p => p,
-    };
-    matches!(pat, Pat::Ident(id) if id.ident == *name)
+    }
 }
 
 /// How a local variable is used in the statements after its binding.
-struct Uses<'n> {
-    name: &'n syn::Ident,
-    /// Methods that do not consume the variable.
-    harmless: &'static [&'static str],
+struct Outcome {
     /// Used in a way that joins, awaits or hands it over (or one we cannot judge).
     consumed: bool,
     /// `coll.push(name)`: moved into a local collection.
     moved_into: Option<syn::Ident>,
     /// `drop(name)`: detached on purpose, but detached all the same.
     dropped: Option<Span>,
-    file: crate::span::FileId,
 }
 
-impl<'n> Uses<'n> {
-    fn scan(
-        file: crate::span::FileId,
-        name: &'n syn::Ident,
-        stmts: &[Stmt],
-        harmless: &'static [&'static str],
-    ) -> Uses<'n> {
-        let mut uses = Uses {
-            name,
-            harmless,
-            consumed: false,
-            moved_into: None,
-            dropped: None,
-            file,
-        };
-        for s in stmts {
-            uses.visit_stmt(s);
-            if uses.consumed {
-                break;
-            }
-        }
-        uses
-    }
+/// The visitor behind [`Checker::scan`].
+struct Uses<'a> {
+    name: &'a syn::Ident,
+    /// Methods that do not consume the variable.
+    harmless: &'static [&'static str],
+    consumed: bool,
+    moved_into: Option<syn::Ident>,
+    dropped: Option<Span>,
+    file: crate::span::FileId,
+    is_drop: &'a dyn Fn(&Expr) -> bool,
+}
 
+impl Uses<'_> {
     fn is_name(&self, e: &Expr) -> bool {
         matches!(e, Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.name))
     }
@@ -512,8 +516,7 @@ impl<'ast> Visit<'ast> for Uses<'_> {
             }
         }
         if let Expr::Call(call) = e {
-            let is_drop = matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "drop"));
-            if is_drop && call.args.len() == 1 && self.is_name(&call.args[0]) {
+            if call.args.len() == 1 && self.is_name(&call.args[0]) && (self.is_drop)(&call.func) {
                 self.dropped = Some(Span::of_tokens(self.file, &call.func));
                 return;
             }
