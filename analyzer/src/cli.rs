@@ -97,8 +97,8 @@ enum Color {
     Never,
 }
 
-/// Parses `1048576`, `1MiB`, `512 KiB`, `2GB` (decimal units are taken as binary, like rustc's
-/// `-Z` size flags do not exist: sizes here are always binary).
+/// Parses `1048576`, `1MiB`, `512 KiB`, `2GB`. Units are always binary: `KB`, `MB` and `GB`
+/// mean KiB, MiB and GiB, as the sizes the lints print do.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let split = s

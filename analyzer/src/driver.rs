@@ -266,14 +266,22 @@ impl Run {
             .enumerate()
             .map(|(i, p)| (p.file, i))
             .collect();
+        // The file of each module declaration, aligned with `parsed[i].summary.mod_decls`.
+        let children: Vec<Vec<Option<FileId>>> = parsed
+            .iter()
+            .map(|p| {
+                p.children
+                    .iter()
+                    .map(|c| c.as_ref().and_then(|c| db.find(c)))
+                    .collect()
+            })
+            .collect();
         // Which file declares which: the first declaration of a file wins.
-        let mut declared_by: HashMap<FileId, (FileId, usize)> = HashMap::new();
-        for p in &parsed {
-            for (d, child) in p.children.iter().enumerate() {
-                if let Some(child) = child.as_ref().and_then(|c| db.find(c)) {
-                    if child != p.file {
-                        declared_by.entry(child).or_insert((p.file, d));
-                    }
+        let mut declared_by: HashMap<FileId, FileId> = HashMap::new();
+        for (p, kids) in parsed.iter().zip(&children) {
+            for &child in kids.iter().flatten() {
+                if child != p.file {
+                    declared_by.entry(child).or_insert(p.file);
                 }
             }
         }
@@ -313,11 +321,11 @@ impl Run {
                 };
                 let p = &mut parsed[pi];
                 let ids = builder.add_file(file, Some(target), parent, &mut p.summary);
-                for (decl, child) in p.summary.mod_decls.iter().zip(&p.children) {
-                    let Some(child) = child.as_ref().and_then(|c| db.find(c)) else {
+                for (decl, child) in p.summary.mod_decls.iter().zip(&children[pi]) {
+                    let Some(child) = *child else {
                         continue;
                     };
-                    if declared_by.get(&child).is_some_and(|(f, _)| *f == file) {
+                    if declared_by.get(&child) == Some(&file) {
                         stack.push((child, Some((ids[decl.local_parent], decl.name.clone()))));
                     }
                 }
