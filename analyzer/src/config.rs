@@ -21,12 +21,15 @@ pub struct Config {
 pub struct Thresholds {
     /// `oversized_static` fires above this many bytes.
     pub static_size: u64,
+    /// `large_stack_value` fires for a local of more than this many bytes.
+    pub stack_value_size: u64,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
             static_size: 1 << 20,
+            stack_value_size: 512 << 10,
         }
     }
 }

@@ -8,8 +8,11 @@
 //!    they declare; each produces a [`FileSummary`] for the index;
 //! 2. once the queue is drained, the coordinating thread links the module tree and builds the
 //!    [`ItemIndex`];
-//! 3. each worker runs every enabled lint on its own files. A lint that panics costs only its
-//!    own findings on that file: the panic becomes an `internal_error` diagnostic.
+//! 3. each worker runs every enabled file check on its own files, and collects the facts of
+//!    every enabled crate check from them. A check that panics costs only its own findings on
+//!    that file: the panic becomes an `internal_error` diagnostic;
+//! 4. once the workers are done (and their syntax trees freed), the coordinating thread runs
+//!    each crate check's judge over the facts of all files.
 //!
 //! Invariants: every file gets a [`FileId`] exactly once (deduplicated by path), and the
 //! result is the same whatever the number of workers (diagnostics are sorted at the end).
@@ -23,7 +26,7 @@ use std::time::{Duration, Instant};
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Level};
 use crate::index::{expand_cfg_macros, summarize, FileSummary, IndexBuilder, ItemIndex, ModuleId};
-use crate::lints::{FileCheck, FileContext, LintId};
+use crate::lints::{Check, CrateContext, Facts, FileContext, LintId};
 use crate::modtree;
 use crate::parse::{parse_file, STACK_SIZE};
 use crate::source::{SourceDb, SourceFile};
@@ -62,7 +65,7 @@ pub fn analyze(workspace: Workspace, config: Config) -> Analysis {
 pub fn analyze_with(workspace: Workspace, config: Config, jobs: usize) -> Analysis {
     let checks = LintId::ALL
         .into_iter()
-        .filter_map(|id| Some((id, id.lint().check?)))
+        .map(|id| (id, id.lint().check))
         .collect();
     analyze_with_checks(workspace, config, jobs, checks)
 }
@@ -73,7 +76,7 @@ pub fn analyze_with_checks(
     workspace: Workspace,
     config: Config,
     jobs: usize,
-    checks: Vec<(LintId, FileCheck)>,
+    checks: Vec<(LintId, Check)>,
 ) -> Analysis {
     let start = Instant::now();
     let run = std::thread::Builder::new()
@@ -131,6 +134,8 @@ struct Shared {
     db: Mutex<SourceDb>,
     parsed: Mutex<Vec<Parsed>>,
     diagnostics: Mutex<Vec<Diagnostic>>,
+    /// What crate checks collected from each file.
+    facts: Mutex<Vec<(LintId, FileId, Facts)>>,
     /// Built after phase 1; workers lint against it.
     context: OnceLock<Arc<LintContext>>,
 }
@@ -140,13 +145,13 @@ struct LintContext {
     index: ItemIndex,
     db: Arc<SourceDb>,
     config: Config,
-    checks: Vec<(LintId, FileCheck)>,
+    checks: Vec<(LintId, Check)>,
 }
 
 struct Run {
     workspace: Workspace,
     config: Config,
-    checks: Vec<(LintId, FileCheck)>,
+    checks: Vec<(LintId, Check)>,
 }
 
 impl Run {
@@ -157,6 +162,7 @@ impl Run {
             db: Mutex::new(SourceDb::default()),
             parsed: Mutex::new(Vec::new()),
             diagnostics: Mutex::new(Vec::new()),
+            facts: Mutex::new(Vec::new()),
             context: OnceLock::new(),
         };
         {
@@ -225,13 +231,18 @@ impl Run {
         });
         let Shared {
             diagnostics,
+            facts,
             context,
             ..
         } = shared;
+        let mut diagnostics = diagnostics.into_inner().unwrap_or_else(|e| e.into_inner());
+        if let Some(context) = context.get() {
+            let facts = facts.into_inner().unwrap_or_else(|e| e.into_inner());
+            diagnostics.extend(judge_crate_checks(context, facts));
+        }
         // The workers are gone: the context was the database's last other owner.
         drop(context);
         let db = Arc::try_unwrap(frozen).expect("no worker outlives the run");
-        let mut diagnostics = diagnostics.into_inner().unwrap_or_else(|e| e.into_inner());
         for d in &mut diagnostics {
             if d.lint.lint().configurable {
                 // A lint may raise its own level (e.g. a finding inside a loop); flags cap it.
@@ -408,14 +419,20 @@ fn worker(shared: &Shared, parsed_barrier: &Barrier, index_barrier: &Barrier) {
         return;
     };
     let mut found = Vec::new();
+    let mut facts = Vec::new();
     for (file, syntax) in &mine {
-        lint_file(*file, syntax, &context, &mut found);
+        lint_file(*file, syntax, &context, &mut found, &mut facts);
     }
     shared
         .diagnostics
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .extend(found);
+    shared
+        .facts
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(facts);
     if context.config.leak_syntax_at_exit {
         std::mem::forget(mine);
     }
@@ -517,7 +534,13 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
     Some((file, syntax))
 }
 
-fn lint_file(file: FileId, syntax: &syn::File, context: &LintContext, out: &mut Vec<Diagnostic>) {
+fn lint_file(
+    file: FileId,
+    syntax: &syn::File,
+    context: &LintContext,
+    out: &mut Vec<Diagnostic>,
+    facts: &mut Vec<(LintId, FileId, Facts)>,
+) {
     let LintContext {
         index,
         db,
@@ -536,19 +559,66 @@ fn lint_file(file: FileId, syntax: &syn::File, context: &LintContext, out: &mut 
         config,
     };
     for &(id, check) in checks {
-        let lint = id.lint();
         if config.levels.get(id) == Level::Allow {
             continue;
         }
-        match catch_unwind(AssertUnwindSafe(|| check(&cx))) {
+        let crashed = match check {
+            Check::Builtin => continue,
+            Check::File(check) => match catch_unwind(AssertUnwindSafe(|| check(&cx))) {
+                Ok(found) => {
+                    out.extend(found);
+                    continue;
+                }
+                Err(panic) => panic,
+            },
+            Check::Crate(check) => match catch_unwind(AssertUnwindSafe(|| (check.collect)(&cx))) {
+                Ok(found) => {
+                    facts.push((id, file, found));
+                    continue;
+                }
+                Err(panic) => panic,
+            },
+        };
+        out.push(internal_error(
+            file,
+            &format!("lint `{}`", id.name()),
+            &crashed,
+        ));
+    }
+}
+
+/// Runs each enabled crate check's judge over the facts its `collect` gathered.
+fn judge_crate_checks(
+    context: &LintContext,
+    mut facts: Vec<(LintId, FileId, Facts)>,
+) -> Vec<Diagnostic> {
+    let cx = CrateContext {
+        index: &context.index,
+        db: &context.db,
+        config: &context.config,
+    };
+    let mut out = Vec::new();
+    for &(id, check) in &context.checks {
+        let Check::Crate(check) = check else { continue };
+        if context.config.levels.get(id) == Level::Allow {
+            continue;
+        }
+        let (mine, rest) = facts.into_iter().partition(|(lint, _, _)| *lint == id);
+        facts = rest;
+        let mine: Vec<_> = mine.into_iter().map(|(_, file, f)| (file, f)).collect();
+        // A crashed judge loses its lint's findings; it has no file of its own to blame, so the
+        // error points at the first file it was given.
+        let blame = mine.first().map_or(FileId(0), |(file, _)| *file);
+        match catch_unwind(AssertUnwindSafe(|| (check.judge)(&cx, mine))) {
             Ok(found) => out.extend(found),
             Err(panic) => out.push(internal_error(
-                file,
-                &format!("lint `{}`", lint.name),
+                blame,
+                &format!("lint `{}` (crate-wide part)", id.name()),
                 &panic,
             )),
         }
     }
+    out
 }
 
 fn internal_error(file: FileId, what: &str, panic: &Box<dyn std::any::Any + Send>) -> Diagnostic {

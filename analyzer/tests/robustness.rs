@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use gomem_analyzer::config::Config;
 use gomem_analyzer::driver::{analyze, analyze_with_checks};
-use gomem_analyzer::lints::{FileContext, LintId};
+use gomem_analyzer::lints::{Check, FileContext, LintId};
 use gomem_analyzer::workspace::Workspace;
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -107,18 +107,12 @@ fn a_crashing_check_loses_nothing_else() {
     )
     .unwrap();
     let checks = vec![
-        (
-            LintId::UnjoinedTask,
-            panics_on_boom as gomem_analyzer::lints::FileCheck,
-        ),
+        (LintId::UnjoinedTask, Check::File(panics_on_boom)),
         (
             LintId::OversizedStatic,
-            LintId::OversizedStatic.lint().check.unwrap(),
+            LintId::OversizedStatic.lint().check,
         ),
-        (
-            LintId::UnjoinedTask,
-            LintId::UnjoinedTask.lint().check.unwrap(),
-        ),
+        (LintId::UnjoinedTask, LintId::UnjoinedTask.lint().check),
     ];
     let analysis = analyze_with_checks(
         Workspace::from_paths(std::slice::from_ref(&dir)),

@@ -1,18 +1,30 @@
 //! The lint registry: every lint's stable id, default level, documentation and check.
 //!
 //! A lint lives in one file, `lints/<id>.rs`, which holds its [`Lint`] description (whose
-//! `explanation` is what `--explain <id>` prints) and its check. File lints see one parsed file
-//! at a time plus the crate-wide [`ItemIndex`]; they return diagnostics and never print.
+//! `explanation` is what `--explain <id>` prints) and its [`Check`]. File checks see one parsed
+//! file at a time plus the workspace-wide [`ItemIndex`]. Crate checks (a call graph, the types
+//! of a crate) first collect facts from each file, on the thread that holds its syntax tree,
+//! then judge all the facts together. Checks return diagnostics and never print.
+
+use std::any::Any;
 
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Level};
 use crate::index::{ItemIndex, ModuleId};
-use crate::source::SourceFile;
+use crate::source::{SourceDb, SourceFile};
 use crate::span::FileId;
 
+pub mod large_stack_value;
+pub mod leaked_allocation;
 pub mod oversized_static;
 pub mod parse_error;
+pub mod rc_cycle;
+pub mod retained_global;
+pub mod unbounded_global;
+pub mod unbounded_loop_growth;
+pub mod unbounded_recursion;
 pub mod unjoined_task;
+pub mod unwaited_child;
 
 /// The stable id of a lint; spelled `gomem::<id>` in output codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -20,15 +32,32 @@ pub enum LintId {
     ParseError,
     UnjoinedTask,
     OversizedStatic,
+    UnboundedRecursion,
+    RetainedGlobal,
+    UnboundedGlobal,
+    UnboundedLoopGrowth,
+    LeakedAllocation,
+    RcCycle,
+    LargeStackValue,
+    UnwaitedChild,
     /// Not a lint: the analyzer itself failed (a check panicked). Cannot be allowed.
     InternalError,
 }
 
 impl LintId {
-    pub const ALL: [LintId; 4] = [
+    /// In declaration order: `id as usize` indexes it.
+    pub const ALL: [LintId; 12] = [
         LintId::ParseError,
         LintId::UnjoinedTask,
         LintId::OversizedStatic,
+        LintId::UnboundedRecursion,
+        LintId::RetainedGlobal,
+        LintId::UnboundedGlobal,
+        LintId::UnboundedLoopGrowth,
+        LintId::LeakedAllocation,
+        LintId::RcCycle,
+        LintId::LargeStackValue,
+        LintId::UnwaitedChild,
         LintId::InternalError,
     ];
 
@@ -37,6 +66,14 @@ impl LintId {
             LintId::ParseError => &parse_error::LINT,
             LintId::UnjoinedTask => &unjoined_task::LINT,
             LintId::OversizedStatic => &oversized_static::LINT,
+            LintId::UnboundedRecursion => &unbounded_recursion::LINT,
+            LintId::RetainedGlobal => &retained_global::LINT,
+            LintId::UnboundedGlobal => &unbounded_global::LINT,
+            LintId::UnboundedLoopGrowth => &unbounded_loop_growth::LINT,
+            LintId::LeakedAllocation => &leaked_allocation::LINT,
+            LintId::RcCycle => &rc_cycle::LINT,
+            LintId::LargeStackValue => &large_stack_value::LINT,
+            LintId::UnwaitedChild => &unwaited_child::LINT,
             LintId::InternalError => &INTERNAL_ERROR,
         }
     }
@@ -83,6 +120,41 @@ impl FileContext<'_> {
 
 pub type FileCheck = fn(&FileContext<'_>) -> Vec<Diagnostic>;
 
+/// What a crate check learned from one file; its `judge` downcasts it back (see [`facts_of`]).
+pub type Facts = Box<dyn Any + Send>;
+
+/// What a crate check's `judge` sees: the whole workspace's index, sources and settings.
+pub struct CrateContext<'a> {
+    pub index: &'a ItemIndex,
+    pub db: &'a SourceDb,
+    pub config: &'a Config,
+}
+
+/// A check that needs more than one file at a time.
+#[derive(Clone, Copy)]
+pub struct CrateCheck {
+    /// Runs on every file, on the worker that parsed it.
+    pub collect: fn(&FileContext<'_>) -> Facts,
+    /// Runs once, on every file's facts (in no particular order).
+    pub judge: fn(&CrateContext<'_>, Vec<(FileId, Facts)>) -> Vec<Diagnostic>,
+}
+
+#[derive(Clone, Copy)]
+pub enum Check {
+    /// Reported by the pipeline itself (parse errors, internal errors).
+    Builtin,
+    File(FileCheck),
+    Crate(CrateCheck),
+}
+
+/// The facts of type `T` in `facts`: what a crate check's `collect` returned for each file.
+pub fn facts_of<T: 'static>(facts: Vec<(FileId, Facts)>) -> Vec<(FileId, T)> {
+    facts
+        .into_iter()
+        .filter_map(|(file, f)| Some((file, *f.downcast::<T>().ok()?)))
+        .collect()
+}
+
 /// A lint's description. The `explanation` follows one outline for every lint: what it
 /// finds, why it matters, an example, how to fix it, and what it deliberately does not catch.
 pub struct Lint {
@@ -95,7 +167,7 @@ pub struct Lint {
     pub explanation: &'static str,
     /// Whether `-A/-W/-D` may change its level.
     pub configurable: bool,
-    pub check: Option<FileCheck>,
+    pub check: Check,
 }
 
 const INTERNAL_ERROR: Lint = Lint {
@@ -107,7 +179,7 @@ const INTERNAL_ERROR: Lint = Lint {
         other checks and files were still analyzed, but the run exits with code 2 because its \
         result is incomplete. Please report it with the file that triggers it.",
     configurable: false,
-    check: None,
+    check: Check::Builtin,
 };
 
 #[cfg(test)]

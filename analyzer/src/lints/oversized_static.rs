@@ -3,7 +3,7 @@
 use syn::visit::Visit;
 use syn::Expr;
 
-use super::{FileContext, Lint, LintId};
+use super::{Check, FileContext, Lint, LintId};
 use crate::consteval::ConstExpr;
 use crate::diagnostic::{Diagnostic, Level};
 use crate::index::ModuleId;
@@ -51,7 +51,7 @@ does not spell out (a generic, a type from another crate, a function call) is no
 such globals are not reported. Globals filled at run time are `retained_global`'s business.
 "#,
     configurable: true,
-    check: Some(check),
+    check: Check::File(check),
 };
 
 fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {

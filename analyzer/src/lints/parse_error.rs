@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::{Lint, LintId};
+use super::{Check, Lint, LintId};
 use crate::diagnostic::{Diagnostic, Level};
 use crate::modtree::ModDecl;
 use crate::parse::{FailureKind, ParseFailure};
@@ -39,7 +39,7 @@ Files that are not part of any module tree (in cargo mode) are not read at all; 
 mode every `.rs` file under the given folders is read.
 "#,
     configurable: true,
-    check: None,
+    check: Check::Builtin,
 };
 
 /// The diagnostic for a file that does not parse.

@@ -3,7 +3,7 @@
 use syn::visit::Visit;
 use syn::{Expr, Pat, Stmt};
 
-use super::{FileContext, Lint, LintId};
+use super::{Check, FileContext, Lint, LintId};
 use crate::diagnostic::{Diagnostic, Level};
 use crate::index::{flatten_use, Import, ModuleId, Resolution};
 use crate::span::Span;
@@ -59,7 +59,7 @@ macro invocations, and spawns through a runtime handle (`runtime.spawn(..)`), wh
 type the analyzer cannot see, are not checked.
 "#,
     configurable: true,
-    check: Some(check),
+    check: Check::File(check),
 };
 
 #[derive(Clone, Copy, PartialEq, Eq)]
