@@ -4,9 +4,9 @@
 //! thread has a fixed stack (8 MiB for the main thread, 2 MiB for spawned ones) and aborts with
 //! a stack overflow long before a million frames.
 //!
-//! What gomem says: nothing yet. The `unbounded_recursion` lint (issue 4 of the project) will
-//! report the call `recursion(1_000_000)` with the depth and the stack it exhausts. The
-//! example only makes the deep call when asked, so running it is safe.
+//! What gomem says: `unbounded_recursion` at the call `recursion(1_000_000)`: about a million
+//! levels deep, at least 30.5 MiB of stack, more than the main thread's 8 MiB. The example only
+//! makes the deep call when asked, so running it is safe.
 
 fn recursion(n: u64) -> u64 {
     if n == 0 {

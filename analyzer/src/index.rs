@@ -547,7 +547,7 @@ impl ItemIndex {
         self.module(parent).children.get(name).copied()
     }
 
-    fn crate_root(&self, mut m: ModuleId) -> ModuleId {
+    pub fn crate_root(&self, mut m: ModuleId) -> ModuleId {
         while let Some(p) = self.module(m).parent {
             m = p;
         }

@@ -126,6 +126,14 @@ fn oversized_static() {
 }
 
 #[test]
+fn unbounded_recursion() {
+    check_plain(
+        "unbounded_recursion",
+        fixtures().join("lints/unbounded_recursion.rs"),
+    );
+}
+
+#[test]
 fn parse_error() {
     check_plain("parse_error", fixtures().join("parse_error"));
 }

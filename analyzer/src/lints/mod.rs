@@ -130,13 +130,16 @@ pub struct CrateContext<'a> {
     pub config: &'a Config,
 }
 
+/// Judges the facts of every file (in no particular order).
+pub type Judge = fn(&CrateContext<'_>, Vec<(FileId, Facts)>) -> Vec<Diagnostic>;
+
 /// A check that needs more than one file at a time.
 #[derive(Clone, Copy)]
 pub struct CrateCheck {
     /// Runs on every file, on the worker that parsed it.
     pub collect: fn(&FileContext<'_>) -> Facts,
-    /// Runs once, on every file's facts (in no particular order).
-    pub judge: fn(&CrateContext<'_>, Vec<(FileId, Facts)>) -> Vec<Diagnostic>,
+    /// Runs once, after every file's facts are collected.
+    pub judge: Judge,
 }
 
 #[derive(Clone, Copy)]
