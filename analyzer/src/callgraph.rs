@@ -123,8 +123,9 @@ struct Collector<'a> {
     /// The self type of the enclosing `impl` (last path segment).
     self_ty: Option<String>,
     in_trait: bool,
-    /// Fns nested in the enclosing blocks, innermost last.
-    nested: Vec<(String, Span)>,
+    /// Fns declared in the enclosing blocks, innermost last: nested fns by their definition,
+    /// foreign fns (which we cannot follow) as `None`.
+    nested: Vec<(String, Option<Span>)>,
     /// `use` items of the enclosing blocks.
     imports: Vec<Import>,
     out: Vec<FnFacts>,
@@ -274,7 +275,10 @@ fn meet(a: Option<Must>, b: Option<Must>) -> Option<Must> {
             a.into_iter()
                 .filter_map(|(k, mut v)| {
                     let w = b.remove(&k)?;
+                    // Both sides often share the calls made before they split.
                     v.extend(w);
+                    v.sort_unstable();
+                    v.dedup();
                     Some((k, v))
                 })
                 .collect(),
@@ -351,11 +355,19 @@ impl Flow<'_, '_> {
             match stmt {
                 Stmt::Item(syn::Item::Fn(f)) => {
                     let def = self.c.span(&f.sig.ident);
-                    self.c.nested.push((f.sig.ident.to_string(), def));
+                    self.c.nested.push((f.sig.ident.to_string(), Some(def)));
                     self.nested_bodies.push(f.clone());
                 }
                 Stmt::Item(syn::Item::Use(u)) => {
                     flatten_use(&u.tree, &mut Vec::new(), &mut self.c.imports)
+                }
+                // `extern "C" { fn same_name(); }` inside a wrapper of the same name.
+                Stmt::Item(syn::Item::ForeignMod(f)) => {
+                    for it in &f.items {
+                        if let syn::ForeignItem::Fn(ff) = it {
+                            self.c.nested.push((ff.sig.ident.to_string(), None));
+                        }
+                    }
                 }
                 _ => {}
             }
@@ -652,7 +664,7 @@ impl Flow<'_, '_> {
                     return None;
                 }
                 if let Some((_, def)) = self.c.nested.iter().rev().find(|(n, _)| n == name) {
-                    return Some(Callee::Nested(*def));
+                    return def.map(Callee::Nested);
                 }
             }
         }
@@ -975,26 +987,42 @@ impl CallGraph {
 /// Methods by type and name, for `Self::f`, `Type::f` and `self.f()`.
 struct MethodTable {
     by_name: HashMap<(String, String), Vec<ItemId>>,
+    /// The types each crate defines (by crate root), which are the only ones whose
+    /// inherent methods we all see.
+    local_types: HashSet<(ModuleId, String)>,
 }
 
 impl MethodTable {
     fn new(index: &ItemIndex) -> MethodTable {
         let mut by_name: HashMap<(String, String), Vec<ItemId>> = HashMap::new();
+        let mut local_types = HashSet::new();
         for (i, item) in index.items.iter().enumerate() {
-            if let ItemKind::Method { self_ty, .. } = &item.kind {
-                by_name
+            match &item.kind {
+                ItemKind::Method { self_ty, .. } => by_name
                     .entry((self_ty.clone(), item.name.clone()))
                     .or_default()
-                    .push(ItemId(i as u32));
+                    .push(ItemId(i as u32)),
+                ItemKind::Struct | ItemKind::Enum | ItemKind::Union => {
+                    local_types.insert((index.crate_root(item.module), item.name.clone()));
+                }
+                _ => {}
             }
         }
-        MethodTable { by_name }
+        MethodTable {
+            by_name,
+            local_types,
+        }
     }
 
     /// The one method `name` of `self_ty` in the crate of `from`: the inherent one if there is
-    /// one, else the only trait method; `None` when ambiguous.
+    /// one, else the only trait method; `None` when ambiguous. The type must be the crate's
+    /// own: a foreign type (`f32`, `Option<T>`, a type parameter) may have an inherent method
+    /// of that name which we cannot see, and which `self.name()` would call first.
     fn find(&self, index: &ItemIndex, self_ty: &str, name: &str, from: ModuleId) -> Option<Span> {
         let krate = index.crate_root(from);
+        if !self.local_types.contains(&(krate, self_ty.to_string())) {
+            return None;
+        }
         let candidates: Vec<&crate::index::Item> = self
             .by_name
             .get(&(self_ty.to_string(), name.to_string()))?

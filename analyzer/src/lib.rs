@@ -10,6 +10,7 @@
 //! Without the default `cli` feature the engine depends only on syn and proc-macro2, so that
 //! a proc-macro crate can use it cheaply.
 
+pub mod allocation;
 pub mod callgraph;
 #[cfg(feature = "cli")]
 pub mod cli;

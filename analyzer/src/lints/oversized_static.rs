@@ -4,10 +4,10 @@ use syn::visit::Visit;
 use syn::Expr;
 
 use super::{Check, FileContext, Lint, LintId};
-use crate::consteval::ConstExpr;
+use crate::allocation::sized_allocations;
 use crate::diagnostic::{Diagnostic, Level};
 use crate::index::ModuleId;
-use crate::layout::{human_size, primitive_size, TypeShape};
+use crate::layout::{human_size, TypeShape};
 use crate::span::Span;
 
 pub const LINT: Lint = Lint {
@@ -151,17 +151,12 @@ impl Checker<'_> {
             .index
             .size_of(self.module, &TypeShape::from_syn(ty))
             .unwrap_or(0);
-        let mut heap = Heap {
-            checker: self,
-            elem_hint: TypeShape::vec_element(ty),
-            allocations: Vec::new(),
-        };
-        if kind != Kind::Const {
-            if let Some(init) = init {
-                heap.visit_expr(init);
+        let allocations = match init {
+            Some(init) if kind != Kind::Const => {
+                sized_allocations(self.cx, self.module, TypeShape::vec_element(ty), init)
             }
-        }
-        let allocations = heap.allocations;
+            _ => Vec::new(),
+        };
         let heap_total: u64 = allocations
             .iter()
             .fold(0u64, |acc, (_, n)| acc.saturating_add(*n));
@@ -220,134 +215,6 @@ fn is_lazy(ty: &syn::Type) -> bool {
             "LazyLock" | "Lazy" | "OnceLock" | "OnceCell" | "LazyCell"
         )
     })
-}
-
-/// Finds the allocations an initializer makes, with their sizes.
-struct Heap<'c, 'a, 't> {
-    checker: &'c Checker<'a>,
-    /// The element type of the global's `Vec`, if its type says (`LazyLock<Vec<u64>>`).
-    elem_hint: Option<&'t syn::Type>,
-    allocations: Vec<(Span, u64)>,
-}
-
-impl Heap<'_, '_, '_> {
-    fn eval(&self, e: &Expr) -> Option<u64> {
-        self.checker
-            .cx
-            .index
-            .eval(self.checker.module, &ConstExpr::from_syn(e))
-            .and_then(|v| u64::try_from(v).ok())
-    }
-
-    fn hint_size(&self) -> Option<u64> {
-        let hint = self.elem_hint?;
-        self.checker
-            .cx
-            .index
-            .size_of(self.checker.module, &TypeShape::from_syn(hint))
-    }
-
-    /// A lower bound on the size of the value `e`, for an element of an allocation.
-    fn element_size(&self, e: &Expr) -> Option<u64> {
-        match e {
-            Expr::Lit(l) => {
-                let suffix_size = match &l.lit {
-                    syn::Lit::Int(i) => primitive_size(i.suffix()),
-                    syn::Lit::Float(f) => primitive_size(f.suffix()),
-                    _ => None,
-                };
-                suffix_size.or_else(|| self.hint_size()).or(match &l.lit {
-                    syn::Lit::Int(_) | syn::Lit::Bool(_) | syn::Lit::Byte(_) => Some(1),
-                    syn::Lit::Float(_) | syn::Lit::Char(_) => Some(4),
-                    _ => None,
-                })
-            }
-            Expr::Repeat(r) => self.element_size(&r.expr)?.checked_mul(self.eval(&r.len)?),
-            Expr::Paren(p) => self.element_size(&p.expr),
-            _ => self.hint_size(),
-        }
-    }
-
-    fn record(&mut self, node: &impl syn::spanned::Spanned, bytes: Option<u64>) {
-        if let Some(bytes) = bytes.filter(|&b| b > 0) {
-            self.allocations.push((self.checker.span(node), bytes));
-        }
-    }
-}
-
-impl<'ast> Visit<'ast> for Heap<'_, '_, '_> {
-    fn visit_expr_macro(&mut self, m: &'ast syn::ExprMacro) {
-        if !m.mac.path.is_ident("vec") {
-            return;
-        }
-        // `vec![elem; n]`
-        let Ok(parts) = m.mac.parse_body_with(
-            syn::punctuated::Punctuated::<Expr, syn::Token![;]>::parse_separated_nonempty,
-        ) else {
-            return;
-        };
-        if parts.len() == 2 {
-            let bytes = self
-                .eval(&parts[1])
-                .and_then(|n| self.element_size(&parts[0])?.checked_mul(n));
-            self.record(m, bytes);
-        }
-    }
-
-    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
-        let Expr::Path(p) = &*call.func else {
-            return syn::visit::visit_expr_call(self, call);
-        };
-        let segs: Vec<String> = p
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
-        let tail: Vec<&str> = segs.iter().rev().take(2).map(String::as_str).collect();
-        match tail.as_slice() {
-            ["with_capacity", "String"] if call.args.len() == 1 => {
-                let n = self.eval(&call.args[0]);
-                self.record(call, n);
-            }
-            ["with_capacity", "Vec" | "VecDeque"] if call.args.len() == 1 => {
-                let turbofish =
-                    p.path
-                        .segments
-                        .iter()
-                        .rev()
-                        .nth(1)
-                        .and_then(|s| match &s.arguments {
-                            syn::PathArguments::AngleBracketed(a) => {
-                                a.args.iter().find_map(|g| match g {
-                                    syn::GenericArgument::Type(t) => Some(t),
-                                    _ => None,
-                                })
-                            }
-                            _ => None,
-                        });
-                let elem = match turbofish {
-                    Some(t) => self
-                        .checker
-                        .cx
-                        .index
-                        .size_of(self.checker.module, &TypeShape::from_syn(t)),
-                    None => self.hint_size(),
-                };
-                let bytes = self.eval(&call.args[0]).and_then(|n| elem?.checked_mul(n));
-                self.record(call, bytes);
-            }
-            ["new", "Box" | "Rc" | "Arc"] if call.args.len() == 1 => {
-                if let Expr::Repeat(r) = &call.args[0] {
-                    let bytes = self.element_size(&Expr::Repeat(r.clone()));
-                    self.record(call, bytes);
-                    return;
-                }
-                syn::visit::visit_expr_call(self, call);
-            }
-            _ => syn::visit::visit_expr_call(self, call),
-        }
-    }
 }
 
 #[cfg(test)]
