@@ -159,6 +159,12 @@ fn summarize_items(
         match item {
             syn::Item::Fn(f) => push(&f.sig.ident, ItemKind::Fn, None, None),
             syn::Item::Static(s) => push(&s.ident, ItemKind::Static, None, None),
+            // `thread_local! { static X: T = e; }`, `lazy_static! { static ref X: T = e; }`
+            syn::Item::Macro(m) => {
+                for s in macro_statics(&m.mac) {
+                    push(&s.ident, ItemKind::Static, None, None);
+                }
+            }
             syn::Item::Const(c) => push(
                 &c.ident,
                 ItemKind::Const,
@@ -242,6 +248,33 @@ fn summarize_items(
             _ => {}
         }
     }
+}
+
+/// The statics a `thread_local!` or `lazy_static!` invocation declares.
+pub fn macro_statics(mac: &syn::Macro) -> Vec<syn::ItemStatic> {
+    let Some(name) = mac.path.segments.last().map(|s| s.ident.to_string()) else {
+        return Vec::new();
+    };
+    if name != "thread_local" && name != "lazy_static" {
+        return Vec::new();
+    }
+    // `static ref X: T = e;` is a static item once `ref` is removed.
+    let tokens: proc_macro2::TokenStream = mac
+        .tokens
+        .clone()
+        .into_iter()
+        .filter(|tt| !matches!(tt, proc_macro2::TokenTree::Ident(i) if i == "ref"))
+        .collect();
+    let Ok(file) = syn::parse2::<syn::File>(tokens) else {
+        return Vec::new();
+    };
+    file.items
+        .into_iter()
+        .filter_map(|item| match item {
+            syn::Item::Static(s) => Some(s),
+            _ => None,
+        })
+        .collect()
 }
 
 fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
@@ -400,6 +433,8 @@ pub struct ItemIndex {
     /// Memo of [`ItemIndex::names_for`], keyed by the address of the static name list.
     name_closures:
         std::sync::Mutex<HashMap<usize, std::sync::Arc<std::collections::HashSet<String>>>>,
+    /// Memo of [`ItemIndex::static_names`].
+    static_names: std::sync::OnceLock<std::collections::HashSet<String>>,
 }
 
 #[derive(Default)]
@@ -535,6 +570,27 @@ impl ItemIndex {
                 }
             })
             .clone()
+    }
+
+    /// The names of every static of the workspace, and every `use` alias of them: a path
+    /// whose last segment is not among them cannot name a static.
+    pub fn static_names(&self) -> &std::collections::HashSet<String> {
+        self.static_names.get_or_init(|| {
+            let mut set: std::collections::HashSet<String> = self
+                .items
+                .iter()
+                .filter(|i| i.kind == ItemKind::Static)
+                .map(|i| i.name.clone())
+                .collect();
+            for m in &self.modules {
+                for i in m.imports.iter().filter(|i| !i.glob) {
+                    if i.path.last().is_some_and(|l| set.contains(l)) {
+                        set.insert(i.name.clone());
+                    }
+                }
+            }
+            set
+        })
     }
 
     /// The module that is the top level of `file`.

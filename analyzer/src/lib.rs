@@ -18,6 +18,7 @@ pub mod config;
 pub mod consteval;
 pub mod diagnostic;
 pub mod driver;
+pub mod globals;
 pub mod index;
 pub mod layout;
 pub mod lints;

@@ -134,6 +134,22 @@ fn unbounded_recursion() {
 }
 
 #[test]
+fn unbounded_global() {
+    check_plain(
+        "unbounded_global",
+        fixtures().join("lints/unbounded_global.rs"),
+    );
+}
+
+#[test]
+fn retained_global() {
+    check_plain(
+        "retained_global",
+        fixtures().join("lints/retained_global.rs"),
+    );
+}
+
+#[test]
 fn parse_error() {
     check_plain("parse_error", fixtures().join("parse_error"));
 }

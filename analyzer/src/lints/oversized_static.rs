@@ -6,7 +6,7 @@ use syn::Expr;
 use super::{Check, FileContext, Lint, LintId};
 use crate::allocation::sized_allocations;
 use crate::diagnostic::{Diagnostic, Level};
-use crate::index::ModuleId;
+use crate::index::{macro_statics, ModuleId};
 use crate::layout::{human_size, TypeShape};
 use crate::span::Span;
 
@@ -107,28 +107,13 @@ impl<'ast> Visit<'ast> for Checker<'_> {
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        let Some(name) = mac.path.segments.last().map(|s| s.ident.to_string()) else {
-            return;
-        };
-        let kind = match name.as_str() {
-            "thread_local" => Kind::ThreadLocal,
-            "lazy_static" => Kind::LazyStatic,
+        let kind = match mac.path.segments.last() {
+            Some(s) if s.ident == "thread_local" => Kind::ThreadLocal,
+            Some(s) if s.ident == "lazy_static" => Kind::LazyStatic,
             _ => return,
         };
-        // `lazy_static! { static ref X: T = e; }` is a static item once `ref` is removed.
-        let tokens: proc_macro2::TokenStream = mac
-            .tokens
-            .clone()
-            .into_iter()
-            .filter(|tt| !matches!(tt, proc_macro2::TokenTree::Ident(i) if i == "ref"))
-            .collect();
-        let Ok(file) = syn::parse2::<syn::File>(tokens) else {
-            return;
-        };
-        for item in &file.items {
-            if let syn::Item::Static(s) = item {
-                self.check_global(kind, &s.ident, &s.ty, Some(&s.expr));
-            }
+        for s in macro_statics(mac) {
+            self.check_global(kind, &s.ident, &s.ty, Some(&s.expr));
         }
     }
 }
