@@ -150,6 +150,11 @@ fn retained_global() {
 }
 
 #[test]
+fn rc_cycle() {
+    check_plain("rc_cycle", fixtures().join("lints/rc_cycle.rs"));
+}
+
+#[test]
 fn parse_error() {
     check_plain("parse_error", fixtures().join("parse_error"));
 }

@@ -1,18 +1,323 @@
-//! `rc_cycle`: types whose `Rc`/`Arc` fields can form a strong cycle, which is never freed. (Being written: registered so that the lints can be built side by side.)
+//! `rc_cycle`: types whose `Rc`/`Arc` fields can form a strong cycle, which is never freed.
+//!
+//! A crate check: each file contributes its structs' and enums' fields as edges between the
+//! workspace's types; the judge looks for cycles of fields in that type graph.
 
-use super::{Check, FileContext, Lint, LintId};
+use std::collections::HashMap;
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+
+use super::{facts_of, Check, CrateCheck, CrateContext, Facts, FileContext, Lint, LintId};
 use crate::diagnostic::{Diagnostic, Level};
+use crate::index::{ItemKind, ModuleId, Resolution};
+use crate::span::{FileId, Span};
 
 pub const LINT: Lint = Lint {
     id: LintId::RcCycle,
     name: "rc_cycle",
     default_level: Level::Warn,
     summary: "types whose `Rc`/`Arc` fields can form a strong cycle, which is never freed",
-    explanation: "Not written yet.",
+    explanation: r#"## What it finds
+Types of the crate whose fields can hold a reference cycle of `Rc` or `Arc` pointers at run
+time: following the fields (through `RefCell`, `Cell`, `Mutex`, `RwLock`, `Option`, `Vec`,
+map values, tuples, arrays, `Box`...), two types point at each other (`Owner` holds
+`Rc<Pet>` and `Pet` holds `Rc<Owner>`), or a type has two strong links to its own kind
+(`prev` and `next`, `parent` and `children`), with at least one `Rc`/`Arc` on the cycle and
+interior mutability somewhere on it: without a `RefCell`, `Cell` or lock, a value cannot be
+made to point back at one that already points at it.
+
+## Why it matters
+Reference counting frees a value when its count drops to zero. In a cycle, every value keeps
+the next one's count above zero, so when the last outside handle goes, the whole cycle stays
+allocated for the rest of the program, with no error and no warning: the leak that Go's and
+Java's tracing collectors handle, and `Rc` does not.
+
+## Example
+```rust
+struct Node {
+    parent: Option<Rc<RefCell<Node>>>,
+    children: Vec<Rc<RefCell<Node>>>,
+}
+```
+Use instead: make the back-pointer weak, so only one direction owns:
+```rust
+struct Node {
+    parent: Option<Weak<RefCell<Node>>>,
+    children: Vec<Rc<RefCell<Node>>>,
+}
+```
+or keep the graph in `gomem::Gc` pointers, whose collector frees cycles.
+
+## What it does not report
+Types where one direction is `Weak`; immutable `Rc` structures (a cons list `Rc<List>` can
+only point at older values); plain ownership trees (`Box`, `Vec<Node>`); a type with a single
+strong link to its own kind (`children: Vec<Rc<RefCell<Node>>>`), which is a tree unless the
+code inserts a node below itself. Types are matched through the crate's `use` paths; generic
+parameters (`T` in `Rc<T>`) and types from other crates are not followed.
+"#,
     configurable: true,
-    check: Check::File(check),
+    check: Check::Crate(CrateCheck { collect, judge }),
 };
 
-fn check(_cx: &FileContext<'_>) -> Vec<Diagnostic> {
-    Vec::new()
+/// The type definitions of one file, as edges of the type graph.
+struct TypeFacts {
+    types: Vec<TypeDef>,
+}
+
+struct TypeDef {
+    /// Name span: the type's identity (its index item's span).
+    def: Span,
+    name: String,
+    fields: Vec<FieldEdge>,
+}
+
+struct FieldEdge {
+    /// The field's name (or its type, for a tuple field).
+    span: Span,
+    /// The local type the field reaches, by its definition span.
+    to: Span,
+    strong: bool,
+    mutable: bool,
+}
+
+fn collect(cx: &FileContext<'_>) -> Facts {
+    let mut out = TypeFacts { types: Vec::new() };
+    type_defs(cx, cx.module, &cx.syntax.items, &mut out);
+    Box::new(out)
+}
+
+fn type_defs(cx: &FileContext<'_>, module: ModuleId, items: &[syn::Item], out: &mut TypeFacts) {
+    for item in items {
+        let (ident, fields): (&syn::Ident, Vec<&syn::Field>) = match item {
+            syn::Item::Struct(s) => (&s.ident, s.fields.iter().collect()),
+            syn::Item::Enum(e) => (
+                &e.ident,
+                e.variants.iter().flat_map(|v| v.fields.iter()).collect(),
+            ),
+            syn::Item::Mod(m) => {
+                if let Some((_, content)) = &m.content {
+                    type_defs(cx, cx.inner_module(module, m), content, out);
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        let mut edges = Vec::new();
+        for f in fields {
+            let span = match &f.ident {
+                Some(i) => Span::of_tokens(cx.file, i),
+                None => Span::of_tokens(cx.file, &f.ty),
+            };
+            walk(cx, module, &f.ty, false, false, span, &mut edges);
+        }
+        out.types.push(TypeDef {
+            def: Span::of_tokens(cx.file, ident),
+            name: ident.to_string(),
+            fields: edges,
+        });
+    }
+}
+
+const STRONG: &[&str] = &["Rc", "Arc"];
+const INTERIOR: &[&str] = &[
+    "RefCell",
+    "Cell",
+    "Mutex",
+    "RwLock",
+    "OnceCell",
+    "OnceLock",
+    "UnsafeCell",
+];
+/// Pointers that do not own: nothing behind them keeps a value alive.
+const NOT_OWNING: &[&str] = &["Weak", "PhantomData", "NonNull"];
+
+fn walk(
+    cx: &FileContext<'_>,
+    module: ModuleId,
+    ty: &syn::Type,
+    strong: bool,
+    mutable: bool,
+    field: Span,
+    out: &mut Vec<FieldEdge>,
+) {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else {
+                return;
+            };
+            let name = last.ident.to_string();
+            if NOT_OWNING.contains(&name.as_str()) {
+                return;
+            }
+            let is_strong = STRONG.contains(&name.as_str());
+            let is_interior = INTERIOR.contains(&name.as_str());
+            if !is_strong && !is_interior {
+                if let Resolution::Local(item) = cx.index.resolve_path(module, &[], &p.path) {
+                    let it = cx.index.item(item);
+                    if matches!(it.kind, ItemKind::Struct | ItemKind::Enum) {
+                        out.push(FieldEdge {
+                            span: field,
+                            to: it.span,
+                            strong,
+                            mutable,
+                        });
+                    }
+                }
+            }
+            if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
+                for a in &args.args {
+                    if let syn::GenericArgument::Type(t) = a {
+                        walk(
+                            cx,
+                            module,
+                            t,
+                            strong || is_strong,
+                            mutable || is_interior,
+                            field,
+                            out,
+                        );
+                    }
+                }
+            }
+        }
+        syn::Type::Tuple(t) => {
+            for e in &t.elems {
+                walk(cx, module, e, strong, mutable, field, out);
+            }
+        }
+        syn::Type::Array(a) => walk(cx, module, &a.elem, strong, mutable, field, out),
+        syn::Type::Slice(s) => walk(cx, module, &s.elem, strong, mutable, field, out),
+        syn::Type::Paren(p) => walk(cx, module, &p.elem, strong, mutable, field, out),
+        syn::Type::Group(g) => walk(cx, module, &g.elem, strong, mutable, field, out),
+        // References and raw pointers do not own; fn pointers and trait objects hide types.
+        _ => {}
+    }
+}
+
+fn judge(_cx: &CrateContext<'_>, facts: Vec<(FileId, Facts)>) -> Vec<Diagnostic> {
+    let types: Vec<TypeDef> = facts_of::<TypeFacts>(facts)
+        .into_iter()
+        .flat_map(|(_, f)| f.types)
+        .collect();
+    let mut graph: DiGraph<usize, usize> = DiGraph::new();
+    let mut node_of: HashMap<Span, NodeIndex> = HashMap::new();
+    for (i, t) in types.iter().enumerate() {
+        node_of.insert(t.def, graph.add_node(i));
+    }
+    // Edge weights index `edges`: (type, field edge).
+    let mut edges: Vec<(usize, usize)> = Vec::new();
+    for (i, t) in types.iter().enumerate() {
+        for (j, f) in t.fields.iter().enumerate() {
+            if let (Some(&from), Some(&to)) = (node_of.get(&t.def), node_of.get(&f.to)) {
+                graph.add_edge(from, to, edges.len());
+                edges.push((i, j));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for scc in tarjan_scc(&graph) {
+        let inside: Vec<&FieldEdge> = scc
+            .iter()
+            .flat_map(|&n| graph.edges(n))
+            .filter(|e| scc.contains(&e.target()))
+            .map(|e| {
+                let (t, f) = edges[*e.weight()];
+                &types[t].fields[f]
+            })
+            .collect();
+        let strong: Vec<&&FieldEdge> = inside.iter().filter(|f| f.strong).collect();
+        let cyclic = if scc.len() == 1 {
+            // One type: two strong links to its own kind (prev/next, parent/children).
+            strong.len() >= 2
+        } else {
+            !strong.is_empty()
+        };
+        if !cyclic || !inside.iter().any(|f| f.mutable) {
+            continue;
+        }
+        let mut members: Vec<&TypeDef> = scc.iter().map(|&n| &types[graph[n]]).collect();
+        members.sort_by_key(|t| t.def);
+        let names: Vec<String> = members.iter().map(|t| format!("`{}`", t.name)).collect();
+        let message = if members.len() == 1 {
+            format!(
+                "`{}` can point at other `{}` values through more than one strong reference, so its values can form a reference cycle that is never freed",
+                members[0].name, members[0].name
+            )
+        } else {
+            format!(
+                "{} point at each other through strong references, so their values can form a reference cycle that is never freed",
+                join(&names)
+            )
+        };
+        let mut d = Diagnostic::new(LintId::RcCycle, members[0].def, message)
+            .primary_label("a type on the cycle");
+        let mut labelled: Vec<(Span, String)> = Vec::new();
+        for t in &members {
+            for f in &t.fields {
+                if node_of.get(&f.to).is_some_and(|n| scc.contains(n)) {
+                    let to = &types[graph[node_of[&f.to]]].name;
+                    let label = match (f.strong, f.mutable) {
+                        (true, true) => format!("strong, mutable reference to `{to}`"),
+                        (true, false) => format!("strong reference to `{to}`"),
+                        (false, true) => format!("holds a mutable `{to}`"),
+                        (false, false) => format!("holds a `{to}`"),
+                    };
+                    if !labelled.iter().any(|(s, _)| *s == f.span) {
+                        labelled.push((f.span, label));
+                    }
+                }
+            }
+        }
+        for (span, label) in labelled {
+            d = d.label(span, label);
+        }
+        out.push(
+            d.note("reference counts in a cycle never reach zero: when the last outside handle is dropped, the cycle stays allocated")
+                .help("make one direction `Weak` (the parent or back pointer), or use `gomem::Gc`, whose collector frees cycles"),
+        );
+    }
+    out
+}
+
+fn join(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::findings;
+    use super::LintId;
+
+    fn lines(src: &str) -> Vec<usize> {
+        findings(LintId::RcCycle, src)
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect()
+    }
+
+    #[test]
+    fn back_pointers_with_interior_mutability() {
+        let src = "use std::rc::Rc; use std::cell::RefCell;\n\
+                   struct Node { prev: Option<Rc<RefCell<Node>>>, next: Option<Rc<RefCell<Node>>> }\n\
+                   struct Owner { pets: RefCell<Vec<Rc<Pet>>> }\n\
+                   struct Pet { owner: Rc<Owner> }\n";
+        assert_eq!(lines(src), vec![2, 3]);
+    }
+
+    #[test]
+    fn weak_immutable_and_trees_are_fine() {
+        let src = "use std::rc::{Rc, Weak}; use std::cell::RefCell;\n\
+                   struct Node { parent: RefCell<Weak<Node>>, children: RefCell<Vec<Rc<Node>>> }\n\
+                   enum List { Cons(i32, Rc<List>), Nil }\n\
+                   struct Tree { kids: Vec<Tree>, left: Option<Box<Tree>> }\n\
+                   struct A { b: Rc<B> }\n\
+                   struct B { a: Rc<A> }\n";
+        assert_eq!(lines(src), Vec::<usize>::new());
+    }
 }
