@@ -155,6 +155,14 @@ fn rc_cycle() {
 }
 
 #[test]
+fn unbounded_loop_growth() {
+    check_plain(
+        "unbounded_loop_growth",
+        fixtures().join("lints/unbounded_loop_growth.rs"),
+    );
+}
+
+#[test]
 fn parse_error() {
     check_plain("parse_error", fixtures().join("parse_error"));
 }
