@@ -308,16 +308,12 @@ struct Exits {
 
 impl<'ast> Visit<'ast> for Exits {
     fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
-        match &b.label {
-            None if self.depth == 0 => self.found = true,
-            None => {}
-            // A labeled break leaves our loop unless it names a loop nested inside it.
-            Some(l) => {
-                if !self.inner_labels.contains(&l.ident.to_string()) {
-                    self.found = true;
-                }
-            }
-        }
+        // An unlabeled break leaves the innermost loop; a labeled one leaves ours unless it
+        // names a loop nested inside it.
+        self.found |= match &b.label {
+            None => self.depth == 0,
+            Some(l) => !self.inner_labels.contains(&l.ident.to_string()),
+        };
         syn::visit::visit_expr_break(self, b);
     }
     fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
