@@ -54,6 +54,8 @@ pub struct FnFacts {
     pub literal_tests: Vec<(usize, u128)>,
     /// Whether the body can be seen at all (trait methods without a default have none).
     pub has_body: bool,
+    /// An `async fn`: calling it only builds a future, so it never recurses on the stack.
+    pub is_async: bool,
 }
 
 #[derive(Debug)]
@@ -216,6 +218,7 @@ impl Collector<'_> {
             calls: Vec::new(),
             literal_tests: Vec::new(),
             has_body: body.is_some(),
+            is_async: sig.asyncness.is_some(),
         };
         let Some(body) = body else {
             self.out.push(facts);
@@ -846,8 +849,14 @@ impl Flow<'_, '_> {
     }
 }
 
+/// `self` or `(self)`; not `self as &Self`, which calls another impl's method.
 fn is_self(e: &Expr) -> bool {
-    matches!(peel(e), Expr::Path(p) if p.path.is_ident("self"))
+    match e {
+        Expr::Paren(p) => is_self(&p.expr),
+        Expr::Group(g) => is_self(&g.expr),
+        Expr::Path(p) => p.path.is_ident("self"),
+        _ => false,
+    }
 }
 
 fn peel(mut e: &Expr) -> &Expr {
@@ -972,7 +981,11 @@ impl CallGraph {
                     } => methods.find(index, self_ty, name, *from),
                 };
                 if let Some(&to) = def.as_ref().and_then(|d| by_def.get(d)) {
-                    graph.add_edge(from, to, CallRef { call: ci });
+                    // Calling an async fn builds a future; its body runs when polled, on
+                    // whatever stack polls it: not a call on this stack.
+                    if !fns[to.index()].is_async {
+                        graph.add_edge(from, to, CallRef { call: ci });
+                    }
                 }
             }
         }

@@ -201,7 +201,7 @@ fn judge(_cx: &CrateContext<'_>, facts: Vec<(FileId, Facts)>) -> Vec<Diagnostic>
         .into_iter()
         .flat_map(|(_, f)| f.types)
         .collect();
-    let mut graph: DiGraph<usize, usize> = DiGraph::new();
+    let mut graph: Graph = DiGraph::new();
     let mut node_of: HashMap<Span, NodeIndex> = HashMap::new();
     for (i, t) in types.iter().enumerate() {
         node_of.insert(t.def, graph.add_node(i));
@@ -237,8 +237,27 @@ fn judge(_cx: &CrateContext<'_>, facts: Vec<(FileId, Facts)>) -> Vec<Diagnostic>
         if !cyclic || !inside.iter().any(|f| f.mutable) {
             continue;
         }
-        let mut members: Vec<&TypeDef> = scc.iter().map(|&n| &types[graph[n]]).collect();
-        members.sort_by_key(|t| t.def);
+        // The fields to show: for one type, its links to itself; for a group, the shortest
+        // cycle through a strong and a mutable field (a large group is mostly bystanders).
+        let cycle: Vec<(NodeIndex, NodeIndex, &FieldEdge)> = if scc.len() == 1 {
+            graph
+                .edges(scc[0])
+                .filter(|e| e.target() == scc[0])
+                .map(|e| {
+                    let (t, f) = edges[*e.weight()];
+                    (e.source(), e.target(), &types[t].fields[f])
+                })
+                .collect()
+        } else {
+            match shortest_cycle(&graph, &scc, &edges, &types) {
+                Some(c) => c,
+                None => continue,
+            }
+        };
+        let mut nodes: Vec<NodeIndex> = cycle.iter().map(|(from, _, _)| *from).collect();
+        nodes.sort_by_key(|n| types[graph[*n]].def);
+        nodes.dedup();
+        let members: Vec<&TypeDef> = nodes.iter().map(|&n| &types[graph[n]]).collect();
         let names: Vec<String> = members.iter().map(|t| format!("`{}`", t.name)).collect();
         let message = if members.len() == 1 {
             format!(
@@ -254,20 +273,16 @@ fn judge(_cx: &CrateContext<'_>, facts: Vec<(FileId, Facts)>) -> Vec<Diagnostic>
         let mut d = Diagnostic::new(LintId::RcCycle, members[0].def, message)
             .primary_label("a type on the cycle");
         let mut labelled: Vec<(Span, String)> = Vec::new();
-        for t in &members {
-            for f in &t.fields {
-                if node_of.get(&f.to).is_some_and(|n| scc.contains(n)) {
-                    let to = &types[graph[node_of[&f.to]]].name;
-                    let label = match (f.strong, f.mutable) {
-                        (true, true) => format!("strong, mutable reference to `{to}`"),
-                        (true, false) => format!("strong reference to `{to}`"),
-                        (false, true) => format!("holds a mutable `{to}`"),
-                        (false, false) => format!("holds a `{to}`"),
-                    };
-                    if !labelled.iter().any(|(s, _)| *s == f.span) {
-                        labelled.push((f.span, label));
-                    }
-                }
+        for (_, to, f) in &cycle {
+            let to = &types[graph[*to]].name;
+            let label = match (f.strong, f.mutable) {
+                (true, true) => format!("strong, mutable reference to `{to}`"),
+                (true, false) => format!("strong reference to `{to}`"),
+                (false, true) => format!("holds `{to}` behind a cell or lock"),
+                (false, false) => format!("holds `{to}`"),
+            };
+            if !labelled.iter().any(|(s, _)| *s == f.span) {
+                labelled.push((f.span, label));
             }
         }
         for (span, label) in labelled {
@@ -279,6 +294,65 @@ fn judge(_cx: &CrateContext<'_>, facts: Vec<(FileId, Facts)>) -> Vec<Diagnostic>
         );
     }
     out
+}
+
+type Graph = DiGraph<usize, usize>;
+
+/// The shortest cycle inside `scc` that passes a strong field and a mutable one, as
+/// `(from, to, field)` steps; found by a breadth-first search from each strong field's target
+/// back to its source, over (type, seen a mutable field yet) states.
+fn shortest_cycle<'t>(
+    graph: &Graph,
+    scc: &[NodeIndex],
+    edges: &[(usize, usize)],
+    types: &'t [TypeDef],
+) -> Option<Vec<(NodeIndex, NodeIndex, &'t FieldEdge)>> {
+    let field = |w: usize| {
+        let (t, f) = edges[w];
+        &types[t].fields[f]
+    };
+    let mut best: Option<Vec<(NodeIndex, NodeIndex, &FieldEdge)>> = None;
+    for &u in scc {
+        for start in graph.edges(u).filter(|e| scc.contains(&e.target())) {
+            let first = field(*start.weight());
+            if !first.strong {
+                continue;
+            }
+            let v = start.target();
+            // parent[(node, mutable)] = (previous state, edge weight taken)
+            let mut parent: HashMap<(NodeIndex, bool), ((NodeIndex, bool), usize)> = HashMap::new();
+            let origin = (v, first.mutable);
+            let mut queue = std::collections::VecDeque::from([origin]);
+            let mut seen = std::collections::HashSet::from([origin]);
+            let mut goal = None;
+            while let Some((n, m)) = queue.pop_front() {
+                if n == u && m {
+                    goal = Some((n, m));
+                    break;
+                }
+                for e in graph.edges(n).filter(|e| scc.contains(&e.target())) {
+                    let next = (e.target(), m || field(*e.weight()).mutable);
+                    if seen.insert(next) {
+                        parent.insert(next, ((n, m), *e.weight()));
+                        queue.push_back(next);
+                    }
+                }
+            }
+            let Some(mut at) = goal else { continue };
+            let mut path = Vec::new();
+            while at != origin {
+                let (prev, w) = parent[&at];
+                path.push((prev.0, at.0, field(w)));
+                at = prev;
+            }
+            path.push((u, v, first));
+            path.reverse();
+            if best.as_ref().is_none_or(|b| path.len() < b.len()) {
+                best = Some(path);
+            }
+        }
+    }
+    best
 }
 
 fn join(names: &[String]) -> String {
