@@ -30,7 +30,7 @@ use syn::{Expr, Stmt};
 
 use crate::consteval::ConstExpr;
 use crate::index::{flatten_use, Import, ItemId, ItemIndex, ItemKind, ModuleId, Resolution};
-use crate::lints::FileContext;
+use crate::lints::{FactSource, FileContext};
 use crate::span::Span;
 
 /// Threads spawned by std get this much stack unless `Builder::stack_size` says otherwise.
@@ -103,6 +103,12 @@ pub enum Arg {
     ParamMinus(usize, u128),
     Other,
 }
+
+/// The call sites of every fn body, for the lints that judge the call graph.
+pub static FACTS: FactSource = FactSource {
+    name: "callgraph",
+    collect: |cx| Box::new(collect(cx)),
+};
 
 /// The facts of every fn body in one file.
 pub fn collect(cx: &FileContext<'_>) -> Vec<FnFacts> {
@@ -248,6 +254,7 @@ impl Collector<'_> {
             loops: Vec::new(),
             stack: is_test.then_some(SPAWNED_STACK),
             nested_bodies: Vec::new(),
+            callees: HashMap::new(),
         };
         flow.block(body);
         let end = meet(flow.exits.take(), flow.cur.take());
@@ -267,9 +274,10 @@ impl Collector<'_> {
     }
 }
 
-/// Calls certain on the current path: callee -> the call sites (indices into `calls`) that
-/// make it. Branches meet by keeping the callees all of them call.
-type Must = BTreeMap<Callee, Vec<usize>>;
+/// Calls certain on the current path: callee (interned, see [`Flow::callees`]) -> the call
+/// sites (indices into `calls`) that make it. Branches meet by keeping the callees all of
+/// them call.
+type Must = BTreeMap<u32, Vec<usize>>;
 
 fn meet(a: Option<Must>, b: Option<Must>) -> Option<Must> {
     match (a, b) {
@@ -307,6 +315,8 @@ struct Flow<'c, 'a> {
     stack: Option<u64>,
     /// Fns nested in the body, collected once it is done (cloned: they are rare).
     nested_bodies: Vec<syn::ItemFn>,
+    /// Interned callees, so that the sets cloned at every branch hold plain numbers.
+    callees: HashMap<Callee, u32>,
 }
 
 /// Macros whose arguments are comma-separated expressions, all evaluated.
@@ -654,12 +664,22 @@ impl Flow<'_, '_> {
             certain: false,
             stack: self.stack,
         });
+        let next = self.callees.len() as u32;
+        let id = *self.callees.entry(callee).or_insert(next);
         if let Some(cur) = &mut self.cur {
-            cur.entry(callee).or_default().push(i);
+            cur.entry(id).or_default().push(i);
         }
     }
 
     fn resolve_fn(&self, path: &syn::Path) -> Option<Callee> {
+        let last = path.segments.last()?.ident.to_string();
+        // Most calls go to other crates (`Some`, `Vec::new`, `format_args`...): a name that
+        // no fn, method or nested fn of ours has cannot be ours.
+        if !self.c.cx.index.callable_names().contains(&last)
+            && !self.c.nested.iter().any(|(n, _)| *n == last)
+        {
+            return None;
+        }
         let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
         if let [name] = segs.as_slice() {
             if path.leading_colon.is_none() {
@@ -944,9 +964,9 @@ impl Visit<'_> for Bindings {
 }
 
 /// The call graph of the whole workspace: one node per fn body, one edge per resolved call.
-pub struct CallGraph {
+pub struct CallGraph<'f> {
     pub graph: DiGraph<FnRef, CallRef>,
-    pub fns: Vec<FnFacts>,
+    pub fns: Vec<&'f FnFacts>,
 }
 
 /// A node: the index of its fn in [`CallGraph::fns`].
@@ -959,8 +979,8 @@ pub struct CallRef {
     pub call: usize,
 }
 
-impl CallGraph {
-    pub fn build(index: &ItemIndex, fns: Vec<FnFacts>) -> CallGraph {
+impl<'f> CallGraph<'f> {
+    pub fn build(index: &ItemIndex, fns: Vec<&'f FnFacts>) -> CallGraph<'f> {
         let mut graph = DiGraph::with_capacity(fns.len(), fns.len());
         let mut by_def: HashMap<Span, NodeIndex> = HashMap::with_capacity(fns.len());
         for (i, f) in fns.iter().enumerate() {
@@ -992,8 +1012,8 @@ impl CallGraph {
         CallGraph { graph, fns }
     }
 
-    pub fn fn_of(&self, n: NodeIndex) -> &FnFacts {
-        &self.fns[self.graph[n].0]
+    pub fn fn_of(&self, n: NodeIndex) -> &'f FnFacts {
+        self.fns[self.graph[n].0]
     }
 }
 

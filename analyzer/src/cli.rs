@@ -210,6 +210,12 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
         Some(n) => crate::driver::analyze_with(workspace, config, n),
         None => analyze(workspace, config),
     };
+    if std::env::var_os("GOMEM_TIME_PASSES").is_some() {
+        // Like rustc's `-Z time-passes`: where a run's time goes, for profiling gomem itself.
+        for (phase, took) in &analysis.phases {
+            eprintln!("time: {:>8.1}ms  {phase}", took.as_secs_f64() * 1000.0);
+        }
+    }
     let failed = analysis.count(Level::Deny) > 0;
     let broken = analysis.has_internal_errors();
     match args.message_format {

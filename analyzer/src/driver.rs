@@ -40,6 +40,8 @@ pub struct Analysis {
     /// Sorted by file and position; `Allow`ed findings are already removed.
     pub diagnostics: Vec<Diagnostic>,
     pub elapsed: Duration,
+    /// How long each phase took, in order (rustc's `-Z time-passes`): for profiling.
+    pub phases: Vec<(&'static str, Duration)>,
 }
 
 impl Analysis {
@@ -96,6 +98,29 @@ pub fn analyze_with_checks(
     analysis
 }
 
+/// Phase timings, measured on the coordinating thread.
+struct Phases {
+    last: Instant,
+    done: Vec<(&'static str, Duration)>,
+}
+
+impl Default for Phases {
+    fn default() -> Self {
+        Phases {
+            last: Instant::now(),
+            done: Vec::new(),
+        }
+    }
+}
+
+impl Phases {
+    fn lap(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.done.push((name, now - self.last));
+        self.last = now;
+    }
+}
+
 /// A file to read and parse.
 struct Job {
     path: PathBuf,
@@ -135,7 +160,8 @@ struct Shared {
     parsed: Mutex<Vec<Parsed>>,
     diagnostics: Mutex<Vec<Diagnostic>>,
     /// What crate checks collected from each file.
-    facts: Mutex<Vec<(LintId, FileId, Facts)>>,
+    /// What each fact source collected from each file.
+    facts: Mutex<Vec<(&'static str, FileId, Facts)>>,
     /// Built after phase 1; workers lint against it.
     context: OnceLock<Arc<LintContext>>,
 }
@@ -188,6 +214,7 @@ impl Run {
                 );
             }
         }
+        let mut phases = Phases::default();
         let parsed_barrier = Barrier::new(jobs + 1);
         let index_barrier = Barrier::new(jobs + 1);
         let mut frozen = Arc::new(SourceDb::default());
@@ -204,6 +231,7 @@ impl Run {
                 })
                 .collect();
             parsed_barrier.wait();
+            phases.lap("read, parse and summarize files");
             let mut db = std::mem::take(&mut *shared.db.lock().unwrap_or_else(|e| e.into_inner()));
             let parsed =
                 std::mem::take(&mut *shared.parsed.lock().unwrap_or_else(|e| e.into_inner()));
@@ -220,6 +248,7 @@ impl Run {
             });
             // Always reached, so that no worker waits for ever.
             index_barrier.wait();
+            phases.lap("link modules and build the index");
             if let Err(panic) = index {
                 std::panic::resume_unwind(panic);
             }
@@ -228,6 +257,7 @@ impl Run {
                     std::panic::resume_unwind(panic);
                 }
             }
+            phases.lap("file checks and fact collection");
         });
         let Shared {
             diagnostics,
@@ -239,6 +269,7 @@ impl Run {
         if let Some(context) = context.get() {
             let facts = facts.into_inner().unwrap_or_else(|e| e.into_inner());
             diagnostics.extend(judge_crate_checks(context, facts));
+            phases.lap("crate checks");
         }
         // The workers are gone: the context was the database's last other owner.
         drop(context);
@@ -266,6 +297,7 @@ impl Run {
             db,
             diagnostics,
             elapsed: Duration::ZERO,
+            phases: phases.done,
         }
     }
 
@@ -464,6 +496,7 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
     let text: Arc<str> = text.into();
     // Built before taking the lock: computing the line index is the costly part.
     let source = SourceFile::new(job.path.clone(), text.clone(), job.target);
+    let line_starts = source.line_starts.clone();
     let file = shared
         .db
         .lock()
@@ -475,6 +508,7 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
         shared.report(d);
         return None;
     }
+    let _lines = crate::span::use_line_index(file, &text, &line_starts);
     let parsed = catch_unwind(AssertUnwindSafe(|| {
         parse_file(file, &text).map(|mut syntax| {
             expand_cfg_macros(&mut syntax.items);
@@ -539,7 +573,7 @@ fn lint_file(
     syntax: &syn::File,
     context: &LintContext,
     out: &mut Vec<Diagnostic>,
-    facts: &mut Vec<(LintId, FileId, Facts)>,
+    facts: &mut Vec<(&'static str, FileId, Facts)>,
 ) {
     let LintContext {
         index,
@@ -558,6 +592,8 @@ fn lint_file(
         index,
         config,
     };
+    let _lines = crate::span::use_line_index(file, &cx.source.text, &cx.source.line_starts);
+    let mut collected: Vec<&'static str> = Vec::new();
     for &(id, check) in checks {
         if config.levels.get(id) == Level::Allow {
             continue;
@@ -571,13 +607,21 @@ fn lint_file(
                 }
                 Err(panic) => panic,
             },
-            Check::Crate(check) => match catch_unwind(AssertUnwindSafe(|| (check.collect)(&cx))) {
-                Ok(found) => {
-                    facts.push((id, file, found));
+            Check::Crate(check) => {
+                let source = check.facts;
+                // Lints that judge the same facts share one collection.
+                if collected.contains(&source.name) {
                     continue;
                 }
-                Err(panic) => panic,
-            },
+                collected.push(source.name);
+                match catch_unwind(AssertUnwindSafe(|| (source.collect)(&cx))) {
+                    Ok(found) => {
+                        facts.push((source.name, file, found));
+                        continue;
+                    }
+                    Err(panic) => panic,
+                }
+            }
         };
         out.push(internal_error(
             file,
@@ -587,25 +631,29 @@ fn lint_file(
     }
 }
 
-/// Runs each enabled crate check's judge over the facts its `collect` gathered.
+/// Runs each enabled crate check's judge over the facts its source gathered.
 fn judge_crate_checks(
     context: &LintContext,
-    mut facts: Vec<(LintId, FileId, Facts)>,
+    facts: Vec<(&'static str, FileId, Facts)>,
 ) -> Vec<Diagnostic> {
     let cx = CrateContext {
         index: &context.index,
         db: &context.db,
         config: &context.config,
     };
+    let mut by_source: HashMap<&'static str, Vec<(FileId, &Facts)>> = HashMap::new();
+    for (source, file, f) in &facts {
+        by_source.entry(source).or_default().push((*file, f));
+    }
     let mut out = Vec::new();
     for &(id, check) in &context.checks {
         let Check::Crate(check) = check else { continue };
         if context.config.levels.get(id) == Level::Allow {
             continue;
         }
-        let (mine, rest) = facts.into_iter().partition(|(lint, _, _)| *lint == id);
-        facts = rest;
-        let mine: Vec<_> = mine.into_iter().map(|(_, file, f)| (file, f)).collect();
+        let mine = by_source
+            .get(check.facts.name)
+            .map_or(&[][..], Vec::as_slice);
         // A crashed judge loses its lint's findings; it has no file of its own to blame, so the
         // error points at the first file it was given.
         let blame = mine.first().map_or(FileId(0), |(file, _)| *file);

@@ -18,7 +18,7 @@ use syn::Expr;
 
 use crate::allocation::sized_allocations;
 use crate::index::{flatten_use, macro_statics, Import, ItemKind, ModuleId, Resolution};
-use crate::lints::FileContext;
+use crate::lints::{FactSource, FileContext};
 use crate::span::Span;
 
 #[derive(Debug, Default)]
@@ -160,6 +160,12 @@ const SHRINKING: &[&str] = &[
 ];
 
 const INITIALIZING: &[&str] = &["set", "get_or_init", "get_or_try_init", "get_or_insert"];
+
+/// The globals' declarations and uses, for the lints that judge them.
+pub static FACTS: FactSource = FactSource {
+    name: "globals",
+    collect: |cx| Box::new(collect(cx)),
+};
 
 /// The globals a file declares and what its code does to globals.
 pub fn collect(cx: &FileContext<'_>) -> GlobalFacts {

@@ -433,8 +433,9 @@ pub struct ItemIndex {
     /// Memo of [`ItemIndex::names_for`], keyed by the address of the static name list.
     name_closures:
         std::sync::Mutex<HashMap<usize, std::sync::Arc<std::collections::HashSet<String>>>>,
-    /// Memo of [`ItemIndex::static_names`].
+    /// Memos of [`ItemIndex::static_names`] and [`ItemIndex::callable_names`].
     static_names: std::sync::OnceLock<std::collections::HashSet<String>>,
+    callable_names: std::sync::OnceLock<std::collections::HashSet<String>>,
 }
 
 #[derive(Default)]
@@ -575,22 +576,36 @@ impl ItemIndex {
     /// The names of every static of the workspace, and every `use` alias of them: a path
     /// whose last segment is not among them cannot name a static.
     pub fn static_names(&self) -> &std::collections::HashSet<String> {
-        self.static_names.get_or_init(|| {
-            let mut set: std::collections::HashSet<String> = self
-                .items
-                .iter()
-                .filter(|i| i.kind == ItemKind::Static)
-                .map(|i| i.name.clone())
-                .collect();
-            for m in &self.modules {
-                for i in m.imports.iter().filter(|i| !i.glob) {
-                    if i.path.last().is_some_and(|l| set.contains(l)) {
-                        set.insert(i.name.clone());
-                    }
+        self.static_names
+            .get_or_init(|| self.names_of_kind(|k| *k == ItemKind::Static))
+    }
+
+    /// The names of every fn and method of the workspace, and every `use` alias of them: a
+    /// call whose path does not end in one of them cannot call the workspace's code.
+    pub fn callable_names(&self) -> &std::collections::HashSet<String> {
+        self.callable_names.get_or_init(|| {
+            self.names_of_kind(|k| matches!(k, ItemKind::Fn | ItemKind::Method { .. }))
+        })
+    }
+
+    fn names_of_kind(
+        &self,
+        wanted: impl Fn(&ItemKind) -> bool,
+    ) -> std::collections::HashSet<String> {
+        let mut set: std::collections::HashSet<String> = self
+            .items
+            .iter()
+            .filter(|i| wanted(&i.kind))
+            .map(|i| i.name.clone())
+            .collect();
+        for m in &self.modules {
+            for i in m.imports.iter().filter(|i| !i.glob) {
+                if i.path.last().is_some_and(|l| set.contains(l)) {
+                    set.insert(i.name.clone());
                 }
             }
-            set
-        })
+        }
+        set
     }
 
     /// The module that is the top level of `file`.

@@ -17,8 +17,9 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// The text; empty when the file could not be read or is not UTF-8.
     pub text: Arc<str>,
-    /// Byte offset of the start of each line; `line_starts[0] == 0`.
-    pub line_starts: Vec<u32>,
+    /// Byte offset of the start of each line; `line_starts[0] == 0`. Shared with
+    /// [`crate::span::use_line_index`] while the file's syntax is worked on.
+    pub line_starts: Arc<[u32]>,
     /// The cargo target (or plain-path crate) whose module tree holds this file.
     pub target: Option<TargetId>,
 }
@@ -64,7 +65,7 @@ impl SourceFile {
     }
 }
 
-fn line_starts(text: &str) -> Vec<u32> {
+fn line_starts(text: &str) -> Arc<[u32]> {
     std::iter::once(0)
         .chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1))
         .collect()

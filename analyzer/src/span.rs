@@ -5,7 +5,9 @@
 //! (index entries, diagnostics) carries a [`Span`] instead: plain data, `Send`, comparable,
 //! and directly usable by codespan-reporting and the JSON reporter.
 
+use std::cell::RefCell;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// Identifies one file of a [`crate::source::SourceDb`]; an index into its file list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,7 +38,11 @@ impl Span {
 
     /// The span of a syntax node of `file`. Only valid on the thread that parsed `file`.
     pub fn of(file: FileId, span: proc_macro2::Span) -> Span {
-        Span::new(file, span.byte_range())
+        let fast = LINE_INDEX.with(|current| match &*current.borrow() {
+            Some(index) if index.file == file => index.range(span),
+            _ => None,
+        });
+        Span::new(file, fast.unwrap_or_else(|| span.byte_range()))
     }
 
     /// The span from the start of `tokens` to their end, e.g. a whole expression.
@@ -56,5 +62,90 @@ impl Span {
             lo: self.lo.min(other.lo),
             hi: self.hi.max(other.hi),
         }
+    }
+}
+
+thread_local! {
+    /// The line index of the file whose syntax this thread is working on, if any.
+    static LINE_INDEX: RefCell<Option<LineIndex>> = const { RefCell::new(None) };
+}
+
+/// proc-macro2 locates a token by characters, and turning that into a byte offset
+/// (`Span::byte_range`) counts characters from the nearest offset it computed before: costly
+/// when spans are far apart, as an item's name and the next item's are. With the file's line
+/// starts at hand, a (line, column) on an ASCII line prefix is a byte offset directly.
+struct LineIndex {
+    file: FileId,
+    text: Arc<str>,
+    line_starts: Arc<[u32]>,
+}
+
+impl LineIndex {
+    fn byte(&self, at: proc_macro2::LineColumn) -> Option<usize> {
+        let start = *self.line_starts.get(at.line.checked_sub(1)?)? as usize;
+        let prefix = self.text.as_bytes().get(start..start + at.column)?;
+        // On a non-ASCII prefix columns are not bytes: let proc-macro2 count.
+        (prefix.is_ascii() && !prefix.contains(&b'\n')).then_some(start + at.column)
+    }
+
+    fn range(&self, span: proc_macro2::Span) -> Option<Range<usize>> {
+        Some(self.byte(span.start())?..self.byte(span.end())?)
+    }
+}
+
+/// Installs `file`'s line index for [`Span::of`] on this thread until the guard is dropped
+/// (also when a check panics and unwinds through it).
+pub fn use_line_index(file: FileId, text: &Arc<str>, line_starts: &Arc<[u32]>) -> LineIndexGuard {
+    let index = LineIndex {
+        file,
+        text: text.clone(),
+        line_starts: line_starts.clone(),
+    };
+    LineIndexGuard {
+        outer: LINE_INDEX.with(|current| current.replace(Some(index))),
+    }
+}
+
+/// Puts back the line index that was installed before [`use_line_index`].
+pub struct LineIndexGuard {
+    outer: Option<LineIndex>,
+}
+
+impl Drop for LineIndexGuard {
+    fn drop(&mut self) {
+        let outer = self.outer.take();
+        LINE_INDEX.with(|current| *current.borrow_mut() = outer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The line-index shortcut agrees with proc-macro2's own conversion, on ASCII and
+    /// non-ASCII lines alike.
+    #[test]
+    fn fast_spans_match_proc_macro2() {
+        let text: Arc<str> =
+            "fn a() { let s = \"héllo\"; let t = 1; }\n// ünïcode\nfn b(x: u8) -> u8 { x }\n"
+                .into();
+        let file = FileId(7);
+        let tokens: proc_macro2::TokenStream = text.parse().unwrap();
+        fn walk(ts: proc_macro2::TokenStream, out: &mut Vec<proc_macro2::Span>) {
+            for tt in ts {
+                out.push(tt.span());
+                if let proc_macro2::TokenTree::Group(g) = tt {
+                    walk(g.stream(), out);
+                }
+            }
+        }
+        let mut spans = Vec::new();
+        walk(tokens, &mut spans);
+        let slow: Vec<Span> = spans.iter().map(|s| Span::of(file, *s)).collect();
+        let starts = crate::source::SourceFile::new("x.rs".into(), text.clone(), None).line_starts;
+        let _guard = use_line_index(file, &text, &starts);
+        let fast: Vec<Span> = spans.iter().map(|s| Span::of(file, *s)).collect();
+        assert_eq!(slow, fast);
+        assert!(slow.iter().any(|s| text[s.range()].contains('é')));
     }
 }

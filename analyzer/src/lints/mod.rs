@@ -120,7 +120,7 @@ impl FileContext<'_> {
 
 pub type FileCheck = fn(&FileContext<'_>) -> Vec<Diagnostic>;
 
-/// What a crate check learned from one file; its `judge` downcasts it back (see [`facts_of`]).
+/// What a crate check learned from one file; its judge downcasts it back (see [`facts_of`]).
 pub type Facts = Box<dyn Any + Send>;
 
 /// What a crate check's `judge` sees: the whole workspace's index, sources and settings.
@@ -130,14 +130,21 @@ pub struct CrateContext<'a> {
     pub config: &'a Config,
 }
 
+/// A kind of per-file facts. Lints that judge the same facts (the globals lints, say) name
+/// the same source, and the driver collects it once per file for all of them.
+pub struct FactSource {
+    pub name: &'static str,
+    /// Runs on every file, on the worker that parsed it.
+    pub collect: fn(&FileContext<'_>) -> Facts,
+}
+
 /// Judges the facts of every file (in no particular order).
-pub type Judge = fn(&CrateContext<'_>, Vec<(FileId, Facts)>) -> Vec<Diagnostic>;
+pub type Judge = fn(&CrateContext<'_>, &[(FileId, &Facts)]) -> Vec<Diagnostic>;
 
 /// A check that needs more than one file at a time.
 #[derive(Clone, Copy)]
 pub struct CrateCheck {
-    /// Runs on every file, on the worker that parsed it.
-    pub collect: fn(&FileContext<'_>) -> Facts,
+    pub facts: &'static FactSource,
     /// Runs once, after every file's facts are collected.
     pub judge: Judge,
 }
@@ -150,11 +157,11 @@ pub enum Check {
     Crate(CrateCheck),
 }
 
-/// The facts of type `T` in `facts`: what a crate check's `collect` returned for each file.
-pub fn facts_of<T: 'static>(facts: Vec<(FileId, Facts)>) -> Vec<(FileId, T)> {
+/// The facts of type `T` in `facts`: what a [`FactSource`] collected from each file.
+pub fn facts_of<'f, T: 'static>(facts: &[(FileId, &'f Facts)]) -> Vec<(FileId, &'f T)> {
     facts
-        .into_iter()
-        .filter_map(|(file, f)| Some((file, *f.downcast::<T>().ok()?)))
+        .iter()
+        .filter_map(|(file, f)| Some((*file, f.downcast_ref::<T>()?)))
         .collect()
 }
 

@@ -86,6 +86,10 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         self.module = outer;
     }
 
+    // Globals are items: statements of fn bodies are visited for the items among them, but
+    // expressions are not walked (most of a file, and no static lives in one).
+    fn visit_expr(&mut self, _: &'ast Expr) {}
+
     fn visit_item_static(&mut self, s: &'ast syn::ItemStatic) {
         let kind = if is_lazy(&s.ty) {
             Kind::LazyStatic

@@ -9,7 +9,9 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use super::{facts_of, Check, CrateCheck, CrateContext, Facts, FileContext, Lint, LintId};
+use super::{
+    facts_of, Check, CrateCheck, CrateContext, FactSource, Facts, FileContext, Lint, LintId,
+};
 use crate::diagnostic::{Diagnostic, Level};
 use crate::index::{ItemKind, ModuleId, Resolution};
 use crate::span::{FileId, Span};
@@ -58,7 +60,10 @@ code inserts a node below itself. Types are matched through the crate's `use` pa
 parameters (`T` in `Rc<T>`) and types from other crates are not followed.
 "#,
     configurable: true,
-    check: Check::Crate(CrateCheck { collect, judge }),
+    check: Check::Crate(CrateCheck {
+        facts: &TYPES,
+        judge,
+    }),
 };
 
 /// The type definitions of one file, as edges of the type graph.
@@ -81,6 +86,12 @@ struct FieldEdge {
     strong: bool,
     mutable: bool,
 }
+
+/// The fields of every struct and enum, as edges between the workspace's types.
+static TYPES: FactSource = FactSource {
+    name: "rc_cycle::types",
+    collect,
+};
 
 fn collect(cx: &FileContext<'_>) -> Facts {
     let mut out = TypeFacts { types: Vec::new() };
@@ -196,10 +207,10 @@ fn walk(
     }
 }
 
-fn judge(_cx: &CrateContext<'_>, facts: Vec<(FileId, Facts)>) -> Vec<Diagnostic> {
-    let types: Vec<TypeDef> = facts_of::<TypeFacts>(facts)
+fn judge(_cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> {
+    let types: Vec<&TypeDef> = facts_of::<TypeFacts>(facts)
         .into_iter()
-        .flat_map(|(_, f)| f.types)
+        .flat_map(|(_, f)| &f.types)
         .collect();
     let mut graph: Graph = DiGraph::new();
     let mut node_of: HashMap<Span, NodeIndex> = HashMap::new();
@@ -257,7 +268,7 @@ fn judge(_cx: &CrateContext<'_>, facts: Vec<(FileId, Facts)>) -> Vec<Diagnostic>
         let mut nodes: Vec<NodeIndex> = cycle.iter().map(|(from, _, _)| *from).collect();
         nodes.sort_by_key(|n| types[graph[*n]].def);
         nodes.dedup();
-        let members: Vec<&TypeDef> = nodes.iter().map(|&n| &types[graph[n]]).collect();
+        let members: Vec<&TypeDef> = nodes.iter().map(|&n| types[graph[n]]).collect();
         let names: Vec<String> = members.iter().map(|t| format!("`{}`", t.name)).collect();
         let message = if members.len() == 1 {
             format!(
@@ -305,7 +316,7 @@ fn shortest_cycle<'t>(
     graph: &Graph,
     scc: &[NodeIndex],
     edges: &[(usize, usize)],
-    types: &'t [TypeDef],
+    types: &[&'t TypeDef],
 ) -> Option<Vec<(NodeIndex, NodeIndex, &'t FieldEdge)>> {
     let field = |w: usize| {
         let (t, f) = edges[w];

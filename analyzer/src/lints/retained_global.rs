@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::{facts_of, Check, CrateCheck, CrateContext, Facts, FileContext, Lint, LintId};
+use super::{facts_of, Check, CrateCheck, CrateContext, Facts, Lint, LintId};
 use crate::diagnostic::{Diagnostic, Level};
 use crate::globals::{self, GlobalDecl, GlobalFacts, Op};
 use crate::layout::human_size;
@@ -52,16 +52,15 @@ Allocations whose size the source does not give (`Vec::new()` then `push`es: see
 assignment does not spell out counts as one byte.
 "#,
     configurable: true,
-    check: Check::Crate(CrateCheck { collect, judge }),
+    check: Check::Crate(CrateCheck {
+        facts: &globals::FACTS,
+        judge,
+    }),
 };
 
-fn collect(cx: &FileContext<'_>) -> Facts {
-    Box::new(globals::collect(cx))
-}
-
-fn judge(cx: &CrateContext<'_>, facts: Vec<(FileId, Facts)>) -> Vec<Diagnostic> {
+fn judge(cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> {
     let limit = cx.config.thresholds.static_size;
-    let facts: Vec<GlobalFacts> = facts_of(facts).into_iter().map(|(_, f)| f).collect();
+    let facts: Vec<&GlobalFacts> = facts_of(facts).into_iter().map(|(_, f)| f).collect();
     let decls: HashMap<Span, &GlobalDecl> = facts
         .iter()
         .flat_map(|f| &f.decls)

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::{facts_of, Check, CrateCheck, CrateContext, Facts, FileContext, Lint, LintId};
+use super::{facts_of, Check, CrateCheck, CrateContext, Facts, Lint, LintId};
 use crate::diagnostic::{Diagnostic, Level};
 use crate::globals::{self, GlobalFacts, GlobalUse, Op};
 use crate::span::{FileId, Span};
@@ -49,15 +49,14 @@ shrink; collections inside a global struct's fields. Growth through a `use` alia
 bound to a local is seen; growth inside macro invocations is not.
 "#,
     configurable: true,
-    check: Check::Crate(CrateCheck { collect, judge }),
+    check: Check::Crate(CrateCheck {
+        facts: &globals::FACTS,
+        judge,
+    }),
 };
 
-fn collect(cx: &FileContext<'_>) -> Facts {
-    Box::new(globals::collect(cx))
-}
-
-fn judge(_cx: &CrateContext<'_>, facts: Vec<(FileId, Facts)>) -> Vec<Diagnostic> {
-    let facts: Vec<GlobalFacts> = facts_of(facts).into_iter().map(|(_, f)| f).collect();
+fn judge(_cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> {
+    let facts: Vec<&GlobalFacts> = facts_of(facts).into_iter().map(|(_, f)| f).collect();
     let mut uses: HashMap<Span, Vec<&GlobalUse>> = HashMap::new();
     for u in facts.iter().flat_map(|f| &f.uses) {
         uses.entry(u.global).or_default().push(u);

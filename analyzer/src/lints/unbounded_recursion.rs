@@ -8,7 +8,7 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 
-use super::{facts_of, Check, CrateCheck, CrateContext, Facts, FileContext, Lint, LintId};
+use super::{facts_of, Check, CrateCheck, CrateContext, Facts, Lint, LintId};
 use crate::callgraph::{self, Arg, CallGraph, FnFacts, MAIN_STACK};
 use crate::diagnostic::{Diagnostic, Level};
 use crate::layout::human_size;
@@ -78,18 +78,17 @@ followed, so recursion through them is not seen. `self` calls in trait default m
 followed, since implementors override them (`PartialEq::ne` calling `eq` is not a cycle).
 "#,
     configurable: true,
-    check: Check::Crate(CrateCheck { collect, judge }),
+    check: Check::Crate(CrateCheck {
+        facts: &callgraph::FACTS,
+        judge,
+    }),
 };
 
 /// Base cases above this are not "small": the depth estimate would mean little.
 const SMALL_BASE: u128 = 64;
 
-fn collect(cx: &FileContext<'_>) -> Facts {
-    Box::new(callgraph::collect(cx))
-}
-
-fn judge(cx: &CrateContext<'_>, facts: Vec<(FileId, Facts)>) -> Vec<Diagnostic> {
-    let fns: Vec<FnFacts> = facts_of::<Vec<FnFacts>>(facts)
+fn judge(cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> {
+    let fns: Vec<&FnFacts> = facts_of::<Vec<FnFacts>>(facts)
         .into_iter()
         .flat_map(|(_, f)| f)
         .collect();
