@@ -230,16 +230,6 @@ impl Collector<'_> {
             self.out.push(facts);
             return;
         };
-        // Names bound anywhere in the body: a call through one of them is not a fn call, and
-        // a parameter bound again is not the parameter any more.
-        let mut locals = Bindings::default();
-        locals.visit_block(body);
-        for p in &mut facts.params {
-            if let Some(n) = &p.name {
-                p.rebound = locals.names.contains(n) || locals.assigned.contains(n);
-            }
-        }
-        bound.extend(locals.names);
         let is_test = attrs
             .iter()
             .any(|a| a.path().segments.last().is_some_and(|s| s.ident == "test"));
@@ -249,6 +239,8 @@ impl Collector<'_> {
             c: self,
             facts: &mut facts,
             bound: &bound,
+            body,
+            locals: std::cell::OnceCell::new(),
             cur: Some(Must::new()),
             exits: None,
             loops: Vec::new(),
@@ -259,6 +251,13 @@ impl Collector<'_> {
         flow.block(body);
         let end = meet(flow.exits.take(), flow.cur.take());
         let nested_bodies = std::mem::take(&mut flow.nested_bodies);
+        if let Some(locals) = flow.locals.take() {
+            for p in &mut facts.params {
+                if let Some(n) = &p.name {
+                    p.rebound = locals.names.contains(n) || locals.assigned.contains(n);
+                }
+            }
+        }
         for idxs in end.unwrap_or_default().into_values() {
             for i in idxs {
                 facts.calls[i].certain = true;
@@ -308,7 +307,13 @@ struct LoopFrame {
 struct Flow<'c, 'a> {
     c: &'c mut Collector<'a>,
     facts: &'c mut FnFacts,
+    /// The names the parameters' patterns bind.
     bound: &'c HashSet<String>,
+    body: &'c syn::Block,
+    /// The names bound anywhere in the body, computed on first need (most bodies never ask):
+    /// a call through one of them is not a fn call, and a parameter bound again is not the
+    /// parameter any more.
+    locals: std::cell::OnceCell<Bindings>,
     cur: Option<Must>,
     exits: Option<Must>,
     loops: Vec<LoopFrame>,
@@ -683,7 +688,7 @@ impl Flow<'_, '_> {
         let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
         if let [name] = segs.as_slice() {
             if path.leading_colon.is_none() {
-                if self.bound.contains(name) {
+                if self.bound.contains(name) || self.locals().names.contains(name) {
                     return None;
                 }
                 if let Some((_, def)) = self.c.nested.iter().rev().find(|(n, _)| n == name) {
@@ -744,11 +749,23 @@ impl Flow<'_, '_> {
     /// The index of the parameter `e` names, if it is one that keeps its value.
     fn param_of(&self, e: &Expr) -> Option<usize> {
         let Expr::Path(p) = peel(e) else { return None };
-        let name = p.path.get_ident()?.to_string();
-        self.facts
+        let ident = p.path.get_ident()?;
+        let i = self
+            .facts
             .params
             .iter()
-            .position(|q| q.name.as_deref() == Some(name.as_str()) && !q.rebound)
+            .position(|q| q.name.as_deref().is_some_and(|n| ident == n))?;
+        let name = self.facts.params[i].name.as_deref()?;
+        let locals = self.locals();
+        (!locals.names.contains(name) && !locals.assigned.contains(name)).then_some(i)
+    }
+
+    fn locals(&self) -> &Bindings {
+        self.locals.get_or_init(|| {
+            let mut b = Bindings::default();
+            b.visit_block(self.body);
+            b
+        })
     }
 
     fn literal_test(&mut self, b: &syn::ExprBinary) {
