@@ -163,6 +163,11 @@ fn unbounded_loop_growth() {
 }
 
 #[test]
+fn unwaited_child() {
+    check_plain("unwaited_child", fixtures().join("lints/unwaited_child.rs"));
+}
+
+#[test]
 fn parse_error() {
     check_plain("parse_error", fixtures().join("parse_error"));
 }

@@ -1,18 +1,418 @@
-//! `unwaited_child`: a child process that is spawned and never waited for. (Being written: registered so that the lints can be built side by side.)
+//! `unwaited_child`: a child process that is spawned and never waited for.
+
+use syn::visit::Visit;
+use syn::{Expr, Pat, Stmt};
 
 use super::{Check, FileContext, Lint, LintId};
 use crate::diagnostic::{Diagnostic, Level};
+use crate::index::{flatten_use, Import, ModuleId, Resolution};
+use crate::span::Span;
 
 pub const LINT: Lint = Lint {
     id: LintId::UnwaitedChild,
     name: "unwaited_child",
     default_level: Level::Warn,
     summary: "a child process that is spawned and never waited for",
-    explanation: "Not written yet.",
+    explanation: r#"## What it finds
+A `std::process::Command` (or `tokio::process::Command`) whose `.spawn()` returns a `Child`
+that is dropped without being waited for: discarded (`cmd.spawn()?;`, `let _ = ..`), or bound
+to a variable that is never `.wait()`ed, `.wait_with_output()`ed or `.try_wait()`ed, and never
+returned, stored or handed to other code. A child that is only `.kill()`ed is reported too:
+killing does not reap it.
+
+## Why it matters
+When a child process exits, the kernel keeps its entry (a zombie) until the parent waits for
+it. Dropping a `Child` does not wait (nor kill it): a program that spawns helpers in a loop
+fills the process table with zombies, and never learns whether they failed. It is Go's
+`cmd.Start()` without `cmd.Wait()`.
+
+## Example
+```rust
+fn notify(msg: &str) -> std::io::Result<()> {
+    Command::new("notify-send").arg(msg).spawn()?; // never reaped
+    Ok(())
+}
+```
+Use instead:
+```rust
+fn notify(msg: &str) -> std::io::Result<()> {
+    let status = Command::new("notify-send").arg(msg).status()?; // waits
+    Ok(())
+}
+```
+or keep the `Child` and call `.wait()` on it (or `.try_wait()` from an event loop) when the
+program can afford to.
+
+## What it does not report
+`output()` and `status()`, which wait; a `Child` that is returned, stored in a field or a
+collection, passed to a fn or a closure (which may wait for it), or matched and handed on.
+Commands built somewhere the analysis cannot see (a `&mut Command` returned by another fn) and
+spawns inside macros are not checked.
+"#,
     configurable: true,
     check: Check::File(check),
 };
 
-fn check(_cx: &FileContext<'_>) -> Vec<Diagnostic> {
-    Vec::new()
+const COMMANDS: &[&[&str]] = &[
+    &["std", "process", "Command"],
+    &["tokio", "process", "Command"],
+    &["async_process", "Command"],
+];
+const COMMAND_NAMES: &[&str] = &["Command"];
+
+/// Methods of a `Child` that reap it.
+const WAITING: &[&str] = &["wait", "wait_with_output", "try_wait", "status", "output"];
+
+fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
+    if !cx.source.text.contains("spawn") {
+        return Vec::new();
+    }
+    let names = cx.index.names_for(COMMAND_NAMES);
+    if !names.iter().any(|n| cx.source.text.contains(n.as_str())) {
+        return Vec::new();
+    }
+    let mut v = Checker {
+        cx,
+        module: cx.module,
+        imports: Vec::new(),
+        commands: Vec::new(),
+        out: Vec::new(),
+    };
+    v.visit_file(cx.syntax);
+    v.out
+}
+
+struct Checker<'a> {
+    cx: &'a FileContext<'a>,
+    module: ModuleId,
+    imports: Vec<Import>,
+    /// Locals (and parameters) holding a `Command`, in the fn being checked.
+    commands: Vec<String>,
+    out: Vec<Diagnostic>,
+}
+
+impl<'ast> Visit<'ast> for Checker<'_> {
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        let outer = self.module;
+        self.module = self.cx.inner_module(outer, m);
+        syn::visit::visit_item_mod(self, m);
+        self.module = outer;
+    }
+
+    fn visit_signature(&mut self, sig: &'ast syn::Signature) {
+        self.commands.clear();
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(t) = input {
+                if let (Pat::Ident(i), true) = (&*t.pat, self.is_command_type(&t.ty)) {
+                    self.commands.push(i.ident.to_string());
+                }
+            }
+        }
+    }
+
+    fn visit_block(&mut self, block: &'ast syn::Block) {
+        let imports = self.imports.len();
+        for stmt in &block.stmts {
+            if let Stmt::Item(syn::Item::Use(u)) = stmt {
+                flatten_use(&u.tree, &mut Vec::new(), &mut self.imports);
+            }
+        }
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            self.check_stmt(stmt, &block.stmts[i + 1..]);
+            self.visit_stmt(stmt);
+        }
+        self.imports.truncate(imports);
+    }
+}
+
+impl Checker<'_> {
+    fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
+        Span::of_tokens(self.cx.file, node)
+    }
+
+    fn check_stmt(&mut self, stmt: &Stmt, rest: &[Stmt]) {
+        match stmt {
+            Stmt::Expr(e, Some(_)) => {
+                if let Some(spawn) = self.spawned(e) {
+                    self.report(spawn, None, "the `Child` is dropped right away");
+                }
+            }
+            Stmt::Local(local) => {
+                let Some(init) = &local.init else { return };
+                let pat = match &local.pat {
+                    Pat::Type(t) => &*t.pat,
+                    p => p,
+                };
+                if let Pat::Ident(id) = pat {
+                    if self.builds_command(&init.expr) {
+                        self.commands.push(id.ident.to_string());
+                        return;
+                    }
+                }
+                let Some(spawn) = self.spawned(&init.expr) else {
+                    return;
+                };
+                match pat {
+                    Pat::Wild(w) => {
+                        let at = self.span(w);
+                        self.report(spawn, Some((at, "the `Child` is dropped here")), "");
+                    }
+                    Pat::Ident(id) if id.subpat.is_none() => {
+                        let mut uses = ChildUses::new(&id.ident);
+                        for s in rest {
+                            uses.visit_stmt(s);
+                        }
+                        if uses.handled {
+                            return;
+                        }
+                        let at = self.span(&id.ident);
+                        let label = if uses.killed {
+                            format!("bound to `{}` here: killed, but never waited for", id.ident)
+                        } else {
+                            format!("bound to `{}` here, but never waited for", id.ident)
+                        };
+                        self.report(spawn, Some((at, &label)), "");
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn report(&mut self, spawn: Span, binding: Option<(Span, &str)>, primary: &str) {
+        let mut d = Diagnostic::new(
+            LintId::UnwaitedChild,
+            spawn,
+            "child process is spawned and never waited for",
+        );
+        d = match binding {
+            Some((at, label)) => d.primary_label("spawned here").label(at, label.to_string()),
+            None => d.primary_label(primary.to_string()),
+        };
+        self.out.push(
+            d.note("a child that exits stays a zombie in the process table until its parent waits for it; dropping a `Child` neither waits nor kills (Go's `cmd.Start()` without `cmd.Wait()`)")
+                .help("keep the `Child` and call `.wait()` on it, or use `.status()` or `.output()`, which wait for the process"),
+        );
+    }
+
+    /// The `spawn` method span, when `e` is `<command>.spawn()` possibly followed by `?`,
+    /// `.unwrap()`, `.expect(..)` or a `map_err`/`context` before `?`.
+    fn spawned(&self, e: &Expr) -> Option<Span> {
+        let mut e = e;
+        loop {
+            e = match e {
+                Expr::Try(t) => &t.expr,
+                Expr::Paren(p) => &p.expr,
+                Expr::Await(a) => &a.base,
+                Expr::MethodCall(m)
+                    if matches!(
+                        m.method.to_string().as_str(),
+                        "unwrap" | "expect" | "map_err" | "context" | "with_context"
+                    ) =>
+                {
+                    &m.receiver
+                }
+                Expr::MethodCall(m) if m.method == "spawn" && m.args.is_empty() => {
+                    return self.is_command(&m.receiver).then(|| self.span(&m.method));
+                }
+                _ => return None,
+            };
+        }
+    }
+
+    /// Whether `e` is a `Command`: built by `Command::new(..)` and its builder methods, or a
+    /// local or parameter holding one.
+    fn is_command(&self, e: &Expr) -> bool {
+        let mut e = e;
+        loop {
+            e = match e {
+                Expr::MethodCall(m) => &m.receiver,
+                Expr::Paren(p) => &p.expr,
+                Expr::Reference(r) => &r.expr,
+                Expr::Path(p) => {
+                    return p
+                        .path
+                        .get_ident()
+                        .is_some_and(|i| self.commands.iter().any(|c| i == c));
+                }
+                Expr::Call(_) => return self.builds_command(e),
+                _ => return false,
+            };
+        }
+    }
+
+    /// `Command::new(..)`, with any builder methods after it (not `spawn`, `output`...).
+    fn builds_command(&self, e: &Expr) -> bool {
+        let mut e = e;
+        loop {
+            e = match e {
+                Expr::MethodCall(m)
+                    if m.method.to_string().starts_with("spawn")
+                        || WAITING.contains(&m.method.to_string().as_str()) =>
+                {
+                    return false
+                }
+                Expr::MethodCall(m) => &m.receiver,
+                Expr::Paren(p) => &p.expr,
+                Expr::Reference(r) => &r.expr,
+                Expr::Call(c) => {
+                    let Expr::Path(p) = &*c.func else {
+                        return false;
+                    };
+                    let segs = &p.path.segments;
+                    if segs.len() < 2 || segs[segs.len() - 1].ident != "new" {
+                        return false;
+                    }
+                    let mut ty = p.path.clone();
+                    ty.segments.pop();
+                    ty.segments.pop_punct();
+                    return self.names_command(&ty);
+                }
+                _ => return false,
+            };
+        }
+    }
+
+    fn names_command(&self, path: &syn::Path) -> bool {
+        let Some(last) = path.segments.last() else {
+            return false;
+        };
+        let names = self.cx.index.names_for(COMMAND_NAMES);
+        if !names.iter().any(|n| last.ident == n) {
+            return false;
+        }
+        match self.cx.index.resolve_path(self.module, &self.imports, path) {
+            Resolution::External(p) => COMMANDS.iter().any(|c| *c == p.as_slice()),
+            _ => false,
+        }
+    }
+
+    fn is_command_type(&self, ty: &syn::Type) -> bool {
+        match ty {
+            syn::Type::Reference(r) => self.is_command_type(&r.elem),
+            syn::Type::Path(p) => self.names_command(&p.path),
+            _ => false,
+        }
+    }
+}
+
+/// How a `Child` bound to `name` is used in the statements after the binding.
+struct ChildUses<'n> {
+    name: &'n syn::Ident,
+    /// Waited for, or handed over (returned, passed, stored, moved into a closure).
+    handled: bool,
+    killed: bool,
+}
+
+impl<'n> ChildUses<'n> {
+    fn new(name: &'n syn::Ident) -> Self {
+        ChildUses {
+            name,
+            handled: false,
+            killed: false,
+        }
+    }
+
+    fn is_name(&self, e: &Expr) -> bool {
+        matches!(e, Expr::Path(p) if p.path.get_ident().is_some_and(|i| i == self.name))
+    }
+}
+
+impl<'ast> Visit<'ast> for ChildUses<'_> {
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if self.is_name(&m.receiver) {
+            let method = m.method.to_string();
+            if WAITING.contains(&method.as_str()) {
+                self.handled = true;
+            } else if method == "kill" || method == "start_kill" {
+                self.killed = true;
+            }
+            // `child.id()`, `child.stdin.take()`: looking at it is not waiting for it.
+            for a in &m.args {
+                self.visit_expr(a);
+            }
+            return;
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_expr_field(&mut self, f: &'ast syn::ExprField) {
+        // `child.stdout`, `child.stdin.take()`: a part of it, not the child.
+        if self.is_name(&f.base) {
+            return;
+        }
+        syn::visit::visit_expr_field(self, f);
+    }
+
+    fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
+        // `&mut child` lent to a fn that may wait; `&child` only looks.
+        if self.is_name(&r.expr) {
+            if r.mutability.is_some() {
+                self.handled = true;
+            }
+            return;
+        }
+        syn::visit::visit_expr_reference(self, r);
+    }
+
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        // Any other use moves it: returned, passed by value, stored, pushed.
+        if p.path.get_ident().is_some_and(|i| i == self.name) {
+            self.handled = true;
+        }
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        // A macro that mentions it might do anything with it.
+        if mentions(m.tokens.clone(), self.name) {
+            self.handled = true;
+        }
+    }
+}
+
+fn mentions(tokens: proc_macro2::TokenStream, name: &syn::Ident) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        proc_macro2::TokenTree::Ident(i) => i == *name,
+        proc_macro2::TokenTree::Group(g) => mentions(g.stream(), name),
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::findings;
+    use super::LintId;
+
+    fn lines(src: &str) -> Vec<usize> {
+        findings(LintId::UnwaitedChild, src)
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect()
+    }
+
+    #[test]
+    fn dropped_or_never_waited() {
+        let src = "use std::process::Command;\n\
+                   fn a() -> std::io::Result<()> { Command::new(\"x\").arg(\"y\").spawn()?; Ok(()) }\n\
+                   fn b() { let _ = Command::new(\"x\").spawn(); }\n\
+                   fn c() { let child = Command::new(\"x\").spawn().unwrap(); println!(\"{}\", 1); }\n\
+                   fn d() { let mut cmd = Command::new(\"x\"); cmd.arg(\"1\");\n\
+                   let mut child = cmd.spawn().expect(\"x\"); child.kill().ok(); }\n";
+        assert_eq!(lines(src), vec![2, 3, 4, 6]);
+    }
+
+    #[test]
+    fn waited_handed_over_or_not_a_command() {
+        let src = "use std::process::{Child, Command};\n\
+                   fn a() { let mut c = Command::new(\"x\").spawn().unwrap(); c.wait().unwrap(); }\n\
+                   fn b() -> Child { let c = Command::new(\"x\").spawn().unwrap(); c }\n\
+                   fn c(v: &mut Vec<Child>) { let c = Command::new(\"x\").spawn().unwrap(); v.push(c); }\n\
+                   fn d() { Command::new(\"x\").status().unwrap(); Command::new(\"y\").output().unwrap(); }\n\
+                   fn e(cmd: &mut Command) { let c = cmd.spawn().unwrap(); reap(c); }\n\
+                   fn reap(mut c: Child) { c.wait().ok(); }\n\
+                   struct Pool; impl Pool { fn spawn(&self) {} }\n\
+                   fn f(p: Pool) { p.spawn(); }\n";
+        assert_eq!(lines(src), Vec::<usize>::new());
+    }
 }
