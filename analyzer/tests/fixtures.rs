@@ -168,6 +168,14 @@ fn unwaited_child() {
 }
 
 #[test]
+fn leaked_allocation() {
+    check_plain(
+        "leaked_allocation",
+        fixtures().join("lints/leaked_allocation.rs"),
+    );
+}
+
+#[test]
 fn parse_error() {
     check_plain("parse_error", fixtures().join("parse_error"));
 }

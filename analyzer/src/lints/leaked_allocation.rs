@@ -1,7 +1,13 @@
-//! `leaked_allocation`: memory given up on purpose (`Box::leak`, `mem::forget`, `into_raw`) and never reclaimed. (Being written: registered so that the lints can be built side by side.)
+//! `leaked_allocation`: memory given up on purpose (`Box::leak`, `mem::forget`, `into_raw`)
+//! and never reclaimed.
+
+use syn::visit::Visit;
+use syn::{Expr, Pat, Stmt};
 
 use super::{Check, FileContext, Lint, LintId};
 use crate::diagnostic::{Diagnostic, Level};
+use crate::index::{flatten_use, Import, ModuleId, Resolution};
+use crate::span::Span;
 
 pub const LINT: Lint = Lint {
     id: LintId::LeakedAllocation,
@@ -9,11 +15,607 @@ pub const LINT: Lint = Lint {
     default_level: Level::Warn,
     summary:
         "memory given up on purpose (`Box::leak`, `mem::forget`, `into_raw`) and never reclaimed",
-    explanation: "Not written yet.",
+    explanation: r#"## What it finds
+Code that gives up ownership of memory so that nothing will ever free it:
+
+- `Box::leak(..)`, `Vec::leak(..)`, `String::leak(..)`;
+- `mem::forget(x)` of a value that owns memory or a resource (a local built by `Box::new`,
+  `Vec::new`, `vec![..]`, `String::from`, `format!`, `File::open`, `TcpStream::connect`...);
+- `ManuallyDrop::new(x)` whose result is thrown away or never used again;
+- `Box::into_raw`, `Rc::into_raw`, `Arc::into_raw`, `CString::into_raw`,
+  `Vec::into_raw_parts` whose raw pointer is neither turned back with a `from_raw` in the same
+  fn, nor handed to other code (passed to a fn, returned, stored).
+
+Inside a loop the same code leaks again on every turn: the finding says so and is an error
+(`deny`) rather than a warning.
+
+## Why it matters
+These are the ways to leak memory in safe (or nearly safe) Rust. Each is sometimes right: a
+`&'static` configuration built once at startup, a pointer handed to C that will free it. But in
+code that runs repeatedly, a leak per call is a process that grows until it is killed.
+
+## Example
+```rust
+fn intern(name: String) -> &'static str {
+    Box::leak(name.into_boxed_str()) // a new leak every call
+}
+```
+Use instead: keep the strings in an owned interner (`HashSet<Box<str>>` behind a `Mutex`),
+or give callers an owned `String`/`Arc<str>`. For raw pointers, pair every `into_raw` with a
+`from_raw` on every path, or wrap the pointer in a type whose `Drop` frees it.
+
+## What it does not report
+The one-time idioms: a leak in `fn main`, in a `static` initializer, in `LazyLock::new`,
+`Lazy::new`, `OnceLock::get_or_init`, `Once::call_once`, `lazy_static!` or `thread_local!`
+(each runs once, so the "leak" is a global); `mem::forget(self)` and `forget` of values whose
+origin is not known to own anything (a guard whose destructor must not run, a `Copy` value);
+raw pointers passed straight to another fn (ownership handed over, typically to C) or returned.
+"#,
     configurable: true,
     check: Check::File(check),
 };
 
-fn check(_cx: &FileContext<'_>) -> Vec<Diagnostic> {
-    Vec::new()
+const LEAKS: &[&[&str]] = &[
+    &["std", "boxed", "Box", "leak"],
+    &["alloc", "boxed", "Box", "leak"],
+    &["Box", "leak"],
+    &["std", "vec", "Vec", "leak"],
+    &["Vec", "leak"],
+    &["std", "string", "String", "leak"],
+    &["String", "leak"],
+];
+const FORGETS: &[&[&str]] = &[&["std", "mem", "forget"], &["core", "mem", "forget"]];
+const MANUALLY_DROP: &[&[&str]] = &[
+    &["std", "mem", "ManuallyDrop", "new"],
+    &["core", "mem", "ManuallyDrop", "new"],
+    &["ManuallyDrop", "new"],
+];
+const INTO_RAW: &[&str] = &["into_raw", "into_raw_parts", "into_raw_with_allocator"];
+const NAMES: &[&str] = &[
+    "leak",
+    "forget",
+    "ManuallyDrop",
+    "into_raw",
+    "into_raw_parts",
+];
+
+/// Calls whose closure argument runs once: what it leaks is a global in effect.
+const ONCE_CALLS: &[&str] = &[
+    "get_or_init",
+    "get_or_try_init",
+    "call_once",
+    "call_once_force",
+    "get_or_insert_with",
+];
+
+/// Initializers known to own memory or a resource.
+const OWNING_CTORS: &[&str] = &[
+    "new",
+    "with_capacity",
+    "from",
+    "open",
+    "create",
+    "connect",
+    "bind",
+    "to_vec",
+    "to_string",
+    "to_owned",
+    "into_boxed_slice",
+    "into_boxed_str",
+];
+const OWNING_TYPES: &[&str] = &[
+    "Box",
+    "Vec",
+    "String",
+    "Rc",
+    "Arc",
+    "File",
+    "TcpStream",
+    "TcpListener",
+    "UdpSocket",
+    "HashMap",
+    "BTreeMap",
+    "VecDeque",
+    "CString",
+];
+
+fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
+    let text = &cx.source.text;
+    let names = cx.index.names_for(NAMES);
+    if !names.iter().any(|n| text.contains(n.as_str())) {
+        return Vec::new();
+    }
+    let mut v = Checker {
+        cx,
+        module: cx.module,
+        imports: Vec::new(),
+        loops: 0,
+        once: 0,
+        fn_body: None,
+        owning: Vec::new(),
+        out: Vec::new(),
+    };
+    v.visit_file(cx.syntax);
+    v.out
+}
+
+struct Checker<'a, 'ast> {
+    cx: &'a FileContext<'a>,
+    module: ModuleId,
+    imports: Vec<Import>,
+    /// Loops around the code being visited, within the current fn.
+    loops: usize,
+    /// One-time contexts around it (`fn main`, a `static` initializer, `get_or_init(|| ..)`).
+    once: usize,
+    /// The body of the fn being visited, to look for `from_raw` and uses of a pointer.
+    fn_body: Option<&'ast syn::Block>,
+    /// Locals known to own memory or a resource (by their initializer).
+    owning: Vec<String>,
+    out: Vec<Diagnostic>,
+}
+
+impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        let outer = self.module;
+        self.module = self.cx.inner_module(outer, m);
+        syn::visit::visit_item_mod(self, m);
+        self.module = outer;
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        let main = f.sig.ident == "main";
+        self.in_fn(&f.block, main, |s| syn::visit::visit_item_fn(s, f));
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.in_fn(&f.block, false, |s| syn::visit::visit_impl_item_fn(s, f));
+    }
+
+    fn visit_item_static(&mut self, s: &'ast syn::ItemStatic) {
+        self.once += 1;
+        syn::visit::visit_item_static(self, s);
+        self.once -= 1;
+    }
+
+    fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
+        // `lazy_static!`/`thread_local!` initializers run once per program or thread.
+        if m.mac
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "lazy_static" || s.ident == "thread_local")
+        {
+            return;
+        }
+        syn::visit::visit_item_macro(self, m);
+    }
+
+    fn visit_block(&mut self, block: &'ast syn::Block) {
+        let imports = self.imports.len();
+        for stmt in &block.stmts {
+            if let Stmt::Item(syn::Item::Use(u)) = stmt {
+                flatten_use(&u.tree, &mut Vec::new(), &mut self.imports);
+            }
+        }
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            self.check_stmt(stmt, &block.stmts[i + 1..]);
+            self.visit_stmt(stmt);
+        }
+        self.imports.truncate(imports);
+    }
+
+    fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+        self.in_loop(|s| syn::visit::visit_expr_loop(s, l));
+    }
+    fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+        self.in_loop(|s| syn::visit::visit_expr_while(s, w));
+    }
+    fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        self.in_loop(|s| syn::visit::visit_expr_for_loop(s, f));
+    }
+
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        if let Some(kind) = self.call_kind(call) {
+            match kind {
+                Kind::Leak => self.report(call, "leaked here", None),
+                Kind::Forget => {
+                    if let Some(arg) = call.args.first() {
+                        if let Some(name) = self.owning_local(arg) {
+                            self.report(
+                                call,
+                                "forgotten here",
+                                Some(format!(
+                                    "`{name}` owns memory; forgetting it never frees it"
+                                )),
+                            );
+                        }
+                    }
+                }
+                Kind::ManuallyDrop | Kind::IntoRaw => {}
+            }
+        }
+        // `LazyLock::new(|| ..)`, `Lazy::new(|| ..)`: the closure runs once.
+        let once = matches!(&*call.func, Expr::Path(p) if p.path.segments.len() >= 2
+        && p.path.segments.last().is_some_and(|s| s.ident == "new")
+        && p.path.segments.iter().rev().nth(1).is_some_and(|s| {
+            matches!(s.ident.to_string().as_str(), "LazyLock" | "Lazy" | "LazyCell")
+        }));
+        self.once += usize::from(once);
+        syn::visit::visit_expr_call(self, call);
+        self.once -= usize::from(once);
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        let once = ONCE_CALLS.contains(&m.method.to_string().as_str());
+        self.once += usize::from(once);
+        syn::visit::visit_expr_method_call(self, m);
+        self.once -= usize::from(once);
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Leak,
+    Forget,
+    ManuallyDrop,
+    IntoRaw,
+}
+
+impl<'ast> Checker<'_, 'ast> {
+    fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
+        Span::of_tokens(self.cx.file, node)
+    }
+
+    fn in_fn(&mut self, body: &'ast syn::Block, main: bool, f: impl FnOnce(&mut Self)) {
+        let outer = (self.loops, self.fn_body.replace(body));
+        let owning = std::mem::take(&mut self.owning);
+        self.loops = 0;
+        self.once += usize::from(main);
+        f(self);
+        self.once -= usize::from(main);
+        self.owning = owning;
+        (self.loops, self.fn_body) = outer;
+    }
+
+    fn in_loop(&mut self, f: impl FnOnce(&mut Self)) {
+        self.loops += 1;
+        f(self);
+        self.loops -= 1;
+    }
+
+    fn call_kind(&self, call: &syn::ExprCall) -> Option<Kind> {
+        let Expr::Path(p) = &*call.func else {
+            return None;
+        };
+        // A cheap test before resolving: one of the path's names must be one of ours (or a
+        // `use` alias of one), like `forget` or the `ManuallyDrop` of `ManuallyDrop::new`.
+        let names = self.cx.index.names_for(NAMES);
+        let named = p.path.segments.iter().any(|s| {
+            let s = s.ident.to_string();
+            names.contains(&s)
+                || self
+                    .imports
+                    .iter()
+                    .any(|i| i.name == s && i.path.last().is_some_and(|l| names.contains(l)))
+        });
+        if !named {
+            return None;
+        }
+        let res = self
+            .cx
+            .index
+            .resolve_path(self.module, &self.imports, &p.path);
+        let Resolution::External(path) = res else {
+            return None;
+        };
+        let is = |list: &[&[&str]]| list.iter().any(|l| *l == path.as_slice());
+        if is(LEAKS) {
+            Some(Kind::Leak)
+        } else if is(FORGETS) {
+            Some(Kind::Forget)
+        } else if is(MANUALLY_DROP) {
+            Some(Kind::ManuallyDrop)
+        } else if path.last().is_some_and(|l| INTO_RAW.contains(&l.as_str()))
+            && path.len() >= 2
+            && matches!(
+                path[path.len() - 2].as_str(),
+                "Box" | "Rc" | "Arc" | "CString" | "Vec"
+            )
+        {
+            Some(Kind::IntoRaw)
+        } else {
+            None
+        }
+    }
+
+    /// Statements that give up a value and keep nothing to reclaim it with.
+    fn check_stmt(&mut self, stmt: &'ast Stmt, rest: &'ast [Stmt]) {
+        match stmt {
+            Stmt::Local(local) => {
+                let Some(init) = &local.init else { return };
+                let Pat::Ident(id) = strip_type(&local.pat) else {
+                    return;
+                };
+                let name = id.ident.to_string();
+                if owns_memory(&init.expr) {
+                    self.owning.push(name.clone());
+                } else {
+                    self.owning.retain(|n| *n != name);
+                }
+                let Expr::Call(call) = peel(&init.expr) else {
+                    return;
+                };
+                match self.call_kind(call) {
+                    Some(Kind::ManuallyDrop) if !used(&id.ident, rest) => self.report(
+                        call,
+                        "wrapped here",
+                        Some(format!(
+                            "`{name}` is never used again, so it is never dropped"
+                        )),
+                    ),
+                    Some(Kind::IntoRaw) if !self.reclaimed(&id.ident, rest) => self.report(
+                        call,
+                        "turned into a raw pointer here",
+                        Some(format!(
+                            "`{name}` is never given to a `from_raw`, returned or passed on"
+                        )),
+                    ),
+                    _ => {}
+                }
+            }
+            Stmt::Expr(e, Some(_)) => {
+                if let Expr::Call(call) = peel(e) {
+                    if matches!(
+                        self.call_kind(call),
+                        Some(Kind::ManuallyDrop | Kind::IntoRaw)
+                    ) && !self.has_from_raw()
+                    {
+                        self.report(call, "the result is thrown away here", None);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the raw pointer `name` is reclaimed or handed over: a `from_raw` anywhere in
+    /// the fn, or any use of it other than a dereference.
+    fn reclaimed(&self, name: &syn::Ident, rest: &[Stmt]) -> bool {
+        if self.has_from_raw() {
+            return true;
+        }
+        let mut v = PointerUses {
+            name,
+            handed_over: false,
+        };
+        for s in rest {
+            v.visit_stmt(s);
+        }
+        v.handed_over
+    }
+
+    fn has_from_raw(&self) -> bool {
+        let mut v = FromRaw(false);
+        if let Some(body) = self.fn_body {
+            v.visit_block(body);
+        }
+        v.0
+    }
+
+    /// The local that `e` names, when it is known to own memory.
+    fn owning_local(&self, e: &Expr) -> Option<String> {
+        let Expr::Path(p) = peel(e) else { return None };
+        let name = p.path.get_ident()?.to_string();
+        self.owning.contains(&name).then_some(name)
+    }
+
+    fn report(&mut self, call: &syn::ExprCall, label: &str, note: Option<String>) {
+        if self.once > 0 && self.loops == 0 {
+            return;
+        }
+        let what = match &*call.func {
+            Expr::Path(p) => p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect::<Vec<_>>()
+                .join("::"),
+            _ => "this".into(),
+        };
+        let in_loop = self.loops > 0;
+        let message = if in_loop {
+            format!("`{what}` inside a loop leaks memory again on every turn")
+        } else {
+            format!("`{what}` leaks memory that is never reclaimed")
+        };
+        let mut d = Diagnostic::new(LintId::LeakedAllocation, self.span(&call.func), message)
+            .primary_label(label.to_string());
+        if let Some(note) = note {
+            d = d.note(note);
+        }
+        d = d
+            .note("nothing frees this memory while the program runs")
+            .help("keep an owner (a field, an `Arc`, an interner) instead, or reclaim it with `from_raw` on every path");
+        if in_loop {
+            d = d.level(Level::Deny);
+        }
+        self.out.push(d);
+    }
+}
+
+fn strip_type(p: &Pat) -> &Pat {
+    match p {
+        Pat::Type(t) => &t.pat,
+        p => p,
+    }
+}
+
+fn peel(mut e: &Expr) -> &Expr {
+    loop {
+        match e {
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Group(g) => e = &g.expr,
+            Expr::Unsafe(u) => match u.block.stmts.as_slice() {
+                [Stmt::Expr(inner, None)] => e = inner,
+                _ => return e,
+            },
+            _ => return e,
+        }
+    }
+}
+
+/// Whether `e` builds a value that owns memory or a resource.
+fn owns_memory(e: &Expr) -> bool {
+    match peel(e) {
+        Expr::Macro(m) => m
+            .mac
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "vec" || s.ident == "format"),
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) => {
+                let segs: Vec<String> = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                matches!(segs.as_slice(), [.., ty, ctor]
+                    if OWNING_TYPES.contains(&ty.as_str()) && OWNING_CTORS.contains(&ctor.as_str()))
+            }
+            _ => false,
+        },
+        Expr::MethodCall(m) => {
+            matches!(
+                m.method.to_string().as_str(),
+                "to_vec"
+                    | "to_string"
+                    | "to_owned"
+                    | "into_boxed_slice"
+                    | "into_boxed_str"
+                    | "collect"
+            ) || matches!(m.method.to_string().as_str(), "unwrap" | "expect")
+                && owns_memory(&m.receiver)
+        }
+        Expr::Try(t) => owns_memory(&t.expr),
+        _ => false,
+    }
+}
+
+/// Whether `name` appears in `rest` at all.
+fn used(name: &syn::Ident, rest: &[Stmt]) -> bool {
+    let mut any = AnyUse { name, found: false };
+    for s in rest {
+        any.visit_stmt(s);
+    }
+    any.found
+}
+
+struct AnyUse<'n> {
+    name: &'n syn::Ident,
+    found: bool,
+}
+
+impl<'ast> Visit<'ast> for AnyUse<'_> {
+    fn visit_ident(&mut self, i: &'ast proc_macro2::Ident) {
+        if i == self.name {
+            self.found = true;
+        }
+    }
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        if mentions(m.tokens.clone(), self.name) {
+            self.found = true;
+        }
+    }
+}
+
+/// Whether a raw pointer is handed over: any use but `*p` / `(*p).field`.
+struct PointerUses<'n> {
+    name: &'n syn::Ident,
+    handed_over: bool,
+}
+
+impl<'ast> Visit<'ast> for PointerUses<'_> {
+    fn visit_expr_unary(&mut self, u: &'ast syn::ExprUnary) {
+        if matches!(u.op, syn::UnOp::Deref(_))
+            && matches!(&*u.expr, Expr::Path(p) if p.path.get_ident().is_some_and(|i| i == self.name))
+        {
+            return;
+        }
+        syn::visit::visit_expr_unary(self, u);
+    }
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if p.path.get_ident().is_some_and(|i| i == self.name) {
+            self.handed_over = true;
+        }
+    }
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        if mentions(m.tokens.clone(), self.name) {
+            self.handed_over = true;
+        }
+    }
+}
+
+/// Whether a body calls any `from_raw`.
+struct FromRaw(bool);
+
+impl<'ast> Visit<'ast> for FromRaw {
+    fn visit_path_segment(&mut self, s: &'ast syn::PathSegment) {
+        if s.ident == "from_raw" || s.ident == "from_raw_parts" {
+            self.0 = true;
+        }
+        syn::visit::visit_path_segment(self, s);
+    }
+}
+
+fn mentions(tokens: proc_macro2::TokenStream, name: &syn::Ident) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        proc_macro2::TokenTree::Ident(i) => i == *name,
+        proc_macro2::TokenTree::Group(g) => mentions(g.stream(), name),
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::findings;
+    use super::LintId;
+
+    fn lines(src: &str) -> Vec<usize> {
+        findings(LintId::LeakedAllocation, src)
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect()
+    }
+
+    #[test]
+    fn leaks_forgets_and_lost_raw_pointers() {
+        let src = "use std::mem;\n\
+                   fn intern(s: String) -> &'static str { Box::leak(s.into_boxed_str()) }\n\
+                   fn f() { let v = vec![1u8; 10]; mem::forget(v); }\n\
+                   fn g() { for _ in 0..3 { let b = Box::new(1); let p = Box::into_raw(b); unsafe { *p = 2; } } }\n\
+                   fn h() { std::mem::ManuallyDrop::new(String::from(\"x\")); }\n";
+        let found = findings(LintId::LeakedAllocation, src);
+        assert_eq!(
+            found.iter().map(|f| f.0).collect::<Vec<_>>(),
+            vec![2, 3, 4, 5]
+        );
+        assert!(found[2].1.contains("inside a loop"), "{}", found[2].1);
+    }
+
+    #[test]
+    fn once_handed_over_and_reclaimed_are_fine() {
+        let src = "use std::sync::OnceLock;\n\
+                   static NAME: OnceLock<&'static str> = OnceLock::new();\n\
+                   fn main() { let _cfg: &'static str = Box::leak(String::new().into_boxed_str()); }\n\
+                   fn name() -> &'static str { NAME.get_or_init(|| Box::leak(String::new().into_boxed_str())) }\n\
+                   fn ffi(b: Box<u8>) -> *mut u8 { Box::into_raw(b) }\n\
+                   fn round(b: Box<u8>) { let p = Box::into_raw(b); let _b = unsafe { Box::from_raw(p) }; }\n\
+                   fn guard<T>(g: T) { std::mem::forget(g); }\n\
+                   fn leak() {}\n\
+                   fn local() { leak(); }\n";
+        assert_eq!(lines(src), Vec::<usize>::new());
+    }
 }
