@@ -176,6 +176,14 @@ fn leaked_allocation() {
 }
 
 #[test]
+fn large_stack_value() {
+    check_plain(
+        "large_stack_value",
+        fixtures().join("lints/large_stack_value.rs"),
+    );
+}
+
+#[test]
 fn parse_error() {
     check_plain("parse_error", fixtures().join("parse_error"));
 }
