@@ -48,8 +48,11 @@ or give callers an owned `String`/`Arc<str>`. For raw pointers, pair every `into
 The one-time idioms: a leak in `fn main`, in a `static` initializer, in `LazyLock::new`,
 `Lazy::new`, `OnceLock::get_or_init`, `Once::call_once`, `lazy_static!` or `thread_local!`
 (each runs once, so the "leak" is a global); `mem::forget(self)` and `forget` of values whose
-origin is not known to own anything (a guard whose destructor must not run, a `Copy` value);
-raw pointers passed straight to another fn (ownership handed over, typically to C) or returned.
+origin is not known to own anything (a guard whose destructor must not run, a `Copy` value),
+or whose contents the fn took a raw pointer to first (`v.as_mut_ptr()`: ownership moves to
+the pointer); raw pointers passed straight to another fn (ownership handed over, typically to
+C) or returned; a leak in a fn that also calls a `from_raw` (taken back later, as in
+completion callbacks); `Box::leak(Box::new(()))`, which allocates nothing.
 "#,
     configurable: true,
     check: Check::File(check),
@@ -217,10 +220,20 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
         if let Some(kind) = self.call_kind(call) {
             match kind {
-                Kind::Leak => self.report(call, "leaked here", None),
+                // A leaked `Box<()>` allocates nothing; a leak that the fn takes back with a
+                // `from_raw` (a pointer handed to a completion callback) is reclaimed.
+                Kind::Leak => {
+                    if !call.args.first().is_some_and(|a| self.is_unit_box(a))
+                        && !self.has_from_raw()
+                    {
+                        self.report(call, "leaked here", None)
+                    }
+                }
                 Kind::Forget => {
                     if let Some(arg) = call.args.first() {
-                        if let Some(name) = self.owning_local(arg) {
+                        if let Some(name) =
+                            self.owning_local(arg).filter(|n| !self.pointer_taken(n))
+                        {
                             self.report(
                                 call,
                                 "forgotten here",
@@ -400,6 +413,51 @@ impl<'ast> Checker<'_, 'ast> {
             v.visit_block(body);
         }
         v.0
+    }
+
+    /// Whether the fn takes a raw pointer to `name`'s contents (`as_mut_ptr()`...): then
+    /// forgetting it hands its memory over to whoever holds the pointer.
+    fn pointer_taken(&self, name: &str) -> bool {
+        struct Taken<'n>(&'n str, bool);
+        impl<'ast> Visit<'ast> for Taken<'_> {
+            fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+                if matches!(
+                    m.method.to_string().as_str(),
+                    "as_ptr" | "as_mut_ptr" | "as_non_null"
+                ) && matches!(&*m.receiver, Expr::Path(p) if p.path.get_ident().is_some_and(|i| i == self.0))
+                {
+                    self.1 = true;
+                }
+                syn::visit::visit_expr_method_call(self, m);
+            }
+        }
+        let mut v = Taken(name, false);
+        if let Some(body) = self.fn_body {
+            v.visit_block(body);
+        }
+        v.1
+    }
+
+    /// `Box::new(())`, or a local the fn initializes with it: a box of nothing.
+    fn is_unit_box(&self, e: &Expr) -> bool {
+        fn unit_box(e: &Expr) -> bool {
+            matches!(peel(e), Expr::Call(c) if c.args.len() == 1
+                && matches!(&c.args[0], Expr::Tuple(t) if t.elems.is_empty()))
+        }
+        if unit_box(e) {
+            return true;
+        }
+        let Expr::Path(p) = peel(e) else { return false };
+        let Some(name) = p.path.get_ident() else {
+            return false;
+        };
+        self.fn_body.is_some_and(|body| {
+            body.stmts.iter().any(|s| {
+                matches!(s, Stmt::Local(l)
+                if matches!(strip_type(&l.pat), Pat::Ident(i) if i.ident == *name)
+                    && l.init.as_ref().is_some_and(|i| unit_box(&i.expr)))
+            })
+        })
     }
 
     /// The local that `e` names, when it is known to own memory.

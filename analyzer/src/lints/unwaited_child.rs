@@ -14,7 +14,7 @@ pub const LINT: Lint = Lint {
     default_level: Level::Warn,
     summary: "a child process that is spawned and never waited for",
     explanation: r#"## What it finds
-A `std::process::Command` (or `tokio::process::Command`) whose `.spawn()` returns a `Child`
+A `std::process::Command` whose `.spawn()` returns a `Child`
 that is dropped without being waited for: discarded (`cmd.spawn()?;`, `let _ = ..`), or bound
 to a variable that is never `.wait()`ed, `.wait_with_output()`ed or `.try_wait()`ed, and never
 returned, stored or handed to other code. A child that is only `.kill()`ed is reported too:
@@ -46,6 +46,7 @@ program can afford to.
 ## What it does not report
 `output()` and `status()`, which wait; a `Child` that is returned, stored in a field or a
 collection, passed to a fn or a closure (which may wait for it), or matched and handed on.
+`tokio::process::Command` and `async_process::Command`: their runtimes reap dropped children.
 Commands built somewhere the analysis cannot see (a `&mut Command` returned by another fn) and
 spawns inside macros are not checked.
 "#,
@@ -53,11 +54,9 @@ spawns inside macros are not checked.
     check: Check::File(check),
 };
 
-const COMMANDS: &[&[&str]] = &[
-    &["std", "process", "Command"],
-    &["tokio", "process", "Command"],
-    &["async_process", "Command"],
-];
+/// Only std's: tokio's and async-process's runtimes reap the children a program drops (on
+/// a best-effort basis), so a dropped child of theirs does not stay a zombie.
+const COMMANDS: &[&[&str]] = &[&["std", "process", "Command"]];
 const COMMAND_NAMES: &[&str] = &["Command"];
 
 /// Methods of a `Child` that reap it.
