@@ -451,13 +451,22 @@ impl<'ast> Checker<'_, 'ast> {
         let Some(name) = p.path.get_ident() else {
             return false;
         };
-        self.fn_body.is_some_and(|body| {
-            body.stmts.iter().any(|s| {
-                matches!(s, Stmt::Local(l)
-                if matches!(strip_type(&l.pat), Pat::Ident(i) if i.ident == *name)
-                    && l.init.as_ref().is_some_and(|i| unit_box(&i.expr)))
-            })
-        })
+        struct Bound<'n>(&'n syn::Ident, bool);
+        impl<'ast> Visit<'ast> for Bound<'_> {
+            fn visit_local(&mut self, l: &'ast syn::Local) {
+                if matches!(strip_type(&l.pat), Pat::Ident(i) if i.ident == *self.0)
+                    && l.init.as_ref().is_some_and(|i| unit_box(&i.expr))
+                {
+                    self.1 = true;
+                }
+                syn::visit::visit_local(self, l);
+            }
+        }
+        let mut v = Bound(name, false);
+        if let Some(body) = self.fn_body {
+            v.visit_block(body);
+        }
+        v.1
     }
 
     /// The local that `e` names, when it is known to own memory.
