@@ -146,10 +146,12 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
     let args = Args::from_arg_matches(&matches).map_err(|e| e.to_string())?;
 
     if args.list {
-        for id in LintId::ALL.into_iter().filter(|id| id.lint().configurable) {
+        let listed = || LintId::ALL.into_iter().filter(|id| id.lint().configurable);
+        let width = listed().map(|id| id.name().len()).max().unwrap_or(0);
+        for id in listed() {
             let lint = id.lint();
             println!(
-                "{:<20} {:<5} {}",
+                "{:<width$} {:<5} {}",
                 lint.name,
                 lint.default_level.as_str(),
                 lint.summary
