@@ -286,9 +286,12 @@ impl Run {
             }
         }
         diagnostics.retain(|d| d.level != Level::Allow);
+        // By path, not file id: ids depend on which worker read which file first.
         diagnostics.sort_by(|a, b| {
-            a.sort_key()
-                .cmp(&b.sort_key())
+            let path = |d: &Diagnostic| &db.get(d.primary.span.file).path;
+            path(a)
+                .cmp(path(b))
+                .then_with(|| a.sort_key().cmp(&b.sort_key()))
                 .then_with(|| a.message.cmp(&b.message))
         });
         diagnostics.dedup();
