@@ -1,1 +1,13 @@
+//! gomem: Go's memory story for Rust.
+//!
+//! - [`Gc`], [`GcCell`] and `#[derive(Trace)]`: a garbage-collected heap for shared and cyclic
+//!   data (see [`gomem_runtime`] for the design);
+//! - `cargo gomem-lint` (the `gomem-analyzer` crate): the leak linter.
 
+pub use gomem_runtime::{
+    collect, set_gc_percent, set_memory_limit, stats, Gc, GcCell, GcCellRef, GcCellRefMut,
+    MemStats, Trace, Tracer,
+};
+
+#[doc(hidden)]
+pub use gomem_runtime::__private;

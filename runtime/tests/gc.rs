@@ -1,0 +1,315 @@
+//! The collector's contract: every value is dropped exactly once, when its last handle goes
+//! or when a collection finds it unreachable, and never while anything can reach it.
+
+extern crate gomem_runtime as gomem;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use gomem::{collect, set_gc_percent, stats, Gc, GcCell, Trace, Tracer};
+
+thread_local! {
+    static DROPS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn drops() -> usize {
+    DROPS.with(Cell::get)
+}
+
+/// Counts its drops; holds no handle.
+struct Counted;
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        DROPS.with(|d| d.set(d.get() + 1));
+    }
+}
+
+// SAFETY: holds no handle.
+unsafe impl Trace for Counted {
+    fn trace(&self, _: &mut Tracer) {}
+}
+
+#[derive(Trace)]
+struct Node {
+    id: u32,
+    next: GcCell<Option<Gc<Node>>>,
+    counted: Counted,
+}
+
+fn node(id: u32) -> Gc<Node> {
+    Gc::new(Node {
+        id,
+        next: GcCell::new(None),
+        counted: Counted,
+    })
+}
+
+#[test]
+fn acyclic_values_are_freed_by_their_last_handle() {
+    let before = drops();
+    let a = node(1);
+    let b = a.clone();
+    drop(a);
+    assert_eq!(drops(), before);
+    assert_eq!(b.id, 1);
+    drop(b);
+    assert_eq!(drops(), before + 1);
+}
+
+#[test]
+fn cycles_are_collected_once_unreachable() {
+    let before = drops();
+    let objects = stats().heap_objects;
+    let a = node(1);
+    let b = node(2);
+    *a.next.borrow_mut() = Some(b.clone());
+    *b.next.borrow_mut() = Some(a.clone());
+    collect();
+    assert_eq!(drops(), before, "reachable from locals: kept");
+    assert_eq!(a.next.borrow().as_ref().unwrap().id, 2);
+    drop((a, b));
+    assert_eq!(drops(), before, "a cycle is not freed by counts");
+    collect();
+    assert_eq!(drops(), before + 2);
+    assert_eq!(stats().heap_objects, objects);
+}
+
+#[test]
+fn handles_in_ordinary_containers_are_roots() {
+    let before = drops();
+    let mut held: Vec<Gc<Node>> = Vec::new();
+    let boxed: Box<Option<Gc<Node>>>;
+    {
+        let a = node(1);
+        let b = node(2);
+        *a.next.borrow_mut() = Some(b.clone());
+        *b.next.borrow_mut() = Some(a.clone());
+        held.push(a);
+        boxed = Box::new(Some(b));
+    }
+    let shared: Rc<Gc<Node>> = Rc::new(node(3));
+    *shared.next.borrow_mut() = Some(shared.as_ref().clone());
+    collect();
+    collect();
+    assert_eq!(drops(), before);
+    assert_eq!(held[0].next.borrow().as_ref().unwrap().id, 2);
+    assert_eq!(boxed.as_ref().as_ref().unwrap().id, 2);
+    assert_eq!(shared.id, 3);
+    drop(held);
+    collect();
+    assert_eq!(drops(), before, "still reachable through the box");
+    drop(boxed);
+    collect();
+    assert_eq!(drops(), before + 2);
+    // A cycle through itself, held by an `Rc` (which the collector does not look into):
+    // freed once the `Rc` goes and the cycle is collected.
+    drop(shared);
+    collect();
+    assert_eq!(drops(), before + 3);
+}
+
+#[test]
+fn a_mutably_borrowed_cell_stops_a_collection_from_freeing() {
+    let before = drops();
+    let a = node(1);
+    *a.next.borrow_mut() = Some(a.clone());
+    let keep = node(2);
+    {
+        let _guard = keep.next.borrow_mut();
+        drop(a);
+        collect();
+        assert_eq!(
+            drops(),
+            before,
+            "nothing is freed while a cell is being changed"
+        );
+    }
+    collect();
+    assert_eq!(drops(), before + 1);
+    drop(keep);
+}
+
+#[test]
+fn pacing_collects_garbage_cycles_as_the_heap_grows() {
+    let old = set_gc_percent(100);
+    let before = stats();
+    for i in 0..200_000 {
+        let a = node(i);
+        *a.next.borrow_mut() = Some(a.clone());
+    }
+    let after = stats();
+    assert!(after.num_gc > before.num_gc, "{after:?}");
+    assert!(
+        after.heap_bytes <= 2 * after.next_gc.max(4 << 20),
+        "the heap stays near its goal: {after:?}"
+    );
+    collect();
+    set_gc_percent(old);
+}
+
+#[test]
+fn pacing_off_means_no_automatic_collection() {
+    let old = set_gc_percent(-1);
+    let before = stats().num_gc;
+    for i in 0..100_000 {
+        let a = node(i);
+        *a.next.borrow_mut() = Some(a.clone());
+    }
+    assert_eq!(stats().num_gc, before);
+    collect();
+    assert!(stats().num_gc > before);
+    set_gc_percent(old);
+}
+
+#[test]
+fn stats_count_objects_and_bytes() {
+    let s0 = stats();
+    let a = node(1);
+    let s1 = stats();
+    assert_eq!(s1.heap_objects, s0.heap_objects + 1);
+    assert!(s1.heap_bytes > s0.heap_bytes);
+    assert_eq!(s1.total_alloc_objects, s0.total_alloc_objects + 1);
+    drop(a);
+    assert_eq!(stats().heap_objects, s0.heap_objects);
+}
+
+/// A destructor that keeps a handle to another object of the collected cycle.
+struct Stash {
+    target: RefCell<Option<Gc<Holder>>>,
+}
+
+thread_local! {
+    static STASHED: RefCell<Vec<Gc<Holder>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Drop for Stash {
+    fn drop(&mut self) {
+        if let Some(g) = self.target.borrow_mut().take() {
+            STASHED.with(|s| s.borrow_mut().push(g));
+        }
+    }
+}
+
+// SAFETY: reports its one handle once.
+unsafe impl Trace for Stash {
+    fn trace(&self, tracer: &mut Tracer) {
+        self.target.trace(tracer);
+    }
+}
+
+#[derive(Trace)]
+struct Holder {
+    stash: Stash,
+}
+
+#[test]
+fn a_handle_kept_by_a_destructor_panics_instead_of_dangling() {
+    let a = Gc::new(Holder {
+        stash: Stash {
+            target: RefCell::new(None),
+        },
+    });
+    let b = Gc::new(Holder {
+        stash: Stash {
+            target: RefCell::new(Some(a.clone())),
+        },
+    });
+    *a.stash.target.borrow_mut() = Some(b.clone());
+    drop((a, b));
+    collect();
+    let kept = STASHED
+        .with(|s| s.borrow_mut().pop())
+        .expect("a destructor kept a handle");
+    let used = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = &kept.stash;
+    }));
+    assert!(used.is_err(), "using a collected value panics");
+    drop(kept); // frees the memory
+    STASHED.with(|s| s.borrow_mut().clear());
+}
+
+#[test]
+fn cycles_left_at_thread_exit_are_collected() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    struct CountedArc(Arc<AtomicUsize>);
+    impl Drop for CountedArc {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    // SAFETY: holds no handle.
+    unsafe impl Trace for CountedArc {
+        fn trace(&self, _: &mut Tracer) {}
+    }
+    #[derive(Trace)]
+    struct N {
+        next: GcCell<Option<Gc<N>>>,
+        c: CountedArc,
+    }
+
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        set_gc_percent(-1);
+        let a = Gc::new(N {
+            next: GcCell::new(None),
+            c: CountedArc(c.clone()),
+        });
+        let b = Gc::new(N {
+            next: GcCell::new(Some(a.clone())),
+            c: CountedArc(c),
+        });
+        *a.next.borrow_mut() = Some(b);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+}
+
+#[derive(Trace)]
+enum Tree<T: 'static> {
+    Leaf(T),
+    Node(Gc<Tree<T>>, Gc<Tree<T>>),
+    Empty,
+}
+
+#[derive(Trace)]
+struct Skipping {
+    #[gomem(skip)]
+    _not_traced: std::cell::Cell<u8>,
+    kept: Gc<u32>,
+}
+
+#[test]
+fn derive_handles_enums_generics_and_skipped_fields() {
+    let leaf = Gc::new(Tree::Leaf(7u64));
+    let t = Gc::new(Tree::Node(leaf.clone(), Gc::new(Tree::Empty)));
+    collect();
+    match &*t {
+        Tree::Node(l, _) => assert!(matches!(&**l, Tree::Leaf(7))),
+        _ => unreachable!(),
+    }
+    let s = Skipping {
+        _not_traced: Cell::new(1),
+        kept: Gc::new(5),
+    };
+    let g = Gc::new(s);
+    collect();
+    assert_eq!(*g.kept, 5);
+}
+
+#[test]
+fn gc_forwards_comparisons_hashing_and_formatting() {
+    let a = Gc::new(3u32);
+    let b = Gc::new(3u32);
+    assert_eq!(a, b);
+    assert!(!Gc::ptr_eq(&a, &b));
+    assert!(Gc::ptr_eq(&a, &a.clone()));
+    assert_eq!(format!("{a} {a:?}"), "3 3");
+    let mut set = std::collections::HashSet::new();
+    set.insert(a);
+    assert!(set.contains(&b));
+}

@@ -1,0 +1,28 @@
+//! What a user of the `gomem` crate writes: the derive's paths must resolve through the
+//! facade, with no other crate named.
+
+use gomem::{Gc, GcCell, Trace};
+
+#[derive(Trace)]
+struct Person {
+    name: String,
+    friends: GcCell<Vec<Gc<Person>>>,
+}
+
+#[test]
+fn friends_form_a_cycle_that_is_collected() {
+    let before = gomem::stats().heap_objects;
+    let a = Gc::new(Person {
+        name: "ann".into(),
+        friends: GcCell::new(Vec::new()),
+    });
+    let b = Gc::new(Person {
+        name: "bob".into(),
+        friends: GcCell::new(vec![a.clone()]),
+    });
+    a.friends.borrow_mut().push(b.clone());
+    assert_eq!(a.friends.borrow()[0].name, "bob");
+    drop((a, b));
+    gomem::collect();
+    assert_eq!(gomem::stats().heap_objects, before);
+}
