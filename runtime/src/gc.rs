@@ -69,15 +69,15 @@ impl<T: Trace + 'static> Gc<T> {
     /// Moves `value` onto the collected heap. May run a collection first (see
     /// [`crate::set_gc_percent`]).
     pub fn new(value: T) -> Gc<T> {
-        heap::before_alloc(GcBox::<T>::VTABLE.size);
-        let boxed = Box::new(GcBox {
-            header: Header::new(GcBox::<T>::VTABLE),
-            value: UnsafeCell::new(ManuallyDrop::new(value)),
+        let ptr = heap::allocate(GcBox::<T>::VTABLE.size, move || {
+            let boxed = Box::new(GcBox {
+                header: Header::new(GcBox::<T>::VTABLE),
+                value: UnsafeCell::new(ManuallyDrop::new(value)),
+            });
+            NonNull::from(Box::leak(boxed)).cast()
         });
-        let ptr = NonNull::from(Box::leak(boxed));
-        heap::track(ptr.cast(), GcBox::<T>::VTABLE.size);
         Gc {
-            ptr,
+            ptr: ptr.cast(),
             _not_send: PhantomData,
         }
     }

@@ -354,9 +354,12 @@ thread_local! {
     static HEAP: Heap = Heap::new();
 }
 
-/// Called before allocating `size` bytes: collects if the heap reached its goal.
-pub(crate) fn before_alloc(size: usize) {
-    let _ = HEAP.try_with(|heap| {
+/// Allocates an object with `make` and adds it to this thread's heap, collecting first if the
+/// heap reached its goal. After the heap is gone (thread exit) the object is
+/// reference-counted only.
+pub(crate) fn allocate(size: usize, make: impl FnOnce() -> NonNull<Header>) -> NonNull<Header> {
+    let mut make = Some(make);
+    let tracked = HEAP.try_with(|heap| {
         if heap.bytes.get() + size >= heap.next_goal.get() && !heap.collecting.get() {
             heap.collect();
             // A collection that could not complete (a GcCell borrowed mutably) should not be
@@ -365,13 +368,14 @@ pub(crate) fn before_alloc(size: usize) {
                 heap.next_goal.set(heap.goal_after(heap.bytes.get()));
             }
         }
+        let h = (make.take().expect("called once"))();
+        heap.track(h, size);
+        h
     });
-}
-
-/// Adds a new object to this thread's heap. After the heap is gone (thread exit) the object
-/// is reference-counted only.
-pub(crate) fn track(h: NonNull<Header>, size: usize) {
-    let _ = HEAP.try_with(|heap| heap.track(h, size));
+    match tracked {
+        Ok(h) => h,
+        Err(_) => (make.take().expect("not called: the heap was gone"))(),
+    }
 }
 
 /// Called when an object's strong count reached zero: unlinks it, drops its value unless a
