@@ -48,9 +48,16 @@ impl<T: Trace + 'static> GcBox<T> {
     /// `h` is the header of a `GcBox<T>` allocated by `Gc::new`, with no handle left and its
     /// value dropped.
     unsafe fn dealloc(h: NonNull<Header>) {
-        // SAFETY: the box came from `Box::new` in `Gc::new`; its value is `ManuallyDrop`, so
-        // freeing the box does not drop the value again.
-        drop(unsafe { Box::from_raw(h.cast::<GcBox<T>>().as_ptr()) });
+        let layout = std::alloc::Layout::new::<GcBox<T>>();
+        // SAFETY: the header says which allocator the object came from (`heap::allocate`);
+        // the value was dropped (it is `ManuallyDrop`, so nothing is dropped again here).
+        unsafe {
+            if h.as_ref().in_arena() {
+                crate::alloc::free_arena(h.as_ptr().cast(), layout);
+            } else {
+                std::alloc::dealloc(h.as_ptr().cast(), layout);
+            }
+        }
     }
 }
 
@@ -69,12 +76,17 @@ impl<T: Trace + 'static> Gc<T> {
     /// Moves `value` onto the collected heap. May run a collection first (see
     /// [`crate::set_gc_percent`]).
     pub fn new(value: T) -> Gc<T> {
-        let ptr = heap::allocate(GcBox::<T>::VTABLE.size, move || {
-            let boxed = Box::new(GcBox {
-                header: Header::new(GcBox::<T>::VTABLE),
-                value: UnsafeCell::new(ManuallyDrop::new(value)),
-            });
-            NonNull::from(Box::leak(boxed)).cast()
+        let layout = std::alloc::Layout::new::<GcBox<T>>();
+        let ptr = heap::allocate(layout, move |memory: NonNull<u8>, in_arena: bool| {
+            let object = memory.cast::<GcBox<T>>();
+            // SAFETY: `memory` is fresh, suitably sized and aligned for `GcBox<T>`.
+            unsafe {
+                object.as_ptr().write(GcBox {
+                    header: Header::new(GcBox::<T>::VTABLE, in_arena),
+                    value: UnsafeCell::new(ManuallyDrop::new(value)),
+                });
+            }
+            object.cast()
         });
         Gc {
             ptr: ptr.cast(),

@@ -7,6 +7,7 @@
 //!   thread touches the list or the headers in it;
 //! - once `DROPPED` is set, the value has been dropped and is never read or dropped again.
 
+use std::alloc::Layout;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::ptr::NonNull;
@@ -20,6 +21,8 @@ const HELD: u8 = 4;
 /// In the heap's list (objects allocated after the heap was torn down at thread exit are
 /// reference-counted only).
 const TRACKED: u8 = 8;
+/// Allocated from the thread's arena (not the global allocator).
+const ARENA: u8 = 16;
 
 /// Go's minimum heap goal: below this, collecting is not worth it.
 const MIN_GOAL: usize = 4 << 20;
@@ -51,15 +54,20 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    pub fn new(vtable: &'static VTable) -> Header {
+    pub fn new(vtable: &'static VTable, in_arena: bool) -> Header {
         Header {
             prev: Cell::new(None),
             next: Cell::new(None),
             strong: Cell::new(1),
             internal: Cell::new(0),
-            flags: Cell::new(0),
+            flags: Cell::new(if in_arena { ARENA } else { 0 }),
             vtable,
         }
+    }
+
+    /// Whether the object's memory came from the thread's arena.
+    pub fn in_arena(&self) -> bool {
+        self.flag(ARENA)
     }
 
     fn flag(&self, f: u8) -> bool {
@@ -120,6 +128,7 @@ struct Heap {
     pause_total: Cell<Duration>,
     pauses: RefCell<VecDeque<Duration>>,
     collecting: Cell<bool>,
+    arena: crate::alloc::Arena,
     /// Set by the final collection at thread exit: the list is never walked again, and
     /// objects released meanwhile (which cannot reach the heap any more) are not unlinked.
     tearing_down: Cell<bool>,
@@ -151,6 +160,7 @@ impl Heap {
             pause_total: Cell::new(Duration::ZERO),
             pauses: RefCell::new(VecDeque::new()),
             collecting: Cell::new(false),
+            arena: crate::alloc::Arena::new(),
             tearing_down: Cell::new(false),
         }
     }
@@ -354,11 +364,16 @@ thread_local! {
     static HEAP: Heap = Heap::new();
 }
 
-/// Allocates an object with `make` and adds it to this thread's heap, collecting first if the
-/// heap reached its goal. After the heap is gone (thread exit) the object is
-/// reference-counted only.
-pub(crate) fn allocate(size: usize, make: impl FnOnce() -> NonNull<Header>) -> NonNull<Header> {
-    let mut make = Some(make);
+/// Allocates memory for an object of `layout`, lets `init` build the object in it (told
+/// whether the memory is the arena's), and adds it to this thread's heap, collecting first if
+/// the heap reached its goal. After the heap is gone (thread exit) the object comes from the
+/// global allocator and is reference-counted only.
+pub(crate) fn allocate(
+    layout: Layout,
+    init: impl FnOnce(NonNull<u8>, bool) -> NonNull<Header>,
+) -> NonNull<Header> {
+    let mut init = Some(init);
+    let size = layout.size();
     let tracked = HEAP.try_with(|heap| {
         if heap.bytes.get() + size >= heap.next_goal.get() && !heap.collecting.get() {
             heap.collect();
@@ -368,14 +383,33 @@ pub(crate) fn allocate(size: usize, make: impl FnOnce() -> NonNull<Header>) -> N
                 heap.next_goal.set(heap.goal_after(heap.bytes.get()));
             }
         }
-        let h = (make.take().expect("called once"))();
+        let (memory, in_arena) = match heap.arena.alloc(layout) {
+            Some(p) => (p, true),
+            None => (system_alloc(layout), false),
+        };
+        // SAFETY: allocators return non-null memory here (`system_alloc` aborts otherwise).
+        let memory = unsafe { NonNull::new_unchecked(memory) };
+        let h = (init.take().expect("called once"))(memory, in_arena);
         heap.track(h, size);
         h
     });
     match tracked {
         Ok(h) => h,
-        Err(_) => (make.take().expect("not called: the heap was gone"))(),
+        Err(_) => {
+            // SAFETY: as above.
+            let memory = unsafe { NonNull::new_unchecked(system_alloc(layout)) };
+            (init.take().expect("not called: the heap was gone"))(memory, false)
+        }
     }
+}
+
+fn system_alloc(layout: Layout) -> *mut u8 {
+    // SAFETY: every object has a header, so the size is not zero.
+    let p = unsafe { std::alloc::alloc(layout) };
+    if p.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    p
 }
 
 /// Called when an object's strong count reached zero: unlinks it, drops its value unless a

@@ -64,11 +64,16 @@
 //! forward. [`collect`] runs one now. [`stats`] tells what the heap holds and what collections
 //! cost.
 //!
-//! **Costs and limits of this version.** Objects are allocated one by one with the global
-//! allocator and linked into the heap's list (two words per object); a collection is
-//! stop-the-world and visits every object of the heap, so its pause grows with the heap.
-//! Incremental marking and a size-class allocator are the next steps.
+//! **Allocation.** Objects come from a mimalloc heap of the thread's own (`mi_heap_new`):
+//! size classes, thread-local free lists, freed memory reused at once, empty pages returned
+//! to the OS. The `system-alloc` feature uses the global allocator instead, for valgrind.
+//!
+//! **Costs and limits of this version.** Each object is also linked into the heap's list (two
+//! words) so the collector can find it; a collection is stop-the-world and visits every
+//! object of the heap, so its pause grows with the heap. Incremental marking is the next
+//! step.
 
+mod alloc;
 mod cell;
 mod gc;
 mod heap;
