@@ -128,6 +128,8 @@ impl<T: 'static> Drop for Gc<T> {
             // SAFETY: this was the last handle, and a collection holding the object would
             // have added a count of its own.
             unsafe { heap::release(self.ptr.cast()) };
+        } else {
+            heap::note_candidate();
         }
     }
 }

@@ -3,8 +3,8 @@
 //! Invariants (every `unsafe` block in this crate relies on them):
 //! - a [`Header`] stays allocated while its strong count is above zero; the count is the
 //!   number of live `Gc` handles to it, plus one while a collection holds it (`HELD`);
-//! - an object is in its thread's list from allocation until it is freed, and only that
-//!   thread touches the list or the headers in it;
+//! - an object is in its thread's arena (which can list them all) from allocation until it
+//!   is freed, and only that thread touches the arena or the headers in it;
 //! - once `DROPPED` is set, the value has been dropped and is never read or dropped again.
 
 use std::alloc::Layout;
@@ -44,11 +44,9 @@ pub(crate) struct VTable {
 /// The start of every object. `#[repr(C)]` objects put it first, so a pointer to the object
 /// is a pointer to its header.
 pub(crate) struct Header {
-    prev: Cell<Option<NonNull<Header>>>,
-    next: Cell<Option<NonNull<Header>>>,
     pub strong: Cell<usize>,
-    /// Handles held inside the heap, counted by the collector.
-    pub internal: Cell<usize>,
+    /// Handles held inside the heap, counted by the collector (saturating).
+    pub internal: Cell<u32>,
     flags: Cell<u8>,
     pub vtable: &'static VTable,
 }
@@ -56,8 +54,6 @@ pub(crate) struct Header {
 impl Header {
     pub fn new(vtable: &'static VTable, in_arena: bool) -> Header {
         Header {
-            prev: Cell::new(None),
-            next: Cell::new(None),
             strong: Cell::new(1),
             internal: Cell::new(0),
             flags: Cell::new(if in_arena { ARENA } else { 0 }),
@@ -113,7 +109,6 @@ pub struct MemStats {
 }
 
 struct Heap {
-    head: Cell<Option<NonNull<Header>>>,
     bytes: Cell<usize>,
     objects: Cell<usize>,
     total_alloc_bytes: Cell<u64>,
@@ -128,10 +123,8 @@ struct Heap {
     pause_total: Cell<Duration>,
     pauses: RefCell<VecDeque<Duration>>,
     collecting: Cell<bool>,
+    /// Where the objects are, and how to find them all.
     arena: crate::alloc::Arena,
-    /// Set by the final collection at thread exit: the list is never walked again, and
-    /// objects released meanwhile (which cannot reach the heap any more) are not unlinked.
-    tearing_down: Cell<bool>,
 }
 
 impl Heap {
@@ -147,7 +140,6 @@ impl Heap {
             })
             .unwrap_or(100);
         Heap {
-            head: Cell::new(None),
             bytes: Cell::new(0),
             objects: Cell::new(0),
             total_alloc_bytes: Cell::new(0),
@@ -161,7 +153,6 @@ impl Heap {
             pauses: RefCell::new(VecDeque::new()),
             collecting: Cell::new(false),
             arena: crate::alloc::Arena::new(),
-            tearing_down: Cell::new(false),
         }
     }
 
@@ -182,17 +173,12 @@ impl Heap {
     }
 
     fn track(&self, h: NonNull<Header>, size: usize) {
-        // SAFETY: `h` was just allocated by this thread and is not in any list yet; the
-        // current head, if any, is a live object of this list.
-        unsafe {
-            let header = h.as_ref();
-            header.set_flag(TRACKED, true);
-            header.next.set(self.head.get());
-            if let Some(old) = self.head.get() {
-                old.as_ref().prev.set(Some(h));
-            }
+        // SAFETY: `h` was just allocated and initialized by this thread.
+        let header = unsafe { h.as_ref() };
+        header.set_flag(TRACKED, true);
+        if !header.in_arena() {
+            self.arena.register(h);
         }
-        self.head.set(Some(h));
         self.bytes.set(self.bytes.get() + size);
         self.objects.set(self.objects.get() + 1);
         self.total_alloc_bytes
@@ -202,34 +188,14 @@ impl Heap {
     }
 
     fn untrack(&self, h: NonNull<Header>) {
-        // SAFETY: `h` is in this list (invariant), so are its neighbours.
-        unsafe {
-            let header = h.as_ref();
-            let (prev, next) = (header.prev.get(), header.next.get());
-            match prev {
-                Some(p) => p.as_ref().next.set(next),
-                None => self.head.set(next),
-            }
-            if let Some(n) = next {
-                n.as_ref().prev.set(prev);
-            }
-            header.prev.set(None);
-            header.next.set(None);
-            header.set_flag(TRACKED, false);
-            self.bytes.set(self.bytes.get() - header.vtable.size);
+        // SAFETY: `h` is allocated until its caller frees it after this.
+        let header = unsafe { h.as_ref() };
+        header.set_flag(TRACKED, false);
+        if !header.in_arena() {
+            self.arena.unregister(h);
         }
+        self.bytes.set(self.bytes.get() - header.vtable.size);
         self.objects.set(self.objects.get() - 1);
-    }
-
-    fn objects(&self) -> Vec<NonNull<Header>> {
-        let mut out = Vec::with_capacity(self.objects.get());
-        let mut at = self.head.get();
-        while let Some(h) = at {
-            out.push(h);
-            // SAFETY: objects in the list are allocated (invariant).
-            at = unsafe { h.as_ref().next.get() };
-        }
-        out
     }
 
     /// Runs a full collection. Returns whether it completed.
@@ -238,7 +204,8 @@ impl Heap {
             return false;
         }
         let start = Instant::now();
-        let objects = self.objects();
+        let _ = CANDIDATES.try_with(|c| c.set(0));
+        let objects = self.arena.objects();
         // 1. Count the handles each object has inside the heap.
         for &h in &objects {
             // SAFETY: listed objects are allocated.
@@ -261,7 +228,7 @@ impl Heap {
         for &h in &objects {
             // SAFETY: as above.
             let header = unsafe { h.as_ref() };
-            if header.strong.get() > header.internal.get() && !header.is_marked() {
+            if header.strong.get() > header.internal.get() as usize && !header.is_marked() {
                 header.set_marked(true);
                 tracer.stack.push(h);
             }
@@ -317,11 +284,7 @@ impl Heap {
             let strong = header.strong.get() - 1;
             header.strong.set(strong);
             if strong == 0 {
-                if self.tearing_down.get() {
-                    self.objects.set(self.objects.get() - 1);
-                } else {
-                    self.untrack(h);
-                }
+                self.untrack(h);
                 freed += 1;
                 // SAFETY: no handle is left and the value was dropped: free the memory.
                 unsafe { (header.vtable.dealloc)(h) };
@@ -355,13 +318,22 @@ impl Drop for Heap {
     /// (another thread-local, a leaked handle) stay allocated, since a handle may still use
     /// them.
     fn drop(&mut self) {
-        self.tearing_down.set(true);
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.collect()));
     }
 }
 
 thread_local! {
     static HEAP: Heap = Heap::new();
+    /// Handles dropped since the last collection that left their object's count above zero.
+    /// Only such a drop can turn a cycle into garbage (the drop of its last outside handle),
+    /// so while it is zero a collection could not free anything and is skipped.
+    static CANDIDATES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Called when a handle is dropped and its object still has others.
+#[inline]
+pub(crate) fn note_candidate() {
+    let _ = CANDIDATES.try_with(|c| c.set(c.get() + 1));
 }
 
 /// Allocates memory for an object of `layout`, lets `init` build the object in it (told
@@ -375,7 +347,10 @@ pub(crate) fn allocate(
     let mut init = Some(init);
     let size = layout.size();
     let tracked = HEAP.try_with(|heap| {
-        if heap.bytes.get() + size >= heap.next_goal.get() && !heap.collecting.get() {
+        if heap.bytes.get() + size >= heap.next_goal.get()
+            && !heap.collecting.get()
+            && CANDIDATES.try_with(Cell::get).unwrap_or(1) > 0
+        {
             heap.collect();
             // A collection that could not complete (a GcCell borrowed mutably) should not be
             // retried on every allocation: wait for the heap to grow again.
@@ -422,7 +397,7 @@ pub(crate) unsafe fn release(h: NonNull<Header>) {
     // SAFETY: allocated per the contract.
     let header = unsafe { h.as_ref() };
     if header.flag(TRACKED) {
-        // During the heap's own teardown it cannot be reached; the list is not used again.
+        // During the heap's own teardown it cannot be reached, and is not used again.
         let _ = HEAP.try_with(|heap| heap.untrack(h));
     }
     if !header.is_dropped() {

@@ -61,7 +61,10 @@
 //! **Pacing.** As in Go, a collection starts when the heap has grown by `GOGC` percent over
 //! the live heap the last collection left (`GOMEM_GOGC`, [`set_gc_percent`]; default 100,
 //! negative turns it off), with a 4 MiB minimum; a soft limit ([`set_memory_limit`]) brings it
-//! forward. [`collect`] runs one now. [`stats`] tells what the heap holds and what collections
+//! forward. Unlike Go's, the collector can tell when a collection would be useless: garbage
+//! cycles appear only when a handle is dropped while its object keeps other handles, so if no
+//! such drop happened since the last collection, none runs (acyclic programs never collect).
+//! [`collect`] runs one now. [`stats`] tells what the heap holds and what collections
 //! cost.
 //!
 //! **Allocation.** Objects come from a mimalloc heap of the thread's own (`mi_heap_new`):
