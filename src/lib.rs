@@ -9,5 +9,8 @@ pub use gomem_runtime::{
     MemStats, Trace, Tracer,
 };
 
+/// Silences `cargo gomem-lint` findings on an item: `#[gomem::allow(rc_cycle, reason = "..")]`.
+pub use gomem_macros::allow;
+
 #[doc(hidden)]
 pub use gomem_runtime::__private;

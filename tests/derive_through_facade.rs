@@ -26,3 +26,17 @@ fn friends_form_a_cycle_that_is_collected() {
     gomem::collect();
     assert_eq!(gomem::stats().heap_objects, before);
 }
+
+/// `#[gomem::allow]` compiles and leaves the item as it is.
+#[gomem::allow(rc_cycle, reason = "cleared by the owner's Drop")]
+struct Linked {
+    next: std::cell::RefCell<Option<std::rc::Rc<Linked>>>,
+}
+
+#[test]
+fn allow_leaves_the_item_unchanged() {
+    let l = Linked {
+        next: std::cell::RefCell::new(None),
+    };
+    assert!(l.next.borrow().is_none());
+}

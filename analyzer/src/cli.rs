@@ -67,6 +67,10 @@ struct Args {
     #[arg(short = 'D', long = "deny", value_name = "LINT", action = ArgAction::Append)]
     deny: Vec<String>,
 
+    /// Report suppressions (`gomem::allow`) that give no reason, as errors.
+    #[arg(long)]
+    require_reason: bool,
+
     /// Size above which `oversized_static` reports a global, e.g. `1MiB`, `512KiB`, `4096`.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1MiB")]
     static_size_limit: u64,
@@ -188,6 +192,11 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
         flags.extend(indices.zip(values).map(|(i, v)| (i, level, v)));
     }
     flags.sort_by_key(|f| f.0);
+    if args.require_reason {
+        config
+            .levels
+            .set(LintId::SuppressionWithoutReason.name(), Level::Deny)?;
+    }
     for (_, level, name) in flags {
         config.levels.set(name, level)?;
     }

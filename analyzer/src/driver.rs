@@ -31,6 +31,7 @@ use crate::modtree;
 use crate::parse::{parse_file, STACK_SIZE};
 use crate::source::{SourceDb, SourceFile};
 use crate::span::{FileId, Span};
+use crate::suppress::Suppression;
 use crate::workspace::{Target, TargetId, Workspace};
 
 /// The outcome of a run.
@@ -162,6 +163,8 @@ struct Shared {
     /// What crate checks collected from each file.
     /// What each fact source collected from each file.
     facts: Mutex<Vec<(&'static str, FileId, Facts)>>,
+    /// Every file's `gomem::allow` attributes and comments.
+    suppressions: Mutex<Vec<Suppression>>,
     /// Built after phase 1; workers lint against it.
     context: OnceLock<Arc<LintContext>>,
 }
@@ -189,6 +192,7 @@ impl Run {
             parsed: Mutex::new(Vec::new()),
             diagnostics: Mutex::new(Vec::new()),
             facts: Mutex::new(Vec::new()),
+            suppressions: Mutex::new(Vec::new()),
             context: OnceLock::new(),
         };
         {
@@ -262,6 +266,7 @@ impl Run {
         let Shared {
             diagnostics,
             facts,
+            suppressions,
             context,
             ..
         } = shared;
@@ -271,6 +276,9 @@ impl Run {
             diagnostics.extend(judge_crate_checks(context, facts));
             phases.lap("crate checks");
         }
+        let suppressions = suppressions.into_inner().unwrap_or_else(|e| e.into_inner());
+        let reported = crate::suppress::apply(&mut diagnostics, &suppressions, &self.config);
+        diagnostics.extend(reported);
         // The workers are gone: the context was the database's last other owner.
         drop(context);
         let db = Arc::try_unwrap(frozen).expect("no worker outlives the run");
@@ -455,9 +463,18 @@ fn worker(shared: &Shared, parsed_barrier: &Barrier, index_barrier: &Barrier) {
     };
     let mut found = Vec::new();
     let mut facts = Vec::new();
+    let mut suppressions = Vec::new();
     for (file, syntax) in &mine {
         lint_file(*file, syntax, &context, &mut found, &mut facts);
+        let source = context.db.get(*file);
+        let _lines = crate::span::use_line_index(*file, &source.text, &source.line_starts);
+        suppressions.extend(crate::suppress::collect(*file, source, syntax));
     }
+    shared
+        .suppressions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(suppressions);
     shared
         .diagnostics
         .lock()

@@ -28,4 +28,5 @@ pub mod parse;
 pub mod report;
 pub mod source;
 pub mod span;
+pub mod suppress;
 pub mod workspace;

@@ -260,3 +260,31 @@ fn each_package_gets_its_own_id_and_p_selects() {
     assert_eq!(ids(&[]), ["alpha", "beta"]);
     assert_eq!(ids(&["-p", "beta"]), ["beta"]);
 }
+
+#[test]
+fn require_reason_turns_unexplained_suppressions_into_errors() {
+    let dir = fixtures().join("suppress");
+    let plain = gomem_lint(&["--color", "never", dir.to_str().unwrap()]);
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+    assert!(!stderr(&plain).contains("gives no reason"));
+    let strict = gomem_lint(&[
+        "--require-reason",
+        "--color",
+        "never",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
+    let err = stderr(&strict);
+    assert!(
+        err.contains("error[gomem::suppression_without_reason]: this suppression gives no reason"),
+        "{err}"
+    );
+    // Later flags still win, as for every lint.
+    let relaxed = gomem_lint(&[
+        "--require-reason",
+        "-A",
+        "suppression_without_reason",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(relaxed.status.code(), Some(0), "{}", stderr(&relaxed));
+}

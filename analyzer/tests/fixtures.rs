@@ -184,6 +184,11 @@ fn large_stack_value() {
 }
 
 #[test]
+fn suppressions() {
+    check_plain("suppressions", fixtures().join("suppress"));
+}
+
+#[test]
 fn parse_error() {
     check_plain("parse_error", fixtures().join("parse_error"));
 }

@@ -13,3 +13,31 @@ pub fn derive_trace(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
+
+/// `#[gomem::allow(lint, .., reason = "..")]`: tells `cargo gomem-lint` that the findings of
+/// these lints on this item do not apply. It leaves the code unchanged; it only checks that
+/// its arguments are lint names and an optional reason.
+#[proc_macro_attribute]
+pub fn allow(
+    args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("reason") {
+            let _: syn::LitStr = meta.value()?.parse()?;
+            Ok(())
+        } else if meta.path.get_ident().is_some() {
+            Ok(())
+        } else {
+            Err(meta.error("expected a gomem lint name or `reason = \"..\"`"))
+        }
+    });
+    match syn::parse::Parser::parse(parser, args) {
+        Ok(()) => item,
+        Err(e) => {
+            let mut out: proc_macro::TokenStream = e.to_compile_error().into();
+            out.extend(item);
+            out
+        }
+    }
+}

@@ -20,10 +20,12 @@ pub mod oversized_static;
 pub mod parse_error;
 pub mod rc_cycle;
 pub mod retained_global;
+pub mod suppression_without_reason;
 pub mod unbounded_global;
 pub mod unbounded_loop_growth;
 pub mod unbounded_recursion;
 pub mod unjoined_task;
+pub mod unused_suppression;
 pub mod unwaited_child;
 
 /// The stable id of a lint; spelled `gomem::<id>` in output codes.
@@ -40,13 +42,15 @@ pub enum LintId {
     RcCycle,
     LargeStackValue,
     UnwaitedChild,
+    UnusedSuppression,
+    SuppressionWithoutReason,
     /// Not a lint: the analyzer itself failed (a check panicked). Cannot be allowed.
     InternalError,
 }
 
 impl LintId {
     /// In declaration order: `id as usize` indexes it.
-    pub const ALL: [LintId; 12] = [
+    pub const ALL: [LintId; 14] = [
         LintId::ParseError,
         LintId::UnjoinedTask,
         LintId::OversizedStatic,
@@ -58,6 +62,8 @@ impl LintId {
         LintId::RcCycle,
         LintId::LargeStackValue,
         LintId::UnwaitedChild,
+        LintId::UnusedSuppression,
+        LintId::SuppressionWithoutReason,
         LintId::InternalError,
     ];
 
@@ -74,6 +80,8 @@ impl LintId {
             LintId::RcCycle => &rc_cycle::LINT,
             LintId::LargeStackValue => &large_stack_value::LINT,
             LintId::UnwaitedChild => &unwaited_child::LINT,
+            LintId::UnusedSuppression => &unused_suppression::LINT,
+            LintId::SuppressionWithoutReason => &suppression_without_reason::LINT,
             LintId::InternalError => &INTERNAL_ERROR,
         }
     }
