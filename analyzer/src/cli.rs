@@ -177,10 +177,47 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
 
+    let workspace = if args.paths.is_empty() {
+        let selection = cargo::Selection {
+            manifest_path: args.manifest_path.clone(),
+            packages: args.package.clone(),
+        };
+        cargo::load(&selection)?
+    } else {
+        if args.manifest_path.is_some() || !args.package.is_empty() {
+            return Err("paths cannot be combined with --manifest-path or --package".into());
+        }
+        let mut ws = Workspace::from_paths(&args.paths);
+        // Without cargo, the settings file of the folder the command runs in.
+        let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+        ws.settings
+            .extend(crate::config_file::load_gomem_toml(&cwd)?);
+        ws
+    };
+    if !workspace.errors.is_empty() {
+        return Err(workspace.errors.join("\n"));
+    }
+
+    // Settings: defaults, then the workspace's files, then each package's own table; the
+    // command line last, over all of them.
     let mut config = Config::default();
-    config.thresholds.static_size = args.static_size_limit;
-    // The process ends right after the report.
-    config.leak_syntax_at_exit = true;
+    for layer in &workspace.settings {
+        config.apply(layer)?;
+    }
+    let mut per_package = Vec::with_capacity(workspace.packages.len());
+    for package in &workspace.packages {
+        per_package.push(match &package.settings {
+            Some(layer) => {
+                let mut c = config.clone();
+                c.apply(layer)?;
+                Some(c)
+            }
+            None => None,
+        });
+    }
+    config.per_package = per_package;
+    let static_size_given =
+        matches.value_source("static_size_limit") == Some(clap::parser::ValueSource::CommandLine);
     // Apply -A/-W/-D in the order they appear on the command line.
     let mut flags: Vec<(usize, Level, &String)> = Vec::new();
     for (id, level, values) in [
@@ -192,35 +229,43 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
         flags.extend(indices.zip(values).map(|(i, v)| (i, level, v)));
     }
     flags.sort_by_key(|f| f.0);
-    if args.require_reason {
-        config
-            .levels
-            .set(LintId::SuppressionWithoutReason.name(), Level::Deny)?;
-    }
-    for (_, level, name) in flags {
-        config.levels.set(name, level)?;
-    }
-
-    let workspace = if args.paths.is_empty() {
-        let selection = cargo::Selection {
-            manifest_path: args.manifest_path.clone(),
-            packages: args.package.clone(),
-        };
-        cargo::load(&selection)?
-    } else {
-        if args.manifest_path.is_some() || !args.package.is_empty() {
-            return Err("paths cannot be combined with --manifest-path or --package".into());
+    let command_line = |c: &mut Config| -> Result<(), String> {
+        if static_size_given {
+            c.thresholds.static_size = args.static_size_limit;
         }
-        Workspace::from_paths(&args.paths)
+        if args.require_reason {
+            c.levels
+                .set(LintId::SuppressionWithoutReason.name(), Level::Deny)?;
+        }
+        for (_, level, name) in &flags {
+            c.levels.set(name, *level)?;
+        }
+        Ok(())
     };
-    if !workspace.errors.is_empty() {
-        return Err(workspace.errors.join("\n"));
+    command_line(&mut config)?;
+    for c in config.per_package.iter_mut().flatten() {
+        command_line(c)?;
     }
+    // The process ends right after the report.
+    config.leak_syntax_at_exit = true;
+    let exclusions = crate::config_file::Exclusions::new(
+        workspace.settings.iter().chain(
+            workspace
+                .packages
+                .iter()
+                .filter_map(|p| p.settings.as_ref()),
+        ),
+    );
 
-    let analysis = match args.jobs {
+    let mut analysis = match args.jobs {
         Some(n) => crate::driver::analyze_with(workspace, config, n),
         None => analyze(workspace, config),
     };
+    // Findings in excluded files (generated code) are not reported.
+    let db = &analysis.db;
+    analysis
+        .diagnostics
+        .retain(|d| !exclusions.excludes(&db.get(d.primary.span.file).path));
     if std::env::var_os("GOMEM_TIME_PASSES").is_some() {
         // Like rustc's `-Z time-passes`: where a run's time goes, for profiling gomem itself.
         for (phase, took) in &analysis.phases {

@@ -11,10 +11,54 @@ use crate::lints::LintId;
 pub struct Config {
     pub levels: LintLevels,
     pub thresholds: Thresholds,
+    /// Settings of packages that have their own (`[package.metadata.gomem]`), by package
+    /// index; `None` for packages that use the run's.
+    pub per_package: Vec<Option<Config>>,
     /// Do not free the syntax trees at the end of the run. Freeing them costs about a tenth
     /// of the run; a command that exits right after the analysis can skip it, as rustc skips
     /// freeing its arenas. A library caller that analyzes more than once must leave it off.
     pub leak_syntax_at_exit: bool,
+}
+
+impl Config {
+    /// The settings that apply to the files of `package` (the run's when it has none).
+    pub fn for_package(&self, package: Option<crate::workspace::PackageId>) -> &Config {
+        package
+            .and_then(|p| self.per_package.get(p.0 as usize))
+            .and_then(Option::as_ref)
+            .unwrap_or(self)
+    }
+
+    /// Applies one layer of settings from a configuration file.
+    pub fn apply(&mut self, settings: &Settings) -> Result<(), String> {
+        for (name, level) in &settings.levels {
+            self.levels
+                .set(name, *level)
+                .map_err(|e| format!("{}: in `lints`: {e}", settings.origin))?;
+        }
+        if let Some(n) = settings.static_size {
+            self.thresholds.static_size = n;
+        }
+        if let Some(n) = settings.stack_value_size {
+            self.thresholds.stack_value_size = n;
+        }
+        Ok(())
+    }
+}
+
+/// One layer of settings, as read from `gomem.toml` or a `[*.metadata.gomem]` table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Where it was read, for error messages: `gomem.toml`, `Cargo.toml [package.metadata.gomem]`.
+    pub origin: String,
+    /// `lints.<id> = "allow" | "warn" | "deny"`, in file order.
+    pub levels: Vec<(String, Level)>,
+    pub static_size: Option<u64>,
+    pub stack_value_size: Option<u64>,
+    /// Glob patterns of files whose findings are not reported, relative to `base`.
+    pub exclude: Vec<String>,
+    /// The folder the patterns are relative to: the workspace's or the package's.
+    pub base: std::path::PathBuf,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -174,6 +174,8 @@ struct LintContext {
     index: ItemIndex,
     db: Arc<SourceDb>,
     config: Config,
+    /// The package of each target, to find a file's package settings.
+    target_packages: Vec<crate::workspace::PackageId>,
     checks: Vec<(LintId, Check)>,
 }
 
@@ -246,6 +248,7 @@ impl Run {
                     index,
                     db: frozen.clone(),
                     config: self.config.clone(),
+                    target_packages: self.workspace.targets.iter().map(|t| t.package).collect(),
                     checks: self.checks.clone(),
                 };
                 let _ = shared.context.set(Arc::new(context));
@@ -285,7 +288,12 @@ impl Run {
         for d in &mut diagnostics {
             if d.lint.lint().configurable {
                 // A lint may raise its own level (e.g. a finding inside a loop); flags cap it.
-                let configured = self.config.levels.get(d.lint);
+                let package = db
+                    .get(d.primary.span.file)
+                    .target
+                    .and_then(|t| self.workspace.targets.get(t.0 as usize))
+                    .map(|t| t.package);
+                let configured = self.config.for_package(package).levels.get(d.lint);
                 d.level = if configured == Level::Allow {
                     Level::Allow
                 } else {
@@ -600,10 +608,18 @@ fn lint_file(
         db,
         config,
         checks,
+        target_packages,
     } = context;
     let Some(module) = index.file_module(file) else {
         return;
     };
+    // A package with settings of its own (`[package.metadata.gomem]`) gets its levels and
+    // thresholds for its files.
+    let package = db
+        .get(file)
+        .target
+        .and_then(|t| target_packages.get(t.0 as usize).copied());
+    let config = config.for_package(package);
     let cx = FileContext {
         file,
         source: db.get(file),
@@ -668,7 +684,11 @@ fn judge_crate_checks(
     let mut out = Vec::new();
     for &(id, check) in &context.checks {
         let Check::Crate(check) = check else { continue };
-        if context.config.levels.get(id) == Level::Allow {
+        // Runs if any package has the lint on (levels are applied per file afterwards).
+        let on = std::iter::once(&context.config)
+            .chain(context.config.per_package.iter().flatten())
+            .any(|c| c.levels.get(id) != Level::Allow);
+        if !on {
             continue;
         }
         let mine = by_source

@@ -15,6 +15,8 @@ pub mod callgraph;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
+#[cfg(feature = "cli")]
+pub mod config_file;
 pub mod consteval;
 pub mod diagnostic;
 pub mod driver;

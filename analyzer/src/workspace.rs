@@ -23,6 +23,8 @@ pub struct Package {
     /// diagnostics by it.
     pub cargo_id: String,
     pub manifest_path: PathBuf,
+    /// Its `[package.metadata.gomem]` settings.
+    pub settings: Option<crate::config::Settings>,
 }
 
 #[derive(Clone, Debug)]
@@ -46,6 +48,9 @@ pub struct Workspace {
     pub plain_files: Vec<PathBuf>,
     /// Problems met while finding files (an unreadable folder, a path that does not exist).
     pub errors: Vec<String>,
+    /// Workspace-wide settings, in the order they apply: `[workspace.metadata.gomem]`,
+    /// then `gomem.toml`.
+    pub settings: Vec<crate::config::Settings>,
 }
 
 impl Workspace {
@@ -89,6 +94,7 @@ impl Workspace {
             name: sanitize(&name),
             version: "0.0.0".into(),
             manifest_path: ws.root.join("Cargo.toml"),
+            settings: None,
         });
         ws
     }
@@ -207,6 +213,14 @@ pub mod cargo {
             root: meta.workspace_root.clone().into(),
             ..Workspace::default()
         };
+        let root_manifest = ws.root.join("Cargo.toml");
+        if let Some(table) = meta.workspace_metadata.get("gomem") {
+            let origin = format!("{} [workspace.metadata.gomem]", root_manifest.display());
+            ws.settings
+                .push(crate::config_file::parse(&origin, &ws.root, table)?);
+        }
+        ws.settings
+            .extend(crate::config_file::load_gomem_toml(&ws.root)?);
         let members: Vec<_> = meta.workspace_packages();
         for name in &selection.packages {
             if !members.iter().any(|p| p.name.as_str() == name) {
@@ -224,11 +238,21 @@ pub mod cargo {
                 continue;
             }
             let id = PackageId(ws.packages.len() as u32);
+            let manifest_path: PathBuf = pkg.manifest_path.clone().into();
+            let settings = match pkg.metadata.get("gomem") {
+                Some(table) => {
+                    let origin = format!("{} [package.metadata.gomem]", manifest_path.display());
+                    let dir = manifest_path.parent().unwrap_or(&ws.root).to_path_buf();
+                    Some(crate::config_file::parse(&origin, &dir, table)?)
+                }
+                None => None,
+            };
             ws.packages.push(Package {
                 name: pkg.name.to_string(),
                 version: pkg.version.to_string(),
                 cargo_id: pkg.id.repr.clone(),
-                manifest_path: pkg.manifest_path.clone().into(),
+                manifest_path,
+                settings,
             });
             for t in &pkg.targets {
                 ws.targets.push(Target {

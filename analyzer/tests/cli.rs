@@ -288,3 +288,111 @@ fn require_reason_turns_unexplained_suppressions_into_errors() {
     ]);
     assert_eq!(relaxed.status.code(), Some(0), "{}", stderr(&relaxed));
 }
+
+fn configured() -> PathBuf {
+    fixtures().join("crates/configured/Cargo.toml")
+}
+
+/// `(lint, level, file name)` of each finding, from JSON output.
+fn findings_of(out: &Output) -> Vec<(String, String, String)> {
+    let mut found = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["reason"] != "compiler-message" {
+            continue;
+        }
+        let m = &v["message"];
+        let file = m["spans"][0]["file_name"].as_str().unwrap_or_default();
+        let short = file.split("configured/").last().unwrap_or(file).to_string();
+        found.push((
+            m["code"]["code"].as_str().unwrap().to_string(),
+            m["level"].as_str().unwrap().to_string(),
+            short,
+        ));
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn settings_layer_workspace_then_gomem_toml_then_package_then_command_line() {
+    let out = gomem_lint(&[
+        "--manifest-path",
+        configured().to_str().unwrap(),
+        "--message-format=json",
+    ]);
+    let found = findings_of(&out);
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        found,
+        vec![
+            // 8 KiB is over strict's 4 KiB limit, not the default 1 MiB.
+            s("gomem::oversized_static", "warning", "strict/src/lib.rs"),
+            // strict denies it; relaxed keeps the default; generated/ is excluded.
+            s("gomem::unjoined_task", "error", "strict/src/lib.rs"),
+            s("gomem::unjoined_task", "warning", "relaxed/src/lib.rs"),
+            // denied by the workspace table, back to warn by gomem.toml.
+            s("gomem::unwaited_child", "warning", "relaxed/src/lib.rs"),
+            // rc_cycle is allowed by the workspace table.
+        ],
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(out.status.code(), Some(1));
+    // The command line beats every file.
+    let out = gomem_lint(&[
+        "--manifest-path",
+        configured().to_str().unwrap(),
+        "--message-format=json",
+        "-A",
+        "unjoined_task",
+        "-W",
+        "rc_cycle",
+    ]);
+    let found = findings_of(&out);
+    assert!(
+        found.iter().all(|f| f.0 != "gomem::unjoined_task"),
+        "{found:?}"
+    );
+    assert!(found.iter().any(|f| f.0 == "gomem::rc_cycle"), "{found:?}");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_bad_setting_is_an_error_naming_file_key_and_choices() {
+    let dir = std::env::temp_dir().join(format!("gomem-bad-config-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"bad\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+         [package.metadata.gomem]\nlints = { unjoined_tsk = \"deny\" }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "").unwrap();
+    let manifest = dir.join("Cargo.toml");
+    let out = gomem_lint(&["--manifest-path", manifest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("[package.metadata.gomem]")
+            && err.contains("unknown lint `unjoined_tsk`")
+            && err.contains("unjoined_task"),
+        "{err}"
+    );
+    std::fs::write(dir.join("gomem.toml"), "[thresholds]\nstack = 1\n").unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"bad\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    let out = gomem_lint(&["--manifest-path", manifest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("gomem.toml")
+            && err.contains("`thresholds.stack`")
+            && err.contains("static-size"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
