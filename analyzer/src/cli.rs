@@ -47,7 +47,8 @@ struct Args {
     #[arg(short, long = "package", value_name = "SPEC")]
     package: Vec<String>,
 
-    /// Output format: `human` for people, `json` for cargo-compatible messages.
+    /// Output format: `human` for people, `json` for cargo-compatible messages, `sarif` for
+    /// code scanning dashboards.
     #[arg(long, value_enum, default_value_t = MessageFormat::Human, value_name = "FMT")]
     message_format: MessageFormat,
 
@@ -92,6 +93,8 @@ struct Args {
 enum MessageFormat {
     Human,
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -281,6 +284,13 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
             report::json::write(&mut out, &analysis, !failed && !broken)
                 .map_err(|e| e.to_string())?;
             out.flush().map_err(|e| e.to_string())?;
+        }
+        MessageFormat::Sarif => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            serde_json::to_writer_pretty(&mut out, &report::sarif::log(&analysis))
+                .map_err(|e| e.to_string())?;
+            writeln!(out).map_err(|e| e.to_string())?;
         }
         MessageFormat::Human => print_human(&analysis, args.color).map_err(|e| e.to_string())?,
     }

@@ -396,3 +396,96 @@ fn a_bad_setting_is_an_error_naming_file_key_and_choices() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The SARIF 2.1.0 JSON schema, as shipped in the `serde-sarif` crate's package.
+fn sarif_schema() -> serde_json::Value {
+    let meta = cargo_metadata::MetadataCommand::new()
+        .manifest_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .exec()
+        .unwrap();
+    let package = meta
+        .packages
+        .iter()
+        .find(|p| p.name.as_str() == "serde-sarif")
+        .expect("serde-sarif is a dev-dependency");
+    let path = package
+        .manifest_path
+        .parent()
+        .unwrap()
+        .join("src/schema.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn sarif_of(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--message-format=sarif"];
+    all.extend_from_slice(args);
+    let out = gomem_lint(&all);
+    assert!(out.status.code().is_some_and(|c| c < 2), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn sarif_output_is_valid_sarif_2_1_0() {
+    let log = sarif_of(&[fixtures().join("lints").to_str().unwrap()]);
+    let validator = jsonschema::validator_for(&sarif_schema()).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&log).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The check can fail: a level SARIF does not know is caught.
+    let mut broken = log.clone();
+    broken["runs"][0]["results"][0]["level"] = serde_json::json!("warn");
+    assert!(!validator.is_valid(&broken));
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(rules.iter().any(|r| r["id"] == "gomem::rc_cycle"));
+    let results = run["results"].as_array().unwrap();
+    assert!(results.len() > 20);
+    for r in results {
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], r["ruleId"]);
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+        let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
+        assert!(!uri.starts_with('/') && uri.ends_with(".rs"), "{uri}");
+        assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+        assert!(loc["region"]["startColumn"].as_u64().unwrap() >= 1);
+    }
+}
+
+#[test]
+fn sarif_fingerprints_survive_moved_lines_and_reformatting() {
+    let dir = std::env::temp_dir().join(format!("gomem-sarif-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("lib.rs");
+    let fingerprints = |src: &str| -> Vec<String> {
+        std::fs::write(&file, src).unwrap();
+        let log = sarif_of(&[dir.to_str().unwrap()]);
+        log["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["partialFingerprints"]["gomem/v1"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let before = fingerprints(
+        "fn f() { std::thread::spawn(|| ()); }\nfn g() { std::thread::spawn(|| ()); }\n",
+    );
+    assert_eq!(before.len(), 2);
+    assert_ne!(
+        before[0], before[1],
+        "equal findings are counted, not merged"
+    );
+    let moved = fingerprints(
+        "// a comment\n\nfn f() {\n    std::thread::spawn(|| ());\n}\nfn g() {   std::thread::spawn( || () ); }\n",
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    let mut b = before.clone();
+    b.sort();
+    let mut m = moved;
+    m.sort();
+    assert_eq!(b, m);
+}

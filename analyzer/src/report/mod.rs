@@ -5,6 +5,7 @@
 
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use crate::diagnostic::Level;
 use crate::driver::Analysis;
