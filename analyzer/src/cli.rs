@@ -68,6 +68,15 @@ struct Args {
     #[arg(short = 'D', long = "deny", value_name = "LINT", action = ArgAction::Append)]
     deny: Vec<String>,
 
+    /// Record the findings in FILE (a baseline for `--baseline`).
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+
+    /// Report only findings that are not in the baseline FILE (written by
+    /// `--write-baseline`); baseline entries that match nothing are listed.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    baseline: Option<PathBuf>,
+
     /// Report suppressions (`gomem::allow`) that give no reason, as errors.
     #[arg(long)]
     require_reason: bool,
@@ -269,6 +278,33 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
     analysis
         .diagnostics
         .retain(|d| !exclusions.excludes(&db.get(d.primary.span.file).path));
+    if let Some(path) = &args.write_baseline {
+        crate::baseline::write(path, &analysis)?;
+        eprintln!(
+            "gomem-lint: recorded {} in the baseline `{}`",
+            report::counts(&analysis),
+            path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(path) = &args.baseline {
+        let stale = crate::baseline::apply(path, &mut analysis)?;
+        if !stale.is_empty() {
+            // To stderr in every format: stdout carries the machine-readable output.
+            eprintln!(
+                "gomem-lint: {} no longer {} a finding (fixed? rewrite the baseline with --write-baseline):",
+                if stale.len() == 1 {
+                    "1 baseline entry".to_string()
+                } else {
+                    format!("{} baseline entries", stale.len())
+                },
+                if stale.len() == 1 { "matches" } else { "match" }
+            );
+            for e in &stale {
+                eprintln!("  {} {} (x{}): {}", e.file, e.lint, e.count, e.message);
+            }
+        }
+    }
     if std::env::var_os("GOMEM_TIME_PASSES").is_some() {
         // Like rustc's `-Z time-passes`: where a run's time goes, for profiling gomem itself.
         for (phase, took) in &analysis.phases {

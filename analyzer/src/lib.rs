@@ -11,6 +11,8 @@
 //! a proc-macro crate can use it cheaply.
 
 pub mod allocation;
+#[cfg(feature = "cli")]
+pub mod baseline;
 pub mod callgraph;
 #[cfg(feature = "cli")]
 pub mod cli;
@@ -20,6 +22,7 @@ pub mod config_file;
 pub mod consteval;
 pub mod diagnostic;
 pub mod driver;
+pub mod fingerprint;
 pub mod globals;
 pub mod index;
 pub mod layout;

@@ -489,3 +489,67 @@ fn sarif_fingerprints_survive_moved_lines_and_reformatting() {
     m.sort();
     assert_eq!(b, m);
 }
+
+#[test]
+fn a_baseline_hides_old_findings_and_reports_new_and_stale_ones() {
+    let dir = std::env::temp_dir().join(format!("gomem-baseline-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let lib = dir.join("src/lib.rs");
+    let baseline = dir.join("gomem-baseline.json");
+    let (d, b) = (dir.join("src"), baseline.to_str().unwrap().to_string());
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.push(d.to_str().unwrap());
+        gomem_lint(&all)
+    };
+    std::fs::write(
+        &lib,
+        "pub fn a() { std::thread::spawn(|| ()); }\npub fn b() { std::thread::spawn(|| ()); }\n",
+    )
+    .unwrap();
+    let out = run(&["--write-baseline", &b]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("recorded 2 warnings"),
+        "{}",
+        stderr(&out)
+    );
+    // Lines added above and the code reformatted: still the same two findings, nothing new.
+    std::fs::write(
+        &lib,
+        "// new header\n\npub fn a() {\n    std::thread::spawn(|| ());\n}\npub fn b() { std::thread::spawn(|| ()); }\n",
+    )
+    .unwrap();
+    let out = run(&["--baseline", &b, "-D", "warnings"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no findings"), "{}", stderr(&out));
+    // A third copy is new (counted, not merged), and is reported.
+    std::fs::write(
+        &lib,
+        "pub fn a() { std::thread::spawn(|| ()); }\npub fn b() { std::thread::spawn(|| ()); }\npub fn c() { std::thread::spawn(|| ()); }\n",
+    )
+    .unwrap();
+    let out = run(&["--baseline", &b, "-D", "warnings"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 error"), "{}", stderr(&out));
+    // Both fixed: the entry is stale and listed.
+    std::fs::write(&lib, "pub fn a() {}\n").unwrap();
+    let out = run(&["--baseline", &b]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("1 baseline entry no longer matches")
+            && stderr(&out).contains("unjoined_task (x2)"),
+        "{}",
+        stderr(&out)
+    );
+    // Not a baseline: a clear error.
+    std::fs::write(&baseline, "{}").unwrap();
+    let out = run(&["--baseline", &b]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not a gomem baseline"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
