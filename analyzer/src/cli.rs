@@ -68,6 +68,16 @@ struct Args {
     #[arg(short = 'D', long = "deny", value_name = "LINT", action = ArgAction::Append)]
     deny: Vec<String>,
 
+    /// First run `cargo check` (or `cargo clippy`) with `--message-format=json` and the
+    /// arguments after `--`, and pass its messages through: for rust-analyzer's
+    /// `check.overrideCommand`, which then shows both the compiler's and gomem's findings.
+    #[arg(long, value_enum, value_name = "TOOL", num_args = 0..=1, default_missing_value = "check")]
+    with_check: Option<CheckTool>,
+
+    /// Arguments for `cargo check`/`cargo clippy` (with `--with-check`), after `--`.
+    #[arg(last = true, value_name = "CHECK_ARGS")]
+    check_args: Vec<String>,
+
     /// Record the findings in FILE (a baseline for `--baseline`).
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
@@ -104,6 +114,12 @@ enum MessageFormat {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning.
     Sarif,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum CheckTool {
+    Check,
+    Clippy,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -269,6 +285,16 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
         ),
     );
 
+    // `--with-check`: the compiler's messages first, passed through as they are.
+    let check_ok = match args.with_check {
+        Some(tool) => {
+            if args.message_format != MessageFormat::Json {
+                return Err("--with-check needs --message-format=json".into());
+            }
+            Some(run_check(tool, &args)?)
+        }
+        None => None,
+    };
     let mut analysis = match args.jobs {
         Some(n) => crate::driver::analyze_with(workspace, config, n),
         None => analyze(workspace, config),
@@ -317,8 +343,9 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
         MessageFormat::Json => {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            report::json::write(&mut out, &analysis, !failed && !broken)
-                .map_err(|e| e.to_string())?;
+            // One `build-finished` for both runs.
+            let success = !failed && !broken && check_ok != Some(false);
+            report::json::write(&mut out, &analysis, success).map_err(|e| e.to_string())?;
             out.flush().map_err(|e| e.to_string())?;
         }
         MessageFormat::Sarif => {
@@ -332,11 +359,52 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
     }
     Ok(if broken {
         ExitCode::from(2)
-    } else if failed {
+    } else if failed || check_ok == Some(false) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Runs `cargo check`/`cargo clippy --message-format=json` for the same packages, copying its
+/// JSON lines to stdout except its `build-finished` (gomem writes the run's one at the end).
+/// Returns whether the check succeeded.
+fn run_check(tool: CheckTool, args: &Args) -> Result<bool, String> {
+    use std::io::BufRead;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.arg(match tool {
+        CheckTool::Check => "check",
+        CheckTool::Clippy => "clippy",
+    });
+    cmd.arg("--message-format=json");
+    if let Some(m) = &args.manifest_path {
+        cmd.arg("--manifest-path").arg(m);
+    }
+    for p in &args.package {
+        cmd.arg("-p").arg(p);
+    }
+    if args.package.is_empty() {
+        cmd.arg("--workspace");
+    }
+    cmd.args(&args.check_args);
+    cmd.stdout(std::process::Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run cargo for --with-check: {e}"))?;
+    let stdout = child.stdout.take().expect("piped");
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        let finished = serde_json::from_str::<serde_json::Value>(&line)
+            .is_ok_and(|v| v["reason"] == "build-finished");
+        if !finished {
+            writeln!(out, "{line}").map_err(|e| e.to_string())?;
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    Ok(status.success())
 }
 
 fn print_human(analysis: &Analysis, color: Color) -> std::io::Result<()> {

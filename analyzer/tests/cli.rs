@@ -553,3 +553,37 @@ fn a_baseline_hides_old_findings_and_reports_new_and_stale_ones() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn with_check_passes_the_compilers_messages_through() {
+    let manifest = fixtures().join("crates/broken/Cargo.toml");
+    let target = std::env::temp_dir().join(format!("gomem-with-check-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-gomem-lint"))
+        .args(["--with-check", "--message-format=json", "--manifest-path"])
+        .arg(&manifest)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&target).ok();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let mut codes = Vec::new();
+    let mut finished = Vec::new();
+    for message in cargo_metadata::Message::parse_stream(&out.stdout[..]) {
+        match message.unwrap() {
+            cargo_metadata::Message::CompilerMessage(m) => {
+                codes.push(m.message.code.map(|c| c.code).unwrap_or_default())
+            }
+            cargo_metadata::Message::BuildFinished(f) => finished.push(f.success),
+            _ => {}
+        }
+    }
+    assert!(
+        codes.iter().any(|c| c == "E0308"),
+        "rustc's type error: {codes:?}"
+    );
+    assert!(
+        codes.iter().any(|c| c == "gomem::unjoined_task"),
+        "gomem's finding: {codes:?}"
+    );
+    assert_eq!(finished, vec![false], "one build-finished, failed");
+}

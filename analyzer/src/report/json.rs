@@ -199,6 +199,12 @@ pub fn write(
     analysis: &Analysis,
     success: bool,
 ) -> std::io::Result<()> {
+    write_messages(out, analysis)?;
+    write_finished(out, success)
+}
+
+/// The findings, one `compiler-message` line each.
+pub fn write_messages(out: &mut dyn std::io::Write, analysis: &Analysis) -> std::io::Result<()> {
     for d in &analysis.diagnostics {
         writeln!(
             out,
@@ -206,6 +212,11 @@ pub fn write(
             message_line(&analysis.workspace, &analysis.db, d)
         )?;
     }
+    Ok(())
+}
+
+/// The closing `build-finished` line.
+pub fn write_finished(out: &mut dyn std::io::Write, success: bool) -> std::io::Result<()> {
     writeln!(
         out,
         "{}",
