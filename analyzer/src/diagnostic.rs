@@ -100,6 +100,23 @@ impl Diagnostic {
         self
     }
 
+    /// Adds a mechanical fix: replace `span`'s text by `replacement`.
+    pub fn suggestion(
+        mut self,
+        message: impl Into<String>,
+        span: Span,
+        replacement: impl Into<String>,
+        machine_applicable: bool,
+    ) -> Self {
+        self.suggestions.push(Suggestion {
+            message: message.into(),
+            span,
+            replacement: replacement.into(),
+            machine_applicable,
+        });
+        self
+    }
+
     pub fn level(mut self, level: Level) -> Self {
         self.level = level;
         self

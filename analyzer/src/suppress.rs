@@ -286,7 +286,7 @@ pub fn apply(
                     "this suppression silences nothing",
                 )
                 .primary_label("no finding of these lints starts here")
-                .help("remove it; the code it was written for has changed"),
+                .suggestion("remove it", s.span, "", true),
             );
         }
         if s.reason.is_none() {

@@ -587,3 +587,42 @@ fn with_check_passes_the_compilers_messages_through() {
     );
     assert_eq!(finished, vec![false], "one build-finished, failed");
 }
+
+#[test]
+fn mechanical_fixes_carry_a_suggested_replacement() {
+    let out = gomem_lint(&[
+        "--message-format=json",
+        fixtures().join("suppress").to_str().unwrap(),
+    ]);
+    let mut fixes = Vec::new();
+    for message in cargo_metadata::Message::parse_stream(&out.stdout[..]) {
+        if let cargo_metadata::Message::CompilerMessage(m) = message.unwrap() {
+            for child in &m.message.children {
+                for s in &child.spans {
+                    if let Some(r) = &s.suggested_replacement {
+                        fixes.push((
+                            m.message.code.clone().unwrap().code,
+                            r.clone(),
+                            format!("{:?}", s.suggestion_applicability),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // A stale suppression can be deleted as is; `spawn` -> `status` changes what runs.
+    assert!(
+        fixes
+            .iter()
+            .any(|(c, r, a)| c == "gomem::unused_suppression"
+                && r.is_empty()
+                && a.contains("MachineApplicable")),
+        "{fixes:?}"
+    );
+    assert!(
+        fixes.iter().any(|(c, r, a)| c == "gomem::unwaited_child"
+            && r == "status"
+            && a.contains("MaybeIncorrect")),
+        "{fixes:?}"
+    );
+}

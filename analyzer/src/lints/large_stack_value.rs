@@ -155,7 +155,20 @@ impl<'ast> Visit<'ast> for Checker<'_> {
                 Some(n) => format!("local `{n}`"),
                 None => "this local".into(),
             };
-            self.report(at, &what, size, None);
+            // `let buf = [0u8; N];` -> `let buf = vec![0u8; N];` (a Vec, not an array: the
+            // code using it may need changes, so not machine-applicable).
+            let fix = match (ty, init.map(peel)) {
+                (None, Some(e @ Expr::Repeat(_))) => {
+                    let span = self.span(e);
+                    self.cx
+                        .source
+                        .text
+                        .get(span.range())
+                        .map(|text| (span, format!("vec!{text}")))
+                }
+                _ => None,
+            };
+            self.report(at, &what, size, None, fix);
         }
         syn::visit::visit_local(self, local);
     }
@@ -181,6 +194,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
                             "this array",
                             size,
                             Some("it is built on the stack first, then moved to the heap"),
+                            None,
                         );
                     }
                 }
@@ -205,7 +219,14 @@ impl Checker<'_> {
         Span::of_tokens(self.cx.file, node)
     }
 
-    fn report(&mut self, at: Span, what: &str, size: u64, why: Option<&str>) {
+    fn report(
+        &mut self,
+        at: Span,
+        what: &str,
+        size: u64,
+        why: Option<&str>,
+        fix: Option<(Span, String)>,
+    ) {
         let Some((stack, stack_name)) = self.stack.describe() else {
             return;
         };
@@ -244,6 +265,9 @@ impl Checker<'_> {
             .help("put it on the heap: `vec![x; N]` (or `vec![x; N].into_boxed_slice()` for a boxed array)");
         if size >= stack {
             d = d.level(Level::Deny);
+        }
+        if let Some((span, replacement)) = fix {
+            d = d.suggestion("allocate it on the heap", span, replacement, false);
         }
         self.out.push(d);
     }

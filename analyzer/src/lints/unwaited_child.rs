@@ -185,6 +185,19 @@ impl Checker<'_> {
             spawn,
             "child process is spawned and never waited for",
         );
+        let dropped_at_once = match binding {
+            None => true,
+            Some((_, label)) => label.contains("dropped"),
+        };
+        if dropped_at_once {
+            // Dropped at once: `status()` runs it the same way, and waits (which blocks).
+            d = d.suggestion(
+                "call `status()` instead, which waits for the process (and blocks until it exits)",
+                spawn,
+                "status",
+                false,
+            );
+        }
         d = match binding {
             Some((at, label)) => d.primary_label("spawned here").label(at, label.to_string()),
             None => d.primary_label(primary.to_string()),
