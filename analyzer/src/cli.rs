@@ -78,6 +78,12 @@ struct Args {
     #[arg(last = true, value_name = "CHECK_ARGS")]
     check_args: Vec<String>,
 
+    /// Lint only the package that holds FILE: what an editor asks on each save
+    /// (rust-analyzer's `$saved_file`). Findings are reported for the whole package, since
+    /// editors replace a package's diagnostics at once.
+    #[arg(long, value_name = "FILE")]
+    saved_file: Option<PathBuf>,
+
     /// Record the findings in FILE (a baseline for `--baseline`).
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
@@ -224,6 +230,22 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
     };
     if !workspace.errors.is_empty() {
         return Err(workspace.errors.join("\n"));
+    }
+    let mut workspace = workspace;
+    if let Some(file) = &args.saved_file {
+        if !args.paths.is_empty() {
+            return Err("--saved-file cannot be combined with paths".into());
+        }
+        let abs = std::fs::canonicalize(file)
+            .map_err(|e| format!("cannot find the saved file `{}`: {e}", file.display()))?;
+        let package = workspace.package_of_file(&abs).ok_or_else(|| {
+            format!(
+                "`{}` is not in a package of the workspace at `{}`",
+                file.display(),
+                workspace.root.display()
+            )
+        })?;
+        workspace.retain_package(package);
     }
 
     // Settings: defaults, then the workspace's files, then each package's own table; the

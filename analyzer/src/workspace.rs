@@ -62,6 +62,30 @@ impl Workspace {
         &self.packages[id.0 as usize]
     }
 
+    /// The package whose folder holds `file` (the innermost one, for nested packages).
+    pub fn package_of_file(&self, file: &Path) -> Option<PackageId> {
+        self.packages
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let dir = p.manifest_path.parent()?;
+                file.starts_with(dir)
+                    .then_some((dir.components().count(), PackageId(i as u32)))
+            })
+            .max_by_key(|(depth, _)| *depth)
+            .map(|(_, id)| id)
+    }
+
+    /// Keeps only package `keep` and its targets.
+    pub fn retain_package(&mut self, keep: PackageId) {
+        let package = self.packages[keep.0 as usize].clone();
+        self.packages = vec![package];
+        self.targets.retain(|t| t.package == keep);
+        for t in &mut self.targets {
+            t.package = PackageId(0);
+        }
+    }
+
     /// The workspace of plain paths: the given files, and every `.rs` file under the given
     /// folders (skipping `target/` and hidden folders), in a stable order.
     pub fn from_paths(paths: &[PathBuf]) -> Workspace {

@@ -626,3 +626,38 @@ fn mechanical_fixes_carry_a_suggested_replacement() {
         "{fixes:?}"
     );
 }
+
+#[test]
+fn saved_file_lints_the_package_that_holds_it() {
+    let root = fixtures().join("crates/multi");
+    let manifest = root.join("Cargo.toml");
+    let saved = root.join("beta/src/lib.rs");
+    let out = gomem_lint(&[
+        "--message-format=json",
+        "--manifest-path",
+        manifest.to_str().unwrap(),
+        "--saved-file",
+        saved.to_str().unwrap(),
+    ]);
+    assert!(out.status.code().is_some_and(|c| c < 2), "{}", stderr(&out));
+    let mut packages = Vec::new();
+    for message in cargo_metadata::Message::parse_stream(&out.stdout[..]) {
+        if let cargo_metadata::Message::CompilerMessage(m) = message.unwrap() {
+            packages.push(m.package_id.repr);
+        }
+    }
+    assert!(!packages.is_empty());
+    assert!(packages.iter().all(|p| p.contains("beta")), "{packages:?}");
+    let outside = gomem_lint(&[
+        "--manifest-path",
+        manifest.to_str().unwrap(),
+        "--saved-file",
+        fixtures().join("clean.rs").to_str().unwrap(),
+    ]);
+    assert_eq!(outside.status.code(), Some(2));
+    assert!(
+        stderr(&outside).contains("is not in a package"),
+        "{}",
+        stderr(&outside)
+    );
+}
