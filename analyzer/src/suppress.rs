@@ -34,6 +34,10 @@ pub struct Suppression {
 /// Every suppression of one file.
 pub fn collect(file: FileId, source: &SourceFile, syntax: &syn::File) -> Vec<Suppression> {
     let mut out = Vec::new();
+    // Both forms spell `gomem`: most files have neither, and skip the walk.
+    if !source.text.contains("gomem") {
+        return out;
+    }
     let whole = 0..source.text.len() as u32;
     attrs(file, &syntax.attrs, true, whole.clone(), &mut out);
     let mut v = Attrs {
@@ -59,11 +63,7 @@ fn attrs(
         if inner != want_inner {
             continue;
         }
-        let path = attr.path();
-        let is_ours = path.segments.len() == 2
-            && path.segments[0].ident == "gomem"
-            && path.segments[1].ident == "allow";
-        if !is_ours {
+        if !is_gomem_allow(attr) {
             continue;
         }
         let mut lints = Vec::new();
@@ -100,9 +100,20 @@ struct Attrs<'o> {
 
 impl Attrs<'_> {
     fn outer(&mut self, attrs: &[syn::Attribute], node: &impl syn::spanned::Spanned) {
+        // A node's span is costly (syn prints its tokens): only for nodes we need it of.
+        if !attrs.iter().any(is_gomem_allow) {
+            return;
+        }
         let span = Span::of_tokens(self.file, node);
         attrs_outer(self.file, attrs, span.lo..span.hi, self.out);
     }
+}
+
+fn is_gomem_allow(attr: &syn::Attribute) -> bool {
+    let path = attr.path();
+    path.segments.len() == 2
+        && path.segments[0].ident == "gomem"
+        && path.segments[1].ident == "allow"
 }
 
 fn attrs_outer(
@@ -133,7 +144,11 @@ impl<'ast> Visit<'ast> for Attrs<'_> {
         };
         self.outer(item_attrs, i);
         if let syn::Item::Mod(m) = i {
-            if let Some((brace, _)) = &m.content {
+            if let Some((brace, _)) = m
+                .content
+                .as_ref()
+                .filter(|_| m.attrs.iter().any(is_gomem_allow))
+            {
                 let span = Span::of(self.file, brace.span.join());
                 attrs(self.file, &m.attrs, true, span.lo..span.hi, self.out);
             }
