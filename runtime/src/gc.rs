@@ -110,7 +110,7 @@ impl<T: 'static> Gc<T> {
 impl<T: 'static> Clone for Gc<T> {
     fn clone(&self) -> Gc<T> {
         let h = self.header();
-        h.strong.set(h.strong.get() + 1);
+        h.inc_strong();
         Gc {
             ptr: self.ptr,
             _not_send: PhantomData,
@@ -121,9 +121,7 @@ impl<T: 'static> Clone for Gc<T> {
 impl<T: 'static> Drop for Gc<T> {
     fn drop(&mut self) {
         let h = self.header();
-        let strong = h.strong.get() - 1;
-        h.strong.set(strong);
-        if strong == 0 {
+        if h.dec_strong() == 0 {
             debug_assert!(!heap::is_held(h), "a held object's count cannot reach zero");
             // SAFETY: this was the last handle, and a collection holding the object would
             // have added a count of its own.

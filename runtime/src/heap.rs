@@ -15,14 +15,18 @@ use std::time::{Duration, Instant};
 
 use crate::trace::{Mode, Tracer};
 
-const MARKED: u8 = 1;
-const DROPPED: u8 = 2;
-const HELD: u8 = 4;
+// Flags, in the top bits of `Header::state` (the rest counts internal handles).
+const MARKED: u32 = 1 << 31;
+const DROPPED: u32 = 1 << 30;
+const HELD: u32 = 1 << 29;
 /// In the heap's list (objects allocated after the heap was torn down at thread exit are
 /// reference-counted only).
-const TRACKED: u8 = 8;
+const TRACKED: u32 = 1 << 28;
 /// Allocated from the thread's arena (not the global allocator).
-const ARENA: u8 = 16;
+const ARENA: u32 = 1 << 27;
+const FLAGS: u32 = MARKED | DROPPED | HELD | TRACKED | ARENA;
+/// Internal handle counts saturate here (counting fewer is always safe).
+const MAX_INTERNAL: u32 = ARENA - 1;
 
 /// Go's minimum heap goal: below this, collecting is not worth it.
 const MIN_GOAL: usize = 4 << 20;
@@ -43,11 +47,12 @@ pub(crate) struct VTable {
 
 /// The start of every object. `#[repr(C)]` objects put it first, so a pointer to the object
 /// is a pointer to its header.
+///
+/// 16 bytes: the handle count, the flags with the collector's count of internal handles,
+/// and the type's operations.
 pub(crate) struct Header {
-    pub strong: Cell<usize>,
-    /// Handles held inside the heap, counted by the collector (saturating).
-    pub internal: Cell<u32>,
-    flags: Cell<u8>,
+    strong: Cell<u32>,
+    state: Cell<u32>,
     pub vtable: &'static VTable,
 }
 
@@ -55,8 +60,7 @@ impl Header {
     pub fn new(vtable: &'static VTable, in_arena: bool) -> Header {
         Header {
             strong: Cell::new(1),
-            internal: Cell::new(0),
-            flags: Cell::new(if in_arena { ARENA } else { 0 }),
+            state: Cell::new(if in_arena { ARENA } else { 0 }),
             vtable,
         }
     }
@@ -66,13 +70,48 @@ impl Header {
         self.flag(ARENA)
     }
 
-    fn flag(&self, f: u8) -> bool {
-        self.flags.get() & f != 0
+    fn flag(&self, f: u32) -> bool {
+        self.state.get() & f != 0
     }
 
-    fn set_flag(&self, f: u8, on: bool) {
-        let flags = self.flags.get();
-        self.flags.set(if on { flags | f } else { flags & !f });
+    fn set_flag(&self, f: u32, on: bool) {
+        let state = self.state.get();
+        self.state.set(if on { state | f } else { state & !f });
+    }
+
+    pub fn strong(&self) -> usize {
+        self.strong.get() as usize
+    }
+
+    /// One more handle. Aborts rather than wrap, as `Rc` does: 4 billion handles to one
+    /// object mean leaked handles, and a wrapped count would free a live object.
+    pub fn inc_strong(&self) {
+        match self.strong.get().checked_add(1) {
+            Some(n) => self.strong.set(n),
+            None => std::process::abort(),
+        }
+    }
+
+    /// One handle less; returns how many are left.
+    pub fn dec_strong(&self) -> usize {
+        let n = self.strong.get() - 1;
+        self.strong.set(n);
+        n as usize
+    }
+
+    pub fn internal(&self) -> usize {
+        (self.state.get() & !FLAGS) as usize
+    }
+
+    pub fn reset_internal(&self) {
+        self.state.set(self.state.get() & FLAGS);
+    }
+
+    /// Counts one more handle held inside the heap (saturating).
+    pub fn add_internal(&self) {
+        if (self.state.get() & !FLAGS) < MAX_INTERNAL {
+            self.state.set(self.state.get() + 1);
+        }
     }
 
     pub fn is_marked(&self) -> bool {
@@ -210,7 +249,7 @@ impl Heap {
         for &h in &objects {
             // SAFETY: listed objects are allocated.
             let header = unsafe { h.as_ref() };
-            header.internal.set(0);
+            header.reset_internal();
             header.set_marked(false);
         }
         let mut tracer = Tracer::new(Mode::CountInternal);
@@ -228,7 +267,7 @@ impl Heap {
         for &h in &objects {
             // SAFETY: as above.
             let header = unsafe { h.as_ref() };
-            if header.strong.get() > header.internal.get() as usize && !header.is_marked() {
+            if header.strong() > header.internal() && !header.is_marked() {
                 header.set_marked(true);
                 tracer.stack.push(h);
             }
@@ -256,7 +295,7 @@ impl Heap {
             // SAFETY: as above. Holding one more count keeps every garbage object allocated
             // while the values are dropped, whatever handles those drops release.
             let header = unsafe { h.as_ref() };
-            header.strong.set(header.strong.get() + 1);
+            header.inc_strong();
             header.set_flag(HELD, true);
         }
         let mut panic = None;
@@ -281,8 +320,7 @@ impl Heap {
             // SAFETY: held objects are allocated until we release our count here.
             let header = unsafe { h.as_ref() };
             header.set_flag(HELD, false);
-            let strong = header.strong.get() - 1;
-            header.strong.set(strong);
+            let strong = header.dec_strong();
             if strong == 0 {
                 self.untrack(h);
                 freed += 1;
@@ -454,4 +492,33 @@ pub fn stats() -> MemStats {
         pause_total: heap.pause_total.get(),
         recent_pauses: heap.pauses.borrow().iter().copied().collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_is_two_words() {
+        assert_eq!(std::mem::size_of::<Header>(), 16);
+    }
+
+    #[test]
+    fn internal_counts_saturate_below_the_flags() {
+        static VT: VTable = VTable {
+            trace: |_, _| {},
+            drop_value: |_| {},
+            dealloc: |_| {},
+            size: 16,
+        };
+        let h = Header::new(&VT, true);
+        h.state.set(h.state.get() | (MAX_INTERNAL - 1));
+        h.add_internal();
+        h.add_internal();
+        assert_eq!(h.internal(), MAX_INTERNAL as usize);
+        assert!(h.in_arena() && !h.is_dropped() && !h.is_marked());
+        h.reset_internal();
+        assert_eq!(h.internal(), 0);
+        assert!(h.in_arena());
+    }
 }

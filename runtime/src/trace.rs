@@ -55,7 +55,7 @@ impl Tracer {
         // object's strong count), and the collector runs on the heap's own thread.
         let h = unsafe { header.as_ref() };
         match self.mode {
-            Mode::CountInternal => h.internal.set(h.internal.get().saturating_add(1)),
+            Mode::CountInternal => h.add_internal(),
             Mode::Mark => {
                 if !h.is_marked() {
                     h.set_marked(true);
