@@ -260,9 +260,11 @@ impl Checker<'_> {
         if let Some(why) = why {
             d = d.note(why.to_string());
         }
-        d = d
-            .note("a thread's stack is fixed: a value that does not fit aborts the process with a stack overflow, and every frame on the way counts")
-            .help("put it on the heap: `vec![x; N]` (or `vec![x; N].into_boxed_slice()` for a boxed array)");
+        d = d.note("a thread's stack is fixed: a value that does not fit aborts the process with a stack overflow, and every frame on the way counts");
+        // A concrete rewrite says it better than the general advice.
+        if fix.is_none() {
+            d = d.help("put it on the heap: `vec![x; N]` (or `vec![x; N].into_boxed_slice()` for a boxed array)");
+        }
         if size >= stack {
             d = d.level(Level::Deny);
         }
