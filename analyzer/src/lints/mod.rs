@@ -201,6 +201,44 @@ const INTERNAL_ERROR: Lint = Lint {
 };
 
 #[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--explain` prints these docs: every lint tells what it finds, why it matters, shows
+    /// an example, and (for the lints that look at code) what it deliberately leaves alone.
+    #[test]
+    fn every_lint_documents_itself_in_the_same_outline() {
+        for id in LintId::ALL {
+            let lint = id.lint();
+            assert_eq!(lint.id, id, "{} is registered under another id", lint.name);
+            assert_eq!(LintId::from_name(lint.name), Some(id));
+            assert!(
+                !lint.summary.is_empty() && !lint.summary.ends_with('.'),
+                "{}",
+                lint.name
+            );
+            if id == LintId::InternalError {
+                continue;
+            }
+            for section in ["## What it finds", "## Why it matters", "## Example"] {
+                assert!(
+                    lint.explanation.contains(section),
+                    "`{}` lacks `{section}`",
+                    lint.name
+                );
+            }
+            if matches!(lint.check, Check::File(_) | Check::Crate(_)) {
+                assert!(
+                    lint.explanation.contains("## What it does not report"),
+                    "`{}` does not say what it leaves alone",
+                    lint.name
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 pub(crate) mod test_util {
     //! Runs the whole pipeline on one source text, for the lints' unit tests.
     use super::LintId;

@@ -45,7 +45,7 @@ Give the memory a local scope: allocate it where it is needed, sized to the data
 drop. If it must be shared, keep a small global handle (`Mutex<Vec<u8>>` that starts empty)
 and clear it when done. Make a large `const` a `static` so that there is one copy.
 
-## What it does not catch
+## What it does not report
 Sizes are lower bounds (padding is ignored), and a size that depends on something the source
 does not spell out (a generic, a type from another crate, a function call) is not guessed:
 such globals are not reported. Globals filled at run time are `retained_global`'s business.

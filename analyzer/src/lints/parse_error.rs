@@ -34,7 +34,7 @@ Fix the syntax error or add the missing file; `cargo check` shows the same probl
 file is only compiled with a feature or on another platform, put the `mod` behind `#[cfg(..)]`:
 gomem does not report missing files of `cfg`-gated modules.
 
-## What it does not catch
+## What it does not report
 Files that are not part of any module tree (in cargo mode) are not read at all; in plain-path
 mode every `.rs` file under the given folders is read.
 "#,
