@@ -71,7 +71,7 @@ struct Args {
     /// First run `cargo check` (or `cargo clippy`) with `--message-format=json` and the
     /// arguments after `--`, and pass its messages through: for rust-analyzer's
     /// `check.overrideCommand`, which then shows both the compiler's and gomem's findings.
-    #[arg(long, value_enum, value_name = "TOOL", num_args = 0..=1, default_missing_value = "check")]
+    #[arg(long, value_enum, value_name = "TOOL", num_args = 0..=1, require_equals = true, default_missing_value = "check")]
     with_check: Option<CheckTool>,
 
     /// Arguments for `cargo check`/`cargo clippy` (with `--with-check`), after `--`.
@@ -83,6 +83,10 @@ struct Args {
     /// editors replace a package's diagnostics at once.
     #[arg(long, value_name = "FILE")]
     saved_file: Option<PathBuf>,
+
+    /// Explain where each heap allocation goes, like Go's `-gcflags=-m` (`=2` adds the flow).
+    #[arg(long, value_name = "LEVEL", num_args = 0..=1, require_equals = true, default_missing_value = "1")]
+    explain_escapes: Option<u8>,
 
     /// Record the findings in FILE (a baseline for `--baseline`).
     #[arg(long, value_name = "FILE")]
@@ -280,6 +284,10 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
     }
     flags.sort_by_key(|f| f.0);
     let command_line = |c: &mut Config| -> Result<(), String> {
+        if let Some(detail) = args.explain_escapes {
+            c.escape_detail = detail;
+            c.levels.set(LintId::Escape.name(), Level::Note)?;
+        }
         if static_size_given {
             c.thresholds.static_size = args.static_size_limit;
         }

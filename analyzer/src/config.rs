@@ -11,6 +11,8 @@ use crate::lints::LintId;
 pub struct Config {
     pub levels: LintLevels,
     pub thresholds: Thresholds,
+    /// `--explain-escapes` detail: 1 for the decisions, 2 to add the flow behind them.
+    pub escape_detail: u8,
     /// Settings of packages that have their own (`[package.metadata.gomem]`), by package
     /// index; `None` for packages that use the run's.
     pub per_package: Vec<Option<Config>>,

@@ -22,6 +22,7 @@ pub mod config_file;
 pub mod consteval;
 pub mod diagnostic;
 pub mod driver;
+pub mod escape;
 pub mod fingerprint;
 pub mod globals;
 pub mod index;

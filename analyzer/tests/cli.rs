@@ -661,3 +661,39 @@ fn saved_file_lints_the_package_that_holds_it() {
         stderr(&outside)
     );
 }
+
+#[test]
+fn explain_escapes_prints_go_style_notes_only_when_asked() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let file = examples.join("pointers.rs");
+    let quiet = gomem_lint(&["--color", "never", file.to_str().unwrap()]);
+    assert!(
+        !stderr(&quiet).contains("gomem::escape"),
+        "{}",
+        stderr(&quiet)
+    );
+    let out = gomem_lint(&[
+        "--color",
+        "never",
+        "--explain-escapes",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "notes do not fail a run");
+    let err = stderr(&out);
+    assert!(
+        err.contains("note[gomem::escape]: Box::new(..) escapes to heap"),
+        "{err}"
+    );
+    assert!(err.contains("returned here"), "{err}");
+    let local = examples.join("local_freed_on_return.rs");
+    let out = gomem_lint(&[
+        "--message-format=json",
+        "--explain-escapes=2",
+        local.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("vec![..] does not escape") && text.contains("\"level\":\"note\""),
+        "{text}"
+    );
+}

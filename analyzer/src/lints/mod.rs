@@ -14,6 +14,7 @@ use crate::index::{ItemIndex, ModuleId};
 use crate::source::{SourceDb, SourceFile};
 use crate::span::FileId;
 
+pub mod escape;
 pub mod large_stack_value;
 pub mod leaked_allocation;
 pub mod oversized_static;
@@ -44,13 +45,14 @@ pub enum LintId {
     UnwaitedChild,
     UnusedSuppression,
     SuppressionWithoutReason,
+    Escape,
     /// Not a lint: the analyzer itself failed (a check panicked). Cannot be allowed.
     InternalError,
 }
 
 impl LintId {
     /// In declaration order: `id as usize` indexes it.
-    pub const ALL: [LintId; 14] = [
+    pub const ALL: [LintId; 15] = [
         LintId::ParseError,
         LintId::UnjoinedTask,
         LintId::OversizedStatic,
@@ -64,6 +66,7 @@ impl LintId {
         LintId::UnwaitedChild,
         LintId::UnusedSuppression,
         LintId::SuppressionWithoutReason,
+        LintId::Escape,
         LintId::InternalError,
     ];
 
@@ -82,6 +85,7 @@ impl LintId {
             LintId::UnwaitedChild => &unwaited_child::LINT,
             LintId::UnusedSuppression => &unused_suppression::LINT,
             LintId::SuppressionWithoutReason => &suppression_without_reason::LINT,
+            LintId::Escape => &escape::LINT,
             LintId::InternalError => &INTERNAL_ERROR,
         }
     }

@@ -1,0 +1,86 @@
+//! `escape`: where each heap allocation goes, in Go's words (`--explain-escapes`).
+//!
+//! Not a finding but an explanation, like `go build -gcflags=-m`: off unless asked for, and
+//! always at the `note` level. The decisions come from [`crate::escape`].
+
+use super::{Check, FileContext, Lint, LintId};
+use crate::diagnostic::{Diagnostic, Level};
+use crate::escape;
+
+pub const LINT: Lint = Lint {
+    id: LintId::Escape,
+    name: "escape",
+    default_level: Level::Allow,
+    summary: "where each heap allocation goes (shown by `--explain-escapes`)",
+    explanation: r#"## What it finds
+Every heap allocation in a fn (`Box::new`, `vec![..]`, `Vec::new`, `String::from`,
+`format!`, `.to_string()`, `.to_vec()`, `.collect()`, `Rc::new`, `Arc::new`, `Gc::new`...)
+and whether its value can outlive the call, in the words of Go's `-gcflags=-m`:
+`vec![..] does not escape`, or `Box::new(..) escapes to heap` with the place that makes it
+escape (returned, stored in `self.items`, moved into a spawned thread, passed to a fn).
+`--explain-escapes=2` adds the chain of locals the value went through.
+
+## Why it matters
+An allocation that does not escape could live in a per-call arena, freed all at once when
+the call returns, instead of one `malloc` and one `free` each: that is what the
+`#[gomem::escape]` attribute will do. Knowing which ones escape, and why, is how to make a
+hot fn stop allocating on the heap.
+
+## Example
+```rust
+fn checksum(data: &[u8]) -> u32 {
+    let table = vec![0u32; 256]; // note: vec![..] does not escape
+    data.iter().fold(0, |a, b| a ^ table[*b as usize])
+}
+fn name(id: u32) -> String {
+    format!("user-{id}")         // note: format![..] escapes to heap: returned
+}
+```
+
+## What it does not report
+It is intraprocedural for now: a value passed by value to another fn counts as escaping,
+values captured by closures and async blocks count as escaping, and shadowed names are not
+told apart. It is off by default; `--explain-escapes` turns it on.
+"#,
+    configurable: true,
+    check: Check::File(check),
+};
+
+fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (_, body) in escape::fn_bodies(cx.syntax) {
+        for d in escape::analyze(cx.file, body).decisions() {
+            let mut diag = match &d.escapes {
+                None => Diagnostic::new(
+                    LintId::Escape,
+                    d.site.span,
+                    format!("{} does not escape", d.site.what),
+                ),
+                Some((at, why)) => Diagnostic::new(
+                    LintId::Escape,
+                    d.site.span,
+                    format!("{} escapes to heap", d.site.what),
+                )
+                .label(*at, why.clone()),
+            }
+            .level(Level::Note);
+            if cx.config.escape_detail >= 2 && !d.flow.is_empty() {
+                diag = diag.note(format!("flow: moved into `{}`", d.flow.join("`, then `")));
+            }
+            out.push(diag);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lints::test_util::findings;
+    use crate::lints::LintId;
+
+    #[test]
+    fn off_unless_asked_for() {
+        let found = findings(LintId::Escape, "fn f() -> Box<u8> { Box::new(1) }");
+        assert!(found.is_empty());
+    }
+}
