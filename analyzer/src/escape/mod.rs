@@ -81,12 +81,26 @@ const ALLOCATING_METHODS: &[&str] = &[
 ];
 const ALLOCATING_MACROS: &[&str] = &["vec", "format"];
 
-/// Analyzes one fn body in file `file`.
-pub fn analyze(file: crate::span::FileId, body: &syn::Block) -> FnEscapes {
+/// Which parameters of a fn let their value escape (Go's "leaking param"), by fn name.
+pub type Summaries = HashMap<String, Vec<bool>>;
+
+/// Analyzes one fn body in file `file`; calls to fns of `summaries` use their summary.
+pub fn analyze(file: crate::span::FileId, body: &syn::Block, summaries: &Summaries) -> FnEscapes {
+    // Names the body binds: a place rooted at any other name (a static, a const) is a global.
+    struct Bound(std::collections::HashSet<String>);
+    impl<'ast> Visit<'ast> for Bound {
+        fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+            self.0.insert(i.ident.to_string());
+        }
+    }
+    let mut bound = Bound(std::collections::HashSet::new());
+    bound.visit_block(body);
     let mut w = Walker {
         file,
         sites: Vec::new(),
         uses: HashMap::new(),
+        summaries,
+        locals: bound.0,
     };
     w.block(body, &Dest::Return);
     FnEscapes {
@@ -110,6 +124,11 @@ impl FnEscapes {
                 }
             })
             .collect()
+    }
+
+    /// Whether the local (or parameter) `name` lets its value outlive the call, and where.
+    pub fn var_escapes(&self, name: &str) -> Option<(Span, String)> {
+        self.escapes(&Dest::Var(name.to_string()), &mut Vec::new(), 0)
     }
 
     /// Whether a value sent to `dest` outlives the call.
@@ -137,13 +156,17 @@ impl FnEscapes {
     }
 }
 
-struct Walker {
+struct Walker<'s> {
     file: crate::span::FileId,
     sites: Vec<Site>,
     uses: HashMap<String, Vec<Dest>>,
+    summaries: &'s Summaries,
+    /// Names bound in the body. Parameters are not: storing into one, as into a global,
+    /// lets the value outlive the call.
+    locals: std::collections::HashSet<String>,
 }
 
-impl Walker {
+impl Walker<'_> {
     fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
         Span::of_tokens(self.file, node)
     }
@@ -238,8 +261,23 @@ impl Walker {
                     format!("passed to `{name}`, which gomem does not look into yet")
                 };
                 let at = Dest::Escapes(self.span(&call.func), why);
-                for a in &call.args {
-                    self.expr(a, &at);
+                // A fn of this file whose summary says which parameters keep their value.
+                let summary = match callee.as_slice() {
+                    [one] => self.summaries.get(one),
+                    _ => None,
+                };
+                for (i, a) in call.args.iter().enumerate() {
+                    match summary.and_then(|s| s.get(i)) {
+                        Some(false) => self.expr(a, &Dest::Local),
+                        Some(true) => {
+                            let leaks = Dest::Escapes(
+                                self.span(&call.func),
+                                format!("passed to `{name}`, which lets it escape (leaking param)"),
+                            );
+                            self.expr(a, &leaks)
+                        }
+                        None => self.expr(a, &at),
+                    }
                 }
             }
             Expr::MethodCall(m) => {
@@ -266,6 +304,10 @@ impl Walker {
                         self.span(&m.method),
                         format!("stored in `{place}` here, which outlives the call"),
                     ),
+                    Some(Root::Local(name)) if !self.locals.contains(&name) => Dest::Escapes(
+                        self.span(&m.method),
+                        format!("stored in `{name}` here, a global or a parameter"),
+                    ),
                     Some(Root::Local(name)) => Dest::Var(name),
                     None => Dest::Escapes(
                         self.span(&m.method),
@@ -287,6 +329,10 @@ impl Walker {
                     Some(Root::SelfOrParam(place)) => Dest::Escapes(
                         self.span(&a.left),
                         format!("stored in `{place}` here, which outlives the call"),
+                    ),
+                    Some(Root::Local(name)) if !self.locals.contains(&name) => Dest::Escapes(
+                        self.span(&a.left),
+                        format!("stored in `{name}` here, a global or a parameter"),
                     ),
                     Some(Root::Local(name)) => Dest::Var(name),
                     None => Dest::Escapes(self.span(&a.left), "stored in a global here".into()),
@@ -444,23 +490,70 @@ fn binding(p: &syn::Pat) -> Option<String> {
     }
 }
 
-/// Every fn body of a file, with its name.
-pub fn fn_bodies(file: &syn::File) -> Vec<(&syn::Ident, &syn::Block)> {
+/// Every fn body of a file, with its signature.
+pub fn fn_bodies(file: &syn::File) -> Vec<(&syn::Signature, &syn::Block)> {
     #[derive(Default)]
-    struct Bodies<'a>(Vec<(&'a syn::Ident, &'a syn::Block)>);
+    struct Bodies<'a>(Vec<(&'a syn::Signature, &'a syn::Block)>);
     impl<'a> Visit<'a> for Bodies<'a> {
         fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
-            self.0.push((&f.sig.ident, &f.block));
+            self.0.push((&f.sig, &f.block));
             syn::visit::visit_item_fn(self, f);
         }
         fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-            self.0.push((&f.sig.ident, &f.block));
+            self.0.push((&f.sig, &f.block));
             syn::visit::visit_impl_item_fn(self, f);
         }
     }
     let mut v = Bodies::default();
     v.visit_file(file);
     v.0
+}
+
+/// The names of a fn's parameters, in order (`None` for `self` and patterns).
+pub fn param_names(sig: &syn::Signature) -> Vec<Option<String>> {
+    sig.inputs
+        .iter()
+        .map(|input| match input {
+            syn::FnArg::Typed(t) => binding(&t.pat),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+/// Summaries of the free fns of a file (methods are called through receivers whose type we
+/// do not know). Starts from "every parameter leaks" and refines a few times: each round
+/// only uses what the previous round proved, so it stays on the safe side for recursion.
+pub fn summaries(file: crate::span::FileId, syntax: &syn::File) -> Summaries {
+    let mut fns: HashMap<String, (&syn::Signature, &syn::Block)> = HashMap::new();
+    let mut twice = Vec::new();
+    for item in &syntax.items {
+        if let syn::Item::Fn(f) = item {
+            let name = f.sig.ident.to_string();
+            if fns.insert(name.clone(), (&f.sig, &f.block)).is_some() {
+                twice.push(name);
+            }
+        }
+    }
+    for name in twice {
+        fns.remove(&name);
+    }
+    let mut summaries = Summaries::new();
+    for _ in 0..3 {
+        let mut next = Summaries::new();
+        for (name, (sig, body)) in &fns {
+            let escapes = analyze(file, body, &summaries);
+            let leaks = param_names(sig)
+                .into_iter()
+                .map(|p| p.is_none_or(|p| escapes.var_escapes(&p).is_some()))
+                .collect();
+            next.insert(name.clone(), leaks);
+        }
+        if next == summaries {
+            break;
+        }
+        summaries = next;
+    }
+    summaries
 }
 
 #[cfg(test)]
@@ -472,7 +565,7 @@ mod tests {
     fn decide(src: &str) -> Vec<(String, bool, String)> {
         let file = syn::parse_file(src).unwrap();
         let (_, body) = fn_bodies(&file)[0];
-        analyze(FileId(0), body)
+        analyze(FileId(0), body, &summaries(FileId(0), &file))
             .decisions()
             .into_iter()
             .map(|d| {
@@ -531,5 +624,17 @@ mod tests {
                 ("String::new(..)", false)
             ]
         );
+    }
+
+    #[test]
+    fn local_helpers_get_summaries() {
+        let d = decide(
+            "fn f() -> usize { let a = vec![1]; let b = vec![2]; len(a) + keep(b) }\n\
+             fn len(v: Vec<u8>) -> usize { v.len() }\n\
+             fn keep(v: Vec<u8>) -> usize { STORE.lock().unwrap().push(v); 0 }",
+        );
+        let escapes: Vec<bool> = d.iter().map(|(_, e, _)| *e).collect();
+        assert_eq!(escapes, vec![false, true], "{d:?}");
+        assert!(d[1].2.contains("leaking param"), "{d:?}");
     }
 }

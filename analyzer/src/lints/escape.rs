@@ -48,8 +48,37 @@ told apart. It is off by default; `--explain-escapes` turns it on.
 
 fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for (_, body) in escape::fn_bodies(cx.syntax) {
-        for d in escape::analyze(cx.file, body).decisions() {
+    let summaries = escape::summaries(cx.file, cx.syntax);
+    for (sig, body) in escape::fn_bodies(cx.syntax) {
+        let escapes = escape::analyze(cx.file, body, &summaries);
+        // Go's "leaking param: p": a parameter taken by value whose value outlives the call.
+        for input in &sig.inputs {
+            let syn::FnArg::Typed(t) = input else {
+                continue;
+            };
+            // References cannot leak what they point to past the call (the borrow checker),
+            // and a copied number holds nothing on the heap.
+            let primitive = matches!(&*t.ty, syn::Type::Path(p)
+                if p.path.get_ident().is_some_and(|i| crate::layout::primitive_size(&i.to_string()).is_some()));
+            if matches!(&*t.ty, syn::Type::Reference(_)) || primitive {
+                continue;
+            }
+            let syn::Pat::Ident(p) = &*t.pat else {
+                continue;
+            };
+            if let Some((at, why)) = escapes.var_escapes(&p.ident.to_string()) {
+                out.push(
+                    Diagnostic::new(
+                        LintId::Escape,
+                        crate::span::Span::of_tokens(cx.file, &p.ident),
+                        format!("leaking param: {}", p.ident),
+                    )
+                    .label(at, why)
+                    .level(Level::Note),
+                );
+            }
+        }
+        for d in escapes.decisions() {
             let mut diag = match &d.escapes {
                 None => Diagnostic::new(
                     LintId::Escape,
