@@ -9,6 +9,15 @@ pub use gomem_runtime::{
     MemStats, Trace, Tracer,
 };
 
+/// `#[gomem::escape]`: see the attribute's docs.
+pub use gomem_macros::escape;
+
+/// The per-call arena `#[gomem::escape]` rewrites allocations onto.
+pub use gomem_runtime::arena;
+
+/// `#[derive(Trace)]`: see [`gomem_runtime::Trace`].
+pub use gomem_macros::Trace;
+
 /// Silences `cargo gomem-lint` findings on an item: `#[gomem::allow(rc_cycle, reason = "..")]`.
 pub use gomem_macros::allow;
 

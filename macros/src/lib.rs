@@ -1,6 +1,7 @@
 //! gomem's attributes and derives. Each macro's code lives in its own module; this file only
 //! declares the entry points.
 
+mod escape;
 mod trace;
 
 /// Implements `gomem::Trace` for a struct or enum by tracing every field, so that the type
@@ -40,4 +41,20 @@ pub fn allow(
             out
         }
     }
+}
+
+/// `#[gomem::escape]` on a fn, an impl block or an inline mod: moves the allocations that do
+/// not escape the call (`Box::new`, `vec!`, `Vec`/`String` constructors, `format!`) onto a
+/// per-call arena (`gomem::arena`), freed all at once when the call returns. The decisions
+/// are the ones `cargo gomem-lint --explain-escapes` shows; what is rewritten and what is
+/// left alone is documented in `gomem_analyzer::escape::attribute`.
+///
+/// `#[gomem::escape(deny_escape)]` also makes every allocation that escapes a compile error
+/// saying why it escapes.
+#[proc_macro_attribute]
+pub fn escape(
+    args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    escape::expand(args.into(), item.into()).into()
 }

@@ -11,7 +11,8 @@
 use std::time::{Duration, Instant};
 
 extern crate gomem_runtime as gomem;
-use gomem::{Gc, Trace};
+use gomem::Gc;
+use gomem_macros::Trace;
 
 trait Tree: Sized {
     fn make(depth: u32) -> Self;

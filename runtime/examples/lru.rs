@@ -12,7 +12,8 @@ use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
 extern crate gomem_runtime as gomem;
-use gomem::{Gc, GcCell, Trace};
+use gomem::{Gc, GcCell};
+use gomem_macros::Trace;
 
 const CAPACITY: usize = 10_000;
 const KEYS: u64 = 40_000;

@@ -2,7 +2,8 @@
 //! be cyclic, where `Rc` leaks and an arena cannot free piecemeal.
 //!
 //! ```
-//! use gomem_runtime::{Gc, GcCell, Trace};
+//! use gomem_runtime::{Gc, GcCell};
+//! use gomem_macros::Trace;
 //! # extern crate gomem_runtime as gomem;
 //!
 //! #[derive(Trace)]
@@ -77,6 +78,7 @@
 //! step.
 
 mod alloc;
+pub mod arena;
 mod cell;
 mod gc;
 mod heap;
@@ -84,7 +86,6 @@ mod trace;
 
 pub use cell::{GcCell, GcCellRef, GcCellRefMut};
 pub use gc::Gc;
-pub use gomem_macros::Trace;
 pub use heap::{collect, set_gc_percent, set_memory_limit, stats, MemStats};
 pub use trace::{Trace, Tracer};
 

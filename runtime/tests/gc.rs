@@ -7,6 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use gomem::{collect, set_gc_percent, stats, Gc, GcCell, Trace, Tracer};
+use gomem_macros::Trace;
 
 thread_local! {
     static DROPS: Cell<usize> = const { Cell::new(0) };

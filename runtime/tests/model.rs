@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
 use gomem::{collect, Gc, GcCell, Trace, Tracer};
+use gomem_macros::Trace;
 use proptest::prelude::*;
 
 thread_local! {

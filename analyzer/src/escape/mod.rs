@@ -18,6 +18,8 @@ use std::collections::HashMap;
 use syn::visit::Visit;
 use syn::{Expr, Stmt};
 
+pub mod attribute;
+
 use crate::span::Span;
 
 /// Where a value goes.
@@ -524,14 +526,28 @@ pub fn param_names(sig: &syn::Signature) -> Vec<Option<String>> {
 /// do not know). Starts from "every parameter leaks" and refines a few times: each round
 /// only uses what the previous round proved, so it stays on the safe side for recursion.
 pub fn summaries(file: crate::span::FileId, syntax: &syn::File) -> Summaries {
+    let fns: Vec<(&syn::Signature, &syn::Block)> = syntax
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Fn(f) => Some((&f.sig, &*f.block)),
+            _ => None,
+        })
+        .collect();
+    summaries_of(file, &fns)
+}
+
+/// Summaries of the given free fns, which call each other by name.
+pub fn summaries_of(
+    file: crate::span::FileId,
+    list: &[(&syn::Signature, &syn::Block)],
+) -> Summaries {
     let mut fns: HashMap<String, (&syn::Signature, &syn::Block)> = HashMap::new();
     let mut twice = Vec::new();
-    for item in &syntax.items {
-        if let syn::Item::Fn(f) = item {
-            let name = f.sig.ident.to_string();
-            if fns.insert(name.clone(), (&f.sig, &f.block)).is_some() {
-                twice.push(name);
-            }
+    for &(sig, block) in list {
+        let name = sig.ident.to_string();
+        if fns.insert(name.clone(), (sig, block)).is_some() {
+            twice.push(name);
         }
     }
     for name in twice {

@@ -1,6 +1,6 @@
 extern crate gomem_runtime as gomem;
 
-#[derive(gomem::Trace)]
+#[derive(gomem_macros::Trace)]
 struct Node {
     #[gomem(skipp)]
     count: u32,

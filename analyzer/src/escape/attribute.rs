@@ -1,0 +1,903 @@
+//! What `#[gomem::escape]` does to the item it annotates: the same decisions as
+//! `--explain-escapes`, then a rewrite of the allocations that do not escape onto the
+//! per-call arena (`gomem::arena`).
+//!
+//! The macro crate only moves tokens in and out (and maps spans back to the compiler's); the
+//! decisions and the rewrite live here, next to the analysis, so the attribute and the
+//! command line cannot disagree.
+//!
+//! **What is rewritten.** A site is moved onto the arena only when all of this holds, and is
+//! otherwise left exactly as written:
+//! - the analysis says its value does not escape;
+//! - it initializes a `let name = ..;` with no type written (a written `Vec<T>` would no
+//!   longer match), in a fn that is neither `async` nor `const`;
+//! - it is one of `Box::new(x)`, `Vec::new()`, `Vec::with_capacity(n)`, `vec![..]`,
+//!   `String::new()`, `String::with_capacity(n)`, `String::from("literal")`,
+//!   `"literal".to_string()`/`.to_owned()`, `format!(..)`;
+//! - `name` is bound once in the fn, and every use of it is one the arena type supports
+//!   exactly as the std type does: a method from a list of methods both have, indexing,
+//!   `&name` as a `for` loop's iterable or as the argument of a same-item fn that takes a
+//!   slice or `str` reference, formatting (`println!`, `format!`, `write!`...), `drop(name)`.
+//!   Anything else (passed by value, compared with `==`, moved into another local, used in a
+//!   macro we do not know) keeps the site on the heap.
+//!
+//! The arena types borrow the call's region, so should the analysis ever be wrong, the
+//! borrow checker rejects the program: never a dangling pointer.
+//!
+//! **What the attribute sees.** Only the annotated item: calls to fns outside it count as
+//! escaping (the command line, which sees the whole file, may know better). Annotate an
+//! inline `mod` to have its helpers summarized too. `async fn` bodies are analyzed (and
+//! `deny_escape` applies) but never rewritten: a future moves between threads and
+//! interleaves with others, which a per-call region held across `.await` cannot follow.
+
+use std::collections::{HashMap, HashSet};
+
+use proc_macro2::{Ident, Span as TokenSpan, TokenStream};
+use quote::quote;
+use syn::visit::Visit;
+use syn::visit_mut::VisitMut;
+use syn::{Expr, Pat};
+
+use super::{analyze, summaries_of, Decision};
+use crate::span::{FileId, Span};
+
+/// The attribute's options: `#[gomem::escape]` or `#[gomem::escape(deny_escape)]`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Every allocation that escapes is an error.
+    pub deny_escape: bool,
+}
+
+/// What the attribute decided for one fn of the item.
+#[derive(Debug)]
+pub struct FnReport {
+    pub name: String,
+    pub decisions: Vec<Decision>,
+    /// The sites moved onto the arena.
+    pub rewritten: Vec<Span>,
+}
+
+/// An error the attribute reports at compile time.
+#[derive(Debug)]
+pub struct Error {
+    pub span: Span,
+    pub message: String,
+}
+
+/// Analyzes and rewrites `item` in place. `file` names the spans of `item`'s tokens.
+pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> (Vec<FnReport>, Vec<Error>) {
+    let mut fns: Vec<FnMut<'_>> = Vec::new();
+    collect_fns(item, &mut fns);
+    // Summaries of the item's free fns: helpers inside an annotated `mod` are seen.
+    let summaries = {
+        let sigs: Vec<(&syn::Signature, &syn::Block)> = fns
+            .iter()
+            .filter(|f| f.free)
+            .map(|f| (f.sig, &*f.block))
+            .collect();
+        summaries_of(file, &sigs)
+    };
+    let slice_params = slice_params(&fns);
+    let mut reports = Vec::new();
+    let mut errors = Vec::new();
+    for f in fns {
+        let decisions = analyze(file, f.block, &summaries).decisions();
+        if options.deny_escape {
+            for d in &decisions {
+                if let Some((at, why)) = &d.escapes {
+                    errors.push(Error {
+                        span: d.site.span,
+                        message: format!(
+                            "{} escapes to heap: {why} (`#[gomem::escape(deny_escape)]` forbids it)",
+                            d.site.what
+                        ),
+                    });
+                    if at != &d.site.span {
+                        errors.push(Error {
+                            span: *at,
+                            message: format!("{why}: this is where `{}` escapes", d.site.what),
+                        });
+                    }
+                }
+            }
+        }
+        let rewritten = if f.sig.asyncness.is_some() || f.sig.constness.is_some() {
+            Vec::new()
+        } else {
+            rewrite(file, f.block, &decisions, &slice_params)
+        };
+        reports.push(FnReport {
+            name: f.sig.ident.to_string(),
+            decisions,
+            rewritten,
+        });
+    }
+    (reports, errors)
+}
+
+/// A fn of the item, with whether it is a free fn (which calls can reach by name).
+struct FnMut<'a> {
+    sig: &'a syn::Signature,
+    block: &'a mut syn::Block,
+    free: bool,
+}
+
+fn collect_fns<'a>(item: &'a mut syn::Item, out: &mut Vec<FnMut<'a>>) {
+    match item {
+        syn::Item::Fn(f) => out.push(FnMut {
+            sig: &f.sig,
+            block: &mut f.block,
+            free: true,
+        }),
+        syn::Item::Impl(i) => {
+            for it in &mut i.items {
+                if let syn::ImplItem::Fn(f) = it {
+                    out.push(FnMut {
+                        sig: &f.sig,
+                        block: &mut f.block,
+                        free: false,
+                    });
+                }
+            }
+        }
+        syn::Item::Mod(m) => {
+            if let Some((_, items)) = &mut m.content {
+                for it in items {
+                    collect_fns(it, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// For each free fn of the item, which parameters are references to a slice or a `str`
+/// (where `&v` of an arena `Vec` or `String` coerces exactly as `&v` of a std one does).
+fn slice_params(fns: &[FnMut<'_>]) -> HashMap<String, Vec<bool>> {
+    fns.iter()
+        .filter(|f| f.free)
+        .map(|f| {
+            let takes = f
+                .sig
+                .inputs
+                .iter()
+                .map(|input| match input {
+                    syn::FnArg::Typed(t) => match &*t.ty {
+                        syn::Type::Reference(r) => match &*r.elem {
+                            syn::Type::Slice(_) => true,
+                            syn::Type::Path(p) => p.path.is_ident("str"),
+                            _ => false,
+                        },
+                        _ => false,
+                    },
+                    syn::FnArg::Receiver(_) => false,
+                })
+                .collect();
+            (f.sig.ident.to_string(), takes)
+        })
+        .collect()
+}
+
+/// The arena type a site becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Box,
+    Vec,
+    String,
+}
+
+/// Methods that the arena `Vec` has with the same meaning and result type as std's
+/// (its own or its slice's). Methods returning a new collection are left out: the result
+/// would be an arena type where the code expects a std one.
+const VEC_METHODS: &[&str] = &[
+    "push",
+    "pop",
+    "len",
+    "is_empty",
+    "clear",
+    "truncate",
+    "insert",
+    "remove",
+    "swap_remove",
+    "retain",
+    "retain_mut",
+    "extend",
+    "extend_from_slice",
+    "iter",
+    "iter_mut",
+    "capacity",
+    "reserve",
+    "reserve_exact",
+    "shrink_to_fit",
+    "first",
+    "last",
+    "first_mut",
+    "last_mut",
+    "get",
+    "get_mut",
+    "contains",
+    "sort",
+    "sort_by",
+    "sort_by_key",
+    "sort_unstable",
+    "sort_unstable_by",
+    "sort_unstable_by_key",
+    "dedup",
+    "dedup_by_key",
+    "reverse",
+    "windows",
+    "chunks",
+    "chunks_exact",
+    "binary_search",
+    "starts_with",
+    "ends_with",
+    "drain",
+    "as_slice",
+    "as_mut_slice",
+    "split_at",
+    "split_at_mut",
+    "swap",
+    "fill",
+    "join",
+    "concat",
+    "to_vec",
+];
+const STRING_METHODS: &[&str] = &[
+    "push",
+    "push_str",
+    "pop",
+    "len",
+    "is_empty",
+    "clear",
+    "truncate",
+    "insert",
+    "insert_str",
+    "remove",
+    "retain",
+    "capacity",
+    "reserve",
+    "as_str",
+    "chars",
+    "char_indices",
+    "bytes",
+    "lines",
+    "split",
+    "split_whitespace",
+    "trim",
+    "trim_start",
+    "trim_end",
+    "starts_with",
+    "ends_with",
+    "contains",
+    "find",
+    "rfind",
+    "parse",
+    "to_uppercase",
+    "to_lowercase",
+    "as_bytes",
+    "to_string",
+    "eq_ignore_ascii_case",
+    "is_char_boundary",
+    "get",
+    "drain",
+];
+/// Methods that `Box<T>` itself has (so `b.m()` would not reach `T`'s method), or whose
+/// result type mentions the box: left alone.
+const BOX_OWN_METHODS: &[&str] = &[
+    "clone",
+    "as_ref",
+    "as_mut",
+    "borrow",
+    "borrow_mut",
+    "into_iter",
+    "into",
+    "leak",
+    "into_raw",
+    "downcast",
+    "to_owned",
+    "eq",
+    "ne",
+    "cmp",
+    "partial_cmp",
+    "hash",
+    "fmt",
+    "type_id",
+    "into_inner",
+    "into_pin",
+    "as_ptr",
+    "as_mut_ptr",
+];
+/// Methods whose argument may be `&v` of an arena value (it coerces to `&str`/`&[T]`, or the
+/// method takes any iterable).
+const REF_ARG_METHODS: &[&str] = &["push_str", "extend_from_slice", "extend"];
+/// Macros that only format their arguments (by reference).
+const FORMAT_MACROS: &[&str] = &[
+    "println",
+    "print",
+    "eprintln",
+    "eprint",
+    "format",
+    "format_args",
+    "panic",
+    "write",
+    "writeln",
+    "unreachable",
+    "todo",
+    "unimplemented",
+];
+/// Macros whose arguments are ordinary expressions, checked like the rest of the body.
+const EXPR_MACROS: &[&str] = &[
+    "assert",
+    "debug_assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert_eq",
+    "debug_assert_ne",
+];
+
+/// Moves the sites of `block` that do not escape, and whose local allows it, onto the
+/// arena; returns the spans of the sites moved.
+fn rewrite(
+    file: FileId,
+    block: &mut syn::Block,
+    decisions: &[Decision],
+    slice_params: &HashMap<String, Vec<bool>>,
+) -> Vec<Span> {
+    let arena = Ident::new("__gomem_arena", TokenSpan::mixed_site());
+    let staying: HashSet<Span> = decisions
+        .iter()
+        .filter(|d| d.escapes.is_none())
+        .map(|d| d.site.span)
+        .collect();
+    // `let name = <site>;` statements whose site stays in the call.
+    let mut lets = Lets {
+        file,
+        staying: &staying,
+        found: Vec::new(),
+    };
+    lets.visit_block(block);
+    let mut bindings = Bindings::default();
+    bindings.visit_block(block);
+    let mut chosen: HashMap<Span, Kind> = HashMap::new();
+    for (name, span, kind) in lets.found {
+        if bindings.count.get(&name) != Some(&1) {
+            continue;
+        }
+        let mut uses = Uses {
+            name: &name,
+            kind,
+            slice_params,
+            total: 0,
+            allowed: 0,
+            unknown_macro: false,
+        };
+        uses.visit_block(block);
+        if uses.total == uses.allowed && !uses.unknown_macro {
+            chosen.insert(span, kind);
+        }
+    }
+    if chosen.is_empty() {
+        return Vec::new();
+    }
+    let mut rewriter = Rewriter {
+        file,
+        chosen: &chosen,
+        arena: &arena,
+        done: Vec::new(),
+    };
+    rewriter.visit_block_mut(block);
+    if rewriter.done.is_empty() {
+        return Vec::new();
+    }
+    let region = Ident::new("__gomem_region", TokenSpan::mixed_site());
+    let result = Ident::new("__gomem_result", TokenSpan::mixed_site());
+    let stmts = &block.stmts;
+    // The body's value is bound before the region ends, so that its temporaries are gone
+    // when the region drops.
+    *block = syn::parse_quote!({
+        let #region = ::gomem::arena::Region::enter();
+        let #arena: &::gomem::arena::Bump = #region.bump();
+        #[allow(clippy::let_and_return)]
+        let #result = { #(#stmts)* };
+        #result
+    });
+    rewriter.done
+}
+
+/// Finds `let name = <site>;` with no type written, for sites that stay in the call.
+struct Lets<'s> {
+    file: FileId,
+    staying: &'s HashSet<Span>,
+    found: Vec<(String, Span, Kind)>,
+}
+
+impl<'ast> Visit<'ast> for Lets<'_> {
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        if let (Pat::Ident(p), Some(init)) = (&l.pat, &l.init) {
+            if p.by_ref.is_none() && p.subpat.is_none() && init.diverge.is_none() {
+                let span = Span::of_tokens(self.file, &*init.expr);
+                if self.staying.contains(&span) {
+                    if let Some(kind) = kind_of(&init.expr) {
+                        self.found.push((p.ident.to_string(), span, kind));
+                    }
+                }
+            }
+        }
+        syn::visit::visit_local(self, l);
+    }
+    // Closures and nested items are other bodies.
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Whether `e` is one of the forms the arena has a twin for, and which.
+fn kind_of(e: &Expr) -> Option<Kind> {
+    match e {
+        Expr::Call(call) => {
+            let Expr::Path(p) = &*call.func else {
+                return None;
+            };
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            let (ty, f) = match segs.as_slice() {
+                [ty, f] => (ty.as_str(), f.as_str()),
+                [krate, module, ty, f]
+                    if matches!(krate.as_str(), "std" | "alloc")
+                        && matches!(module.as_str(), "boxed" | "vec" | "string") =>
+                {
+                    (ty.as_str(), f.as_str())
+                }
+                _ => return None,
+            };
+            if p.qself.is_some() || p.path.segments.iter().any(|s| !s.arguments.is_none()) {
+                return None;
+            }
+            match (ty, f, call.args.len()) {
+                ("Box", "new", 1) => Some(Kind::Box),
+                ("Vec", "new", 0) | ("Vec", "with_capacity", 1) => Some(Kind::Vec),
+                ("String", "new", 0) | ("String", "with_capacity", 1) => Some(Kind::String),
+                ("String", "from", 1) if is_str_literal(&call.args[0]) => Some(Kind::String),
+                _ => None,
+            }
+        }
+        Expr::MethodCall(m)
+            if matches!(m.method.to_string().as_str(), "to_string" | "to_owned")
+                && m.args.is_empty()
+                && m.turbofish.is_none()
+                && is_str_literal(&m.receiver) =>
+        {
+            Some(Kind::String)
+        }
+        Expr::Macro(m) if m.attrs.is_empty() => match macro_name(&m.mac).as_deref() {
+            Some("vec") => Some(Kind::Vec),
+            Some("format") => Some(Kind::String),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn is_str_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Lit(l) if matches!(l.lit, syn::Lit::Str(_)))
+}
+
+/// `vec`, `std::vec`, `alloc::format`...: the macro's name when the path is one of std's.
+fn macro_name(mac: &syn::Macro) -> Option<String> {
+    let segs: Vec<String> = mac
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    match segs.as_slice() {
+        [name] => Some(name.clone()),
+        [krate, name] if matches!(krate.as_str(), "std" | "alloc") => Some(name.clone()),
+        _ => None,
+    }
+}
+
+/// How many times each name is bound anywhere in the body (closures included).
+#[derive(Default)]
+struct Bindings {
+    count: HashMap<String, usize>,
+}
+
+impl<'ast> Visit<'ast> for Bindings {
+    fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+        *self.count.entry(i.ident.to_string()).or_default() += 1;
+        syn::visit::visit_pat_ident(self, i);
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Counts the uses of one local, and how many of them the arena type supports as the std
+/// type does.
+struct Uses<'a> {
+    name: &'a str,
+    kind: Kind,
+    slice_params: &'a HashMap<String, Vec<bool>>,
+    total: usize,
+    allowed: usize,
+    unknown_macro: bool,
+}
+
+impl Uses<'_> {
+    fn is_name(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Path(p) => p.qself.is_none() && p.path.is_ident(self.name),
+            Expr::Paren(p) => self.is_name(&p.expr),
+            _ => false,
+        }
+    }
+
+    /// `&name` or `&mut name`.
+    fn is_ref_to_name(&self, e: &Expr) -> bool {
+        matches!(e, Expr::Reference(r) if self.is_name(&r.expr))
+    }
+
+    /// `*name`, for a box.
+    fn is_deref_of_name(&self, e: &Expr) -> bool {
+        self.kind == Kind::Box
+            && matches!(e, Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) && self.is_name(&u.expr))
+    }
+
+    fn method_ok(&self, method: &str) -> bool {
+        match self.kind {
+            Kind::Vec => VEC_METHODS.contains(&method),
+            Kind::String => STRING_METHODS.contains(&method),
+            Kind::Box => !BOX_OWN_METHODS.contains(&method) && !method.starts_with("into_"),
+        }
+    }
+
+    /// Whether the tokens of a macro mention the name (where we cannot parse them).
+    fn mentions(&self, tokens: &TokenStream) -> bool {
+        tokens.clone().into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == self.name,
+            proc_macro2::TokenTree::Group(g) => self.mentions(&g.stream()),
+            _ => false,
+        })
+    }
+}
+
+impl<'ast> Visit<'ast> for Uses<'_> {
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if p.qself.is_none() && p.path.is_ident(self.name) {
+            self.total += 1;
+        }
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if self.is_name(&m.receiver)
+            && m.turbofish.is_none()
+            && self.method_ok(&m.method.to_string())
+        {
+            self.allowed += 1;
+        }
+        if REF_ARG_METHODS.contains(&m.method.to_string().as_str()) {
+            self.allowed += m.args.iter().filter(|a| self.is_ref_to_name(a)).count();
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let Expr::Path(p) = &*c.func {
+            if p.path.is_ident("drop") && c.args.len() == 1 && self.is_name(&c.args[0]) {
+                self.allowed += 1;
+            }
+            if let Some(takes) = p
+                .path
+                .get_ident()
+                .and_then(|f| self.slice_params.get(&f.to_string()))
+            {
+                for (i, a) in c.args.iter().enumerate() {
+                    if takes.get(i) == Some(&true) && self.is_ref_to_name(a) {
+                        self.allowed += 1;
+                    }
+                }
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+
+    fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        if self.is_ref_to_name(&f.expr) || (self.kind == Kind::Vec && self.is_name(&f.expr)) {
+            self.allowed += 1;
+        }
+        syn::visit::visit_expr_for_loop(self, f);
+    }
+
+    fn visit_expr_field(&mut self, f: &'ast syn::ExprField) {
+        if self.kind == Kind::Box && self.is_name(&f.base) {
+            self.allowed += 1;
+        }
+        syn::visit::visit_expr_field(self, f);
+    }
+
+    fn visit_expr_index(&mut self, i: &'ast syn::ExprIndex) {
+        if self.kind != Kind::Box && self.is_name(&i.expr) {
+            self.allowed += 1;
+        }
+        syn::visit::visit_expr_index(self, i);
+    }
+
+    fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
+        // `&*b`: a reference to the boxed value.
+        if self.is_deref_of_name(&r.expr) {
+            self.allowed += 1;
+        }
+        syn::visit::visit_expr_reference(self, r);
+    }
+
+    fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+        use syn::BinOp::*;
+        let compares = matches!(b.op, Eq(_) | Ne(_) | Lt(_) | Le(_) | Gt(_) | Ge(_));
+        let assigns = matches!(
+            b.op,
+            AddAssign(_)
+                | SubAssign(_)
+                | MulAssign(_)
+                | DivAssign(_)
+                | RemAssign(_)
+                | BitXorAssign(_)
+                | BitAndAssign(_)
+                | BitOrAssign(_)
+                | ShlAssign(_)
+                | ShrAssign(_)
+        );
+        // `*b == x`, `*b += 1`: the boxed value used in place.
+        if compares || assigns {
+            self.allowed += usize::from(self.is_deref_of_name(&b.left));
+        }
+        if compares {
+            self.allowed += usize::from(self.is_deref_of_name(&b.right));
+        }
+        // `s += "x"`: the arena `String` adds a `&str` in place as std's does.
+        if matches!(b.op, AddAssign(_)) && self.kind == Kind::String && self.is_name(&b.left) {
+            self.allowed += 1;
+        }
+        syn::visit::visit_expr_binary(self, b);
+    }
+
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        self.allowed += usize::from(self.is_deref_of_name(&a.left));
+        syn::visit::visit_expr_assign(self, a);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        let name = macro_name(mac);
+        let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+        let args = match name.as_deref() {
+            Some(n) if FORMAT_MACROS.contains(&n) || EXPR_MACROS.contains(&n) => {
+                mac.parse_body_with(parser).ok()
+            }
+            _ => None,
+        };
+        let Some(args) = args else {
+            if self.mentions(&mac.tokens) {
+                self.unknown_macro = true;
+            }
+            return;
+        };
+        let formats = name.as_deref().is_some_and(|n| FORMAT_MACROS.contains(&n));
+        for (i, a) in args.iter().enumerate() {
+            // Formatting takes its arguments by reference; `write!(s, ..)` writes into `s`
+            // through `fmt::Write`, which the arena `String` implements.
+            let named = self.is_name(a) || self.is_ref_to_name(a);
+            let by_ref = formats && i > 0;
+            let writes_into = i == 0
+                && self.kind == Kind::String
+                && matches!(name.as_deref(), Some("write" | "writeln"));
+            if named && (by_ref || writes_into) {
+                self.allowed += 1;
+            }
+            // Named arguments (`x = v`) parse as assignments.
+            if let Expr::Assign(named) = a {
+                if formats && (self.is_name(&named.right) || self.is_ref_to_name(&named.right)) {
+                    self.allowed += 1;
+                }
+            }
+            self.visit_expr(a);
+        }
+    }
+
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Replaces the chosen sites with their arena twins.
+struct Rewriter<'a> {
+    file: FileId,
+    chosen: &'a HashMap<Span, Kind>,
+    arena: &'a Ident,
+    done: Vec<Span>,
+}
+
+impl VisitMut for Rewriter<'_> {
+    fn visit_local_mut(&mut self, l: &mut syn::Local) {
+        syn::visit_mut::visit_local_mut(self, l);
+        let Some(init) = &mut l.init else {
+            return;
+        };
+        let span = Span::of_tokens(self.file, &*init.expr);
+        if !self.chosen.contains_key(&span) {
+            return;
+        }
+        if let Some(new) = arena_twin(&init.expr, self.arena) {
+            *init.expr = new;
+            self.done.push(span);
+        }
+    }
+    fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+    fn visit_expr_async_mut(&mut self, _: &mut syn::ExprAsync) {}
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// The arena form of an allocation (one [`kind_of`] accepted).
+fn arena_twin(e: &Expr, arena: &Ident) -> Option<Expr> {
+    let tokens = match e {
+        Expr::Call(call) => {
+            let Expr::Path(p) = &*call.func else {
+                return None;
+            };
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            let args: Vec<&Expr> = call.args.iter().collect();
+            match (
+                segs[segs.len() - 2].as_str(),
+                segs[segs.len() - 1].as_str(),
+                args.as_slice(),
+            ) {
+                ("Box", "new", [x]) => quote!(::gomem::arena::Box::new_in(#x, #arena)),
+                ("Vec", "new", []) => quote!(::gomem::arena::Vec::new_in(#arena)),
+                ("Vec", "with_capacity", [n]) => {
+                    quote!(::gomem::arena::Vec::with_capacity_in(#n, #arena))
+                }
+                ("String", "new", []) => quote!(::gomem::arena::String::new_in(#arena)),
+                ("String", "with_capacity", [n]) => {
+                    quote!(::gomem::arena::String::with_capacity_in(#n, #arena))
+                }
+                ("String", "from", [s]) => quote!(::gomem::arena::String::from_str_in(#s, #arena)),
+                _ => return None,
+            }
+        }
+        Expr::MethodCall(m) => {
+            let s = &m.receiver;
+            quote!(::gomem::arena::String::from_str_in(#s, #arena))
+        }
+        Expr::Macro(m) => match macro_name(&m.mac).as_deref() {
+            Some("format") => {
+                let body = &m.mac.tokens;
+                quote!(::gomem::arena::format(#arena, ::core::format_args!(#body)))
+            }
+            Some("vec") => vec_twin(&m.mac, arena)?,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    syn::parse2(tokens).ok()
+}
+
+/// `vec![]`, `vec![a, b]`, `vec![x; n]` in the arena, evaluating as std does.
+fn vec_twin(mac: &syn::Macro, arena: &Ident) -> Option<TokenStream> {
+    if mac.tokens.is_empty() {
+        return Some(quote!(::gomem::arena::Vec::new_in(#arena)));
+    }
+    let list = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+    if let Ok(items) = mac.parse_body_with(list) {
+        let n = items.len();
+        let items = items.iter();
+        let v = Ident::new("__gomem_vec", TokenSpan::mixed_site());
+        return Some(quote!({
+            let mut #v = ::gomem::arena::Vec::with_capacity_in(#n, #arena);
+            #( #v.push(#items); )*
+            #v
+        }));
+    }
+    let repeat = |input: syn::parse::ParseStream<'_>| {
+        let elem: Expr = input.parse()?;
+        input.parse::<syn::Token![;]>()?;
+        let n: Expr = input.parse()?;
+        Ok((elem, n))
+    };
+    let (elem, n) = mac.parse_body_with(repeat).ok()?;
+    Some(quote!(::gomem::arena::from_elem(#elem, #n, #arena)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+
+    /// The item after the attribute, as text, and the names of the sites moved.
+    fn expand_str(src: &str, options: Options) -> (String, Vec<FnReport>, Vec<Error>) {
+        let mut item: syn::Item = syn::parse_str(src).unwrap();
+        let (reports, errors) = expand(FileId(0), &mut item, options);
+        (item.into_token_stream().to_string(), reports, errors)
+    }
+
+    fn rewritten(src: &str) -> Vec<String> {
+        let (_, reports, _) = expand_str(src, Options::default());
+        reports
+            .iter()
+            .flat_map(|r| r.rewritten.iter())
+            .map(|s| src[s.range()].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn local_scratch_values_move_onto_the_arena() {
+        let src = "fn f(text: &str) -> usize { let mut buf = String::new(); \
+                   let mut seen = Vec::with_capacity(4); let b = Box::new(Point { x: 1 }); \
+                   let v = vec![1, 2, 3]; let z = vec![0u8; 16]; let s = format!(\"{}\", text); \
+                   let t = \"lit\".to_string(); \
+                   for c in text.chars() { buf.push(c); seen.push(c); } \
+                   println!(\"{buf} {s:?} {}\", t); \
+                   buf.len() + seen.len() + b.x + v[0] + z.len() }";
+        assert_eq!(
+            rewritten(src),
+            [
+                "String::new()",
+                "Vec::with_capacity(4)",
+                "Box::new(Point { x: 1 })",
+                "vec![1, 2, 3]",
+                "vec![0u8; 16]",
+                "format!(\"{}\", text)",
+                "\"lit\".to_string()"
+            ]
+        );
+        let (out, _, _) = expand_str(src, Options::default());
+        assert!(
+            out.contains(":: gomem :: arena :: Region :: enter ()"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn escaping_values_and_unsupported_uses_stay_on_the_heap() {
+        // Returned; passed by value; stored through self; type written; compared with `==`;
+        // moved into another local; used in an unknown macro; rebound.
+        let src = "fn f(&mut self) -> Vec<u8> { let a = vec![1]; let b = Vec::new(); consume(b); \
+                   let c = String::new(); self.name = c; let d: Vec<u8> = Vec::new(); \
+                   let e = vec![1]; let same = e == [1]; let g = String::new(); let h = g; \
+                   let i = vec![2]; my_macro!(i); let j = Vec::new(); let j = 3; \
+                   let _ = (d, same, h, j); a }";
+        assert_eq!(rewritten(src), Vec::<String>::new());
+    }
+
+    #[test]
+    fn async_and_const_fns_are_not_rewritten() {
+        assert!(rewritten("async fn f() -> usize { let v = vec![1]; v.len() }").is_empty());
+        assert_eq!(
+            rewritten("fn f() -> usize { let v = vec![1]; v.len() }"),
+            ["vec![1]"]
+        );
+    }
+
+    #[test]
+    fn slices_pass_to_helpers_of_the_item_that_take_slices() {
+        let src = "mod m { fn total(v: &[u32]) -> u32 { v.iter().sum() } \
+                   fn owned(v: &Vec<u32>) -> usize { v.len() } \
+                   pub fn f() -> u32 { let a = vec![1, 2]; let b = vec![3]; \
+                   total(&a) + owned(&b) as u32 } }";
+        assert_eq!(rewritten(src), ["vec![1, 2]"]);
+    }
+
+    #[test]
+    fn deny_escape_reports_each_escaping_site_with_its_reason() {
+        let src = "fn f() -> String { let v = vec![1]; let s = String::new(); drop(v); s }";
+        let (_, _, errors) = expand_str(src, Options { deny_escape: true });
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].starts_with("String::new(..) escapes to heap: returned here"));
+        assert_eq!(&src[errors[0].span.range()], "String::new()");
+        assert_eq!(&src[errors[1].span.range()], "s");
+    }
+}
