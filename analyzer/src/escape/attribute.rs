@@ -95,7 +95,7 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> (Vec<FnRe
                     if at != &d.site.span {
                         errors.push(Error {
                             span: *at,
-                            message: format!("{why}: this is where `{}` escapes", d.site.what),
+                            message: format!("`{}` escapes: {why}", d.site.what),
                         });
                     }
                 }

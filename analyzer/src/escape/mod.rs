@@ -522,18 +522,26 @@ pub fn param_names(sig: &syn::Signature) -> Vec<Option<String>> {
         .collect()
 }
 
-/// Summaries of the free fns of a file (methods are called through receivers whose type we
+/// Summaries of the free fns of a file and its inline modules (methods are called through receivers whose type we
 /// do not know). Starts from "every parameter leaks" and refines a few times: each round
 /// only uses what the previous round proved, so it stays on the safe side for recursion.
 pub fn summaries(file: crate::span::FileId, syntax: &syn::File) -> Summaries {
-    let fns: Vec<(&syn::Signature, &syn::Block)> = syntax
-        .items
-        .iter()
-        .filter_map(|item| match item {
-            syn::Item::Fn(f) => Some((&f.sig, &*f.block)),
-            _ => None,
-        })
-        .collect();
+    // Free fns of the file and of its inline modules; a name defined twice is dropped.
+    fn free_fns<'a>(items: &'a [syn::Item], out: &mut Vec<(&'a syn::Signature, &'a syn::Block)>) {
+        for item in items {
+            match item {
+                syn::Item::Fn(f) => out.push((&f.sig, &f.block)),
+                syn::Item::Mod(m) => {
+                    if let Some((_, items)) = &m.content {
+                        free_fns(items, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut fns = Vec::new();
+    free_fns(&syntax.items, &mut fns);
     summaries_of(file, &fns)
 }
 

@@ -1,0 +1,10 @@
+//! The attribute's compile errors and what it must keep compiling (trybuild).
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/escape_deny.rs");
+    t.compile_fail("tests/ui/escape_bad_option.rs");
+    t.compile_fail("tests/ui/escape_on_struct.rs");
+    t.pass("tests/ui/escape_async_not_rewritten.rs");
+}

@@ -1,0 +1,91 @@
+//! A fn whose allocations do not escape makes no heap allocation per call once
+//! `#[gomem::escape]` has moved them onto the arena (after the arena has warmed up), while
+//! the same fn without the attribute allocates on every call.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+/// Counts the allocations made by the current thread.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards every call to `System` unchanged; counting touches only a thread-local
+// `Cell` with a const initializer, which neither allocates nor can re-enter the allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: the caller's contract is `System::alloc`'s.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` through `alloc` above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+/// The same tokenizer twice, so that only the attribute differs.
+macro_rules! tokenizer {
+    ($(#[$attr:meta])* fn $name:ident) => {
+        $(#[$attr])*
+        fn $name(text: &str) -> (usize, usize) {
+            let mut tokens = Vec::new();
+            let mut word = String::new();
+            for c in text.chars() {
+                if c.is_alphanumeric() {
+                    word.push(c);
+                } else {
+                    if !word.is_empty() {
+                        tokens.push(word.len());
+                        word.clear();
+                    }
+                    if !c.is_whitespace() {
+                        tokens.push(1);
+                    }
+                }
+            }
+            let longest = format!("{}", tokens.iter().max().copied().unwrap_or(0));
+            (tokens.len(), longest.len())
+        }
+    };
+}
+
+tokenizer!(#[gomem::escape] fn tokenize_annotated);
+tokenizer!(fn tokenize_plain);
+
+const TEXT: &str = "let x = foo(bar, 42) + baz[7]; // a line of code to tokenize";
+
+#[test]
+fn annotated_fn_does_no_heap_allocation_after_warm_up() {
+    assert_eq!(tokenize_annotated(TEXT), tokenize_plain(TEXT));
+    for _ in 0..10 {
+        tokenize_annotated(TEXT);
+    }
+    let n = allocations_during(|| {
+        for _ in 0..1000 {
+            std::hint::black_box(tokenize_annotated(std::hint::black_box(TEXT)));
+        }
+    });
+    assert_eq!(n, 0, "allocations in 1000 warm calls");
+}
+
+#[test]
+fn the_same_fn_without_the_attribute_allocates_every_call() {
+    let n = allocations_during(|| {
+        for _ in 0..1000 {
+            std::hint::black_box(tokenize_plain(std::hint::black_box(TEXT)));
+        }
+    });
+    assert!(n >= 3000, "{n} allocations in 1000 calls");
+}
