@@ -23,7 +23,7 @@ escape (returned, stored in `self.items`, moved into a spawned thread, passed to
 ## Why it matters
 An allocation that does not escape could live in a per-call arena, freed all at once when
 the call returns, instead of one `malloc` and one `free` each: that is what the
-`#[gomem::escape]` attribute will do. Knowing which ones escape, and why, is how to make a
+`#[gomem::escape]` attribute does, with these same decisions. Knowing which ones escape, and why, is how to make a
 hot fn stop allocating on the heap.
 
 ## Example
@@ -38,9 +38,10 @@ fn name(id: u32) -> String {
 ```
 
 ## What it does not report
-It is intraprocedural for now: a value passed by value to another fn counts as escaping,
-values captured by closures and async blocks count as escaping, and shadowed names are not
-told apart. It is off by default; `--explain-escapes` turns it on.
+A value passed by value to a fn counts as escaping unless the fn is a free fn of the same
+file (or of an inline module in it), whose summary says whether it lets the parameter
+escape (Go's "leaking param"). Values captured by closures and async blocks count as
+escaping, and shadowed names are not told apart. It is off by default; `--explain-escapes` turns it on.
 "#,
     configurable: true,
     check: Check::File(check),
