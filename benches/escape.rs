@@ -92,9 +92,7 @@ macro_rules! tree {
                 let width = leaves.len() >> (d + 1);
                 let mut level = Vec::with_capacity(width);
                 for i in 0..width {
-                    let mut children = Vec::with_capacity(2);
-                    children.push(leaves[2 * i] as u64 + d as u64);
-                    children.push(leaves[2 * i + 1] as u64);
+                    let children = vec![leaves[2 * i] as u64 + d as u64, leaves[2 * i + 1] as u64];
                     level.push(children.iter().sum::<u64>());
                 }
                 total += level.iter().sum::<u64>();
@@ -113,9 +111,8 @@ fn tree_bump(leaves: &[u32], depth: u32, bump: &Bump) -> u64 {
         let width = leaves.len() >> (d + 1);
         let mut level = BVec::with_capacity_in(width, bump);
         for i in 0..width {
-            let mut children = BVec::with_capacity_in(2, bump);
-            children.push(leaves[2 * i] as u64 + d as u64);
-            children.push(leaves[2 * i + 1] as u64);
+            let children =
+                bumpalo::vec![in bump; leaves[2 * i] as u64 + d as u64, leaves[2 * i + 1] as u64];
             level.push(children.iter().sum::<u64>());
         }
         total += level.iter().sum::<u64>();
@@ -162,6 +159,7 @@ fn main() {
     assert_eq!(tree_annotated(&leaves, 8), tree_plain(&leaves, 8));
     assert_eq!(tree_bump(&leaves, 8, &bump), tree_plain(&leaves, 8));
 
+    let mut tree_arena = Bump::new();
     // Interleave the three in every round so that noise hits them alike.
     let mut t = [Vec::new(), Vec::new(), Vec::new()];
     let mut g = [Vec::new(), Vec::new(), Vec::new()];
@@ -183,8 +181,8 @@ fn main() {
             black_box(tree_annotated(black_box(&leaves), 8));
         }));
         g[2].push(median(1, 2000, || {
-            bump.reset();
-            black_box(tree_bump(black_box(&leaves), 8, &bump));
+            tree_arena.reset();
+            black_box(tree_bump(black_box(&leaves), 8, &tree_arena));
         }));
     }
     let mid = |v: &mut Vec<Duration>| {
