@@ -44,6 +44,8 @@ RS
 
 make_crate plain ""
 make_crate annotated "#[gomem::escape]"
+# An attribute that returns its item unchanged: the cost of any proc-macro attribute.
+make_crate identity "#[gomem::allow]"
 
 time_check() { # name
     touch "$dir/$1/src/lib.rs"
@@ -55,13 +57,15 @@ time_check() { # name
 }
 
 echo "cargo check of $n fns, $runs runs each, alternating (seconds):"
-p=(); a=()
+p=(); a=(); i=()
 for _ in $(seq 1 "$runs"); do
     p+=("$(time_check plain)")
     a+=("$(time_check annotated)")
+    i+=("$(time_check identity)")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-mp=$(median "${p[@]}"); ma=$(median "${a[@]}")
+mp=$(median "${p[@]}"); ma=$(median "${a[@]}"); mi=$(median "${i[@]}")
 echo "plain:     ${p[*]}  (median $mp)"
 echo "annotated: ${a[*]}  (median $ma)"
-echo "ratio annotated/plain: $(echo "scale=2; $ma / $mp" | bc)"
+echo "identity attribute (#[gomem::allow]): ${i[*]}  (median $mi)"
+echo "ratio annotated/plain: $(echo "scale=2; $ma / $mp" | bc)   identity/plain: $(echo "scale=2; $mi / $mp" | bc)"

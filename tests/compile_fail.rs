@@ -6,5 +6,6 @@ fn ui() {
     t.compile_fail("tests/ui/escape_deny.rs");
     t.compile_fail("tests/ui/escape_bad_option.rs");
     t.compile_fail("tests/ui/escape_on_struct.rs");
+    t.compile_fail("tests/ui/escape_lints.rs");
     t.pass("tests/ui/escape_async_not_rewritten.rs");
 }

@@ -167,6 +167,8 @@ struct Shared {
     suppressions: Mutex<Vec<Suppression>>,
     /// Built after phase 1; workers lint against it.
     context: OnceLock<Arc<LintContext>>,
+    /// Texts given instead of files on disk.
+    in_memory: HashMap<PathBuf, Arc<str>>,
 }
 
 /// What the linting workers share once the index is built.
@@ -196,6 +198,7 @@ impl Run {
             facts: Mutex::new(Vec::new()),
             suppressions: Mutex::new(Vec::new()),
             context: OnceLock::new(),
+            in_memory: self.workspace.in_memory.iter().cloned().collect(),
         };
         {
             let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -501,7 +504,11 @@ fn worker(shared: &Shared, parsed_barrier: &Barrier, index_barrier: &Barrier) {
 
 /// Reads and parses one file; returns its tree for the linting phase.
 fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
-    let (text, read_error) = match std::fs::read(&job.path) {
+    let read = match shared.in_memory.get(&job.path) {
+        Some(text) => Ok(text.as_bytes().to_vec()),
+        None => std::fs::read(&job.path),
+    };
+    let (text, read_error) = match read {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => (text, None),
             Err(e) => {

@@ -51,9 +51,28 @@ pub struct Workspace {
     /// Workspace-wide settings, in the order they apply: `[workspace.metadata.gomem]`,
     /// then `gomem.toml`.
     pub settings: Vec<crate::config::Settings>,
+    /// Files whose text is given rather than read from disk (the `#[gomem::escape]`
+    /// attribute lints the item it annotates this way).
+    pub in_memory: Vec<(PathBuf, std::sync::Arc<str>)>,
 }
 
 impl Workspace {
+    /// A workspace of one file whose text is `text`, named `path` (which need not exist).
+    pub fn from_text(path: PathBuf, text: &str) -> Workspace {
+        let mut ws = Workspace::default();
+        ws.in_memory.push((path.clone(), text.into()));
+        ws.plain_files.push(path.clone());
+        ws.root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        ws.packages.push(Package {
+            cargo_id: "path+file:///gomem-in-memory#in-memory@0.0.0".into(),
+            name: "in-memory".into(),
+            version: "0.0.0".into(),
+            manifest_path: ws.root.join("Cargo.toml"),
+            settings: None,
+        });
+        ws
+    }
+
     pub fn target(&self, id: TargetId) -> &Target {
         &self.targets[id.0 as usize]
     }

@@ -25,7 +25,8 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Err(e) => return with_item(e.to_compile_error(), item),
     };
     if let Err(e) = syn::parse2::<syn::Item>(item.clone()).and_then(|it| match it {
-        syn::Item::Fn(_) | syn::Item::Impl(_) | syn::Item::Mod(_) => Ok(()),
+        syn::Item::Fn(_) | syn::Item::Impl(_) => Ok(()),
+        syn::Item::Mod(m) if m.content.is_some() => Ok(()),
         other => Err(syn::Error::new_spanned(
             other,
             "`#[gomem::escape]` goes on a fn, an impl block or an inline mod",
@@ -127,7 +128,7 @@ struct Offsets {
     ends: Vec<usize>,
 }
 
-/// Runs in proc-macro2's fallback mode: lexes `text`, analyzes and rewrites the item.
+/// Runs in proc-macro2's fallback mode: lexes `text`, lints, analyzes and rewrites the item.
 fn analyze(text: &str, options: Options) -> Option<(TokenStream, Vec<OffsetError>, Offsets)> {
     let relexed: TokenStream = text.parse().ok()?;
     let mut tokens = Vec::new();
@@ -137,7 +138,9 @@ fn analyze(text: &str, options: Options) -> Option<(TokenStream, Vec<OffsetError
         .map(|(_, r): &(Tok, std::ops::Range<usize>)| r.end)
         .collect();
     let mut item: syn::Item = syn::parse2(relexed).ok()?;
-    let (_, errors) = attribute::expand(FileId(0), &mut item, options);
+    // Findings of the lints inside the item, on the item as written; then the escapes.
+    let mut errors = attribute::lint(text);
+    errors.extend(attribute::expand(FileId(0), &mut item, options).1);
     let errors = errors
         .into_iter()
         .map(|e| OffsetError {

@@ -38,8 +38,14 @@ use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Pat};
 
+use std::path::PathBuf;
+
 use super::{analyze, summaries_of, Decision};
+use crate::config::Config;
+use crate::diagnostic::Level;
+use crate::lints::LintId;
 use crate::span::{FileId, Span};
+use crate::workspace::Workspace;
 
 /// The attribute's options: `#[gomem::escape]` or `#[gomem::escape(deny_escape)]`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -113,6 +119,45 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> (Vec<FnRe
         });
     }
     (reports, errors)
+}
+
+/// The lints that look inside one item, which the attribute runs on the item it annotates.
+pub const ITEM_LINTS: [LintId; 5] = [
+    LintId::UnjoinedTask,
+    LintId::LeakedAllocation,
+    LintId::UnboundedRecursion,
+    LintId::UnboundedLoopGrowth,
+    LintId::LargeStackValue,
+];
+
+/// Runs [`ITEM_LINTS`] over `text`, the annotated item as written, with the same pipeline
+/// as `cargo gomem-lint` (so `#[gomem::allow]` inside the item works), and returns the
+/// deny-level findings as errors. Warnings are left to the command line: a proc macro on
+/// stable Rust cannot emit them.
+pub fn lint(text: &str) -> Vec<Error> {
+    let workspace = Workspace::from_text(PathBuf::from("/gomem-escape/item.rs"), text);
+    let analysis = crate::driver::analyze_with(workspace, Config::default(), 1);
+    analysis
+        .diagnostics
+        .into_iter()
+        .filter(|d| ITEM_LINTS.contains(&d.lint) && d.level == Level::Deny)
+        .map(|d| {
+            let mut message = format!("{} [gomem::{}]", d.message, d.lint.name());
+            if !d.primary.message.is_empty() {
+                message.push_str(&format!("\nnote: {}", d.primary.message));
+            }
+            for note in &d.notes {
+                message.push_str(&format!("\nnote: {note}"));
+            }
+            for help in &d.help {
+                message.push_str(&format!("\nhelp: {help}"));
+            }
+            Error {
+                span: d.primary.span,
+                message,
+            }
+        })
+        .collect()
 }
 
 /// A fn of the item, with whether it is a free fn (which calls can reach by name).
@@ -391,16 +436,31 @@ fn rewrite(
     }
     let region = Ident::new("__gomem_region", TokenSpan::mixed_site());
     let result = Ident::new("__gomem_result", TokenSpan::mixed_site());
-    let stmts = &block.stmts;
     // The body's value is bound before the region ends, so that its temporaries are gone
-    // when the region drops.
+    // when the region drops. The body is moved, not printed and parsed again.
+    let body = std::mem::replace(block, syn::parse_quote!({}));
+    let mut bind: syn::Stmt = syn::parse_quote! {
+        #[allow(clippy::let_and_return)]
+        let #result = {};
+    };
+    if let syn::Stmt::Local(syn::Local {
+        init: Some(init), ..
+    }) = &mut bind
+    {
+        *init.expr = Expr::Block(syn::ExprBlock {
+            attrs: Vec::new(),
+            label: None,
+            block: body,
+        });
+    }
     *block = syn::parse_quote!({
         let #region = ::gomem::arena::Region::enter();
         let #arena: &::gomem::arena::Bump = #region.bump();
-        #[allow(clippy::let_and_return)]
-        let #result = { #(#stmts)* };
-        #result
     });
+    block.stmts.push(bind);
+    block
+        .stmts
+        .push(syn::Stmt::Expr(syn::parse_quote!(#result), None));
     rewriter.done
 }
 
@@ -888,6 +948,20 @@ mod tests {
                    pub fn f() -> u32 { let a = vec![1, 2]; let b = vec![3]; \
                    total(&a) + owned(&b) as u32 } }";
         assert_eq!(rewritten(src), ["vec![1, 2]"]);
+    }
+
+    #[test]
+    fn deny_level_findings_inside_the_item_become_errors() {
+        let src = " fn f() { for i in 0..10 { let b = Box::new(i); Box::leak(b); } \
+                   let _ = std::thread::spawn(|| 1); }";
+        let errors = lint(src);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].message.contains("[gomem::leaked_allocation]"),
+            "{errors:?}"
+        );
+        assert_eq!(&src[errors[0].span.range()], "Box::leak");
+        assert!(lint(" fn g() { let b = Box::new(1); drop(b); }").is_empty());
     }
 
     #[test]

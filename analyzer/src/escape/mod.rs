@@ -216,7 +216,11 @@ impl Walker<'_> {
         match e {
             Expr::Path(p) => {
                 if let Some(name) = p.path.get_ident() {
-                    let d = self.at(self.span(p), dest);
+                    // A span costs printing the tokens: only a returned value needs one.
+                    let d = match dest {
+                        Dest::Return => self.at(self.span(p), dest),
+                        d => d.clone(),
+                    };
                     self.uses.entry(name.to_string()).or_default().push(d);
                 }
             }
