@@ -136,7 +136,8 @@ pub const ITEM_LINTS: [LintId; 5] = [
 /// stable Rust cannot emit them.
 pub fn lint(text: &str) -> Vec<Error> {
     let workspace = Workspace::from_text(PathBuf::from("/gomem-escape/item.rs"), text);
-    let analysis = crate::driver::analyze_with(workspace, Config::default(), 1);
+    let checks = ITEM_LINTS.iter().map(|&id| (id, id.lint().check)).collect();
+    let analysis = crate::driver::analyze_with_checks(workspace, Config::default(), 1, checks);
     analysis
         .diagnostics
         .into_iter()
