@@ -1,6 +1,7 @@
 //! A mutation-heavy benchmark: a doubly-linked LRU cache under a random workload, with
 //! `gomem::Gc` (both links strong, rewired through `GcCell`; evicted nodes keep their links
-//! and are freed by the collector) against `Rc`/`Weak` (back links weak, as `Rc` requires).
+//! and are freed by the collector) against dumpster's `Gc` (the same code, through
+//! `RefCell`) and `Rc`/`Weak` (back links weak, as `Rc` requires).
 //!
 //!     cargo run --release -p gomem-runtime --example lru -- 2000000
 //!
@@ -12,8 +13,6 @@ use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
 extern crate gomem_runtime as gomem;
-use gomem::{Gc, GcCell};
-use gomem_macros::Trace;
 
 const CAPACITY: usize = 10_000;
 const KEYS: u64 = 40_000;
@@ -29,75 +28,107 @@ impl Rng {
     }
 }
 
-#[derive(Trace)]
-struct GcNode {
-    key: u64,
-    value: u64,
-    prev: GcCell<Option<Gc<GcNode>>>,
-    next: GcCell<Option<Gc<GcNode>>>,
+/// A cache whose links are all strong, rewired through a cell; evicted nodes keep their
+/// links and are left to the collector. Written once for gomem's `Gc`/`GcCell` and once
+/// for dumpster's `Gc`/`RefCell`.
+macro_rules! collected_lru {
+    ($lru:ident, $node:ident, $gc:ident, $cell:ident) => {
+        #[derive(Trace)]
+        pub struct $node {
+            key: u64,
+            value: u64,
+            prev: $cell<Option<$gc<$node>>>,
+            next: $cell<Option<$gc<$node>>>,
+        }
+
+        pub struct $lru {
+            map: HashMap<u64, $gc<$node>>,
+            head: Option<$gc<$node>>,
+            tail: Option<$gc<$node>>,
+        }
+
+        impl $lru {
+            pub fn new() -> Self {
+                $lru {
+                    map: HashMap::new(),
+                    head: None,
+                    tail: None,
+                }
+            }
+
+            fn unlink(&mut self, n: &$gc<$node>) {
+                let prev = n.prev.borrow().clone();
+                let next = n.next.borrow().clone();
+                match &prev {
+                    Some(p) => *p.next.borrow_mut() = next.clone(),
+                    None => self.head = next.clone(),
+                }
+                match &next {
+                    Some(x) => *x.prev.borrow_mut() = prev.clone(),
+                    None => self.tail = prev,
+                }
+            }
+
+            fn push_front(&mut self, n: $gc<$node>) {
+                *n.prev.borrow_mut() = None;
+                *n.next.borrow_mut() = self.head.clone();
+                if let Some(h) = &self.head {
+                    *h.prev.borrow_mut() = Some(n.clone());
+                }
+                if self.tail.is_none() {
+                    self.tail = Some(n.clone());
+                }
+                self.head = Some(n);
+            }
+
+            pub fn get(&mut self, key: u64) -> Option<u64> {
+                let n = self.map.get(&key)?.clone();
+                self.unlink(&n);
+                let v = n.value;
+                self.push_front(n);
+                Some(v)
+            }
+
+            pub fn put(&mut self, key: u64, value: u64) {
+                if let Some(n) = self.map.get(&key).cloned() {
+                    self.unlink(&n);
+                    self.push_front(n);
+                    return;
+                }
+                if self.map.len() == CAPACITY {
+                    let old = self.tail.clone().expect("a full cache has a tail");
+                    self.unlink(&old);
+                    self.map.remove(&old.key);
+                    // The evicted node keeps its links to live nodes: the collector frees it.
+                }
+                let n = $gc::new($node {
+                    key,
+                    value,
+                    prev: $cell::new(None),
+                    next: $cell::new(None),
+                });
+                self.map.insert(key, n.clone());
+                self.push_front(n);
+            }
+        }
+    };
 }
 
-struct GcLru {
-    map: HashMap<u64, Gc<GcNode>>,
-    head: Option<Gc<GcNode>>,
-    tail: Option<Gc<GcNode>>,
+mod gomem_lru {
+    use super::{HashMap, CAPACITY};
+    use gomem::{Gc, GcCell};
+    use gomem_macros::Trace;
+
+    collected_lru!(GcLru, GcNode, Gc, GcCell);
 }
 
-impl GcLru {
-    fn unlink(&mut self, n: &Gc<GcNode>) {
-        let prev = n.prev.borrow().clone();
-        let next = n.next.borrow().clone();
-        match &prev {
-            Some(p) => *p.next.borrow_mut() = next.clone(),
-            None => self.head = next.clone(),
-        }
-        match &next {
-            Some(x) => *x.prev.borrow_mut() = prev.clone(),
-            None => self.tail = prev,
-        }
-    }
+mod dumpster_lru {
+    use super::{HashMap, CAPACITY};
+    use dumpster::unsync::Gc;
+    use dumpster::Trace;
+    use std::cell::RefCell;
 
-    fn push_front(&mut self, n: Gc<GcNode>) {
-        *n.prev.borrow_mut() = None;
-        *n.next.borrow_mut() = self.head.clone();
-        if let Some(h) = &self.head {
-            *h.prev.borrow_mut() = Some(n.clone());
-        }
-        if self.tail.is_none() {
-            self.tail = Some(n.clone());
-        }
-        self.head = Some(n);
-    }
-
-    fn get(&mut self, key: u64) -> Option<u64> {
-        let n = self.map.get(&key)?.clone();
-        self.unlink(&n);
-        let v = n.value;
-        self.push_front(n);
-        Some(v)
-    }
-
-    fn put(&mut self, key: u64, value: u64) {
-        if let Some(n) = self.map.get(&key).cloned() {
-            self.unlink(&n);
-            self.push_front(n);
-            return;
-        }
-        if self.map.len() == CAPACITY {
-            let old = self.tail.clone().expect("a full cache has a tail");
-            self.unlink(&old);
-            self.map.remove(&old.key);
-            // The evicted node keeps its links to live nodes: the collector frees it.
-        }
-        let n = Gc::new(GcNode {
-            key,
-            value,
-            prev: GcCell::new(None),
-            next: GcCell::new(None),
-        });
-        self.map.insert(key, n.clone());
-        self.push_front(n);
-    }
+    collected_lru!(DumpsterLru, DumpsterNode, Gc, RefCell);
 }
 
 struct RcNode {
@@ -218,18 +249,26 @@ fn main() {
     });
     let before = gomem::stats();
     let (gc, gc_hits) = median(|| {
-        let lru = RefCell::new(GcLru {
-            map: HashMap::new(),
-            head: None,
-            tail: None,
-        });
+        let lru = RefCell::new(gomem_lru::GcLru::new());
         workload(
             ops,
             |k| lru.borrow_mut().get(k),
             |k, v| lru.borrow_mut().put(k, v),
         )
     });
-    assert_eq!(rc_hits, gc_hits, "both caches must behave the same");
+    assert_eq!(rc_hits, gc_hits, "the caches must behave the same");
+    let (dumpster, dumpster_hits) = median(|| {
+        let lru = RefCell::new(dumpster_lru::DumpsterLru::new());
+        let hits = workload(
+            ops,
+            |k| lru.borrow_mut().get(k),
+            |k, v| lru.borrow_mut().put(k, v),
+        );
+        drop(lru);
+        dumpster::unsync::collect();
+        hits
+    });
+    assert_eq!(rc_hits, dumpster_hits, "the caches must behave the same");
     // Each dropped cache is one big cycle (its links are all strong): collected here, or by
     // pacing once the heap grows past its goal.
     let start = Instant::now();
@@ -242,6 +281,11 @@ fn main() {
         "  gomem::Gc   {:>8.3} s  {:.2}x",
         gc.as_secs_f64(),
         gc.as_secs_f64() / rc.as_secs_f64()
+    );
+    println!(
+        "  dumpster    {:>8.3} s  {:.2}x",
+        dumpster.as_secs_f64(),
+        dumpster.as_secs_f64() / rc.as_secs_f64()
     );
     println!(
         "  gomem: {} collections ({} objects of dropped caches collected, the last in {:?}), heap now {} objects",
