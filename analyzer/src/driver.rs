@@ -99,6 +99,25 @@ pub fn analyze_with_checks(
     analysis
 }
 
+/// [`analyze_with_checks`] on the calling thread, with no thread of its own: for callers
+/// that run many small analyses (the `#[gomem::escape]` attribute lints each item it
+/// annotates). The calling thread's stack must be [`STACK_SIZE`] deep, as the workers' are.
+pub fn analyze_on_this_thread(
+    workspace: Workspace,
+    config: Config,
+    checks: Vec<(LintId, Check)>,
+) -> Analysis {
+    let start = Instant::now();
+    let mut analysis = Run {
+        workspace,
+        config,
+        checks,
+    }
+    .execute(0);
+    analysis.elapsed = start.elapsed();
+    analysis
+}
+
 /// Phase timings, measured on the coordinating thread.
 struct Phases {
     last: Instant,
@@ -227,48 +246,70 @@ impl Run {
         let parsed_barrier = Barrier::new(jobs + 1);
         let index_barrier = Barrier::new(jobs + 1);
         let mut frozen = Arc::new(SourceDb::default());
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..jobs)
-                .map(|i| {
-                    let (shared, parsed_barrier, index_barrier) =
-                        (&shared, &parsed_barrier, &index_barrier);
-                    std::thread::Builder::new()
-                        .name(format!("gomem-worker-{i}"))
-                        .stack_size(STACK_SIZE)
-                        .spawn_scoped(scope, move || worker(shared, parsed_barrier, index_barrier))
-                        .expect("cannot start a worker thread")
-                })
-                .collect();
-            parsed_barrier.wait();
-            phases.lap("read, parse and summarize files");
+        if jobs == 0 {
+            // Everything on this thread, one phase after the other.
+            let (mine, crashed) = parse_files(&shared);
             let mut db = std::mem::take(&mut *shared.db.lock().unwrap_or_else(|e| e.into_inner()));
             let parsed =
                 std::mem::take(&mut *shared.parsed.lock().unwrap_or_else(|e| e.into_inner()));
-            let linked = catch_unwind(AssertUnwindSafe(|| self.link(&mut db, parsed)));
+            let index = self.link(&mut db, parsed);
             frozen = Arc::new(db);
-            let index = linked.map(|index| {
-                let context = LintContext {
-                    index,
-                    db: frozen.clone(),
-                    config: self.config.clone(),
-                    target_packages: self.workspace.targets.iter().map(|t| t.package).collect(),
-                    checks: self.checks.clone(),
-                };
-                let _ = shared.context.set(Arc::new(context));
-            });
-            // Always reached, so that no worker waits for ever.
-            index_barrier.wait();
-            phases.lap("link modules and build the index");
-            if let Err(panic) = index {
-                std::panic::resume_unwind(panic);
-            }
-            for w in workers {
-                if let Err(panic) = w.join() {
+            let context = LintContext {
+                index,
+                db: frozen.clone(),
+                config: self.config.clone(),
+                target_packages: self.workspace.targets.iter().map(|t| t.package).collect(),
+                checks: self.checks.clone(),
+            };
+            let _ = shared.context.set(Arc::new(context));
+            lint_files(&shared, mine, crashed);
+        } else {
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..jobs)
+                    .map(|i| {
+                        let (shared, parsed_barrier, index_barrier) =
+                            (&shared, &parsed_barrier, &index_barrier);
+                        std::thread::Builder::new()
+                            .name(format!("gomem-worker-{i}"))
+                            .stack_size(STACK_SIZE)
+                            .spawn_scoped(scope, move || {
+                                worker(shared, parsed_barrier, index_barrier)
+                            })
+                            .expect("cannot start a worker thread")
+                    })
+                    .collect();
+                parsed_barrier.wait();
+                phases.lap("read, parse and summarize files");
+                let mut db =
+                    std::mem::take(&mut *shared.db.lock().unwrap_or_else(|e| e.into_inner()));
+                let parsed =
+                    std::mem::take(&mut *shared.parsed.lock().unwrap_or_else(|e| e.into_inner()));
+                let linked = catch_unwind(AssertUnwindSafe(|| self.link(&mut db, parsed)));
+                frozen = Arc::new(db);
+                let index = linked.map(|index| {
+                    let context = LintContext {
+                        index,
+                        db: frozen.clone(),
+                        config: self.config.clone(),
+                        target_packages: self.workspace.targets.iter().map(|t| t.package).collect(),
+                        checks: self.checks.clone(),
+                    };
+                    let _ = shared.context.set(Arc::new(context));
+                });
+                // Always reached, so that no worker waits for ever.
+                index_barrier.wait();
+                phases.lap("link modules and build the index");
+                if let Err(panic) = index {
                     std::panic::resume_unwind(panic);
                 }
-            }
-            phases.lap("file checks and fact collection");
-        });
+                for w in workers {
+                    if let Err(panic) = w.join() {
+                        std::panic::resume_unwind(panic);
+                    }
+                }
+                phases.lap("file checks and fact collection");
+            });
+        }
         let Shared {
             diagnostics,
             facts,
@@ -431,6 +472,17 @@ fn push_job(q: &mut Queue, job: Job) {
 }
 
 fn worker(shared: &Shared, parsed_barrier: &Barrier, index_barrier: &Barrier) {
+    let (mine, crashed) = parse_files(shared);
+    parsed_barrier.wait();
+    index_barrier.wait();
+    lint_files(shared, mine, crashed);
+}
+
+/// A panic held until the run is over (see [`parse_files`]).
+type Held = Option<Box<dyn std::any::Any + Send>>;
+
+/// Phase 1 of a worker: reads and parses files from the queue until it is drained.
+fn parse_files(shared: &Shared) -> (Vec<(FileId, syn::File)>, Held) {
     let mut mine: Vec<(FileId, syn::File)> = Vec::new();
     let mut crashed = None;
     loop {
@@ -463,8 +515,11 @@ fn worker(shared: &Shared, parsed_barrier: &Barrier, index_barrier: &Barrier) {
         drop(q);
         shared.wake.notify_all();
     }
-    parsed_barrier.wait();
-    index_barrier.wait();
+    (mine, crashed)
+}
+
+/// Phase 2 of a worker, once the index is built: lints the files it parsed.
+fn lint_files(shared: &Shared, mine: Vec<(FileId, syn::File)>, crashed: Held) {
     if let Some(panic) = crashed {
         std::panic::resume_unwind(panic);
     }

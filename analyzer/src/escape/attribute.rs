@@ -39,6 +39,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Expr, Pat};
 
 use std::path::PathBuf;
+use std::sync::{mpsc, Mutex};
 
 use super::{analyze, summaries_of, Decision};
 use crate::config::Config;
@@ -135,9 +136,42 @@ pub const ITEM_LINTS: [LintId; 5] = [
 /// deny-level findings as errors. Warnings are left to the command line: a proc macro on
 /// stable Rust cannot emit them.
 pub fn lint(text: &str) -> Vec<Error> {
+    // A proc macro is called once per annotated item: the analyses run one after the other on
+    // one thread that lives as long as the compiler process, instead of starting deep-stack
+    // threads for every item (which cost more than the analysis).
+    type Request = (String, mpsc::Sender<Vec<Error>>);
+    static SERVICE: Mutex<Option<mpsc::Sender<Request>>> = Mutex::new(None);
+    let mut service = SERVICE.lock().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..2 {
+        let sender = service.get_or_insert_with(|| {
+            let (tx, rx) = mpsc::channel::<Request>();
+            // Should the thread not start, `rx` is gone and sending fails below: no lints,
+            // but the item still compiles (the command line lints it).
+            let _ = std::thread::Builder::new()
+                .name("gomem-escape-lint".into())
+                .stack_size(crate::parse::STACK_SIZE)
+                .spawn(move || {
+                    for (text, reply) in rx {
+                        let errors = std::panic::catch_unwind(|| lint_now(&text));
+                        let _ = reply.send(errors.unwrap_or_default());
+                    }
+                });
+            tx
+        });
+        let (reply, answer) = mpsc::channel();
+        if sender.send((text.to_string(), reply)).is_ok() {
+            return answer.recv().unwrap_or_default();
+        }
+        // The thread is gone: start another once.
+        *service = None;
+    }
+    Vec::new()
+}
+
+fn lint_now(text: &str) -> Vec<Error> {
     let workspace = Workspace::from_text(PathBuf::from("/gomem-escape/item.rs"), text);
     let checks = ITEM_LINTS.iter().map(|&id| (id, id.lint().check)).collect();
-    let analysis = crate::driver::analyze_with_checks(workspace, Config::default(), 1, checks);
+    let analysis = crate::driver::analyze_on_this_thread(workspace, Config::default(), checks);
     analysis
         .diagnostics
         .into_iter()
