@@ -117,6 +117,8 @@ pub fn collect(cx: &FileContext<'_>) -> Vec<FnFacts> {
         module: cx.module,
         self_ty: None,
         in_trait: false,
+        trait_impl: false,
+        fn_name: None,
         nested: Vec::new(),
         imports: Vec::new(),
         out: Vec::new(),
@@ -131,6 +133,14 @@ struct Collector<'a> {
     /// The self type of the enclosing `impl` (last path segment).
     self_ty: Option<String>,
     in_trait: bool,
+    /// Inside `impl Trait for T`: a call from method `m` to an `m` of the same type may go to
+    /// an inherent `m` (which wins over the trait's) or to another impl of a generic trait
+    /// (`impl PartialEq<char> for T { fn eq(..) { self.eq(&T::from(c)) } }`), which names do
+    /// not tell apart. Such calls are left out; rustc's `unconditional_recursion`, which sees
+    /// the types, reports the true ones.
+    trait_impl: bool,
+    /// The fn whose body is being collected.
+    fn_name: Option<String>,
     /// Fns declared in the enclosing blocks, innermost last: nested fns by their definition,
     /// foreign fns (which we cannot follow) as `None`.
     nested: Vec<(String, Option<Span>)>,
@@ -158,11 +168,15 @@ impl Collector<'_> {
                             _ => None,
                         },
                     );
+                    let outer_trait = std::mem::replace(&mut self.trait_impl, imp.trait_.is_some());
                     for it in &imp.items {
                         if let syn::ImplItem::Fn(f) = it {
+                            let outer_fn = self.fn_name.replace(f.sig.ident.to_string());
                             self.body_fn(&f.attrs, &f.sig, Some(&f.block));
+                            self.fn_name = outer_fn;
                         }
                     }
+                    self.trait_impl = outer_trait;
                     self.self_ty = outer;
                 }
                 syn::Item::Trait(t) => {
@@ -660,6 +674,11 @@ impl Flow<'_, '_> {
     }
 
     fn record(&mut self, callee: Callee, span: Span, expr: Span, args: Vec<Arg>) {
+        if let Callee::Method { name, .. } = &callee {
+            if self.c.trait_impl && self.c.fn_name.as_ref() == Some(name) {
+                return;
+            }
+        }
         let i = self.facts.calls.len();
         self.facts.calls.push(CallSite {
             callee: callee.clone(),
@@ -711,8 +730,12 @@ impl Flow<'_, '_> {
             Resolution::Local(item) => {
                 let it = index.item(item);
                 match it.kind {
-                    // `f(..)`, `alias(..)`, `m::f(..)`; not `f::something` past the fn.
-                    ItemKind::Fn if segs.len() == 1 || it.name == *segs.last()? => {
+                    // `f(..)`, `alias(..)`, `m::f(..)`; not `f::something` past the fn, nor
+                    // `glob::glob(..)` of a crate `glob` that the resolver took for our `glob`.
+                    ItemKind::Fn
+                        if segs.len() == 1
+                            || (it.name == *segs.last()? && self.prefix_is_module(path)) =>
+                    {
                         Some(Callee::Item(item))
                     }
                     ItemKind::Struct | ItemKind::Enum | ItemKind::Union
@@ -729,6 +752,23 @@ impl Flow<'_, '_> {
             }
             _ => None,
         }
+    }
+
+    /// Whether all of `path` but its last segment names one of our modules.
+    fn prefix_is_module(&self, path: &syn::Path) -> bool {
+        let mut prefix = path.clone();
+        prefix.segments.pop();
+        prefix.segments.pop_punct();
+        if prefix.segments.is_empty() {
+            return path.leading_colon.is_none();
+        }
+        matches!(
+            self.c
+                .cx
+                .index
+                .resolve_path(self.c.module, &self.c.imports, &prefix),
+            Resolution::Module(_)
+        )
     }
 
     fn arg(&self, e: &Expr) -> Arg {

@@ -33,17 +33,21 @@ pub fn candidates(file: &Path, owns_dir: bool, decl: &ModDecl) -> Vec<PathBuf> {
     } else {
         dir.join(file.file_stem().unwrap_or_default())
     };
+    // `mod r#ref;` lives in `ref.rs`: file names are the raw identifiers' plain names.
+    let unraw = |name: &str| name.strip_prefix("r#").unwrap_or(name).to_string();
+    let inline: Vec<String> = decl.inline_path.iter().map(|n| unraw(n)).collect();
     if let Some(p) = &decl.path_attr {
-        if decl.inline_path.is_empty() {
+        if inline.is_empty() {
             return vec![normalize(&dir.join(p))];
         }
-        base.extend(&decl.inline_path);
+        base.extend(&inline);
         return vec![normalize(&base.join(p))];
     }
-    base.extend(&decl.inline_path);
+    base.extend(&inline);
+    let name = unraw(&decl.name);
     vec![
-        base.join(format!("{}.rs", decl.name)),
-        base.join(&decl.name).join("mod.rs"),
+        base.join(format!("{name}.rs")),
+        base.join(&name).join("mod.rs"),
     ]
 }
 
@@ -66,6 +70,18 @@ mod tests {
             span: Span::new(FileId(0), 0..0),
             local_parent: 0,
         }
+    }
+
+    #[test]
+    fn raw_identifiers_name_plain_files() {
+        let root = Path::new("/c/src/lib.rs");
+        assert_eq!(
+            candidates(root, true, &decl("r#ref", &["r#in"], None)),
+            [
+                Path::new("/c/src/in/ref.rs"),
+                Path::new("/c/src/in/ref/mod.rs")
+            ]
+        );
     }
 
     #[test]

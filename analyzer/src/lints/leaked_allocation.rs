@@ -50,7 +50,8 @@ The one-time idioms: a leak in `fn main`, in a `static` initializer, in `LazyLoc
 (each runs once, so the "leak" is a global); `mem::forget(self)` and `forget` of values whose
 origin is not known to own anything (a guard whose destructor must not run, a `Copy` value),
 or whose contents the fn took a raw pointer to first (`v.as_mut_ptr()`: ownership moves to
-the pointer); raw pointers passed straight to another fn (ownership handed over, typically to
+the pointer); `NonNull::from(Box::leak(..))`, which is `into_raw` by another name (smart
+pointers keep it and free it in their `Drop`); raw pointers passed straight to another fn (ownership handed over, typically to
 C) or returned; a leak in a fn that also calls a `from_raw` (taken back later, as in
 completion callbacks); `Box::leak(Box::new(()))`, which allocates nothing.
 "#,
@@ -218,6 +219,17 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
     }
 
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        // `NonNull::from(Box::leak(b))`: `into_raw` in another spelling, the pointer handed
+        // on like one (to a struct that frees it in its `Drop`, as smart pointers do).
+        let wraps = matches!(&*call.func, Expr::Path(p)
+            if p.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "NonNull")
+            && p.path.segments.last().is_some_and(|s| matches!(s.ident.to_string().as_str(), "from" | "new" | "new_unchecked")));
+        if let Some(Expr::Call(inner)) = call.args.first().filter(|_| wraps) {
+            if self.call_kind(inner) == Some(Kind::Leak) {
+                inner.args.iter().for_each(|a| self.visit_expr(a));
+                return;
+            }
+        }
         if let Some(kind) = self.call_kind(call) {
             match kind {
                 // A leaked `Box<()>` allocates nothing; a leak that the fn takes back with a
@@ -670,6 +682,22 @@ mod tests {
             vec![2, 3, 4, 5]
         );
         assert!(found[2].1.contains("inside a loop"), "{}", found[2].1);
+    }
+
+    #[test]
+    fn a_leak_turned_into_a_non_null_pointer_is_handed_over() {
+        let found = findings(
+            LintId::LeakedAllocation,
+            "use std::ptr::NonNull;\n\
+             struct P { ptr: NonNull<u8> }\n\
+             fn new() -> P { P { ptr: NonNull::from(Box::leak(Box::new(1))) } }\n\
+             fn bad() -> NonNull<u8> { let r = Box::leak(Box::new(1)); NonNull::from(&*r) }",
+        );
+        assert_eq!(
+            found.iter().map(|f| f.0).collect::<Vec<_>>(),
+            [4],
+            "{found:?}"
+        );
     }
 
     #[test]
