@@ -6,7 +6,8 @@
 //!     cargo run --release -p gomem-runtime --example binary_trees -- 19
 //!
 //! Prints, for each, the median wall time of 3 runs (the checksums must agree), then the
-//! pause of a full collection with a million live objects. `-- 19 gc` (or `box`, `rc`,
+//! time of one blocking `collect()` with a million live objects (the pauses of the
+//! incremental cycles that pacing runs are measured by the `pauses` example). `-- 19 gc` (or `box`, `rc`,
 //! `dumpster`, `rust-gc`, `gc-arena`, `bumpalo`) runs one of them alone, to measure its
 //! peak memory with `/usr/bin/time -f %M`.
 
@@ -281,7 +282,7 @@ fn main() {
     let start = Instant::now();
     gomem::collect();
     println!(
-        "  pause of a full collection with {} live objects: {:?}",
+        "  one blocking collect() with {} live objects: {:?}",
         live.len(),
         start.elapsed()
     );

@@ -7,8 +7,14 @@ use std::ops::{Deref, DerefMut};
 use crate::trace::{Trace, Tracer};
 
 /// A `RefCell` for values on the collected heap: `borrow()` and `borrow_mut()`, checked at
-/// run time. While it is mutably borrowed the collector does not read it: a collection that
-/// meets it gives up and frees nothing (the value may hold handles that are being moved).
+/// run time, with the write barrier the incremental collector needs.
+///
+/// While a collection cycle is under way, `borrow_mut` and `replace` first shade the
+/// objects the cell holds (they live through the cycle), so a handle moved out of the cell
+/// between two slices of the cycle is never missed. A cell that is mutably borrowed when
+/// the collector reaches it is skipped: what it held when the cycle began was either shaded
+/// by the barrier (borrowed during the cycle) or never counted as held inside the heap
+/// (borrowed since before), which makes the objects it holds roots.
 pub struct GcCell<T: ?Sized> {
     inner: RefCell<T>,
 }
@@ -30,10 +36,14 @@ impl<T> GcCell<T> {
     pub fn into_inner(self) -> T {
         self.inner.into_inner()
     }
+}
 
+impl<T: Trace> GcCell<T> {
     /// Replaces the value, returning the old one.
     pub fn replace(&self, value: T) -> T {
-        self.inner.replace(value)
+        let old = self.inner.replace(value);
+        crate::heap::write_barrier(&old);
+        old
     }
 }
 
@@ -44,23 +54,24 @@ impl<T: ?Sized> GcCell<T> {
         self.inner.borrow()
     }
 
-    /// # Panics
-    /// If the value is borrowed.
-    pub fn borrow_mut(&self) -> GcCellRefMut<'_, T> {
-        GcCellRefMut {
-            inner: self.inner.borrow_mut(),
-        }
-    }
-
     pub fn try_borrow(&self) -> Option<GcCellRef<'_, T>> {
         self.inner.try_borrow().ok()
     }
+}
+
+impl<T: Trace + ?Sized> GcCell<T> {
+    /// # Panics
+    /// If the value is borrowed.
+    pub fn borrow_mut(&self) -> GcCellRefMut<'_, T> {
+        let inner = self.inner.borrow_mut();
+        crate::heap::write_barrier(&*inner);
+        GcCellRefMut { inner }
+    }
 
     pub fn try_borrow_mut(&self) -> Option<GcCellRefMut<'_, T>> {
-        self.inner
-            .try_borrow_mut()
-            .ok()
-            .map(|inner| GcCellRefMut { inner })
+        let inner = self.inner.try_borrow_mut().ok()?;
+        crate::heap::write_barrier(&*inner);
+        Some(GcCellRefMut { inner })
     }
 }
 
@@ -77,11 +88,13 @@ impl<T: ?Sized> DerefMut for GcCellRefMut<'_, T> {
     }
 }
 
-// SAFETY: reports the value's handles when it can be read; a mutably borrowed cell makes the
-// collection give up, so its handles are never missed by a collection that frees anything.
+// SAFETY: reports the value's handles once when it can be read. Skipping a mutably borrowed
+// cell reports fewer, which the type docs show is safe with the write barrier.
 unsafe impl<T: Trace + ?Sized> Trace for GcCell<T> {
     fn trace(&self, tracer: &mut Tracer) {
-        self.inner.trace(tracer);
+        if let Ok(value) = self.inner.try_borrow() {
+            value.trace(tracer);
+        }
     }
 }
 

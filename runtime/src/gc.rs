@@ -122,12 +122,11 @@ impl<T: 'static> Drop for Gc<T> {
     fn drop(&mut self) {
         let h = self.header();
         if h.dec_strong() == 0 {
-            debug_assert!(!heap::is_held(h), "a held object's count cannot reach zero");
-            // SAFETY: this was the last handle, and a collection holding the object would
-            // have added a count of its own.
+            // SAFETY: this was the last handle (the sweep adds a count of its own while it
+            // drops a value, so a collection never sees it reach zero under it).
             unsafe { heap::release(self.ptr.cast()) };
         } else {
-            heap::note_candidate();
+            heap::note_drop(self.ptr.cast());
         }
     }
 }

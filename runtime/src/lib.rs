@@ -35,14 +35,26 @@
 //! API): handles can be stored anywhere.
 //!
 //! **Why it is sound.** The collector frees only objects none of whose handles is outside the
-//! heap, which it can tell only if every handle inside the heap is reported exactly once by
+//! heap, which it can tell only if every handle inside the heap is reported at most once by
 //! [`Trace`]. That is why `Trace` is an `unsafe trait`: the derive and the impls here report
 //! each field once. Reporting *fewer* handles is always safe (the object then looks held
 //! from outside and is kept: a leak at worst), which is why `#[gomem(skip)]` on a field, and
 //! tracing nothing through `Rc`/`Arc` (whose contents may be shared with code outside the
-//! heap), are safe. A value that is being mutated cannot be traced: a [`GcCell`] that is
-//! mutably borrowed while a collection runs makes the collector give up for that round
-//! (nothing is freed) rather than read it.
+//! heap), are safe.
+//!
+//! **Short pauses: incremental cycles.** A cycle (count, mark, sweep) runs in slices of a
+//! few hundred microseconds at most, paid for by allocation as Go's mark assists are, so no
+//! single pause grows with the heap. Between slices the program changes the graph, and a
+//! snapshot-at-the-beginning invariant keeps the cycle right: every edge that goes away
+//! while it counts or marks shades its target (keeps it for this cycle). Edges go away only
+//! when a `Gc` is dropped (`Gc::drop` shades the object if it survives) or a handle is moved
+//! out of a [`GcCell`] (`borrow_mut` and `replace` shade what the cell held: the write
+//! barrier). Objects allocated during a cycle are born marked, and objects of the cycle
+//! whose last handle goes keep their memory (not their value) until the sweep, so the
+//! collector never points at freed memory. `std::cell::RefCell` has no barrier, so it does
+//! not implement `Trace`: interior mutability of traced data goes through `GcCell`. The
+//! heap module's docs carry the argument in full; the model-based test interleaves cycle
+//! steps with random mutations, and fails if any barrier is removed.
 //!
 //! **Destructors.** A type that derives [`Trace`] cannot implement `Drop` (the derive makes
 //! such an impl a compile error), so collecting a cycle never runs user code that could see a
@@ -59,23 +71,28 @@
 //! once more; objects still held from elsewhere (another thread-local, a leaked handle) are
 //! left alone.
 //!
-//! **Pacing.** As in Go, a collection starts when the heap has grown by `GOGC` percent over
-//! the live heap the last collection left (`GOMEM_GOGC`, [`set_gc_percent`]; default 100,
-//! negative turns it off), with a 4 MiB minimum; a soft limit ([`set_memory_limit`]) brings it
-//! forward. Unlike Go's, the collector can tell when a collection would be useless: garbage
-//! cycles appear only when a handle is dropped while its object keeps other handles, so if no
-//! such drop happened since the last collection, none runs (acyclic programs never collect).
-//! [`collect`] runs one now. [`stats`] tells what the heap holds and what collections
-//! cost.
+//! **Pacing.** As in Go, the heap goal is the live heap the last cycle marked plus `GOGC`
+//! percent (`GOMEM_GOGC`, [`set_gc_percent`]; default 100, negative turns it off), with a
+//! 4 MiB minimum; a soft limit ([`set_memory_limit`]) brings it down. A cycle starts at the
+//! trigger, a quarter of the growth before the goal, and spreads its work over that runway;
+//! if the program outruns it, slices do up to four times their share and the heap
+//! overshoots a little rather than pause long. Unlike Go's, the collector can tell when a
+//! cycle would be useless: garbage cycles appear only when a handle is dropped while its
+//! object keeps other handles, so if no such drop happened since the last cycle, none runs
+//! (acyclic programs never collect). [`collect`] finishes the running cycle and runs a whole
+//! one, blocking. [`stats`] tells what the heap holds and what collections cost.
 //!
 //! **Allocation.** Objects come from a mimalloc heap of the thread's own (`mi_heap_new`):
 //! size classes, thread-local free lists, freed memory reused at once, empty pages returned
 //! to the OS. The `system-alloc` feature uses the global allocator instead, for valgrind.
+//! The collector finds the objects through a table (one word per object, its index kept in
+//! the object's header; freed slots are reused), which a cycle walks with cursors.
 //!
-//! **Costs and limits of this version.** Each object is also linked into the heap's list (two
-//! words) so the collector can find it; a collection is stop-the-world and visits every
-//! object of the heap, so its pause grows with the heap. Incremental marking is the next
-//! step.
+//! **Costs and limits of this version.** The table's bookkeeping costs every allocation and
+//! free a write to it (binary-trees runs about 1.6x `Box`, against 1.3x before the table);
+//! a size-class page allocator of our own, whose pages the collector could walk, would
+//! remove it. A slice traces whole objects, so one object with a million handles (a huge
+//! `Vec<Gc<T>>`) is one long step. The table does not shrink after the heap does.
 
 mod alloc;
 pub mod arena;
@@ -92,6 +109,8 @@ pub use trace::{Trace, Tracer};
 /// Used by the code `#[derive(Trace)]` generates; not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::heap::collect_step;
+
     /// Implemented by the derive for every `Trace` type: together with the blanket impl for
     /// `Drop` types, it makes a `Drop` impl on a derived type a coherence error.
     pub trait MustNotImplDrop {}

@@ -1,6 +1,6 @@
 //! [`Trace`]: how the collector finds the `Gc` handles a value holds.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::ptr::NonNull;
 
@@ -18,6 +18,12 @@ use crate::heap::Header;
 /// handle twice, or one the value does not own, can make the collector free a live object.
 /// Reporting fewer handles than the value owns is safe: the objects they point to are then
 /// kept alive as if held from outside the heap.
+///
+/// Handles that can change while the value is shared (interior mutability) must sit in a
+/// [`GcCell`](crate::GcCell), whose write barrier tells a running collection what is taken
+/// out. A type that changes its handles in any other way (a `RefCell`, a `Mutex`) must
+/// report none of them: the incremental collector would miss a handle moved out of it
+/// between two of its steps. That is why `std::cell::RefCell` does not implement `Trace`.
 pub unsafe trait Trace {
     fn trace(&self, tracer: &mut Tracer);
 }
@@ -25,14 +31,69 @@ pub unsafe trait Trace {
 /// Receives the handles [`Trace::trace`] reports.
 pub struct Tracer {
     pub(crate) mode: Mode,
-    /// Objects marked live but not traced yet.
+    /// The mark bit's meaning in the running cycle (see `Header::is_marked`).
+    pub(crate) epoch: bool,
+    /// Objects at table indices below this were on the heap when the cycle started.
+    pub(crate) snapshot: usize,
+    /// In [`Mode::CountInternal`], the handles found so far inside the heap for each object
+    /// of the snapshot, by table index. Kept from cycle to cycle, all zero in between
+    /// (allocating or zeroing it at the start of a cycle would stop the program for a pass
+    /// over it): the root scan zeroes each entry as it reads it ([`Tracer::take_count`]).
+    pub(crate) counts: Counts,
+    /// In [`Mode::Mark`], objects marked live but not traced yet (grey).
     pub(crate) stack: Vec<NonNull<Header>>,
-    /// Set when a value could not be traced (a `GcCell` borrowed mutably): the collection is
-    /// abandoned.
-    pub(crate) incomplete: bool,
+    /// In [`Mode::Mark`], the bytes of the snapshot objects marked.
+    pub(crate) marked_bytes: usize,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// Per-object counts by table index, in fixed chunks. Growing adds chunks and never copies
+/// what is there, and new chunks are zeroed a step at a time by the cycle's slices
+/// ([`Counts::zero_some`]), so starting a cycle on a grown heap stops the program for no
+/// pass over it.
+#[derive(Default)]
+pub(crate) struct Counts {
+    /// Full chunks are zero where not counted; the last ones may still be filling up.
+    chunks: Vec<Vec<u32>>,
+}
+
+const CHUNK: usize = 1 << 16;
+
+impl Counts {
+    /// Makes room for indices below `n`, and gives back chunks far above it.
+    pub(crate) fn fit(&mut self, n: usize) {
+        let needed = n.div_ceil(CHUNK);
+        while self.chunks.len() < needed {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        if self.chunks.len() > 2 * needed + 16 {
+            self.chunks.truncate(needed);
+        }
+    }
+
+    /// Zeroes up to `entries` more entries of new chunks; returns whether all are ready.
+    pub(crate) fn zero_some(&mut self, entries: usize) -> bool {
+        let mut left = entries;
+        for chunk in &mut self.chunks {
+            if chunk.len() < CHUNK {
+                let add = left.min(CHUNK - chunk.len());
+                chunk.resize(chunk.len() + add, 0);
+                left -= add;
+                if left == 0 {
+                    return self.chunks.last().is_none_or(|c| c.len() == CHUNK);
+                }
+            }
+        }
+        true
+    }
+
+    fn get_mut(&mut self, index: usize) -> Option<&mut u32> {
+        self.chunks
+            .get_mut(index / CHUNK)
+            .and_then(|chunk| chunk.get_mut(index % CHUNK))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Mode {
     /// Count each object's handles held inside the heap.
     CountInternal,
@@ -41,12 +102,23 @@ pub(crate) enum Mode {
 }
 
 impl Tracer {
-    pub(crate) fn new(mode: Mode) -> Tracer {
+    pub(crate) fn new(mode: Mode, epoch: bool, snapshot: usize) -> Tracer {
         Tracer {
             mode,
+            epoch,
+            snapshot,
+            counts: Counts::default(),
             stack: Vec::new(),
-            incomplete: false,
+            marked_bytes: 0,
         }
+    }
+
+    /// The handles counted inside the heap for the snapshot object at `index`, leaving zero
+    /// in its place for the next cycle.
+    pub(crate) fn take_count(&mut self, index: usize) -> usize {
+        self.counts
+            .get_mut(index)
+            .map_or(0, |c| std::mem::take(c) as usize)
     }
 
     /// Reports one handle to the object `header`.
@@ -54,20 +126,26 @@ impl Tracer {
         // SAFETY: a handle keeps its object's header allocated (its count is part of the
         // object's strong count), and the collector runs on the heap's own thread.
         let h = unsafe { header.as_ref() };
+        let Some(index) = h.index() else {
+            return; // not on the heap's table: reference-counted only
+        };
+        if h.is_marked(self.epoch) {
+            return;
+        }
         match self.mode {
-            Mode::CountInternal => h.add_internal(),
+            Mode::CountInternal => {
+                if let Some(count) = self.counts.get_mut(index) {
+                    *count = count.saturating_add(1);
+                }
+            }
             Mode::Mark => {
-                if !h.is_marked() {
-                    h.set_marked(true);
+                h.set_marked(self.epoch);
+                if index < self.snapshot {
+                    self.marked_bytes += h.vtable.size;
                     self.stack.push(header);
                 }
             }
         }
-    }
-
-    /// The value being traced cannot be read now; the collection must not free anything.
-    pub(crate) fn give_up(&mut self) {
-        self.incomplete = true;
     }
 }
 
@@ -221,17 +299,6 @@ unsafe impl<T: Trace> Trace for BTreeSet<T> {
     fn trace(&self, tracer: &mut Tracer) {
         for x in self {
             x.trace(tracer);
-        }
-    }
-}
-
-// SAFETY: a `RefCell` that is mutably borrowed is being changed and cannot be read: the
-// collection gives up rather than miss or double-count a handle.
-unsafe impl<T: Trace + ?Sized> Trace for RefCell<T> {
-    fn trace(&self, tracer: &mut Tracer) {
-        match self.try_borrow() {
-            Ok(v) => v.trace(tracer),
-            Err(_) => tracer.give_up(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Model-based test: random object graphs with cycles, random root drops, random rewiring
-//! through `GcCell`, and collections at random points. Afterwards every object the model
+//! through `GcCell`, and collections at random points, whole or a few steps of an
+//! incremental cycle at a time (so the program changes the graph in the middle of cycles). Afterwards every object the model
 //! says is reachable is intact, and every other one was dropped exactly once.
 
 extern crate gomem_runtime as gomem;
@@ -41,7 +42,11 @@ enum Op {
     DropRoot(usize),
     Link(usize, usize),
     Unlink(usize),
+    /// Moves a handle out of an object's cell into the roots.
+    Adopt(usize),
     Collect,
+    /// A few units of an incremental cycle, interleaved with the other operations.
+    Step(usize),
 }
 
 fn ops() -> impl Strategy<Value = Vec<Op>> {
@@ -51,10 +56,60 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
             2 => any::<usize>().prop_map(Op::DropRoot),
             4 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Op::Link(a, b)),
             1 => any::<usize>().prop_map(Op::Unlink),
+            1 => any::<usize>().prop_map(Op::Adopt),
             1 => Just(Op::Collect),
+            4 => (1..12usize).prop_map(Op::Step),
         ],
         1..80,
     )
+}
+
+/// Calls `f` on the `k`-th object reachable from `roots` (depth first, `k` modulo how many
+/// are reachable), without cloning a handle on the way: clones and drops make the collector
+/// shade objects, which would hide a missing write barrier in `GcCell`.
+fn with_reachable<R>(roots: &[Gc<Obj>], k: usize, f: impl FnOnce(&Gc<Obj>) -> R) -> Option<R> {
+    fn walk(
+        o: &Gc<Obj>,
+        seen: &mut BTreeSet<usize>,
+        visit: &mut dyn FnMut(&Gc<Obj>) -> bool,
+    ) -> bool {
+        if !seen.insert(o.id.0) {
+            return false;
+        }
+        if visit(o) {
+            return true;
+        }
+        let edges = o.edges.borrow();
+        edges.iter().any(|e| walk(e, seen, visit))
+    }
+    let mut count = 0;
+    let mut seen = BTreeSet::new();
+    for r in roots {
+        walk(r, &mut seen, &mut |_| {
+            count += 1;
+            false
+        });
+    }
+    if count == 0 {
+        return None;
+    }
+    let target = k % count;
+    let (mut i, mut f, mut out) = (0, Some(f), None);
+    let mut seen = BTreeSet::new();
+    for r in roots {
+        let found = walk(r, &mut seen, &mut |o| {
+            if i == target {
+                out = Some((f.take().expect("called once"))(o));
+                return true;
+            }
+            i += 1;
+            false
+        });
+        if found {
+            break;
+        }
+    }
+    out
 }
 
 proptest! {
@@ -97,23 +152,35 @@ proptest! {
                     root_ids.remove(i);
                 }
                 Op::Link(a, b) => {
-                    let live = reachable(&roots);
-                    if !live.is_empty() {
-                        let (x, y) = (&live[a % live.len()], &live[b % live.len()]);
-                        x.edges.borrow_mut().push(y.clone());
-                        edges.get_mut(&x.id.0).unwrap().push(y.id.0);
+                    if let Some(y) = with_reachable(&roots, b, |y| y.clone()) {
+                        let (x, y_id) = (a, y.id.0);
+                        let x_id = with_reachable(&roots, x, |x| {
+                            x.edges.borrow_mut().push(y);
+                            x.id.0
+                        });
+                        edges.get_mut(&x_id.unwrap()).unwrap().push(y_id);
                     }
                 }
                 Op::Unlink(a) => {
-                    let live = reachable(&roots);
-                    if !live.is_empty() {
-                        let x = &live[a % live.len()];
-                        if x.edges.borrow_mut().pop().is_some() {
-                            edges.get_mut(&x.id.0).unwrap().pop();
-                        }
+                    let unlinked = with_reachable(&roots, a, |x| {
+                        x.edges.borrow_mut().pop().map(|_| x.id.0)
+                    });
+                    if let Some(Some(x_id)) = unlinked {
+                        edges.get_mut(&x_id).unwrap().pop();
+                    }
+                }
+                Op::Adopt(a) => {
+                    let taken = with_reachable(&roots, a, |x| {
+                        x.edges.borrow_mut().pop().map(|y| (x.id.0, y))
+                    });
+                    if let Some(Some((x_id, y))) = taken {
+                        edges.get_mut(&x_id).unwrap().pop();
+                        root_ids.push(y.id.0);
+                        roots.push(y);
                     }
                 }
                 Op::Collect => collect(),
+                Op::Step(units) => gomem::__private::collect_step(units),
                 _ => {}
             }
         }
