@@ -131,6 +131,69 @@ pub const ITEM_LINTS: [LintId; 5] = [
     LintId::LargeStackValue,
 ];
 
+/// Whether `item` holds anything [`ITEM_LINTS`] look for. When it does not, the macro skips
+/// [`lint`] (the whole lint pipeline, most of the attribute's cost at build time). The test
+/// over-approximates each lint's trigger at the token level:
+/// - unjoined_task: an identifier containing `spawn` (`thread::spawn`, `spawn_local`,
+///   `Builder::spawn`, a `use .. spawn as go`);
+/// - leaked_allocation: `leak`, `forget`, `ManuallyDrop`, `into_raw`, `into_raw_parts`;
+/// - unbounded_loop_growth: `loop` or `while`;
+/// - large_stack_value: an array type or repeat expression (`[_; _]`), or `stack_size`;
+/// - unbounded_recursion: a fn of the item whose name comes up again in it.
+pub fn has_lint_triggers(item: &TokenStream) -> bool {
+    fn walk(
+        tokens: &TokenStream,
+        names: &mut HashMap<String, usize>,
+        fns: &mut Vec<String>,
+    ) -> bool {
+        let mut after_fn = false;
+        for tree in tokens.clone() {
+            match tree {
+                proc_macro2::TokenTree::Ident(ident) => {
+                    let name = ident.to_string();
+                    if name.contains("spawn")
+                        || matches!(
+                            name.as_str(),
+                            "leak"
+                                | "forget"
+                                | "ManuallyDrop"
+                                | "into_raw"
+                                | "into_raw_parts"
+                                | "loop"
+                                | "while"
+                                | "stack_size"
+                        )
+                    {
+                        return true;
+                    }
+                    if after_fn {
+                        fns.push(name.clone());
+                    }
+                    after_fn = name == "fn";
+                    *names.entry(name).or_default() += 1;
+                }
+                proc_macro2::TokenTree::Group(group) => {
+                    after_fn = false;
+                    if group.delimiter() == proc_macro2::Delimiter::Bracket
+                        && group.stream().into_iter().any(
+                            |t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ';'),
+                        )
+                    {
+                        return true;
+                    }
+                    if walk(&group.stream(), names, fns) {
+                        return true;
+                    }
+                }
+                _ => after_fn = false,
+            }
+        }
+        false
+    }
+    let (mut names, mut fns) = (HashMap::new(), Vec::new());
+    walk(item, &mut names, &mut fns) || fns.iter().any(|f| names.get(f).is_some_and(|&n| n > 1))
+}
+
 /// Runs [`ITEM_LINTS`] over `text`, the annotated item as written, with the same pipeline
 /// as `cargo gomem-lint` (so `#[gomem::allow]` inside the item works), and returns the
 /// deny-level findings as errors. Warnings are left to the command line: a proc macro on
@@ -925,6 +988,52 @@ mod tests {
             .flat_map(|r| r.rewritten.iter())
             .map(|s| src[s.range()].to_string())
             .collect()
+    }
+
+    /// Skipping the lints is safe only if no item without triggers has a finding: checked on
+    /// every item of the item lints' fixtures (whose marked items must fire), linted alone as
+    /// the attribute lints them.
+    #[test]
+    fn items_without_lint_triggers_have_no_item_lint_findings() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/lints");
+        let mut with_findings = 0;
+        for lint in ITEM_LINTS {
+            let path = format!("{dir}/{}.rs", lint.name());
+            let text = std::fs::read_to_string(&path).unwrap();
+            let file = syn::parse_file(&text).unwrap();
+            for item in file.items {
+                let tokens = item.to_token_stream();
+                let item_text = format!(" {tokens}");
+                // Every finding counts, whatever its level: `#[gomem::deny]` can raise one.
+                let workspace = Workspace::from_text(PathBuf::from("/item.rs"), &item_text);
+                let checks = ITEM_LINTS.iter().map(|&id| (id, id.lint().check)).collect();
+                let analysis =
+                    crate::driver::analyze_on_this_thread(workspace, Config::default(), checks);
+                if analysis
+                    .diagnostics
+                    .iter()
+                    .any(|d| ITEM_LINTS.contains(&d.lint))
+                {
+                    with_findings += 1;
+                    assert!(
+                        has_lint_triggers(&tokens),
+                        "{path}: an item with findings has no trigger: {item_text}"
+                    );
+                }
+            }
+        }
+        assert!(
+            with_findings >= 10,
+            "the fixtures have findings to check: {with_findings}"
+        );
+        let plain: TokenStream = syn::parse_quote! {
+            fn f(text: &str) -> usize {
+                let mut words = Vec::new();
+                for c in text.chars() { if c.is_alphabetic() { words.push(c); } }
+                words.len() + [1, 2].len()
+            }
+        };
+        assert!(!has_lint_triggers(&plain));
     }
 
     #[test]
