@@ -107,12 +107,7 @@ impl<'ast> Visit<'ast> for Heap<'_, '_> {
         let Expr::Path(p) = &*call.func else {
             return syn::visit::visit_expr_call(self, call);
         };
-        let segs: Vec<String> = p
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
+        let segs = crate::index::segment_names(&p.path);
         let tail: Vec<&str> = segs.iter().rev().take(2).map(String::as_str).collect();
         match tail.as_slice() {
             ["with_capacity", "String"] if call.args.len() == 1 => {

@@ -29,7 +29,9 @@ use syn::visit::Visit;
 use syn::{Expr, Stmt};
 
 use crate::consteval::ConstExpr;
-use crate::index::{flatten_use, Import, ItemId, ItemIndex, ItemKind, ModuleId, Resolution};
+use crate::index::{
+    flatten_use, segment_names, Import, ItemId, ItemIndex, ItemKind, ModuleId, Resolution,
+};
 use crate::lints::{FactSource, FileContext};
 use crate::span::Span;
 
@@ -704,7 +706,7 @@ impl Flow<'_, '_> {
         {
             return None;
         }
-        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let segs = segment_names(path);
         if let [name] = segs.as_slice() {
             if path.leading_colon.is_none() {
                 if self.bound.contains(name) || self.locals().names.contains(name) {

@@ -49,13 +49,9 @@ impl ConstExpr {
                 syn::Stmt::Expr(e, None) => ConstExpr::from_syn(e),
                 _ => ConstExpr::Unknown,
             },
-            Expr::Path(p) if p.qself.is_none() => ConstExpr::Path(
-                p.path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect(),
-            ),
+            Expr::Path(p) if p.qself.is_none() => {
+                ConstExpr::Path(crate::index::segment_names(&p.path))
+            }
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => {
                 ConstExpr::Neg(Box::new(ConstExpr::from_syn(&u.expr)))
             }

@@ -293,6 +293,12 @@ fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
         })
 }
 
+/// The names of a path's segments (`std::thread::spawn` -> `["std", "thread", "spawn"]`),
+/// generic arguments left out: the form every analysis matches paths in.
+pub fn segment_names(path: &syn::Path) -> Vec<String> {
+    path.segments.iter().map(|s| s.ident.to_string()).collect()
+}
+
 /// Turns a `use` tree into one [`Import`] per name it brings into scope.
 pub fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<Import>) {
     match tree {

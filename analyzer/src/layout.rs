@@ -90,13 +90,7 @@ impl TypeShape {
                     return TypeShape::Bytes(8);
                 }
                 if matches!(last.arguments, syn::PathArguments::None) {
-                    TypeShape::Named(
-                        p.path
-                            .segments
-                            .iter()
-                            .map(|s| s.ident.to_string())
-                            .collect(),
-                    )
+                    TypeShape::Named(crate::index::segment_names(&p.path))
                 } else {
                     TypeShape::Unknown
                 }

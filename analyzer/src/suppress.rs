@@ -73,13 +73,7 @@ fn attrs(
                 let value: syn::LitStr = meta.value()?.parse()?;
                 reason = Some(value.value());
             } else {
-                let name = meta
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect::<Vec<_>>()
-                    .join("::");
+                let name = crate::index::segment_names(&meta.path).join("::");
                 lints.push((name, Span::of_tokens(file, &meta.path)));
             }
             Ok(())

@@ -596,12 +596,7 @@ fn kind_of(e: &Expr) -> Option<Kind> {
             let Expr::Path(p) = &*call.func else {
                 return None;
             };
-            let segs: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
+            let segs = crate::index::segment_names(&p.path);
             let (ty, f) = match segs.as_slice() {
                 [ty, f] => (ty.as_str(), f.as_str()),
                 [krate, module, ty, f]
@@ -646,12 +641,7 @@ fn is_str_literal(e: &Expr) -> bool {
 
 /// `vec`, `std::vec`, `alloc::format`...: the macro's name when the path is one of std's.
 fn macro_name(mac: &syn::Macro) -> Option<String> {
-    let segs: Vec<String> = mac
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    let segs = crate::index::segment_names(&mac.path);
     match segs.as_slice() {
         [name] => Some(name.clone()),
         [krate, name] if matches!(krate.as_str(), "std" | "alloc") => Some(name.clone()),
@@ -901,12 +891,7 @@ fn arena_twin(e: &Expr, arena: &Ident) -> Option<Expr> {
             let Expr::Path(p) = &*call.func else {
                 return None;
             };
-            let segs: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
+            let segs = crate::index::segment_names(&p.path);
             let args: Vec<&Expr> = call.args.iter().collect();
             match (
                 segs[segs.len() - 2].as_str(),

@@ -226,12 +226,7 @@ impl Walker<'_> {
             }
             Expr::Call(call) => {
                 let callee = match &*call.func {
-                    Expr::Path(p) => p
-                        .path
-                        .segments
-                        .iter()
-                        .map(|s| s.ident.to_string())
-                        .collect::<Vec<_>>(),
+                    Expr::Path(p) => crate::index::segment_names(&p.path),
                     _ => Vec::new(),
                 };
                 let allocates = matches!(callee.as_slice(), [.., ty, f]

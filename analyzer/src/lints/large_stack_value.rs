@@ -178,12 +178,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         if let (Expr::Path(p), [arg]) =
             (&*call.func, call.args.iter().collect::<Vec<_>>().as_slice())
         {
-            let segs: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
+            let segs = crate::index::segment_names(&p.path);
             if matches!(segs.as_slice(), [.., ty, new] if new == "new" && matches!(ty.as_str(), "Box" | "Rc" | "Arc"))
             {
                 if let Expr::Repeat(_) = peel(arg) {

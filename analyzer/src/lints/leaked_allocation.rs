@@ -493,13 +493,7 @@ impl<'ast> Checker<'_, 'ast> {
             return;
         }
         let what = match &*call.func {
-            Expr::Path(p) => p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect::<Vec<_>>()
-                .join("::"),
+            Expr::Path(p) => crate::index::segment_names(&p.path).join("::"),
             _ => "this".into(),
         };
         let in_loop = self.loops > 0;
@@ -555,12 +549,7 @@ fn owns_memory(e: &Expr) -> bool {
             .is_some_and(|s| s.ident == "vec" || s.ident == "format"),
         Expr::Call(c) => match &*c.func {
             Expr::Path(p) => {
-                let segs: Vec<String> = p
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect();
+                let segs = crate::index::segment_names(&p.path);
                 matches!(segs.as_slice(), [.., ty, ctor]
                     if OWNING_TYPES.contains(&ty.as_str()) && OWNING_CTORS.contains(&ctor.as_str()))
             }

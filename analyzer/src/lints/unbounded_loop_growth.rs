@@ -285,12 +285,7 @@ fn builds_collection(e: &Expr) -> bool {
             let Expr::Path(p) = &*c.func else {
                 return false;
             };
-            let segs: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
+            let segs = crate::index::segment_names(&p.path);
             matches!(
                 segs.as_slice(),
                 [.., ty, ctor] if COLLECTIONS.contains(&ty.as_str())
