@@ -207,6 +207,18 @@ struct Run {
 }
 
 impl Run {
+    /// Hands the linked index and the frozen sources to the lint phase.
+    fn publish_context(&self, shared: &Shared, index: ItemIndex, db: Arc<SourceDb>) {
+        let context = LintContext {
+            index,
+            db,
+            config: self.config.clone(),
+            target_packages: self.workspace.targets.iter().map(|t| t.package).collect(),
+            checks: self.checks.clone(),
+        };
+        let _ = shared.context.set(Arc::new(context));
+    }
+
     fn execute(mut self, jobs: usize) -> Analysis {
         let shared = Shared {
             queue: Mutex::new(Queue::default()),
@@ -254,14 +266,7 @@ impl Run {
                 std::mem::take(&mut *shared.parsed.lock().unwrap_or_else(|e| e.into_inner()));
             let index = self.link(&mut db, parsed);
             frozen = Arc::new(db);
-            let context = LintContext {
-                index,
-                db: frozen.clone(),
-                config: self.config.clone(),
-                target_packages: self.workspace.targets.iter().map(|t| t.package).collect(),
-                checks: self.checks.clone(),
-            };
-            let _ = shared.context.set(Arc::new(context));
+            self.publish_context(&shared, index, frozen.clone());
             lint_files(&shared, mine, crashed);
         } else {
             std::thread::scope(|scope| {
@@ -286,16 +291,8 @@ impl Run {
                     std::mem::take(&mut *shared.parsed.lock().unwrap_or_else(|e| e.into_inner()));
                 let linked = catch_unwind(AssertUnwindSafe(|| self.link(&mut db, parsed)));
                 frozen = Arc::new(db);
-                let index = linked.map(|index| {
-                    let context = LintContext {
-                        index,
-                        db: frozen.clone(),
-                        config: self.config.clone(),
-                        target_packages: self.workspace.targets.iter().map(|t| t.package).collect(),
-                        checks: self.checks.clone(),
-                    };
-                    let _ = shared.context.set(Arc::new(context));
-                });
+                let index =
+                    linked.map(|index| self.publish_context(&shared, index, frozen.clone()));
                 // Always reached, so that no worker waits for ever.
                 index_barrier.wait();
                 phases.lap("link modules and build the index");
