@@ -2,7 +2,7 @@
 //!
 //! A mimalloc heap of the thread's own (`mi_heap_new`): size classes, thread-local free
 //! lists, freed memory reused at once, empty pages given back to the OS. Objects aligned to
-//! more than mimalloc's 16 bytes, objects allocated while the heap is being torn down, and,
+//! more than mimalloc's 16 bytes, objects allocated after the heap was torn down, and,
 //! with the `system-alloc` feature (which lets valgrind see every object; CI runs the
 //! collector tests that way), all objects come from the global allocator instead. Which
 //! allocator an object came from is a flag in its header. Finding the objects is not this

@@ -211,6 +211,9 @@ mod slot {
     }
 }
 
+/// A destructor's panic, caught by the sweep and resumed when the heap is consistent.
+type Panic = Box<dyn std::any::Any + Send>;
+
 /// Where the running cycle is.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Phase {
@@ -504,7 +507,7 @@ impl Heap {
     /// Runs the cycle for `budget` units of work (one object traced, decided or swept each).
     /// Returns whether the cycle ended. A panic of a destructor run by the sweep is returned
     /// to be resumed by the caller once the heap is consistent.
-    fn work(&self, budget: usize, panic: &mut Option<Box<dyn std::any::Any + Send>>) -> bool {
+    fn work(&self, budget: usize, panic: &mut Option<Panic>) -> bool {
         let mut tracer = std::mem::replace(
             &mut *self.tracer.borrow_mut(),
             Tracer::new(Mode::Mark, false, 0),
@@ -610,12 +613,7 @@ impl Heap {
     }
 
     /// Sweeps the object at table `index` (the phase is `Sweep(index + 1)`).
-    fn sweep_one(
-        &self,
-        index: usize,
-        epoch: bool,
-        panic: &mut Option<Box<dyn std::any::Any + Send>>,
-    ) {
+    fn sweep_one(&self, index: usize, epoch: bool, panic: &mut Option<Panic>) {
         let Some(h) = slot::object(self.table.borrow()[index]) else {
             return; // a free slot
         };
@@ -694,43 +692,47 @@ impl Heap {
     /// slice. Past the goal, slices do at most four times their planned share and the heap
     /// overshoots instead (Go's soft goal), which keeps pauses short.
     fn slice(&self, start: bool) {
-        if self.busy.replace(true) {
-            return;
-        }
-        let begin = Instant::now();
-        if start {
-            self.start_cycle();
-        }
-        let room = self
-            .cycle_goal
-            .get()
-            .saturating_sub(self.bytes.get())
-            .max(self.runway.get() / 4)
-            .max(1);
-        let share = (self.work_left() as u128 * SLICE_BYTES as u128 / room as u128) as usize;
-        let mut panic = None;
-        self.work(share.max(MIN_SLICE_WORK), &mut panic);
-        self.record_pause(begin.elapsed());
-        self.busy.set(false);
-        if let Some(p) = panic {
-            std::panic::resume_unwind(p);
-        }
+        self.exclusively(true, |panic| {
+            if start {
+                self.start_cycle();
+            }
+            let room = self
+                .cycle_goal
+                .get()
+                .saturating_sub(self.bytes.get())
+                .max(self.runway.get() / 4)
+                .max(1);
+            let share = (self.work_left() as u128 * SLICE_BYTES as u128 / room as u128) as usize;
+            self.work(share.max(MIN_SLICE_WORK), panic);
+        });
     }
 
     /// Finishes the running cycle, then runs a whole new one, without returning to the
     /// program in between. Returns false if a collection was already running.
     fn collect(&self) -> bool {
+        self.exclusively(true, |panic| {
+            if self.phase.get() != Phase::Idle {
+                self.work(usize::MAX, panic);
+            }
+            self.start_cycle();
+            self.work(usize::MAX, panic);
+        })
+    }
+
+    /// Runs `collection` unless one is running already (a destructor the sweep runs cannot
+    /// start another), recording its time as a pause if `pause`; then resumes the first
+    /// panic of a destructor it ran, once the heap is consistent again. Returns whether it
+    /// ran.
+    fn exclusively(&self, pause: bool, collection: impl FnOnce(&mut Option<Panic>)) -> bool {
         if self.busy.replace(true) {
             return false;
         }
         let begin = Instant::now();
         let mut panic = None;
-        if self.phase.get() != Phase::Idle {
-            self.work(usize::MAX, &mut panic);
+        collection(&mut panic);
+        if pause {
+            self.record_pause(begin.elapsed());
         }
-        self.start_cycle();
-        self.work(usize::MAX, &mut panic);
-        self.record_pause(begin.elapsed());
         self.busy.set(false);
         if let Some(p) = panic {
             std::panic::resume_unwind(p);
@@ -932,18 +934,12 @@ pub fn collect() {
 #[doc(hidden)]
 pub fn collect_step(work: usize) {
     with_heap(|heap| {
-        if heap.busy.replace(true) {
-            return;
-        }
-        if heap.phase.get() == Phase::Idle {
-            heap.start_cycle();
-        }
-        let mut panic = None;
-        heap.work(work, &mut panic);
-        heap.busy.set(false);
-        if let Some(p) = panic {
-            std::panic::resume_unwind(p);
-        }
+        heap.exclusively(false, |panic| {
+            if heap.phase.get() == Phase::Idle {
+                heap.start_cycle();
+            }
+            heap.work(work, panic);
+        })
     });
 }
 
