@@ -22,51 +22,35 @@ trait Tree: Sized {
     fn check(&self) -> u32;
 }
 
-struct BoxTree(Option<(Box<BoxTree>, Box<BoxTree>)>);
-impl Tree for BoxTree {
-    fn make(depth: u32) -> Self {
-        BoxTree((depth > 0).then(|| {
-            (
-                Box::new(Self::make(depth - 1)),
-                Box::new(Self::make(depth - 1)),
-            )
-        }))
-    }
-    fn check(&self) -> u32 {
-        1 + self.0.as_ref().map_or(0, |(l, r)| l.check() + r.check())
-    }
+/// The same tree code for each pointer type `P` whose node is `Node(Option<(P<Node>, P<Node>)>)`.
+macro_rules! tree_impl {
+    ($node:ident, $($ptr:ident)::+) => {
+        impl $crate::Tree for $node {
+            fn make(depth: u32) -> Self {
+                $node((depth > 0).then(|| {
+                    (
+                        $($ptr)::+::new(Self::make(depth - 1)),
+                        $($ptr)::+::new(Self::make(depth - 1)),
+                    )
+                }))
+            }
+            fn check(&self) -> u32 {
+                1 + self.0.as_ref().map_or(0, |(l, r)| l.check() + r.check())
+            }
+        }
+    };
 }
+use tree_impl;
+
+struct BoxTree(Option<(Box<BoxTree>, Box<BoxTree>)>);
+tree_impl!(BoxTree, Box);
 
 struct RcTree(Option<(std::rc::Rc<RcTree>, std::rc::Rc<RcTree>)>);
-impl Tree for RcTree {
-    fn make(depth: u32) -> Self {
-        RcTree((depth > 0).then(|| {
-            (
-                std::rc::Rc::new(Self::make(depth - 1)),
-                std::rc::Rc::new(Self::make(depth - 1)),
-            )
-        }))
-    }
-    fn check(&self) -> u32 {
-        1 + self.0.as_ref().map_or(0, |(l, r)| l.check() + r.check())
-    }
-}
+tree_impl!(RcTree, std::rc::Rc);
 
 #[derive(Trace)]
 struct GcTree(Option<(Gc<GcTree>, Gc<GcTree>)>);
-impl Tree for GcTree {
-    fn make(depth: u32) -> Self {
-        GcTree((depth > 0).then(|| {
-            (
-                Gc::new(Self::make(depth - 1)),
-                Gc::new(Self::make(depth - 1)),
-            )
-        }))
-    }
-    fn check(&self) -> u32 {
-        1 + self.0.as_ref().map_or(0, |(l, r)| l.check() + r.check())
-    }
-}
+tree_impl!(GcTree, Gc);
 
 /// The benchmark proper: a stretch tree, a long-lived tree, and many short-lived trees.
 fn run<T: Tree>(n: u32) -> u64 {
@@ -91,19 +75,7 @@ mod dumpster_tree {
 
     #[derive(Trace)]
     pub struct Node(Option<(Gc<Node>, Gc<Node>)>);
-    impl super::Tree for Node {
-        fn make(depth: u32) -> Self {
-            Node((depth > 0).then(|| {
-                (
-                    Gc::new(Self::make(depth - 1)),
-                    Gc::new(Self::make(depth - 1)),
-                )
-            }))
-        }
-        fn check(&self) -> u32 {
-            1 + self.0.as_ref().map_or(0, |(l, r)| l.check() + r.check())
-        }
-    }
+    crate::tree_impl!(Node, Gc);
 }
 
 // gc_derive (synstructure) writes its impls inside a const.
@@ -113,19 +85,7 @@ mod rust_gc_tree {
 
     #[derive(Trace, Finalize)]
     pub struct Node(Option<(Gc<Node>, Gc<Node>)>);
-    impl super::Tree for Node {
-        fn make(depth: u32) -> Self {
-            Node((depth > 0).then(|| {
-                (
-                    Gc::new(Self::make(depth - 1)),
-                    Gc::new(Self::make(depth - 1)),
-                )
-            }))
-        }
-        fn check(&self) -> u32 {
-            1 + self.0.as_ref().map_or(0, |(l, r)| l.check() + r.check())
-        }
-    }
+    crate::tree_impl!(Node, Gc);
 }
 
 /// gc-arena: trees live in an arena that is collected between `mutate` calls, and the
