@@ -173,6 +173,23 @@ impl Walker<'_> {
         Span::of_tokens(self.file, node)
     }
 
+    /// Where a value goes that is stored into `place` (assigned to it, or moved into it by a
+    /// method call) at `at`; `unknown` says why when the place has no root we can name.
+    fn stored_into(&self, place: &Expr, at: Span, unknown: impl FnOnce() -> String) -> Dest {
+        match root_of(place) {
+            Some(Root::SelfOrParam(place)) => Dest::Escapes(
+                at,
+                format!("stored in `{place}` here, which outlives the call"),
+            ),
+            Some(Root::Local(name)) if !self.locals.contains(&name) => Dest::Escapes(
+                at,
+                format!("stored in `{name}` here, a global or a parameter"),
+            ),
+            Some(Root::Local(name)) => Dest::Var(name),
+            None => Dest::Escapes(at, unknown()),
+        }
+    }
+
     fn site(&mut self, node: &impl syn::spanned::Spanned, what: String, dest: &Dest) {
         let span = self.span(node);
         let dest = self.at(span, dest);
@@ -300,21 +317,9 @@ impl Walker<'_> {
                 };
                 self.expr(&m.receiver, &receiver_dest);
                 // Arguments moved into the receiver: where the receiver lives decides.
-                let at = match root_of(&m.receiver) {
-                    Some(Root::SelfOrParam(place)) => Dest::Escapes(
-                        self.span(&m.method),
-                        format!("stored in `{place}` here, which outlives the call"),
-                    ),
-                    Some(Root::Local(name)) if !self.locals.contains(&name) => Dest::Escapes(
-                        self.span(&m.method),
-                        format!("stored in `{name}` here, a global or a parameter"),
-                    ),
-                    Some(Root::Local(name)) => Dest::Var(name),
-                    None => Dest::Escapes(
-                        self.span(&m.method),
-                        format!("passed to `.{method}()`, which gomem does not look into yet"),
-                    ),
-                };
+                let at = self.stored_into(&m.receiver, self.span(&m.method), || {
+                    format!("passed to `.{method}()`, which gomem does not look into yet")
+                });
                 for a in &m.args {
                     self.expr(a, &at);
                 }
@@ -326,18 +331,9 @@ impl Walker<'_> {
                 }
             }
             Expr::Assign(a) => {
-                let at = match root_of(&a.left) {
-                    Some(Root::SelfOrParam(place)) => Dest::Escapes(
-                        self.span(&a.left),
-                        format!("stored in `{place}` here, which outlives the call"),
-                    ),
-                    Some(Root::Local(name)) if !self.locals.contains(&name) => Dest::Escapes(
-                        self.span(&a.left),
-                        format!("stored in `{name}` here, a global or a parameter"),
-                    ),
-                    Some(Root::Local(name)) => Dest::Var(name),
-                    None => Dest::Escapes(self.span(&a.left), "stored in a global here".into()),
-                };
+                let at = self.stored_into(&a.left, self.span(&a.left), || {
+                    "stored in a global here".into()
+                });
                 self.expr(&a.right, &at);
                 self.expr(&a.left, &Dest::Local);
             }
