@@ -2,7 +2,7 @@
 # The runtime's extra CI step: its collector tests (drop counting, the model-based stress
 # test) under valgrind's memcheck, which must report no error and no definite leak. Built
 # with the `system-alloc` feature, so that valgrind sees every object (it cannot look inside
-# mimalloc's pages).
+# the heap's pages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for test in gc model; do

@@ -21,8 +21,7 @@ impl<T: Trace + 'static> GcBox<T> {
     const VTABLE: &'static VTable = &VTable {
         trace: Self::trace,
         drop_value: Self::drop_value,
-        dealloc: Self::dealloc,
-        size: std::mem::size_of::<GcBox<T>>(),
+        layout: std::alloc::Layout::new::<GcBox<T>>(),
     };
 
     /// # Safety
@@ -35,29 +34,15 @@ impl<T: Trace + 'static> GcBox<T> {
         let value: &T = unsafe { &*(*h.cast::<GcBox<T>>().as_ptr()).value.get() };
         T::trace(value, tracer);
     }
+}
 
+impl<T: 'static> GcBox<T> {
     /// # Safety
     /// `h` is the header of an allocated `GcBox<T>` whose value is not dropped yet, and
     /// which is never read again.
     unsafe fn drop_value(h: NonNull<Header>) {
         // SAFETY: per the contract.
         unsafe { ManuallyDrop::drop(&mut *(*h.cast::<GcBox<T>>().as_ptr()).value.get()) }
-    }
-
-    /// # Safety
-    /// `h` is the header of a `GcBox<T>` allocated by `Gc::new`, with no handle left and its
-    /// value dropped.
-    unsafe fn dealloc(h: NonNull<Header>) {
-        let layout = std::alloc::Layout::new::<GcBox<T>>();
-        // SAFETY: the header says which allocator the object came from (`heap::allocate`);
-        // the value was dropped (it is `ManuallyDrop`, so nothing is dropped again here).
-        unsafe {
-            if h.as_ref().in_arena() {
-                crate::alloc::free_arena(h.as_ptr().cast(), layout);
-            } else {
-                std::alloc::dealloc(h.as_ptr().cast(), layout);
-            }
-        }
     }
 }
 
@@ -77,12 +62,13 @@ impl<T: Trace + 'static> Gc<T> {
     /// [`crate::set_gc_percent`]).
     pub fn new(value: T) -> Gc<T> {
         let layout = std::alloc::Layout::new::<GcBox<T>>();
-        let ptr = heap::allocate(layout, move |memory: NonNull<u8>, in_arena: bool| {
+        let class = const { heap::small_class(std::alloc::Layout::new::<GcBox<T>>()) };
+        let ptr = heap::allocate(layout, class, move |memory: NonNull<u8>| {
             let object = memory.cast::<GcBox<T>>();
             // SAFETY: `memory` is fresh, suitably sized and aligned for `GcBox<T>`.
             unsafe {
                 object.as_ptr().write(GcBox {
-                    header: Header::new(GcBox::<T>::VTABLE, in_arena),
+                    header: Header::new(GcBox::<T>::VTABLE),
                     value: UnsafeCell::new(ManuallyDrop::new(value)),
                 });
             }
@@ -124,7 +110,7 @@ impl<T: 'static> Drop for Gc<T> {
         if h.dec_strong() == 0 {
             // SAFETY: this was the last handle (the sweep adds a count of its own while it
             // drops a value, so a collection never sees it reach zero under it).
-            unsafe { heap::release(self.ptr.cast()) };
+            unsafe { heap::release(self.ptr.cast(), GcBox::<T>::drop_value) };
         } else {
             heap::note_drop(self.ptr.cast());
         }

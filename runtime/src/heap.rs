@@ -1,14 +1,18 @@
-//! The per-thread heap: the table of objects, allocation, pacing, statistics, and the
-//! incremental cycle collector.
+//! The per-thread heap: allocation, pacing, statistics, and the incremental cycle collector.
+//!
+//! Objects live in the heap's pages (`pages.rs`: size classes up to 32 KiB) or, larger or
+//! more aligned ones, in the large-object space: memory from the global allocator, kept in a
+//! table (the object's index in it sits in a word just before its header).
 //!
 //! A collection cycle runs in short slices between the program's own work (on allocation,
-//! as Go's mark assists do), in three phases over the objects that were on the heap when it
-//! started (the *snapshot*: table indices below `snapshot`):
-//! 1. **Count**: trace each object and count, for each, the handles found inside the heap.
+//! as Go's mark assists do), in three phases, each a walk over the pages' slots and the
+//! large objects' table that were there when the phase began:
+//! 1. **Count**: trace each object and count, for each, the handles found inside the heap
+//!    (in the object's header).
 //! 2. **Mark**: an object with more handles than that count is held from outside the heap (a
 //!    root); mark everything reachable from the roots (tri-colour: grey objects wait on a
-//!    stack).
-//! 3. **Sweep**: drop and free the objects left unmarked, from the top of the snapshot down.
+//!    stack). The walk reads and zeroes every count, so all are zero for the next cycle.
+//! 3. **Sweep**: drop and free the objects left unmarked.
 //!
 //! Between slices the program runs and changes the graph, so a cycle keeps a
 //! snapshot-at-the-beginning invariant with a deletion barrier: while counting or marking,
@@ -25,13 +29,14 @@
 //! Invariants (every `unsafe` block in this crate relies on them):
 //! - a [`Header`] stays allocated while its strong count is above zero; the count is the
 //!   number of live `Gc` handles to it, plus one while the sweep drops its value;
-//! - a tracked object is in its thread's table, at the index its header records, from
-//!   allocation until it is freed (objects never move in the table; a freed slot is
-//!   reused); only that thread touches the table or the headers;
-//! - while counting or marking, objects of the snapshot stay in the table and allocated
-//!   even when their last handle goes (their value is dropped, their memory waits for the
-//!   sweep): the collector's cursors and grey stack point at them; while sweeping, the same
-//!   holds for the objects below the sweep cursor;
+//! - an object whose last handle goes is freed at once, with two exceptions: while the
+//!   sweep drops a value, objects it releases wait in `pending` (dropped iteratively, not
+//!   recursively); and while a cycle counts or marks, a large object keeps its memory
+//!   (value dropped) until the sweep frees it, since the grey stack may point at it;
+//! - the collector's walks and grey stack may point at a page slot whose object was freed
+//!   meanwhile: pages stay mapped during a cycle, and a slot reads as free ([`FREE`]) or
+//!   as a whole object born since (marked); so every visit reads the state first;
+//! - only the heap's thread touches the pages, the table and the headers;
 //! - once `DROPPED` is set, the value has been dropped and is never read or dropped again.
 
 use std::alloc::Layout;
@@ -40,20 +45,21 @@ use std::collections::VecDeque;
 use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
+use crate::pages::{self, Pages, FREE};
 use crate::trace::{Mode, Trace, Tracer};
 
-// Flags, in the top bits of `Header::state`; the rest is the object's table index.
+// Flags, in the top bits of `Header::state`; the rest is the object's count of handles
+// inside the heap, while a cycle counts them.
 /// The mark bit; what it means flips with every cycle (see [`Header::is_marked`]).
 const MARK: u32 = 1 << 31;
 const DROPPED: u32 = 1 << 30;
-/// In the heap's table. Objects allocated after the heap was torn down at thread exit, or
-/// beyond the table's capacity, are reference-counted only (a cycle through them leaks).
-const TRACKED: u32 = 1 << 29;
-/// Allocated from the thread's arena (not the global allocator).
-const ARENA: u32 = 1 << 28;
-const INDEX_MASK: u32 = ARENA - 1;
-/// How many objects one thread's table can hold (268 million).
-const MAX_TRACKED: usize = INDEX_MASK as usize;
+const _: () = assert!(FREE == 1 << 29);
+/// A large object: memory from the global allocator, in the heap's table.
+const LARGE: u32 = 1 << 28;
+/// Not on any heap: reference-counted only (a cycle through it leaks). Objects allocated
+/// after the heap was torn down at thread exit, and those it left behind.
+const UNTRACKED: u32 = 1 << 27;
+const COUNT_MASK: u32 = UNTRACKED - 1;
 
 /// Go's minimum heap goal: below this, collecting is not worth it.
 const MIN_GOAL: usize = 4 << 20;
@@ -70,35 +76,41 @@ pub(crate) struct VTable {
     pub trace: unsafe fn(NonNull<Header>, &mut Tracer),
     /// Drops the value in place (once).
     pub drop_value: unsafe fn(NonNull<Header>),
-    /// Frees the object's memory (after its value was dropped).
-    pub dealloc: unsafe fn(NonNull<Header>),
-    /// The object's size in bytes, header included.
-    pub size: usize,
+    /// The object's layout, header included.
+    pub layout: Layout,
 }
 
 /// The start of every object. `#[repr(C)]` objects put it first, so a pointer to the object
-/// is a pointer to its header.
+/// is a pointer to its header; its own fields are in this order (a free page slot puts its
+/// flag where `state` is).
 ///
-/// 16 bytes: the handle count, the flags with the object's table index, and the type's
-/// operations.
+/// 16 bytes: the handle count, the flags with the count of handles inside the heap, and the
+/// type's operations.
+#[repr(C)]
 pub(crate) struct Header {
     strong: Cell<u32>,
     state: Cell<u32>,
     pub vtable: &'static VTable,
 }
 
+/// The state word of a page slot or an object, which says which of the two it is.
+///
+/// # Safety
+/// `p` is a slot of a mapped page below its bump pointer, or an allocated object.
+unsafe fn state_of(p: NonNull<Header>) -> u32 {
+    // SAFETY: per the contract the first 8 bytes are a header's or a free slot's, which
+    // agree on where the state is; no reference to the whole header is made (a free slot
+    // has no vtable).
+    unsafe { (*std::ptr::addr_of!((*p.as_ptr()).state)).get() }
+}
+
 impl Header {
-    pub fn new(vtable: &'static VTable, in_arena: bool) -> Header {
+    pub fn new(vtable: &'static VTable) -> Header {
         Header {
             strong: Cell::new(1),
-            state: Cell::new(if in_arena { ARENA } else { 0 }),
+            state: Cell::new(0),
             vtable,
         }
-    }
-
-    /// Whether the object's memory came from the thread's arena.
-    pub fn in_arena(&self) -> bool {
-        self.flag(ARENA)
     }
 
     fn flag(&self, f: u32) -> bool {
@@ -130,16 +142,29 @@ impl Header {
         n as usize
     }
 
-    /// The object's index in the heap's table, if it is tracked.
-    pub fn index(&self) -> Option<usize> {
-        let state = self.state.get();
-        (state & TRACKED != 0).then_some((state & INDEX_MASK) as usize)
+    /// Reference-counted only, not on a heap.
+    pub fn is_untracked(&self) -> bool {
+        self.flag(UNTRACKED)
     }
 
-    fn set_index(&self, index: usize) {
-        debug_assert!(index <= MAX_TRACKED);
-        self.state
-            .set((self.state.get() & !INDEX_MASK) | TRACKED | index as u32);
+    fn is_large(&self) -> bool {
+        self.flag(LARGE)
+    }
+
+    /// Counts one handle inside the heap. The count saturates: counting too few is safe
+    /// (the object looks held from outside), too many is not.
+    pub fn count_one(&self) {
+        let state = self.state.get();
+        if state & COUNT_MASK != COUNT_MASK {
+            self.state.set(state + 1);
+        }
+    }
+
+    /// The handles counted inside the heap, leaving zero for the next cycle.
+    fn take_count(&self) -> usize {
+        let state = self.state.get();
+        self.state.set(state & !COUNT_MASK);
+        (state & COUNT_MASK) as usize
     }
 
     /// Whether the object is marked in the cycle whose mark bit means `epoch`. Flipping the
@@ -156,6 +181,58 @@ impl Header {
     pub fn is_dropped(&self) -> bool {
         self.flag(DROPPED)
     }
+
+    /// Drops the value with `drop_value` (the vtable's), unless that was done.
+    ///
+    /// # Safety
+    /// The object is allocated and nothing reads its value again.
+    #[inline(always)]
+    unsafe fn drop_value(h: NonNull<Header>, drop_value: unsafe fn(NonNull<Header>)) {
+        // SAFETY: allocated per the contract.
+        let header = unsafe { h.as_ref() };
+        if !header.is_dropped() {
+            header.set_flag(DROPPED, true);
+            // SAFETY: not dropped before (the flag), and not read again (the contract).
+            unsafe { drop_value(h) };
+        }
+    }
+}
+
+/// Where a large object's memory starts, before its header, and its size with that word.
+fn large_layout(layout: Layout) -> (Layout, usize) {
+    let (whole, offset) = Layout::new::<usize>()
+        .extend(layout)
+        .expect("an object's layout with a word before it");
+    (whole.pad_to_align(), offset)
+}
+
+/// Memory for a large object from the global allocator, with room before the header for
+/// its table index.
+fn alloc_large(layout: Layout) -> NonNull<u8> {
+    let (whole, offset) = large_layout(layout);
+    // SAFETY: the size is not zero.
+    let p = unsafe { std::alloc::alloc(whole) };
+    if p.is_null() {
+        std::alloc::handle_alloc_error(whole);
+    }
+    // SAFETY: within the allocation.
+    unsafe { NonNull::new_unchecked(p.add(offset)) }
+}
+
+/// # Safety
+/// `h` is a large object (from [`alloc_large`]) whose value was dropped; nothing uses it
+/// again.
+unsafe fn dealloc_large(h: NonNull<Header>) {
+    // SAFETY: allocated, per the contract.
+    let (whole, offset) = large_layout(unsafe { h.as_ref() }.vtable.layout);
+    // SAFETY: `alloc_large` returned the allocation's start plus `offset`.
+    unsafe { std::alloc::dealloc(h.as_ptr().cast::<u8>().sub(offset), whole) };
+}
+
+/// The word before a large object's header, which holds its table index.
+fn large_index(h: NonNull<Header>) -> *mut usize {
+    // SAFETY-free: pointer arithmetic only; `alloc_large` left a word there.
+    h.as_ptr().cast::<usize>().wrapping_sub(1)
 }
 
 /// What a thread's heap holds and what its collections cost (Go's `runtime.MemStats`).
@@ -218,26 +295,27 @@ type Panic = Box<dyn std::any::Any + Send>;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Phase {
     Idle,
-    /// Zeroing the counts' new chunks (a heap that grew since the last cycle).
-    Zero,
-    /// Counting internal handles: the next snapshot index to trace.
-    Count(usize),
-    /// Marking: grey objects first, then the next snapshot index to decide whether it is a
-    /// root.
-    Mark(usize),
-    /// Sweeping downwards: snapshot indices below this are still to visit.
-    Sweep(usize),
+    /// Counting internal handles (walking).
+    Count,
+    /// Marking: grey objects first, then (walking) deciding which objects are roots.
+    Mark,
+    /// Sweeping (walking).
+    Sweep,
 }
 
-/// What [`release`] does with an object whose last handle went.
-enum Release {
-    /// Drop the value (if not dropped yet) and free the memory: the heap let go of it.
-    Free,
-    /// Drop the value but keep the memory: the collector still points at it (it frees the
-    /// memory when its sweep reaches the object).
-    DropValueOnly,
-    /// Nothing now: the sweep drops the value and frees the memory.
-    Nothing,
+/// A phase's walk over the objects: the pages and the large objects' table as they were
+/// when the phase began (what is added later was born marked), and how far it got.
+#[derive(Clone, Copy, Debug, Default)]
+struct Walk {
+    pages: usize,
+    large: usize,
+    /// The next page, and the next slot in it.
+    page: usize,
+    slot: usize,
+    /// The next entry of the large objects' table (once the pages are done).
+    next_large: usize,
+    /// Slots and entries visited so far.
+    visited: usize,
 }
 
 struct Heap {
@@ -265,18 +343,20 @@ struct Heap {
     pause_total: Cell<Duration>,
     pause_max: Cell<Duration>,
     pauses: RefCell<VecDeque<Duration>>,
-    /// Every tracked object, each at the index its header records, and free slots (see
-    /// [`slot`]), chained from `free_slot`. The table never shrinks (8 bytes for each
-    /// object of the heap's peak).
-    table: RefCell<Vec<*mut Header>>,
-    /// The first free slot of the table, or [`slot::NONE`].
-    free_slot: Cell<usize>,
+    /// Where objects of up to 32 KiB live.
+    pages: Pages,
+    /// The large objects, each at the index the word before its header records, and free
+    /// entries (see [`slot`]), chained from `free_large`.
+    large: RefCell<Vec<*mut Header>>,
+    /// The first free entry of `large`, or [`slot::NONE`].
+    free_large: Cell<usize>,
     /// The mark bit's meaning in the current (or last) cycle.
     epoch: Cell<bool>,
     phase: Cell<Phase>,
-    /// How many objects the table held when the running cycle started.
-    snapshot: Cell<usize>,
-    /// The running cycle's counts and grey stack, between slices.
+    walk: Cell<Walk>,
+    /// Slots and entries to visit when the running cycle started (a walk's length).
+    cycle_units: Cell<usize>,
+    /// The running cycle's grey stack, between slices.
     tracer: RefCell<Tracer>,
     /// Objects shaded by the barriers, to be traced by the next slice.
     shaded: RefCell<Vec<NonNull<Header>>>,
@@ -291,8 +371,6 @@ struct Heap {
     debt: Cell<usize>,
     /// The heap size by which the running cycle should end.
     cycle_goal: Cell<usize>,
-    /// Where the objects' memory comes from.
-    arena: crate::alloc::Arena,
 }
 
 impl Heap {
@@ -323,19 +401,20 @@ impl Heap {
             pause_total: Cell::new(Duration::ZERO),
             pause_max: Cell::new(Duration::ZERO),
             pauses: RefCell::new(VecDeque::new()),
-            table: RefCell::new(Vec::new()),
-            free_slot: Cell::new(slot::NONE),
+            pages: Pages::new(),
+            large: RefCell::new(Vec::new()),
+            free_large: Cell::new(slot::NONE),
             epoch: Cell::new(false),
             phase: Cell::new(Phase::Idle),
-            snapshot: Cell::new(0),
-            tracer: RefCell::new(Tracer::new(Mode::CountInternal, false, 0)),
+            walk: Cell::new(Walk::default()),
+            cycle_units: Cell::new(0),
+            tracer: RefCell::new(Tracer::new(Mode::CountInternal, false)),
             shaded: RefCell::new(Vec::new()),
             pending: RefCell::new(Vec::new()),
             sweep_dropping: Cell::new(false),
             busy: Cell::new(false),
             debt: Cell::new(0),
             cycle_goal: Cell::new(0),
-            arena: crate::alloc::Arena::new(),
         }
     }
 
@@ -364,24 +443,19 @@ impl Heap {
         goal
     }
 
+    /// Gives empty pages back to the OS, but for those the heap will grow back into before
+    /// its next cycle starts. Only between cycles.
+    fn trim(&self) {
+        debug_assert_eq!(self.phase.get(), Phase::Idle);
+        self.pages
+            .trim(self.trigger.get().saturating_sub(self.bytes.get()));
+    }
+
+    /// Counts a new object (born marked: a cycle under way keeps it).
+    #[inline(always)]
     fn track(&self, h: NonNull<Header>, size: usize) {
         // SAFETY: `h` was just allocated and initialized by this thread.
         let header = unsafe { h.as_ref() };
-        {
-            let mut table = self.table.borrow_mut();
-            let free = self.free_slot.get();
-            if free != slot::NONE {
-                self.free_slot.set(slot::next_free(table[free]));
-                table[free] = h.as_ptr();
-                header.set_index(free);
-            } else if table.len() < MAX_TRACKED {
-                header.set_index(table.len());
-                table.push(h.as_ptr());
-            } else {
-                return; // reference-counted only
-            }
-        }
-        // Born marked: a cycle under way keeps it.
         header.set_marked(self.epoch.get());
         self.bytes.set(self.bytes.get() + size);
         self.objects.set(self.objects.get() + 1);
@@ -391,90 +465,178 @@ impl Heap {
             .set(self.total_alloc_objects.get() + 1);
     }
 
-    /// Takes a tracked object out of the table (its slot becomes free).
-    fn untrack(&self, h: NonNull<Header>) {
-        // SAFETY: `h` is allocated until its caller frees it after this.
+    /// Adds a new large object to the table.
+    fn track_large(&self, h: NonNull<Header>) {
+        // SAFETY: `h` was just allocated and initialized by this thread.
         let header = unsafe { h.as_ref() };
-        let Some(index) = header.index() else {
-            return;
-        };
-        self.table.borrow_mut()[index] = slot::free(self.free_slot.replace(index));
-        // The header keeps its (stale) index: every caller frees the object right after.
-        // (Clearing the flag here, a byte store just before `release` reads the whole
-        // word, cost a store-forwarding stall on every free: 30% of binary-trees.)
-        self.bytes.set(self.bytes.get() - header.vtable.size);
-        self.objects.set(self.objects.get() - 1);
-    }
-
-    /// Whether the collector may still point at the object at table `index`.
-    fn collector_holds(&self, index: usize) -> bool {
-        match self.phase.get() {
-            Phase::Idle => false,
-            Phase::Zero | Phase::Count(_) | Phase::Mark(_) => index < self.snapshot.get(),
-            Phase::Sweep(below) => index < below,
-        }
-    }
-
-    /// The last handle to a tracked object went.
-    fn on_last_handle(&self, h: NonNull<Header>) -> Release {
-        // SAFETY: the caller's contract: allocated, no handle left.
-        let header = unsafe { h.as_ref() };
-        let Some(index) = header.index() else {
-            return Release::Free;
-        };
-        if !self.collector_holds(index) {
-            self.untrack(h);
-            Release::Free
-        } else if header.is_dropped() {
-            Release::Nothing
-        } else if self.sweep_dropping.get() {
-            self.pending.borrow_mut().push(h);
-            Release::Nothing
+        header.set_flag(LARGE, true);
+        let mut large = self.large.borrow_mut();
+        let free = self.free_large.get();
+        let index = if free != slot::NONE {
+            self.free_large.set(slot::next_free(large[free]));
+            large[free] = h.as_ptr();
+            free
         } else {
-            Release::DropValueOnly
+            large.push(h.as_ptr());
+            large.len() - 1
+        };
+        // SAFETY: `alloc_large` left a word before the header.
+        unsafe { large_index(h).write(index) };
+    }
+
+    /// Frees an object whose value was dropped and which nothing points at.
+    ///
+    /// # Safety
+    /// As said; the object is this heap's.
+    #[inline(always)]
+    unsafe fn free(&self, h: NonNull<Header>) {
+        // SAFETY: allocated until freed below.
+        let header = unsafe { h.as_ref() };
+        self.bytes
+            .set(self.bytes.get() - header.vtable.layout.size());
+        self.objects.set(self.objects.get() - 1);
+        if header.is_large() {
+            // SAFETY: large objects keep their table index before their header.
+            let index = unsafe { large_index(h).read() };
+            self.large.borrow_mut()[index] = slot::free(self.free_large.replace(index));
+            // SAFETY: per the contract.
+            unsafe { dealloc_large(h) };
+        } else {
+            // SAFETY: per the contract; a page object's memory is a slot of these pages.
+            unsafe { self.pages.free(h.cast()) };
         }
+    }
+
+    /// The last handle to one of this heap's objects went: drop its value (or queue it, if
+    /// the sweep is dropping one) and free it, unless the collector may point at it.
+    ///
+    /// # Safety
+    /// `h` is an allocated object of this heap with no handle left.
+    #[inline(always)]
+    unsafe fn release(&self, h: NonNull<Header>, drop_value: unsafe fn(NonNull<Header>)) {
+        // SAFETY: allocated per the contract.
+        let header = unsafe { h.as_ref() };
+        if !header.is_dropped() {
+            if self.sweep_dropping.get() {
+                self.pending.borrow_mut().push(h);
+                return;
+            }
+            // SAFETY: no handle is left to read the value.
+            unsafe { Header::drop_value(h, drop_value) };
+        }
+        // The grey stack may point at a large object while the cycle counts or marks, and
+        // its memory could be reused by anything; the sweep frees it. (A page slot stays a
+        // slot: see the module's invariants.)
+        if header.is_large() && matches!(self.phase.get(), Phase::Count | Phase::Mark) {
+            return;
+        }
+        // SAFETY: value dropped, no handle left, not pending.
+        unsafe { self.free(h) };
     }
 
     /// The write barrier's work: keeps `h` alive through the running cycle.
     fn shade(&self, h: NonNull<Header>) {
-        if !matches!(
-            self.phase.get(),
-            Phase::Zero | Phase::Count(_) | Phase::Mark(_)
-        ) {
+        if !matches!(self.phase.get(), Phase::Count | Phase::Mark) {
             return;
         }
         // SAFETY: the caller holds a handle to `h`, or a value that holds one.
         let header = unsafe { h.as_ref() };
-        let Some(index) = header.index() else {
-            return;
-        };
         let epoch = self.epoch.get();
-        if !header.is_marked(epoch) {
+        if !header.is_marked(epoch) && !header.is_untracked() {
+            // Unmarked, so on the heap since before the cycle began.
             header.set_marked(epoch);
-            if index < self.snapshot.get() {
-                self.marked_bytes
-                    .set(self.marked_bytes.get() + header.vtable.size);
-                self.shaded.borrow_mut().push(h);
-            }
+            self.marked_bytes
+                .set(self.marked_bytes.get() + header.vtable.layout.size());
+            self.shaded.borrow_mut().push(h);
         }
+    }
+
+    /// Starts a walk over the objects there are now.
+    fn begin_walk(&self) {
+        self.walk.set(Walk {
+            pages: self.pages.len(),
+            large: self.large.borrow().len(),
+            ..Walk::default()
+        });
+    }
+
+    /// Visits up to `budget` slots and table entries of the phase's walk, calling `visit`
+    /// with each object found (free slots and entries are skipped) and its state. Returns
+    /// how many it visited (at least one) and whether the walk is over.
+    ///
+    /// `visit` may drop values and free and allocate objects: nothing is borrowed while it
+    /// runs, and what it frees ahead of the walk reads as free (or as a newborn, marked).
+    fn walk_some(
+        &self,
+        budget: usize,
+        mut visit: impl FnMut(NonNull<Header>, u32),
+    ) -> (usize, bool) {
+        let mut w = self.walk.get();
+        let start = w.visited;
+        let budget = budget.max(1);
+        let over = loop {
+            let left = budget - (w.visited - start);
+            if left == 0 {
+                break false;
+            }
+            if w.page < w.pages {
+                // SAFETY: pages stay mapped during a cycle (only `trim` unmaps, between
+                // cycles).
+                let page = unsafe { self.pages.page(w.page).as_ref() };
+                // An empty page has nothing to visit (most of a heap that shrank).
+                let count = if page.is_empty() {
+                    0
+                } else {
+                    page.slot_count()
+                };
+                let end = count.min(w.slot.saturating_add(left));
+                for k in w.slot..end {
+                    // SAFETY: a slot below the bump pointer.
+                    let p = unsafe { NonNull::new_unchecked(page.slot(k).cast::<Header>()) };
+                    // SAFETY: as above.
+                    let state = unsafe { state_of(p) };
+                    if state & FREE == 0 {
+                        visit(p, state);
+                    }
+                }
+                if end > w.slot {
+                    w.visited += end - w.slot;
+                    w.slot = end;
+                } else {
+                    w.visited += 1;
+                    w.page += 1;
+                    w.slot = 0;
+                }
+            } else if w.next_large < w.large {
+                let p = self.large.borrow()[w.next_large];
+                w.next_large += 1;
+                w.visited += 1;
+                if let Some(h) = slot::object(p) {
+                    // SAFETY: objects in the table are allocated.
+                    visit(h, unsafe { state_of(h) });
+                }
+            } else {
+                break true;
+            }
+        };
+        self.walk.set(w);
+        ((w.visited - start).max(1), over)
     }
 
     fn start_cycle(&self) {
         debug_assert_eq!(self.phase.get(), Phase::Idle);
         let epoch = !self.epoch.get();
         self.epoch.set(epoch);
-        let n = self.table.borrow().len();
-        self.snapshot.set(n);
+        self.begin_walk();
+        self.cycle_units
+            .set(self.pages.slot_count() + self.large.borrow().len());
         let mut tracer = self.tracer.borrow_mut();
         tracer.mode = Mode::CountInternal;
         tracer.epoch = epoch;
-        tracer.snapshot = n;
         tracer.marked_bytes = 0;
         tracer.stack.clear();
-        // All zero since the last root scan; only the growth is written now.
-        tracer.counts.fit(n);
         drop(tracer);
-        self.phase.set(Phase::Zero);
+        self.phase.set(Phase::Count);
         self.debt.set(0);
         // The cycle's work is spread over the allocation up to the goal, or over a whole
         // runway if the heap is past the trigger already (see `slice`).
@@ -492,119 +654,105 @@ impl Heap {
 
     /// About how many units of work the running cycle has left.
     fn work_left(&self) -> usize {
-        let n = self.snapshot.get();
+        let n = self.cycle_units.get();
+        let left = n.saturating_sub(self.walk.get().visited);
         let grey = self.tracer.borrow().stack.len() + self.shaded.borrow().len();
         match self.phase.get() {
             Phase::Idle => 0,
-            Phase::Zero => 4 * n,
             // Each object is traced once more and decided once, and each is swept.
-            Phase::Count(i) => (n - i) + 3 * n,
-            Phase::Mark(i) => grey + 2 * (n - i) + n,
-            Phase::Sweep(below) => below,
+            Phase::Count => left + 3 * n,
+            Phase::Mark => grey + 2 * left + n,
+            Phase::Sweep => left,
         }
     }
 
-    /// Runs the cycle for `budget` units of work (one object traced, decided or swept each).
-    /// Returns whether the cycle ended. A panic of a destructor run by the sweep is returned
-    /// to be resumed by the caller once the heap is consistent.
+    /// Runs the cycle for `budget` units of work (one object traced, or one slot decided or
+    /// swept, each). Returns whether the cycle ended. A panic of a destructor run by the
+    /// sweep is returned to be resumed by the caller once the heap is consistent.
     fn work(&self, budget: usize, panic: &mut Option<Panic>) -> bool {
         let mut tracer = std::mem::replace(
             &mut *self.tracer.borrow_mut(),
-            Tracer::new(Mode::Mark, false, 0),
+            Tracer::new(Mode::Mark, false),
         );
         let epoch = self.epoch.get();
-        let snapshot = self.snapshot.get();
+        let marked = |state: u32| (state & MARK != 0) == epoch;
         let mut done = 0usize;
         let ended = loop {
             if done >= budget {
                 break false;
             }
-            done += 1;
             match self.phase.get() {
                 Phase::Idle => break true,
-                Phase::Zero => {
-                    // A unit of work zeroes about what it costs to trace an object.
-                    if tracer.counts.zero_some(64) {
-                        self.phase.set(Phase::Count(0));
-                    }
-                }
-                Phase::Count(i) if i < snapshot => {
-                    // A run of the table at once (tracing cannot change the table: `Trace`
-                    // must not create or drop handles).
-                    let end = snapshot.min(i.saturating_add(budget - done + 1));
-                    let table = self.table.borrow();
-                    for &p in &table[i..end] {
-                        let Some(h) = slot::object(p) else { continue };
-                        // SAFETY: snapshot objects stay allocated and in place while counting.
-                        let header = unsafe { h.as_ref() };
+                Phase::Count => {
+                    // Tracing cannot change the heap: `Trace` must not create or drop
+                    // handles.
+                    let (n, over) = self.walk_some(budget - done, |h, state| {
                         // Marked ones (shaded, so roots anyway) need no count.
-                        if !header.is_dropped() && !header.is_marked(epoch) {
-                            // SAFETY: allocated, value not dropped; tracing only reads it.
-                            unsafe { (header.vtable.trace)(h, &mut tracer) };
+                        if state & DROPPED == 0 && !marked(state) {
+                            // SAFETY: an object whose value is not dropped; tracing only
+                            // reads it.
+                            unsafe { (h.as_ref().vtable.trace)(h, &mut tracer) };
                         }
+                    });
+                    done += n;
+                    if over {
+                        tracer.mode = Mode::Mark;
+                        self.begin_walk();
+                        self.phase.set(Phase::Mark);
                     }
-                    drop(table);
-                    done += end - i - 1;
-                    self.phase.set(Phase::Count(end));
                 }
-                Phase::Count(_) => {
-                    tracer.mode = Mode::Mark;
-                    self.phase.set(Phase::Mark(0));
-                }
-                Phase::Mark(i) => {
+                Phase::Mark => {
                     tracer.stack.append(&mut self.shaded.borrow_mut());
                     if let Some(h) = tracer.stack.pop() {
-                        // SAFETY: grey objects are snapshot objects, allocated while marking.
+                        done += 1;
+                        // SAFETY: grey objects are objects, or page slots freed since
+                        // (module invariants).
+                        let state = unsafe { state_of(h) };
+                        if state & (FREE | DROPPED) == 0 {
+                            // SAFETY: an object whose value is not dropped; tracing only
+                            // reads it.
+                            unsafe { (h.as_ref().vtable.trace)(h, &mut tracer) };
+                        }
+                        continue;
+                    }
+                    // Decide a run of objects: roots go grey, traced next. Every count is
+                    // read and zeroed, so that all start at zero next cycle.
+                    let (n, over) = self.walk_some(budget - done, |h, state| {
+                        // SAFETY: an object (the walk skips free slots).
                         let header = unsafe { h.as_ref() };
-                        if !header.is_dropped() {
-                            // SAFETY: as above; tracing only reads the value.
-                            unsafe { (header.vtable.trace)(h, &mut tracer) };
+                        let count = header.take_count();
+                        if !marked(state) && state & DROPPED == 0 && header.strong() > count {
+                            header.set_marked(epoch);
+                            tracer.marked_bytes += header.vtable.layout.size();
+                            tracer.stack.push(h);
                         }
-                    } else if i < snapshot {
-                        // Decide a run of the table: roots go grey, traced next.
-                        let end = snapshot.min(i.saturating_add(budget - done + 1));
-                        let table = self.table.borrow();
-                        for (k, &p) in table[i..end].iter().enumerate() {
-                            // Read (and zero) every entry, so the counts start at zero next
-                            // cycle.
-                            let count = tracer.take_count(i + k);
-                            let Some(h) = slot::object(p) else { continue };
-                            // SAFETY: as while counting.
-                            let header = unsafe { h.as_ref() };
-                            if !header.is_marked(epoch)
-                                && !header.is_dropped()
-                                && header.strong() > count
-                            {
-                                header.set_marked(epoch);
-                                tracer.marked_bytes += header.vtable.size;
-                                tracer.stack.push(h);
-                            }
-                        }
-                        drop(table);
-                        done += end - i - 1;
-                        self.phase.set(Phase::Mark(end));
-                    } else {
+                    });
+                    done += n;
+                    if over && tracer.stack.is_empty() && self.shaded.borrow().is_empty() {
                         // Marking is over: what is unmarked now is garbage, and the program
                         // cannot reach it, so the barriers can rest.
                         self.marked_bytes.set(
                             self.marked_bytes.get() + std::mem::take(&mut tracer.marked_bytes),
                         );
                         let _ = FAST.try_with(|f| f.marking.set(false));
-                        self.phase.set(Phase::Sweep(snapshot));
+                        self.begin_walk();
+                        self.phase.set(Phase::Sweep);
                     }
                 }
-                Phase::Sweep(0) => {
-                    self.phase.set(Phase::Idle);
-                    self.num_gc.set(self.num_gc.get() + 1);
-                    // Go paces from the heap the cycle marked: what was allocated during
-                    // the cycle is not known to be live, and counting it would let the
-                    // goal creep up with every cycle.
-                    self.set_goal(self.marked_bytes.get().min(self.bytes.get()));
-                    break true;
-                }
-                Phase::Sweep(below) => {
-                    self.sweep_one(below - 1, epoch, panic);
-                    self.phase.set(Phase::Sweep(below - 1));
+                Phase::Sweep => {
+                    let (n, over) =
+                        self.walk_some(budget - done, |h, state| self.sweep_one(h, state, panic));
+                    done += n;
+                    if over {
+                        self.phase.set(Phase::Idle);
+                        self.num_gc.set(self.num_gc.get() + 1);
+                        // Go paces from the heap the cycle marked: what was allocated during
+                        // the cycle is not known to be live, and counting it would let the
+                        // goal creep up with every cycle.
+                        self.set_goal(self.marked_bytes.get().min(self.bytes.get()));
+                        self.trim();
+                        break true;
+                    }
                 }
             }
         };
@@ -612,25 +760,22 @@ impl Heap {
         ended
     }
 
-    /// Sweeps the object at table `index` (the phase is `Sweep(index + 1)`).
-    fn sweep_one(&self, index: usize, epoch: bool, panic: &mut Option<Panic>) {
-        let Some(h) = slot::object(self.table.borrow()[index]) else {
-            return; // a free slot
-        };
-        // SAFETY: objects below the sweep cursor stay allocated and in place.
+    /// Sweeps an object of the walk, whose state was `state`.
+    fn sweep_one(&self, h: NonNull<Header>, state: u32, panic: &mut Option<Panic>) {
+        // SAFETY: an object (the walk skips free slots).
         let header = unsafe { h.as_ref() };
-        if header.is_marked(epoch) {
-            return; // live
-        }
-        if header.is_dropped() {
+        if state & DROPPED != 0 {
             if header.strong() == 0 {
-                // A value dropped while the collector held the memory.
-                self.untrack(h);
-                // SAFETY: no handle left, value dropped, out of the table.
-                unsafe { (header.vtable.dealloc)(h) };
+                // A large object whose last handle went while the collector marked (marked
+                // or not: the barrier may have shaded it first).
+                // SAFETY: no handle left, value dropped, the walk is past it.
+                unsafe { self.free(h) };
             }
             // Otherwise a destructor kept a handle: freed when that handle goes.
             return;
+        }
+        if (state & MARK != 0) == self.epoch.get() {
+            return; // live
         }
         // Garbage. Holding one more count keeps the object allocated while its value drops,
         // whatever handles that drop releases (a cycle comes back to it).
@@ -649,26 +794,22 @@ impl Heap {
         loop {
             let next = self.pending.borrow_mut().pop();
             let Some(p) = next else { break };
-            // SAFETY: pending objects are below the sweep cursor, so still allocated.
-            let pending = unsafe { p.as_ref() };
-            if !pending.is_dropped() {
-                pending.set_flag(DROPPED, true);
-                let drop_value = pending.vtable.drop_value;
-                // SAFETY: as above, for the pending object.
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
-                    drop_value(p)
-                }));
-                if let Err(p) = result {
-                    panic.get_or_insert(p);
-                }
+            // SAFETY: pending objects have no handle and are not freed (`release`).
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+                Header::drop_value(p, p.as_ref().vtable.drop_value)
+            }));
+            if let Err(p) = result {
+                panic.get_or_insert(p);
             }
+            // SAFETY: no handle left (none can be made without one), value dropped; the
+            // sweep is the phase, so nothing else points at it.
+            unsafe { self.free(p) };
         }
         self.sweep_dropping.set(false);
         self.collected_objects.set(self.collected_objects.get() + 1);
         if header.dec_strong() == 0 {
-            self.untrack(h);
             // SAFETY: no handle left (our count was the last), value dropped.
-            unsafe { (header.vtable.dealloc)(h) };
+            unsafe { self.free(h) };
         }
         // Otherwise a destructor kept a handle: the memory stays until it goes, and
         // dereferencing it panics (DROPPED).
@@ -742,7 +883,7 @@ impl Heap {
 
     /// Called before each allocation of `size` bytes: starts a cycle when the heap reaches
     /// its goal, and pays for the running cycle's progress.
-    #[inline]
+    #[inline(always)]
     fn pace(&self, size: usize) {
         if self.phase.get() != Phase::Idle {
             let debt = self.debt.get() + size;
@@ -753,13 +894,20 @@ impl Heap {
                 self.debt.set(debt);
             }
         } else if self.bytes.get() + size >= self.trigger.get() {
-            // Only a drop that left a handle count above zero can turn a cycle into garbage:
-            // with none since the last cycle, a new one could not free anything.
-            if FAST.try_with(|f| f.candidates.get()).unwrap_or(1) > 0 {
-                self.slice(true);
-            } else {
-                self.set_goal(self.bytes.get());
-            }
+            self.at_trigger();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn at_trigger(&self) {
+        // Only a drop that left a handle count above zero can turn a cycle into garbage:
+        // with none since the last cycle, a new one could not free anything.
+        if FAST.try_with(|f| f.candidates.get()).unwrap_or(1) > 0 {
+            self.slice(true);
+        } else {
+            self.set_goal(self.bytes.get());
+            self.trim();
         }
     }
 }
@@ -774,15 +922,14 @@ impl Drop for Heap {
         // thread-local itself is no longer accessible).
         let _ = TEARDOWN.try_with(|t| t.set(this as *const Heap));
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| this.collect()));
-        for &p in this.table.borrow().iter() {
-            if let Some(h) = slot::object(p) {
-                // SAFETY: objects in the table are allocated; after this nothing refers to
-                // the table by their index.
-                unsafe { h.as_ref() }.set_flag(TRACKED, false);
-            }
-        }
         let _ = TEARDOWN.try_with(|t| t.set(std::ptr::null()));
         let _ = FAST.try_with(|f| f.marking.set(false));
+        this.begin_walk();
+        this.walk_some(usize::MAX, |h, _| {
+            // SAFETY: an object; nothing refers to the heap after this.
+            unsafe { h.as_ref() }.set_flag(UNTRACKED, true);
+        });
+        this.pages.abandon();
     }
 }
 
@@ -844,7 +991,7 @@ pub(crate) fn note_drop(h: NonNull<Header>) {
 pub(crate) fn write_barrier<T: Trace + ?Sized>(value: &T) {
     if FAST.try_with(|f| f.marking.get()).unwrap_or(false) {
         with_heap(|heap| {
-            let mut tracer = Tracer::new(Mode::Mark, heap.epoch.get(), heap.snapshot.get());
+            let mut tracer = Tracer::new(Mode::Mark, heap.epoch.get());
             value.trace(&mut tracer);
             heap.marked_bytes
                 .set(heap.marked_bytes.get() + tracer.marked_bytes);
@@ -853,73 +1000,83 @@ pub(crate) fn write_barrier<T: Trace + ?Sized>(value: &T) {
     }
 }
 
-/// Allocates memory for an object of `layout`, lets `init` build the object in it (told
-/// whether the memory is the arena's), and adds it to this thread's heap, doing collection
-/// work first if the heap's pacing asks for it. After the heap is gone (thread exit) the
-/// object comes from the global allocator and is reference-counted only.
+/// Allocates memory for an object of `layout`, lets `init` build the object in it, and
+/// adds it to this thread's heap, doing collection work first if the heap's pacing asks for
+/// it. `class` is the object's size class if it fits in a page ([`small_class`]). After
+/// the heap is gone (thread exit) the object comes from the global allocator and is
+/// reference-counted only.
+#[inline(always)]
 pub(crate) fn allocate(
     layout: Layout,
-    init: impl FnOnce(NonNull<u8>, bool) -> NonNull<Header>,
+    class: Option<usize>,
+    init: impl FnOnce(NonNull<u8>) -> NonNull<Header>,
 ) -> NonNull<Header> {
     let mut init = Some(init);
     let size = layout.size();
     let tracked = with_heap(|heap| {
         heap.pace(size);
-        let (memory, in_arena) = match heap.arena.alloc(layout) {
-            Some(p) => (p, true),
-            None => (system_alloc(layout), false),
+        let init = init.take().expect("called once");
+        let h = match class {
+            Some(class) => init(heap.pages.alloc(class)),
+            None => {
+                let h = init(alloc_large(layout));
+                heap.track_large(h);
+                h
+            }
         };
-        // SAFETY: allocators return non-null memory here (`system_alloc` aborts otherwise).
-        let memory = unsafe { NonNull::new_unchecked(memory) };
-        let h = (init.take().expect("called once"))(memory, in_arena);
         heap.track(h, size);
         h
     });
     match tracked {
         Some(h) => h,
         None => {
-            // SAFETY: as above.
-            let memory = unsafe { NonNull::new_unchecked(system_alloc(layout)) };
-            (init.take().expect("not called: the heap was gone"))(memory, false)
+            let h = (init.take().expect("not called: the heap was gone"))(alloc_large(layout));
+            // SAFETY: just made.
+            let header = unsafe { h.as_ref() };
+            header.set_flag(LARGE | UNTRACKED, true);
+            h
         }
     }
 }
 
-fn system_alloc(layout: Layout) -> *mut u8 {
-    // SAFETY: every object has a header, so the size is not zero.
-    let p = unsafe { std::alloc::alloc(layout) };
-    if p.is_null() {
-        std::alloc::handle_alloc_error(layout);
+/// The size class of objects of `layout` if they live in pages; `None` if they are large
+/// (and for every object with the `system-alloc` feature, so that valgrind sees each).
+pub(crate) const fn small_class(layout: Layout) -> Option<usize> {
+    if cfg!(feature = "system-alloc")
+        || layout.size() > pages::MAX_SMALL
+        || layout.align() > pages::MAX_ALIGN
+    {
+        None
+    } else {
+        Some(pages::class_of(layout.size()))
     }
-    p
 }
 
-/// Called when an object's strong count reached zero: takes it off the heap, drops its
-/// value unless that was done, and frees it, unless the collector still points at it (then
-/// the collector's sweep frees it).
+/// Called when an object's strong count reached zero: drops its value (with `drop_value`,
+/// the object's own, named here so that the call is direct) unless that was done, and
+/// frees it (see [`Heap::release`] for when that waits).
 ///
 /// # Safety
-/// `h` is an allocated object of this thread with no handle left.
-pub(crate) unsafe fn release(h: NonNull<Header>) {
+/// `h` is an allocated object of this thread with no handle left, and `drop_value` its
+/// vtable's.
+#[inline(always)]
+pub(crate) unsafe fn release(h: NonNull<Header>, drop_value: unsafe fn(NonNull<Header>)) {
     // SAFETY: allocated per the contract.
     let header = unsafe { h.as_ref() };
-    let action = if header.index().is_some() {
-        with_heap(|heap| heap.on_last_handle(h)).unwrap_or(Release::Free)
-    } else {
-        Release::Free
-    };
-    if matches!(action, Release::Nothing) {
-        return;
+    if !header.is_untracked() {
+        // SAFETY: per the contract; a tracked object's heap is this thread's, alive while
+        // it is tracked (its teardown flags what it leaves behind as untracked).
+        if with_heap(|heap| unsafe { heap.release(h, drop_value) }).is_some() {
+            return;
+        }
     }
-    if !header.is_dropped() {
-        header.set_flag(DROPPED, true);
-        // SAFETY: not dropped before (flag), and no handle is left to read it.
-        unsafe { (header.vtable.drop_value)(h) };
+    // SAFETY: no handle is left to read the value.
+    unsafe { Header::drop_value(h, drop_value) };
+    if header.is_large() {
+        // SAFETY: off any heap, value dropped, no handle left.
+        unsafe { dealloc_large(h) };
     }
-    if matches!(action, Release::Free) {
-        // SAFETY: no handle is left, the value is dropped, and the table no longer holds it.
-        unsafe { (header.vtable.dealloc)(h) };
-    }
+    // A page object left behind by its heap keeps its slot: the page is abandoned.
 }
 
 /// Runs a full collection now, like Go's `runtime.GC()`: finishes the cycle under way, then
@@ -988,8 +1145,7 @@ mod tests {
     static VT: VTable = VTable {
         trace: |_, _| {},
         drop_value: |_| {},
-        dealloc: |_| {},
-        size: 16,
+        layout: Layout::new::<Header>(),
     };
 
     #[test]
@@ -998,14 +1154,19 @@ mod tests {
     }
 
     #[test]
-    fn the_index_lives_below_the_flags() {
-        let h = Header::new(&VT, true);
-        assert_eq!(h.index(), None);
-        h.set_index(MAX_TRACKED);
-        assert_eq!(h.index(), Some(MAX_TRACKED));
+    fn the_count_lives_below_the_flags_and_saturates() {
+        let h = Header::new(&VT);
         h.set_marked(true);
-        h.set_index(7);
-        assert_eq!(h.index(), Some(7));
-        assert!(h.in_arena() && !h.is_dropped() && h.is_marked(true) && !h.is_marked(false));
+        h.set_flag(DROPPED, true);
+        h.count_one();
+        h.count_one();
+        assert!(h.is_marked(true) && h.is_dropped() && !h.is_untracked());
+        assert_eq!(h.take_count(), 2);
+        assert_eq!(h.take_count(), 0);
+        h.state.set(h.state.get() | (COUNT_MASK - 1));
+        h.count_one();
+        h.count_one();
+        assert_eq!(h.take_count(), COUNT_MASK as usize);
+        assert!(h.is_marked(true) && h.is_dropped() && !h.is_untracked());
     }
 }

@@ -82,23 +82,28 @@
 //! (acyclic programs never collect). [`collect`] finishes the running cycle and runs a whole
 //! one, blocking. [`stats`] tells what the heap holds and what collections cost.
 //!
-//! **Allocation.** Objects come from a mimalloc heap of the thread's own (`mi_heap_new`):
-//! size classes, thread-local free lists, freed memory reused at once, empty pages returned
-//! to the OS. The `system-alloc` feature uses the global allocator instead, for valgrind.
-//! The collector finds the objects through a table (one word per object, its index kept in
-//! the object's header; freed slots are reused), which a cycle walks with cursors.
+//! **Allocation.** Objects of up to 32 KiB live in the heap's own pages (256 KiB each,
+//! aligned, mapped for this heap alone), cut into slots of one of 40 size classes: a slot
+//! comes from the page's list of freed slots, most recently freed first, or from the page's
+//! untouched rest; freeing puts it back, with no lock and no atomic. Pages are what the
+//! collector walks: a freed slot says so in its header word, so no table of objects needs
+//! an update on every allocation and free. Empty pages go back to the OS at the end of a
+//! cycle or when the heap reaches its trigger, except for those the heap will grow back
+//! into before its next cycle. Larger or more aligned objects come from the global
+//! allocator and are kept in a table (their index sits in a word before the header); the
+//! `system-alloc` feature sends every object there, so that valgrind sees each one.
 //!
-//! **Costs and limits of this version.** The table's bookkeeping costs every allocation and
-//! free a write to it (binary-trees runs about 1.6x `Box`, against 1.3x before the table);
-//! a size-class page allocator of our own, whose pages the collector could walk, would
-//! remove it. A slice traces whole objects, so one object with a million handles (a huge
-//! `Vec<Gc<T>>`) is one long step. The table does not shrink after the heap does.
+//! **Costs and limits of this version.** Binary-trees runs about 1.1-1.2x `Box` (see the
+//! `binary_trees` example) in the same peak memory. A slice traces whole objects, so one
+//! object with a million handles (a huge `Vec<Gc<T>>`) is one long step. A page that keeps
+//! one live object stays mapped (no compaction), and a heap that stops allocating keeps its
+//! empty pages until it allocates again (there is no background scavenger).
 
-mod alloc;
 pub mod arena;
 mod cell;
 mod gc;
 mod heap;
+mod pages;
 mod trace;
 
 pub use cell::{GcCell, GcCellRef, GcCellRefMut};

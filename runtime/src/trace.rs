@@ -33,92 +33,29 @@ pub struct Tracer {
     pub(crate) mode: Mode,
     /// The mark bit's meaning in the running cycle (see `Header::is_marked`).
     pub(crate) epoch: bool,
-    /// Objects at table indices below this were on the heap when the cycle started.
-    pub(crate) snapshot: usize,
-    /// In [`Mode::CountInternal`], the handles found so far inside the heap for each object
-    /// of the snapshot, by table index. Kept from cycle to cycle, all zero in between
-    /// (allocating or zeroing it at the start of a cycle would stop the program for a pass
-    /// over it): the root scan zeroes each entry as it reads it ([`Tracer::take_count`]).
-    pub(crate) counts: Counts,
     /// In [`Mode::Mark`], objects marked live but not traced yet (grey).
     pub(crate) stack: Vec<NonNull<Header>>,
-    /// In [`Mode::Mark`], the bytes of the snapshot objects marked.
+    /// In [`Mode::Mark`], the bytes of the objects marked.
     pub(crate) marked_bytes: usize,
-}
-
-/// Per-object counts by table index, in fixed chunks. Growing adds chunks and never copies
-/// what is there, and new chunks are zeroed a step at a time by the cycle's slices
-/// ([`Counts::zero_some`]), so starting a cycle on a grown heap stops the program for no
-/// pass over it.
-#[derive(Default)]
-pub(crate) struct Counts {
-    /// Full chunks are zero where not counted; the last ones may still be filling up.
-    chunks: Vec<Vec<u32>>,
-}
-
-const CHUNK: usize = 1 << 16;
-
-impl Counts {
-    /// Makes room for indices below `n`, and gives back chunks far above it.
-    pub(crate) fn fit(&mut self, n: usize) {
-        let needed = n.div_ceil(CHUNK);
-        while self.chunks.len() < needed {
-            self.chunks.push(Vec::with_capacity(CHUNK));
-        }
-        if self.chunks.len() > 2 * needed + 16 {
-            self.chunks.truncate(needed);
-        }
-    }
-
-    /// Zeroes up to `entries` more entries of new chunks; returns whether all are ready.
-    pub(crate) fn zero_some(&mut self, entries: usize) -> bool {
-        let mut left = entries;
-        for chunk in &mut self.chunks {
-            if chunk.len() < CHUNK {
-                let add = left.min(CHUNK - chunk.len());
-                chunk.resize(chunk.len() + add, 0);
-                left -= add;
-                if left == 0 {
-                    return self.chunks.last().is_none_or(|c| c.len() == CHUNK);
-                }
-            }
-        }
-        true
-    }
-
-    fn get_mut(&mut self, index: usize) -> Option<&mut u32> {
-        self.chunks
-            .get_mut(index / CHUNK)
-            .and_then(|chunk| chunk.get_mut(index % CHUNK))
-    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Mode {
-    /// Count each object's handles held inside the heap.
+    /// Count each object's handles held inside the heap (in its header, which keeps the
+    /// count from the count phase to the root scan; see `heap.rs`).
     CountInternal,
     /// Mark what the reported handles point to as live.
     Mark,
 }
 
 impl Tracer {
-    pub(crate) fn new(mode: Mode, epoch: bool, snapshot: usize) -> Tracer {
+    pub(crate) fn new(mode: Mode, epoch: bool) -> Tracer {
         Tracer {
             mode,
             epoch,
-            snapshot,
-            counts: Counts::default(),
             stack: Vec::new(),
             marked_bytes: 0,
         }
-    }
-
-    /// The handles counted inside the heap for the snapshot object at `index`, leaving zero
-    /// in its place for the next cycle.
-    pub(crate) fn take_count(&mut self, index: usize) -> usize {
-        self.counts
-            .get_mut(index)
-            .map_or(0, |c| std::mem::take(c) as usize)
     }
 
     /// Reports one handle to the object `header`.
@@ -126,24 +63,17 @@ impl Tracer {
         // SAFETY: a handle keeps its object's header allocated (its count is part of the
         // object's strong count), and the collector runs on the heap's own thread.
         let h = unsafe { header.as_ref() };
-        let Some(index) = h.index() else {
-            return; // not on the heap's table: reference-counted only
-        };
-        if h.is_marked(self.epoch) {
+        // Objects born during the cycle are marked, and those off the heap need nothing.
+        if h.is_marked(self.epoch) || h.is_untracked() {
             return;
         }
         match self.mode {
-            Mode::CountInternal => {
-                if let Some(count) = self.counts.get_mut(index) {
-                    *count = count.saturating_add(1);
-                }
-            }
+            Mode::CountInternal => h.count_one(),
             Mode::Mark => {
+                // Unmarked, so on the heap since before the cycle began.
                 h.set_marked(self.epoch);
-                if index < self.snapshot {
-                    self.marked_bytes += h.vtable.size;
-                    self.stack.push(header);
-                }
+                self.marked_bytes += h.vtable.layout.size();
+                self.stack.push(header);
             }
         }
     }
