@@ -93,7 +93,7 @@
 //! allocator and are kept in a table (their index sits in a word before the header); the
 //! `system-alloc` feature sends every object there, so that valgrind sees each one.
 //!
-//! **Costs and limits of this version.** Binary-trees runs about 1.1-1.2x `Box` (see the
+//! **Costs and limits of this version.** Binary-trees runs about 1.05-1.1x `Box` (see the
 //! `binary_trees` example) in the same peak memory. A slice traces whole objects, so one
 //! object with a million handles (a huge `Vec<Gc<T>>`) is one long step. A page that keeps
 //! one live object stays mapped (no compaction), and a heap that stops allocating keeps its

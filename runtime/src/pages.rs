@@ -1,6 +1,6 @@
 //! Where small objects live: the thread's pages, each cut into slots of one size class.
 //!
-//! A page is 256 KiB of memory mapped for this heap alone, aligned to its size, so the page
+//! A page is 256 KiB of memory mapped for this thread alone, aligned to its size, so the page
 //! of any object is its address with the low bits cleared; its [`Page`] record sits at the
 //! start. Objects of up to 32 KiB (aligned to at most 16 bytes) round up to one of 40 size
 //! classes (16-byte steps to 128 bytes, then four per doubling, so at most 25% is lost to
@@ -149,6 +149,9 @@ pub(crate) struct Pages {
     heads: [Cell<*mut Page>; CLASSES],
     /// Every page, in the order made (the collector's walks index it).
     all: RefCell<Vec<NonNull<Page>>>,
+    /// What is left of the address space last mapped for pages (see `SEGMENT`): the next
+    /// page's address and the end.
+    segment: Cell<(usize, usize)>,
 }
 
 impl Pages {
@@ -156,6 +159,7 @@ impl Pages {
         Pages {
             heads: [const { Cell::new(std::ptr::null_mut()) }; CLASSES],
             all: RefCell::new(Vec::new()),
+            segment: Cell::new((0, 0)),
         }
     }
 
@@ -192,7 +196,7 @@ impl Pages {
     }
 
     fn new_page(&self, class: usize) -> NonNull<Page> {
-        let base = map_page();
+        let base = map_page(&self.segment);
         let size = class_size(class);
         let first = base.as_ptr().wrapping_add(FIRST);
         let page = base.cast::<Page>();
@@ -311,41 +315,65 @@ impl Pages {
         for head in &self.heads {
             head.set(std::ptr::null_mut());
         }
+        #[cfg(unix)]
+        {
+            let (next, end) = self.segment.replace((0, 0));
+            if next < end {
+                // SAFETY: the untouched rest of a segment mapped for this heap; no page
+                // was handed out from it.
+                unsafe { libc::munmap(std::ptr::with_exposed_provenance_mut(next), end - next) };
+            }
+        }
     }
 }
 
+/// How much address space is mapped at once (8 MiB), to be handed out a page at a time in
+/// ascending order. The kernel places mappings top-down, so pages mapped one by one would
+/// put each new page below the last, and a structure allocated in order (a tree built
+/// depth-first) would run upward within pages but downward across them, which the
+/// hardware prefetchers follow badly: binary-trees ran about 10% slower that way.
+#[cfg(unix)]
+const SEGMENT: usize = 32 * PAGE_SIZE;
+
 /// Maps a fresh page, aligned to its size.
 #[cfg(unix)]
-fn map_page() -> NonNull<u8> {
-    // Map twice the size and unmap what sticks out on either side of an aligned page.
-    let len = 2 * PAGE_SIZE;
-    // SAFETY: an anonymous private mapping that no one else refers to.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        std::alloc::handle_alloc_error(page_layout());
-    }
-    let p = p.cast::<u8>();
-    let head = p.addr().next_multiple_of(PAGE_SIZE) - p.addr();
-    // SAFETY: both ranges are parts of the mapping just made, outside the page kept.
-    unsafe {
-        if head > 0 {
-            libc::munmap(p.cast(), head);
+fn map_page(segment: &Cell<(usize, usize)>) -> NonNull<u8> {
+    let (mut next, mut end) = segment.get();
+    if next == end {
+        // Map a segment and a page more, and unmap what sticks out on either side of the
+        // aligned segment.
+        let len = SEGMENT + PAGE_SIZE;
+        // SAFETY: an anonymous private mapping that no one else refers to.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            std::alloc::handle_alloc_error(page_layout());
         }
-        let tail = len - head - PAGE_SIZE;
-        if tail > 0 {
-            libc::munmap(p.add(head + PAGE_SIZE).cast(), tail);
+        let head = p.addr().next_multiple_of(PAGE_SIZE) - p.addr();
+        // SAFETY: both ranges are parts of the mapping just made, outside the segment kept.
+        unsafe {
+            if head > 0 {
+                libc::munmap(p, head);
+            }
+            let tail = len - head - SEGMENT;
+            if tail > 0 {
+                libc::munmap(p.cast::<u8>().add(head + SEGMENT).cast(), tail);
+            }
         }
-        NonNull::new_unchecked(p.add(head))
+        next = p.addr() + head;
+        end = next + SEGMENT;
     }
+    segment.set((next + PAGE_SIZE, end));
+    // SAFETY: inside a live mapping (whose address `mmap` exposed), so not null.
+    unsafe { NonNull::new_unchecked(std::ptr::with_exposed_provenance_mut(next)) }
 }
 
 /// # Safety
@@ -357,7 +385,7 @@ unsafe fn unmap_page(page: NonNull<u8>) {
 }
 
 #[cfg(not(unix))]
-fn map_page() -> NonNull<u8> {
+fn map_page(_: &Cell<(usize, usize)>) -> NonNull<u8> {
     // SAFETY: the layout's size is not zero.
     let p = unsafe { std::alloc::alloc(page_layout()) };
     NonNull::new(p).unwrap_or_else(|| std::alloc::handle_alloc_error(page_layout()))
