@@ -61,8 +61,8 @@ impl<T: Trace + 'static> Gc<T> {
     /// Moves `value` onto the collected heap. May run a collection first (see
     /// [`crate::set_gc_percent`]).
     pub fn new(value: T) -> Gc<T> {
-        let layout = std::alloc::Layout::new::<GcBox<T>>();
-        let class = const { heap::small_class(std::alloc::Layout::new::<GcBox<T>>()) };
+        let layout = GcBox::<T>::VTABLE.layout;
+        let class = const { heap::small_class(GcBox::<T>::VTABLE.layout) };
         let ptr = heap::allocate(layout, class, move |memory: NonNull<u8>| {
             let object = memory.cast::<GcBox<T>>();
             // SAFETY: `memory` is fresh, suitably sized and aligned for `GcBox<T>`.

@@ -93,6 +93,12 @@ pub(crate) struct Header {
     pub vtable: &'static VTable,
 }
 
+/// Whether an object whose state word is `state` is marked in the cycle whose mark bit
+/// means `epoch` (see [`Header::is_marked`]).
+fn marked_in(state: u32, epoch: bool) -> bool {
+    (state & MARK != 0) == epoch
+}
+
 /// The state word of a page slot or an object, which says which of the two it is.
 ///
 /// # Safety
@@ -171,7 +177,7 @@ impl Header {
     /// meaning at the start of each cycle unmarks every object at once, with no pass over
     /// the heap, and objects born with the current meaning are marked.
     pub fn is_marked(&self, epoch: bool) -> bool {
-        self.flag(MARK) == epoch
+        marked_in(self.state.get(), epoch)
     }
 
     pub fn set_marked(&self, epoch: bool) {
@@ -231,7 +237,7 @@ unsafe fn dealloc_large(h: NonNull<Header>) {
 
 /// The word before a large object's header, which holds its table index.
 fn large_index(h: NonNull<Header>) -> *mut usize {
-    // SAFETY-free: pointer arithmetic only; `alloc_large` left a word there.
+    // Pointer arithmetic only (no access): `alloc_large` left a word there.
     h.as_ptr().cast::<usize>().wrapping_sub(1)
 }
 
@@ -675,7 +681,6 @@ impl Heap {
             Tracer::new(Mode::Mark, false),
         );
         let epoch = self.epoch.get();
-        let marked = |state: u32| (state & MARK != 0) == epoch;
         let mut done = 0usize;
         let ended = loop {
             if done >= budget {
@@ -688,7 +693,7 @@ impl Heap {
                     // handles.
                     let (n, over) = self.walk_some(budget - done, |h, state| {
                         // Marked ones (shaded, so roots anyway) need no count.
-                        if state & DROPPED == 0 && !marked(state) {
+                        if state & DROPPED == 0 && !marked_in(state, epoch) {
                             // SAFETY: an object whose value is not dropped; tracing only
                             // reads it.
                             unsafe { (h.as_ref().vtable.trace)(h, &mut tracer) };
@@ -721,7 +726,10 @@ impl Heap {
                         // SAFETY: an object (the walk skips free slots).
                         let header = unsafe { h.as_ref() };
                         let count = header.take_count();
-                        if !marked(state) && state & DROPPED == 0 && header.strong() > count {
+                        if !marked_in(state, epoch)
+                            && state & DROPPED == 0
+                            && header.strong() > count
+                        {
                             header.set_marked(epoch);
                             tracer.marked_bytes += header.vtable.layout.size();
                             tracer.stack.push(h);
@@ -774,7 +782,7 @@ impl Heap {
             // Otherwise a destructor kept a handle: freed when that handle goes.
             return;
         }
-        if (state & MARK != 0) == self.epoch.get() {
+        if marked_in(state, self.epoch.get()) {
             return; // live
         }
         // Garbage. Holding one more count keeps the object allocated while its value drops,
