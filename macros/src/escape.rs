@@ -27,7 +27,6 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(o) => o,
         Err(e) => return with_item(e.to_compile_error(), item),
     };
-    let original = flatten(&item);
     let source = SourceFile::new(PathBuf::from("item.rs"), format!(" {item}").into(), None);
     let (text, line_starts) = (source.text.clone(), source.line_starts.clone());
     let outcome = std::panic::catch_unwind(move || {
@@ -40,6 +39,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let (rewritten, errors, spans) = match outcome {
         Ok(Some(Analyzed::Item(rewritten, errors, spans))) => (rewritten, errors, spans),
         Ok(Some(Analyzed::WrongKind)) => return with_item(wrong_kind(&item), item),
+        Ok(Some(Analyzed::Unchanged)) => return item,
         // Not analyzable: the item's kind is still checked, on the compiler's tokens.
         _ => {
             return match syn::parse2::<syn::Item>(item.clone()) {
@@ -56,6 +56,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             };
         }
     };
+    let original = flatten(&item);
     if spans.tokens.len() != original.len()
         || spans
             .tokens
@@ -154,6 +155,8 @@ enum Analyzed {
     Item(TokenStream, Vec<OffsetError>, Offsets),
     /// Not something the attribute goes on.
     WrongKind,
+    /// A fine item with no site to move.
+    Unchanged,
 }
 
 /// Runs in proc-macro2's fallback mode: lexes `text`, lints, analyzes and rewrites the item.
@@ -177,7 +180,12 @@ fn analyze(text: &str, options: Options) -> Option<Analyzed> {
     } else {
         Vec::new()
     };
-    errors.extend(attribute::expand(FileId(0), &mut item, options).1);
+    let (reports, found) = attribute::expand(FileId(0), &mut item, options);
+    errors.extend(found);
+    if errors.is_empty() && reports.iter().all(|r| r.rewritten.is_empty()) {
+        // Nothing to say and nothing moved: the compiler gets its own tokens back.
+        return Some(Analyzed::Unchanged);
+    }
     let errors = errors
         .into_iter()
         .map(|e| OffsetError {
