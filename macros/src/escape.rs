@@ -13,10 +13,9 @@
 //! as written: the attribute never makes compiling code stop compiling.
 
 use std::collections::HashMap;
-
-use gomem_analyzer::escape::attribute::{self, Options};
 use std::path::PathBuf;
 
+use gomem_analyzer::escape::attribute::{self, Options};
 use gomem_analyzer::source::SourceFile;
 use gomem_analyzer::span::{use_line_index, FileId};
 use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Span, TokenStream, TokenTree};
