@@ -40,6 +40,14 @@ proptest! {
     }
 
     #[test]
+    fn trees_are_unchanged(
+        leaves in proptest::collection::vec(0u32..1000, 1..80),
+        fanout in 0usize..6,
+    ) {
+        prop_assert_eq!(annotated::tree(&leaves, fanout), plain::tree(&leaves, fanout));
+    }
+
+    #[test]
     fn methods_are_unchanged(names in proptest::collection::vec("[a-z]{1,12}", 0..10)) {
         let mut a = annotated::Registry { names: Vec::new(), index: Default::default() };
         let mut p = plain::Registry { names: Vec::new(), index: Default::default() };

@@ -80,6 +80,28 @@ fn annotated_fn_does_no_heap_allocation_after_warm_up() {
     assert_eq!(n, 0, "allocations in 1000 warm calls");
 }
 
+/// The shared fixture, annotated: its `tree` builds a tree of vectors in which every
+/// vector stays in the call.
+#[allow(clippy::vec_box, clippy::useless_vec, dead_code)]
+mod routes {
+    pub use gomem::escape;
+    include!("fixtures/escape/routes.rs");
+}
+
+#[test]
+fn a_tree_of_vectors_that_stays_in_the_call_is_not_on_the_heap() {
+    let leaves: Vec<u32> = (0..64).collect();
+    for _ in 0..10 {
+        routes::tree(&leaves, 3);
+    }
+    let n = allocations_during(|| {
+        for _ in 0..1000 {
+            std::hint::black_box(routes::tree(std::hint::black_box(&leaves), 3));
+        }
+    });
+    assert_eq!(n, 0, "allocations in 1000 warm calls");
+}
+
 #[test]
 fn the_same_fn_without_the_attribute_allocates_every_call() {
     let n = allocations_during(|| {

@@ -17,9 +17,15 @@
 //! - `name` is bound once in the fn, and every use of it is one the arena type supports
 //!   exactly as the std type does: a method from a list of methods both have, indexing,
 //!   `&name` as a `for` loop's iterable or as the argument of a same-item fn that takes a
-//!   slice or `str` reference, formatting (`println!`, `format!`, `write!`...), `drop(name)`.
-//!   Anything else (passed by value, compared with `==`, moved into another local, used in a
-//!   macro we do not know) keeps the site on the heap.
+//!   slice or `str` reference, formatting (`println!`, `format!`, `write!`...), `drop(name)`,
+//!   or `outer.push(name)` into a `Vec` that moves too (a small tree of vectors). Anything
+//!   else (passed by value, compared with `==`, moved into another local, used in a macro we
+//!   do not know) keeps the site on the heap.
+//! - A `Vec` that such locals are pushed into holds arena values where the code thinks it
+//!   holds std ones, so no use of it may hand an element out: its elements are only used in
+//!   place (`outer[i].len()`) or as the variable of `for x in &outer` (or `outer`,
+//!   `outer.iter()`), whose uses these same rules check. If it fails that, the locals
+//!   pushed into it stay on the heap, and it may still move as a vector of std values.
 //!
 //! The arena types borrow the call's region, so should the analysis ever be wrong, the
 //! borrow checker rejects the program: never a dangling pointer.
@@ -450,6 +456,22 @@ const BOX_OWN_METHODS: &[&str] = &[
     "as_ptr",
     "as_mut_ptr",
 ];
+/// Methods of a `Vec` that holds moved locals which neither hand out an element nor need
+/// anything of the element type (a `pop` would give an arena value where the code may
+/// expect a std one; `sort` and `contains` compare elements). `push` is allowed apart, for
+/// the moved locals that make its elements.
+const HOLDER_METHODS: &[&str] = &[
+    "len",
+    "is_empty",
+    "clear",
+    "truncate",
+    "capacity",
+    "reserve",
+    "reserve_exact",
+    "shrink_to_fit",
+    "reverse",
+    "swap",
+];
 /// Methods whose argument may be `&v` of an arena value (it coerces to `&str`/`&[T]`, or the
 /// method takes any iterable).
 const REF_ARG_METHODS: &[&str] = &["push_str", "extend_from_slice", "extend"];
@@ -501,24 +523,53 @@ fn rewrite(
     lets.visit_block(block);
     let mut bindings = Bindings::default();
     bindings.visit_block(block);
-    let mut chosen: HashMap<Span, Kind> = HashMap::new();
-    for (name, span, kind) in lets.found {
-        if bindings.count.get(&name) != Some(&1) {
-            continue;
+    let mut candidates: HashMap<String, (Span, Kind)> = lets
+        .found
+        .into_iter()
+        .filter(|(name, _, _)| bindings.count.get(name) == Some(&1))
+        .map(|(name, span, kind)| (name, (span, kind)))
+        .collect();
+    // Drop the candidates whose uses the arena type does not support, until none is left to
+    // drop. A local pushed into another is moved only if that one is, with the same shape.
+    // When a holder of moved locals fails, the locals pushed into it go instead: the holder
+    // may still move as a plain vector of std values, which the next round checks.
+    loop {
+        let into = pushes_between(block, &candidates);
+        let shapes: HashMap<String, Shape> = candidates
+            .keys()
+            .filter_map(|name| Some((name.clone(), shape_of(name, 0, &candidates, &into)?)))
+            .collect();
+        let mut out = HashSet::new();
+        for name in candidates.keys() {
+            let ok = shapes.get(name).is_some_and(|shape| {
+                let mut uses = Uses {
+                    name,
+                    shape,
+                    shapes: &shapes,
+                    bindings: &bindings.count,
+                    slice_params,
+                    total: 0,
+                    allowed: 0,
+                    unknown_macro: false,
+                };
+                uses.visit_block(block);
+                uses.total == uses.allowed && !uses.unknown_macro
+            });
+            if !ok {
+                match into.get(name) {
+                    Some(inners) => out.extend(inners.iter().cloned()),
+                    None => {
+                        out.insert(name.clone());
+                    }
+                }
+            }
         }
-        let mut uses = Uses {
-            name: &name,
-            kind,
-            slice_params,
-            total: 0,
-            allowed: 0,
-            unknown_macro: false,
-        };
-        uses.visit_block(block);
-        if uses.total == uses.allowed && !uses.unknown_macro {
-            chosen.insert(span, kind);
+        if out.is_empty() {
+            break;
         }
+        candidates.retain(|name, _| !out.contains(name));
     }
+    let chosen: HashMap<Span, Kind> = candidates.into_values().collect();
     if chosen.is_empty() {
         return Vec::new();
     }
@@ -560,6 +611,95 @@ fn rewrite(
         .stmts
         .push(syn::Stmt::Expr(syn::parse_quote!(#result), None));
     rewriter.done
+}
+
+/// What a local moved onto the arena becomes: its arena type and, for a `Vec` that other
+/// moved locals are pushed into (a small tree of vectors), what its elements become.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Shape {
+    kind: Kind,
+    elem: Option<Box<Shape>>,
+}
+
+/// The deepest nesting of moved locals followed (`Vec`s of `Vec`s of ...).
+const MAX_NESTING: usize = 8;
+
+/// The `outer.push(inner)` calls between candidates: outer -> inners.
+fn pushes_between(
+    block: &syn::Block,
+    candidates: &HashMap<String, (Span, Kind)>,
+) -> HashMap<String, Vec<String>> {
+    let mut pushes = Pushes {
+        candidates,
+        into: HashMap::new(),
+    };
+    pushes.visit_block(block);
+    pushes.into
+}
+
+/// The shape of a candidate, from what is pushed into it; none if the locals pushed into it
+/// disagree on their shape (in the rewritten code they would be different types), or nest
+/// deeper than [`MAX_NESTING`].
+fn shape_of(
+    name: &str,
+    depth: usize,
+    candidates: &HashMap<String, (Span, Kind)>,
+    into: &HashMap<String, Vec<String>>,
+) -> Option<Shape> {
+    let kind = candidates.get(name)?.1;
+    let Some(inners) = into.get(name) else {
+        return Some(Shape { kind, elem: None });
+    };
+    if depth == MAX_NESTING || kind != Kind::Vec {
+        return None;
+    }
+    let mut elem = None;
+    for inner in inners {
+        let s = shape_of(inner, depth + 1, candidates, into)?;
+        if s.kind == Kind::Box || elem.as_ref().is_some_and(|e| *e != s) {
+            return None;
+        }
+        elem = Some(s);
+    }
+    Some(Shape {
+        kind,
+        elem: elem.map(Box::new),
+    })
+}
+
+/// `outer.push(inner)` where both are candidates: outer -> inners.
+struct Pushes<'c> {
+    candidates: &'c HashMap<String, (Span, Kind)>,
+    into: HashMap<String, Vec<String>>,
+}
+
+impl<'ast> Visit<'ast> for Pushes<'_> {
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if let (Some(outer), [inner]) = (
+            local_name(&m.receiver),
+            m.args.iter().collect::<Vec<_>>().as_slice(),
+        ) {
+            if m.method == "push" {
+                if let Some(inner) = local_name(inner) {
+                    if self.candidates.contains_key(&outer) && self.candidates.contains_key(&inner)
+                    {
+                        self.into.entry(outer).or_default().push(inner);
+                    }
+                }
+            }
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// `name` or `(name)`: the local a bare path names.
+fn local_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
+        Expr::Paren(p) => local_name(&p.expr),
+        _ => None,
+    }
 }
 
 /// Finds `let name = <site>;` with no type written, for sites that stay in the call.
@@ -667,7 +807,10 @@ impl<'ast> Visit<'ast> for Bindings {
 /// type does.
 struct Uses<'a> {
     name: &'a str,
-    kind: Kind,
+    shape: &'a Shape,
+    /// The shapes of all the candidates.
+    shapes: &'a HashMap<String, Shape>,
+    bindings: &'a HashMap<String, usize>,
     slice_params: &'a HashMap<String, Vec<bool>>,
     total: usize,
     allowed: usize,
@@ -690,16 +833,38 @@ impl Uses<'_> {
 
     /// `*name`, for a box.
     fn is_deref_of_name(&self, e: &Expr) -> bool {
-        self.kind == Kind::Box
+        self.shape.kind == Kind::Box
             && matches!(e, Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) && self.is_name(&u.expr))
     }
 
-    fn method_ok(&self, method: &str) -> bool {
-        match self.kind {
-            Kind::Vec => VEC_METHODS.contains(&method),
-            Kind::String => STRING_METHODS.contains(&method),
-            Kind::Box => !BOX_OWN_METHODS.contains(&method) && !method.starts_with("into_"),
+    /// Whether the name holds moved locals: then no use may hand out an element where the
+    /// code could expect a std value, only the uses [`HOLDER_METHODS`] and loops allow.
+    fn elem(&self) -> Option<&Shape> {
+        self.shape.elem.as_deref()
+    }
+
+    /// Whether `x` in `for x in <iterable> { body }`, an element of this holder of
+    /// `elem`s, is only used in ways the arena type supports.
+    fn loop_var_ok(&self, pat: &Pat, elem: &Shape, body: &syn::Block) -> bool {
+        let Pat::Ident(p) = pat else {
+            return false;
+        };
+        let name = p.ident.to_string();
+        if p.by_ref.is_some() || p.subpat.is_some() || self.bindings.get(&name) != Some(&1) {
+            return false;
         }
+        let mut uses = Uses {
+            name: &name,
+            shape: elem,
+            shapes: self.shapes,
+            bindings: self.bindings,
+            slice_params: self.slice_params,
+            total: 0,
+            allowed: 0,
+            unknown_macro: false,
+        };
+        uses.visit_block(body);
+        uses.total == uses.allowed && !uses.unknown_macro
     }
 
     /// Whether the tokens of a macro mention the name (where we cannot parse them).
@@ -712,6 +877,18 @@ impl Uses<'_> {
     }
 }
 
+/// Whether `method` on a value of `shape` means and returns the same as on the std type.
+fn method_ok(shape: &Shape, method: &str) -> bool {
+    if shape.elem.is_some() {
+        return HOLDER_METHODS.contains(&method);
+    }
+    match shape.kind {
+        Kind::Vec => VEC_METHODS.contains(&method),
+        Kind::String => STRING_METHODS.contains(&method),
+        Kind::Box => !BOX_OWN_METHODS.contains(&method) && !method.starts_with("into_"),
+    }
+}
+
 impl<'ast> Visit<'ast> for Uses<'_> {
     fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
         if p.qself.is_none() && p.path.is_ident(self.name) {
@@ -720,13 +897,32 @@ impl<'ast> Visit<'ast> for Uses<'_> {
     }
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        if self.is_name(&m.receiver)
-            && m.turbofish.is_none()
-            && self.method_ok(&m.method.to_string())
-        {
-            self.allowed += 1;
+        let method = m.method.to_string();
+        let pushed = |shapes: &HashMap<String, Shape>| match m.args.iter().collect::<Vec<_>>()[..] {
+            [arg] if method == "push" => local_name(arg).and_then(|n| shapes.get(&n).cloned()),
+            _ => None,
+        };
+        if self.is_name(&m.receiver) && m.turbofish.is_none() {
+            // A holder takes only the moved locals that make its elements.
+            let takes = self.elem().is_some() && pushed(self.shapes).as_ref() == self.elem();
+            if method_ok(self.shape, &method) || takes {
+                self.allowed += 1;
+            }
         }
-        if REF_ARG_METHODS.contains(&m.method.to_string().as_str()) {
+        // `outer[i].m(..)`: an element of a holder, used in place.
+        if let (Expr::Index(ix), Some(elem)) = (&*m.receiver, self.elem()) {
+            if self.is_name(&ix.expr) && m.turbofish.is_none() && method_ok(elem, &method) {
+                self.allowed += 1;
+            }
+        }
+        // `outer.push(name)` into a moved local whose elements are this shape.
+        if m.args.len() == 1 && self.is_name(&m.args[0]) {
+            let outer = local_name(&m.receiver).and_then(|n| self.shapes.get(&n));
+            if method == "push" && outer.and_then(|o| o.elem.as_deref()) == Some(self.shape) {
+                self.allowed += 1;
+            }
+        }
+        if REF_ARG_METHODS.contains(&method.as_str()) && self.elem().is_none() {
             self.allowed += m.args.iter().filter(|a| self.is_ref_to_name(a)).count();
         }
         syn::visit::visit_expr_method_call(self, m);
@@ -737,10 +933,12 @@ impl<'ast> Visit<'ast> for Uses<'_> {
             if p.path.is_ident("drop") && c.args.len() == 1 && self.is_name(&c.args[0]) {
                 self.allowed += 1;
             }
+            // A holder's slice is of arena elements, which a `&[Vec<T>]` does not take.
             if let Some(takes) = p
                 .path
                 .get_ident()
                 .and_then(|f| self.slice_params.get(&f.to_string()))
+                .filter(|_| self.elem().is_none())
             {
                 for (i, a) in c.args.iter().enumerate() {
                     if takes.get(i) == Some(&true) && self.is_ref_to_name(a) {
@@ -753,21 +951,34 @@ impl<'ast> Visit<'ast> for Uses<'_> {
     }
 
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
-        if self.is_ref_to_name(&f.expr) || (self.kind == Kind::Vec && self.is_name(&f.expr)) {
-            self.allowed += 1;
+        let direct =
+            self.is_ref_to_name(&f.expr) || (self.shape.kind == Kind::Vec && self.is_name(&f.expr));
+        match self.elem() {
+            None if direct => self.allowed += 1,
+            None => {}
+            // The loop hands out elements: each must be used as its arena type allows.
+            Some(elem) => {
+                let iter = matches!(&*f.expr, Expr::MethodCall(c)
+                    if self.is_name(&c.receiver) && c.args.is_empty() && c.turbofish.is_none()
+                        && (c.method == "iter" || c.method == "iter_mut"));
+                if (direct || iter) && self.loop_var_ok(&f.pat, elem, &f.body) {
+                    self.allowed += 1;
+                }
+            }
         }
         syn::visit::visit_expr_for_loop(self, f);
     }
 
     fn visit_expr_field(&mut self, f: &'ast syn::ExprField) {
-        if self.kind == Kind::Box && self.is_name(&f.base) {
+        if self.shape.kind == Kind::Box && self.is_name(&f.base) {
             self.allowed += 1;
         }
         syn::visit::visit_expr_field(self, f);
     }
 
     fn visit_expr_index(&mut self, i: &'ast syn::ExprIndex) {
-        if self.kind != Kind::Box && self.is_name(&i.expr) {
+        // A holder's elements are used in place only (`outer[i].len()`, counted above).
+        if self.shape.kind != Kind::Box && self.elem().is_none() && self.is_name(&i.expr) {
             self.allowed += 1;
         }
         syn::visit::visit_expr_index(self, i);
@@ -805,7 +1016,8 @@ impl<'ast> Visit<'ast> for Uses<'_> {
             self.allowed += usize::from(self.is_deref_of_name(&b.right));
         }
         // `s += "x"`: the arena `String` adds a `&str` in place as std's does.
-        if matches!(b.op, AddAssign(_)) && self.kind == Kind::String && self.is_name(&b.left) {
+        if matches!(b.op, AddAssign(_)) && self.shape.kind == Kind::String && self.is_name(&b.left)
+        {
             self.allowed += 1;
         }
         syn::visit::visit_expr_binary(self, b);
@@ -838,7 +1050,7 @@ impl<'ast> Visit<'ast> for Uses<'_> {
             let named = self.is_name(a) || self.is_ref_to_name(a);
             let by_ref = formats && i > 0;
             let writes_into = i == 0
-                && self.kind == Kind::String
+                && self.shape.kind == Kind::String
                 && matches!(name.as_deref(), Some("write" | "writeln"));
             if named && (by_ref || writes_into) {
                 self.allowed += 1;
@@ -1059,6 +1271,55 @@ mod tests {
                    let i = vec![2]; my_macro!(i); let j = Vec::new(); let j = 3; \
                    let _ = (d, same, h, j); a }";
         assert_eq!(rewritten(src), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_tree_of_vectors_moves_when_its_elements_are_only_used_in_place() {
+        let src = "fn f(xs: &[u32]) -> usize { let mut outer = Vec::with_capacity(2); \
+                   for c in xs.chunks(2) { let mut inner = Vec::new(); \
+                   for ch in c.chunks(1) { let mut leaf = vec![0u32]; leaf.extend_from_slice(ch); \
+                   inner.push(leaf); } outer.push(inner); } \
+                   let mut n = outer.len() + outer[0].len(); \
+                   for v in &outer { for w in v { n += w.iter().count(); } } \
+                   for v2 in outer.iter() { n += v2.len(); } n }";
+        assert_eq!(
+            rewritten(src),
+            ["Vec::with_capacity(2)", "Vec::new()", "vec![0u32]"]
+        );
+    }
+
+    #[test]
+    fn elements_that_could_meet_a_std_type_keep_the_inner_values_on_the_heap() {
+        // The outer vector is still moved in each case, as a plain holder of std vectors.
+        let cases = [
+            "let x = outer.pop();",
+            "outer.sort();",
+            "let first = &outer[0];",
+            "for v in &outer { consume(v); }",
+            "for (i, v) in outer.iter().enumerate() { let _ = (i, v.len()); }",
+            "outer.push(xs.to_vec());",
+            "for inner in &outer { let _ = inner.len(); }",
+            "let n = outer.iter().map(|v| v.len()).count();",
+        ];
+        for case in cases {
+            let src = format!(
+                "fn f(xs: &[u32]) {{ let mut outer = Vec::with_capacity(2); \
+                 let mut inner = Vec::new(); inner.push(1u32); outer.push(inner); {case} }}"
+            );
+            assert_eq!(rewritten(&src), ["Vec::with_capacity(2)"], "{case}");
+        }
+        // A helper of the item takes `&[Vec<u32>]`: a slice of arena vectors is not one.
+        let src = "mod m { fn total(v: &[Vec<u32>]) -> usize { v.len() } \
+                   fn f() -> usize { let mut outer = Vec::with_capacity(2); \
+                   let inner = vec![1u32]; outer.push(inner); total(&outer) } }";
+        assert_eq!(rewritten(src), ["Vec::with_capacity(2)"]);
+        // Elements of two shapes (one holds moved vectors, one std ones) would be two
+        // types: only the outer vector moves.
+        let src = "fn f(xs: &[u32]) -> usize { let mut outer = Vec::with_capacity(2); \
+                   let mut a = Vec::new(); let leaf = vec![1u32]; a.push(leaf); \
+                   let mut b = Vec::new(); b.push(xs.to_vec()); \
+                   outer.push(a); outer.push(b); outer.len() }";
+        assert_eq!(rewritten(src), ["Vec::with_capacity(2)"]);
     }
 
     #[test]
