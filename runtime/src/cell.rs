@@ -1,6 +1,6 @@
 //! [`GcCell`]: mutation of traced data.
 
-use std::cell::{Ref, RefCell, RefMut};
+use std::cell::{BorrowError, BorrowMutError, Ref, RefCell, RefMut};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
@@ -40,10 +40,33 @@ impl<T> GcCell<T> {
 
 impl<T: Trace> GcCell<T> {
     /// Replaces the value, returning the old one.
+    ///
+    /// # Panics
+    /// If the value is borrowed.
     pub fn replace(&self, value: T) -> T {
         let old = self.inner.replace(value);
         crate::heap::write_barrier(&old);
         old
+    }
+
+    /// Takes the value, leaving `T::default()` in its place.
+    ///
+    /// # Panics
+    /// If the value is borrowed.
+    pub fn take(&self) -> T
+    where
+        T: Default,
+    {
+        self.replace(T::default())
+    }
+
+    /// Swaps the values of two cells.
+    ///
+    /// # Panics
+    /// If either value is borrowed.
+    pub fn swap(&self, other: &GcCell<T>) {
+        // Two `borrow_mut`s: each shades what its cell held, as any mutation does.
+        std::mem::swap(&mut *self.borrow_mut(), &mut *other.borrow_mut());
     }
 }
 
@@ -54,8 +77,15 @@ impl<T: ?Sized> GcCell<T> {
         self.inner.borrow()
     }
 
-    pub fn try_borrow(&self) -> Option<GcCellRef<'_, T>> {
-        self.inner.try_borrow().ok()
+    /// Like `RefCell::try_borrow`, with the same error.
+    pub fn try_borrow(&self) -> Result<GcCellRef<'_, T>, BorrowError> {
+        self.inner.try_borrow()
+    }
+
+    /// The value, through the cell's exclusive borrow: no other handle can reach the cell,
+    /// so nothing is hidden from the collector and no barrier is needed.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.get_mut()
     }
 }
 
@@ -68,10 +98,11 @@ impl<T: Trace + ?Sized> GcCell<T> {
         GcCellRefMut { inner }
     }
 
-    pub fn try_borrow_mut(&self) -> Option<GcCellRefMut<'_, T>> {
-        let inner = self.inner.try_borrow_mut().ok()?;
+    /// Like `RefCell::try_borrow_mut`, with the same error.
+    pub fn try_borrow_mut(&self) -> Result<GcCellRefMut<'_, T>, BorrowMutError> {
+        let inner = self.inner.try_borrow_mut()?;
         crate::heap::write_barrier(&*inner);
-        Some(GcCellRefMut { inner })
+        Ok(GcCellRefMut { inner })
     }
 }
 

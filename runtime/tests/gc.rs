@@ -352,3 +352,28 @@ fn an_object_shaded_then_released_during_a_cycle_is_not_touched() {
     // 64 KiB: a large object, from the global allocator.
     scenario(([0u64; 8192], Counted));
 }
+
+/// `GcCell` answers as `RefCell` does, so that `#[gomem::escape(gc)]` can put it in a
+/// `RefCell`'s place: `try_borrow*` with std's errors, `take`, `swap`, `get_mut`.
+#[test]
+fn gc_cell_has_ref_cells_api() {
+    let a = GcCell::new(vec![1]);
+    let b = GcCell::new(vec![2, 3]);
+    {
+        let held = a.borrow_mut();
+        assert!(a.try_borrow().is_err());
+        assert!(a.try_borrow_mut().is_err());
+        drop(held);
+    }
+    assert_eq!(*a.try_borrow().unwrap(), [1]);
+    a.swap(&b);
+    assert_eq!((a.borrow().len(), b.borrow().len()), (2, 1));
+    assert_eq!(b.take(), [1]);
+    assert!(b.borrow().is_empty());
+    let mut c = GcCell::new(5);
+    *c.get_mut() += 1;
+    assert_eq!(c.into_inner(), 6);
+    // Swapping a cell with itself panics, as `RefCell::swap` does.
+    let same = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| a.swap(&a)));
+    assert!(same.is_err());
+}

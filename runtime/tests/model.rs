@@ -44,6 +44,8 @@ enum Op {
     Unlink(usize),
     /// Moves a handle out of an object's cell into the roots.
     Adopt(usize),
+    /// Empties an object's cell with `GcCell::take`.
+    Take(usize),
     Collect,
     /// A few units of an incremental cycle, interleaved with the other operations.
     Step(usize),
@@ -57,6 +59,7 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
             4 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Op::Link(a, b)),
             1 => any::<usize>().prop_map(Op::Unlink),
             1 => any::<usize>().prop_map(Op::Adopt),
+            1 => any::<usize>().prop_map(Op::Take),
             1 => Just(Op::Collect),
             4 => (1..12usize).prop_map(Op::Step),
         ],
@@ -177,6 +180,14 @@ proptest! {
                         edges.get_mut(&x_id).unwrap().pop();
                         root_ids.push(y.id.0);
                         roots.push(y);
+                    }
+                }
+                Op::Take(a) => {
+                    if let Some(x_id) = with_reachable(&roots, a, |x| {
+                        drop(x.edges.take());
+                        x.id.0
+                    }) {
+                        edges.get_mut(&x_id).unwrap().clear();
                     }
                 }
                 Op::Collect => collect(),
