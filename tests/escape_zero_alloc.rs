@@ -80,6 +80,26 @@ fn annotated_fn_does_no_heap_allocation_after_warm_up() {
     assert_eq!(n, 0, "allocations in 1000 warm calls");
 }
 
+#[gomem::escape]
+/// Doesn't allocate: the compiler prints this comment's `'` escaped, and the attribute
+/// must still recognize its item.
+fn count_with_docs(text: &str) -> usize {
+    let mut chars = Vec::new();
+    for c in text.chars() {
+        chars.push(c);
+    }
+    chars.len()
+}
+
+#[test]
+fn a_doc_comment_with_quotes_does_not_stop_the_attribute() {
+    count_with_docs(TEXT);
+    let n = allocations_during(|| {
+        std::hint::black_box(count_with_docs(std::hint::black_box(TEXT)));
+    });
+    assert_eq!(n, 0);
+}
+
 /// The shared fixture, annotated: its `tree` builds a tree of vectors in which every
 /// vector stays in the call.
 #[allow(clippy::vec_box, clippy::useless_vec, dead_code)]

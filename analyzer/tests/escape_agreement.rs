@@ -69,8 +69,8 @@ fn from_attribute(text: &str) -> Decisions {
         if !annotated(attrs) {
             continue;
         }
-        let (reports, _) = expand(FileId(0), &mut item.clone(), Options::default());
-        for d in reports.iter().flat_map(|r| &r.decisions) {
+        let expansion = expand(FileId(0), &mut item.clone(), Options::default());
+        for d in expansion.reports.iter().flat_map(|r| &r.decisions) {
             let line = line_of(text, d.site.span.lo as usize);
             out.insert((line, d.site.what.clone()), d.escapes.is_some());
         }

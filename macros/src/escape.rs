@@ -127,8 +127,12 @@ fn parse_options(args: TokenStream) -> syn::Result<Options> {
         if meta.path.is_ident("deny_escape") {
             options.deny_escape = true;
             Ok(())
+        } else if meta.path.is_ident("gc") {
+            options.gc = true;
+            Ok(())
         } else {
-            Err(meta.error("unknown `gomem::escape` option; the option is `deny_escape`"))
+            Err(meta
+                .error("unknown `gomem::escape` option; the options are `deny_escape` and `gc`"))
         }
     });
     syn::parse::Parser::parse2(parser, args)?;
@@ -179,9 +183,10 @@ fn analyze(text: &str, options: Options) -> Option<Analyzed> {
     } else {
         Vec::new()
     };
-    let (reports, found) = attribute::expand(FileId(0), &mut item, options);
-    errors.extend(found);
-    if errors.is_empty() && reports.iter().all(|r| r.rewritten.is_empty()) {
+    let expansion = attribute::expand(FileId(0), &mut item, options);
+    let changed = expansion.changed();
+    errors.extend(expansion.errors);
+    if errors.is_empty() && !changed {
         // Nothing to say and nothing moved: the compiler gets its own tokens back.
         return Some(Analyzed::Unchanged);
     }
@@ -231,13 +236,27 @@ fn flatten(ts: &TokenStream) -> Vec<(Tok, Span)> {
                 }
                 TokenTree::Ident(i) => out.push((Tok::Ident(i.to_string()), i.span())),
                 TokenTree::Punct(p) => out.push((Tok::Punct(p.as_char()), p.span())),
-                TokenTree::Literal(l) => out.push((Tok::Literal(l.to_string()), l.span())),
+                TokenTree::Literal(l) => out.push((Tok::Literal(literal_key(&l)), l.span())),
             }
         }
     }
     let mut out = Vec::new();
     go(ts, &mut out);
     out
+}
+
+/// What a literal is, for the comparison: its text, except that a string literal is
+/// compared by value. The compiler prints a doc comment's `'` as `\'` and proc-macro2 keeps
+/// what it lexed, so the same doc comment would otherwise not match, and the attribute
+/// would leave the item as written.
+fn literal_key(l: &Literal) -> String {
+    let text = l.to_string();
+    if text.starts_with('"') {
+        if let Ok(s) = syn::parse_str::<syn::LitStr>(&text) {
+            return format!("{:?}", s.value());
+        }
+    }
+    text
 }
 
 /// The re-lexed tokens in the same order, with their byte ranges.
@@ -251,7 +270,7 @@ fn offsets(ts: &TokenStream, out: &mut Vec<(Tok, std::ops::Range<usize>)>) {
             }
             TokenTree::Ident(i) => out.push((Tok::Ident(i.to_string()), offset(i.span()))),
             TokenTree::Punct(p) => out.push((Tok::Punct(p.as_char()), offset(p.span()))),
-            TokenTree::Literal(l) => out.push((Tok::Literal(l.to_string()), offset(l.span()))),
+            TokenTree::Literal(l) => out.push((Tok::Literal(literal_key(&l)), offset(l.span()))),
         }
     }
 }

@@ -51,6 +51,10 @@ pub fn allow(
 ///
 /// `#[gomem::escape(deny_escape)]` also makes every allocation that escapes a compile error
 /// saying why it escapes.
+///
+/// `#[gomem::escape(gc)]` on an inline mod moves its `Rc`/`RefCell` data onto the collected
+/// heap (`gomem::Gc`/`gomem::GcCell`), so that cycles are collected instead of leaked; see
+/// `gomem_analyzer::escape::gc_heap` for what it does and what it refuses.
 #[proc_macro_attribute]
 pub fn escape(
     args: proc_macro::TokenStream,

@@ -54,11 +54,31 @@ use crate::lints::LintId;
 use crate::span::{FileId, Span};
 use crate::workspace::Workspace;
 
-/// The attribute's options: `#[gomem::escape]` or `#[gomem::escape(deny_escape)]`.
+/// The attribute's options: `#[gomem::escape]`, `#[gomem::escape(deny_escape)]`,
+/// `#[gomem::escape(gc)]`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     /// Every allocation that escapes is an error.
     pub deny_escape: bool,
+    /// On an inline mod: its `Rc`/`RefCell` data moves onto the collected heap
+    /// ([`super::gc_heap`]).
+    pub gc: bool,
+}
+
+/// What [`expand`] did to an item.
+#[derive(Debug)]
+pub struct Expansion {
+    pub reports: Vec<FnReport>,
+    pub errors: Vec<Error>,
+    /// `gc` moved the item's `Rc`/`RefCell` data onto the collected heap.
+    pub moved_to_gc: bool,
+}
+
+impl Expansion {
+    /// Whether the item differs from what was written.
+    pub fn changed(&self) -> bool {
+        self.moved_to_gc || self.reports.iter().any(|r| !r.rewritten.is_empty())
+    }
 }
 
 /// What the attribute decided for one fn of the item.
@@ -78,7 +98,21 @@ pub struct Error {
 }
 
 /// Analyzes and rewrites `item` in place. `file` names the spans of `item`'s tokens.
-pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> (Vec<FnReport>, Vec<Error>) {
+pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> Expansion {
+    let mut errors = Vec::new();
+    let mut moved_to_gc = false;
+    if options.gc {
+        match item {
+            syn::Item::Mod(m) if m.content.is_some() => match super::gc_heap::rewrite(file, m) {
+                Ok(changed) => moved_to_gc = changed,
+                Err(refused) => errors.extend(refused),
+            },
+            _ => errors.push(Error {
+                span: Span::of_tokens(file, &*item),
+                message: "`#[gomem::escape(gc)]` goes on an inline mod: the types and the code that uses them move together".into(),
+            }),
+        }
+    }
     let mut fns: Vec<FnMut<'_>> = Vec::new();
     collect_fns(item, &mut fns);
     // Summaries of the item's free fns: helpers inside an annotated `mod` are seen.
@@ -92,7 +126,6 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> (Vec<FnRe
     };
     let slice_params = slice_params(&fns);
     let mut reports = Vec::new();
-    let mut errors = Vec::new();
     for f in fns {
         let decisions = analyze(file, f.block, &summaries).decisions();
         if options.deny_escape {
@@ -125,7 +158,11 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> (Vec<FnRe
             rewritten,
         });
     }
-    (reports, errors)
+    Expansion {
+        reports,
+        errors,
+        moved_to_gc,
+    }
 }
 
 /// The lints that look inside one item, which the attribute runs on the item it annotates.
@@ -1174,8 +1211,8 @@ mod tests {
     /// The item after the attribute, as text, and the names of the sites moved.
     fn expand_str(src: &str, options: Options) -> (String, Vec<FnReport>, Vec<Error>) {
         let mut item: syn::Item = syn::parse_str(src).unwrap();
-        let (reports, errors) = expand(FileId(0), &mut item, options);
-        (item.into_token_stream().to_string(), reports, errors)
+        let e = expand(FileId(0), &mut item, options);
+        (item.into_token_stream().to_string(), e.reports, e.errors)
     }
 
     fn rewritten(src: &str) -> Vec<String> {
@@ -1357,7 +1394,11 @@ mod tests {
     #[test]
     fn deny_escape_reports_each_escaping_site_with_its_reason() {
         let src = "fn f() -> String { let v = vec![1]; let s = String::new(); drop(v); s }";
-        let (_, _, errors) = expand_str(src, Options { deny_escape: true });
+        let options = Options {
+            deny_escape: true,
+            ..Options::default()
+        };
+        let (_, _, errors) = expand_str(src, options);
         let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
         assert_eq!(messages.len(), 2, "{messages:?}");
         assert!(messages[0].starts_with("String::new(..) escapes to heap: returned here"));

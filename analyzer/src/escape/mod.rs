@@ -19,6 +19,7 @@ use syn::visit::Visit;
 use syn::{Expr, Stmt};
 
 pub mod attribute;
+pub mod gc_heap;
 
 use crate::span::Span;
 
