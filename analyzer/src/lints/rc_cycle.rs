@@ -50,7 +50,8 @@ struct Node {
     children: Vec<Rc<RefCell<Node>>>,
 }
 ```
-or keep the graph in `gomem::Gc` pointers, whose collector frees cycles.
+or keep the graph in `gomem::Gc` pointers, whose collector frees cycles: `#[gomem::escape(gc)]`
+on the inline `mod` that holds the types and their code makes that move for you.
 
 ## What it does not report
 Types where one direction is `Weak`; immutable `Rc` structures (a cons list `Rc<List>` can
@@ -301,7 +302,7 @@ fn judge(_cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> 
         }
         out.push(
             d.note("reference counts in a cycle never reach zero: when the last outside handle is dropped, the cycle stays allocated")
-                .help("make one direction `Weak` (the parent or back pointer), or use `gomem::Gc`, whose collector frees cycles"),
+                .help("make one direction `Weak` (the parent or back pointer), or use `gomem::Gc`, whose collector frees cycles (`#[gomem::escape(gc)]` on the mod moves `Rc`/`RefCell` onto it)"),
         );
     }
     out
