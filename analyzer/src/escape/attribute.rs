@@ -712,17 +712,10 @@ struct Pushes<'c> {
 
 impl<'ast> Visit<'ast> for Pushes<'_> {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        if let (Some(outer), [inner]) = (
-            local_name(&m.receiver),
-            m.args.iter().collect::<Vec<_>>().as_slice(),
-        ) {
-            if m.method == "push" {
-                if let Some(inner) = local_name(inner) {
-                    if self.candidates.contains_key(&outer) && self.candidates.contains_key(&inner)
-                    {
-                        self.into.entry(outer).or_default().push(inner);
-                    }
-                }
+        if let Some((outer, inner)) = push_of_local(m) {
+            let (outer, inner) = (outer.to_string(), inner.to_string());
+            if self.candidates.contains_key(&outer) && self.candidates.contains_key(&inner) {
+                self.into.entry(outer).or_default().push(inner);
             }
         }
         syn::visit::visit_expr_method_call(self, m);
@@ -731,12 +724,20 @@ impl<'ast> Visit<'ast> for Pushes<'_> {
 }
 
 /// `name` or `(name)`: the local a bare path names.
-fn local_name(e: &Expr) -> Option<String> {
+fn local_name(e: &Expr) -> Option<&Ident> {
     match e {
-        Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
+        Expr::Path(p) if p.qself.is_none() => p.path.get_ident(),
         Expr::Paren(p) => local_name(&p.expr),
         _ => None,
     }
+}
+
+/// `outer.push(inner)` with both bare locals: `(outer, inner)`.
+fn push_of_local(m: &syn::ExprMethodCall) -> Option<(&Ident, &Ident)> {
+    if m.method != "push" || m.args.len() != 1 {
+        return None;
+    }
+    Some((local_name(&m.receiver)?, local_name(&m.args[0])?))
 }
 
 /// Finds `let name = <site>;` with no type written, for sites that stay in the call.
@@ -856,11 +857,7 @@ struct Uses<'a> {
 
 impl Uses<'_> {
     fn is_name(&self, e: &Expr) -> bool {
-        match e {
-            Expr::Path(p) => p.qself.is_none() && p.path.is_ident(self.name),
-            Expr::Paren(p) => self.is_name(&p.expr),
-            _ => false,
-        }
+        local_name(e).is_some_and(|i| i == self.name)
     }
 
     /// `&name` or `&mut name`.
@@ -935,13 +932,12 @@ impl<'ast> Visit<'ast> for Uses<'_> {
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         let method = m.method.to_string();
-        let pushed = |shapes: &HashMap<String, Shape>| match m.args.iter().collect::<Vec<_>>()[..] {
-            [arg] if method == "push" => local_name(arg).and_then(|n| shapes.get(&n).cloned()),
-            _ => None,
-        };
+        let push = push_of_local(m);
+        let shape_of = |name: &Ident| self.shapes.get(name.to_string().as_str());
         if self.is_name(&m.receiver) && m.turbofish.is_none() {
             // A holder takes only the moved locals that make its elements.
-            let takes = self.elem().is_some() && pushed(self.shapes).as_ref() == self.elem();
+            let takes =
+                self.elem().is_some() && push.and_then(|(_, inner)| shape_of(inner)) == self.elem();
             if method_ok(self.shape, &method) || takes {
                 self.allowed += 1;
             }
@@ -953,9 +949,10 @@ impl<'ast> Visit<'ast> for Uses<'_> {
             }
         }
         // `outer.push(name)` into a moved local whose elements are this shape.
-        if m.args.len() == 1 && self.is_name(&m.args[0]) {
-            let outer = local_name(&m.receiver).and_then(|n| self.shapes.get(&n));
-            if method == "push" && outer.and_then(|o| o.elem.as_deref()) == Some(self.shape) {
+        if let Some((outer, inner)) = push {
+            if inner == self.name
+                && shape_of(outer).and_then(|o| o.elem.as_deref()) == Some(self.shape)
+            {
                 self.allowed += 1;
             }
         }

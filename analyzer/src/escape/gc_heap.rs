@@ -35,25 +35,56 @@ use syn::visit_mut::VisitMut;
 use super::attribute::Error;
 use crate::span::{FileId, Span};
 
-/// The std types that move, with gomem's type that takes each one's name.
-const MOVED: [(&str, &str, &[&str]); 2] = [("Rc", "Gc", &["rc"]), ("RefCell", "GcCell", &["cell"])];
-/// `Rc::f(..)` that `Gc` has with the same meaning.
-const RC_FNS: &[&str] = &["new", "clone", "ptr_eq", "default", "from"];
-/// `RefCell::f(..)` (or `.f()`) that `GcCell` has with the same meaning.
-const CELL_FNS: &[&str] = &[
-    "new",
-    "default",
-    "from",
-    "borrow",
-    "borrow_mut",
-    "try_borrow",
-    "try_borrow_mut",
-    "replace",
-    "take",
-    "swap",
-    "into_inner",
-    "get_mut",
+/// A std type that moves, and gomem's type that takes its name.
+struct Moved {
+    /// Its name, under `std::<module>::`.
+    name: &'static str,
+    module: &'static str,
+    gomem: &'static str,
+    /// `Name::f(..)` (or `.f()`) that gomem's type has with the same meaning.
+    fns: &'static [&'static str],
+}
+
+const MOVED: [Moved; 2] = [
+    Moved {
+        name: "Rc",
+        module: "rc",
+        gomem: "Gc",
+        fns: &["new", "clone", "ptr_eq", "default", "from"],
+    },
+    Moved {
+        name: "RefCell",
+        module: "cell",
+        gomem: "GcCell",
+        fns: &[
+            "new",
+            "default",
+            "from",
+            "borrow",
+            "borrow_mut",
+            "try_borrow",
+            "try_borrow_mut",
+            "replace",
+            "take",
+            "swap",
+            "into_inner",
+            "get_mut",
+        ],
+    },
 ];
+
+/// Whether `path` is `std::<module>` (or `alloc::`/`core::`).
+fn is_std_module(path: &[String], module: &str) -> bool {
+    path.len() == 2 && matches!(path[0].as_str(), "std" | "alloc" | "core") && path[1] == module
+}
+
+/// The moved type that `<prefix>::<name>` imports, if it imports one.
+fn moved_import(prefix: &[String], name: &str) -> Option<&'static Moved> {
+    MOVED
+        .iter()
+        .find(|m| m.name == name && is_std_module(prefix, m.module))
+}
+
 /// `RefCell` methods `GcCell` does not have. Any method call of these names refuses the
 /// mod (the receiver's type is unknown, so the check is by name).
 const CELL_ONLY_METHODS: &[&str] = &[
@@ -87,13 +118,10 @@ pub fn rewrite(file: FileId, module: &mut syn::ItemMod) -> Result<bool, Vec<Erro
         held_roots: Vec::new(),
         mentions: false,
     };
-    for (name, _, _) in MOVED {
-        if let Some(t) = survey.local_types.get(name) {
+    for Moved { name, .. } in &MOVED {
+        if let Some(t) = survey.local_types.get(*name) {
             let span = t.span;
-            survey.errors.push(Error {
-                span,
-                message: format!("`#[gomem::escape(gc)]` cannot move this mod onto the GC heap: it defines its own `{name}`"),
-            });
+            survey.refuse_at(span, format!("it defines its own `{name}`"));
         }
     }
     survey.visit_item_mod(module);
@@ -169,8 +197,12 @@ struct Survey {
 
 impl Survey {
     fn refuse(&mut self, at: &impl syn::spanned::Spanned, why: String) {
+        self.refuse_at(Span::of_tokens(self.file, at), why);
+    }
+
+    fn refuse_at(&mut self, span: Span, why: String) {
         self.errors.push(Error {
-            span: Span::of_tokens(self.file, at),
+            span,
             message: format!("`#[gomem::escape(gc)]` cannot move this mod onto the GC heap: {why}"),
         });
     }
@@ -240,23 +272,20 @@ fn derives_trace(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
-/// Which moved type a path's segments name: `Rc`, `std::rc::Rc`, `::alloc::rc::Rc`... and
-/// how many leading segments that takes. `None` for other paths.
-fn moved_prefix(path: &syn::Path) -> Option<(usize, usize)> {
+/// Which moved type a path names (`Rc`, `std::rc::Rc`, `::alloc::rc::Rc`, with what follows
+/// it), and how many leading segments that takes. `None` for other paths.
+fn moved_prefix(path: &syn::Path) -> Option<(&'static Moved, usize)> {
     let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    for (i, (name, _, modules)) in MOVED.iter().enumerate() {
-        if segs.first().map(String::as_str) == Some(*name) && path.leading_colon.is_none() {
-            return Some((i, 1));
-        }
-        if segs.len() >= 3
-            && matches!(segs[0].as_str(), "std" | "alloc" | "core")
-            && modules.contains(&segs[1].as_str())
-            && segs[2] == *name
+    if path.leading_colon.is_none() {
+        if let Some(m) = MOVED
+            .iter()
+            .find(|m| segs.first().is_some_and(|s| s == m.name))
         {
-            return Some((i, 3));
+            return Some((m, 1));
         }
     }
-    None
+    let m = moved_import(segs.get(..2)?, segs.get(2)?)?;
+    Some((m, 3))
 }
 
 impl<'ast> Visit<'ast> for Survey {
@@ -275,11 +304,6 @@ impl<'ast> Visit<'ast> for Survey {
 
     fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
         fn walk(survey: &mut Survey, tree: &syn::UseTree, prefix: &mut Vec<String>) {
-            let from_moved_module = |prefix: &[String], modules: &[&str]| {
-                prefix.len() == 2
-                    && matches!(prefix[0].as_str(), "std" | "alloc" | "core")
-                    && modules.contains(&prefix[1].as_str())
-            };
             match tree {
                 syn::UseTree::Path(p) => {
                     prefix.push(p.ident.to_string());
@@ -292,7 +316,7 @@ impl<'ast> Visit<'ast> for Survey {
                     }
                 }
                 syn::UseTree::Glob(g) => {
-                    if MOVED.iter().any(|(_, _, m)| from_moved_module(prefix, m)) {
+                    if MOVED.iter().any(|m| is_std_module(prefix, m.module)) {
                         survey.refuse(g, "a glob import from `std::rc` or `std::cell` (import `Rc` and `RefCell` by name)".into());
                     }
                 }
@@ -303,18 +327,16 @@ impl<'ast> Visit<'ast> for Survey {
                         _ => None,
                     };
                     let name = ident.to_string();
-                    let std_moved = MOVED
-                        .iter()
-                        .any(|(m, _, modules)| name == *m && from_moved_module(prefix, modules));
+                    let std_moved = moved_import(prefix, &name).is_some();
                     if alias.is_some() && std_moved {
                         survey.refuse(tree, format!("`{name}` is imported under another name"));
                     }
                     let seen_as = alias.unwrap_or(ident).to_string();
-                    if !std_moved && MOVED.iter().any(|(m, _, _)| seen_as == *m) {
+                    if !std_moved && MOVED.iter().any(|m| seen_as == m.name) {
                         survey.refuse(tree, format!("`{seen_as}` here is not std's"));
                     }
-                    if (name == "Weak" && from_moved_module(prefix, &["rc"]))
-                        || (name == "RefMut" && from_moved_module(prefix, &["cell"]))
+                    if (name == "Weak" && is_std_module(prefix, "rc"))
+                        || (name == "RefMut" && is_std_module(prefix, "cell"))
                     {
                         survey.refuse(
                             tree,
@@ -329,13 +351,12 @@ impl<'ast> Visit<'ast> for Survey {
 
     fn visit_path(&mut self, p: &'ast syn::Path) {
         let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
-        if let Some((which, len)) = moved_prefix(p) {
+        if let Some((moved, len)) = moved_prefix(p) {
             self.mentions = true;
-            let (name, _, _) = MOVED[which];
+            let name = moved.name;
             // `Rc::f` / `RefCell::f`.
             if let Some(f) = segs.get(len) {
-                let known = if which == 0 { RC_FNS } else { CELL_FNS };
-                if !known.contains(&f.as_str()) {
+                if !moved.fns.contains(&f.as_str()) {
                     self.refuse(
                         p,
                         format!("`{name}::{f}` has no counterpart in gomem's types"),
@@ -416,13 +437,13 @@ fn traceable(
                 locals.push(name);
                 return args.is_empty();
             }
-            // `HashMap<K, V, S>`: the hasher is not traced.
-            let traced = if matches!(name.as_str(), "HashMap" | "HashSet") {
-                &args[..args.len().min(if name == "HashMap" { 2 } else { 1 })]
-            } else {
-                &args[..]
+            // `HashMap<K, V, S>`, `HashSet<T, S>`: the hasher is not traced.
+            let traced = match name.as_str() {
+                "HashMap" => &args[..args.len().min(2)],
+                "HashSet" => &args[..args.len().min(1)],
+                _ => &args[..],
             };
-            (TRACEABLE.contains(&name.as_str()) || MOVED.iter().any(|(m, _, _)| name == *m))
+            (TRACEABLE.contains(&name.as_str()) || MOVED.iter().any(|m| name == m.name))
                 && traced.iter().all(|a| traceable(a, local_types, locals))
         }
         _ => false,
@@ -463,9 +484,9 @@ impl VisitMut for Apply<'_> {
             // also wins over a glob (`use super::*`) that brought std's.
             let mut aliases: Vec<syn::Item> = MOVED
                 .iter()
-                .map(|(std_name, gomem_name, _)| {
-                    let alias = Ident::new(std_name, TokenSpan::call_site());
-                    let target = Ident::new(gomem_name, TokenSpan::call_site());
+                .map(|m| {
+                    let alias = Ident::new(m.name, TokenSpan::call_site());
+                    let target = Ident::new(m.gomem, TokenSpan::call_site());
                     syn::parse_quote!(#[allow(unused_imports)] use ::gomem::#target as #alias;)
                 })
                 .collect();
@@ -489,14 +510,7 @@ impl VisitMut for Apply<'_> {
                     }
                 }
                 syn::UseTree::Name(n) => {
-                    let name = n.ident.to_string();
-                    let moved = MOVED.iter().any(|(m, _, modules)| {
-                        name == *m
-                            && prefix.len() == 2
-                            && matches!(prefix[0].as_str(), "std" | "alloc" | "core")
-                            && modules.contains(&prefix[1].as_str())
-                    });
-                    if moved {
+                    if moved_import(prefix, &n.ident.to_string()).is_some() {
                         let ident = n.ident.clone();
                         *tree = syn::parse_quote!(#ident as _);
                     }
@@ -508,14 +522,14 @@ impl VisitMut for Apply<'_> {
     }
 
     fn visit_path_mut(&mut self, p: &mut syn::Path) {
-        if let Some((which, 3)) = moved_prefix(p) {
-            let gomem_name = MOVED[which].1;
-            let rest: Vec<syn::PathSegment> = p.segments.iter().skip(2).cloned().collect();
-            let mut new: syn::Path =
-                syn::parse_str(&format!("::gomem::{gomem_name}")).expect("a path");
-            new.segments[1].arguments = rest[0].arguments.clone();
-            new.segments.extend(rest.into_iter().skip(1));
-            *p = new;
+        // `std::rc::Rc<T>::f` -> `::gomem::Gc<T>::f`.
+        if let Some((moved, 3)) = moved_prefix(p) {
+            let mut segments: syn::punctuated::Punctuated<syn::PathSegment, syn::Token![::]> =
+                p.segments.iter().skip(2).cloned().collect();
+            segments[0].ident = Ident::new(moved.gomem, segments[0].ident.span());
+            segments.insert(0, syn::parse_quote!(gomem));
+            p.leading_colon = Some(Default::default());
+            p.segments = segments;
         }
         syn::visit_mut::visit_path_mut(self, p);
     }
