@@ -207,16 +207,22 @@ struct Run {
 }
 
 impl Run {
-    /// Hands the linked index and the frozen sources to the lint phase.
-    fn publish_context(&self, shared: &Shared, index: ItemIndex, db: Arc<SourceDb>) {
+    /// Links what the parse phase left in `shared` into the index, and hands it and the
+    /// frozen sources to the lint phase.
+    fn link_and_publish(&mut self, shared: &Shared) -> Arc<SourceDb> {
+        let mut db = std::mem::take(&mut *shared.db.lock().unwrap_or_else(|e| e.into_inner()));
+        let parsed = std::mem::take(&mut *shared.parsed.lock().unwrap_or_else(|e| e.into_inner()));
+        let index = self.link(&mut db, parsed);
+        let db = Arc::new(db);
         let context = LintContext {
             index,
-            db,
+            db: db.clone(),
             config: self.config.clone(),
             target_packages: self.workspace.targets.iter().map(|t| t.package).collect(),
             checks: self.checks.clone(),
         };
         let _ = shared.context.set(Arc::new(context));
+        db
     }
 
     fn execute(mut self, jobs: usize) -> Analysis {
@@ -261,12 +267,7 @@ impl Run {
         if jobs == 0 {
             // Everything on this thread, one phase after the other.
             let (mine, crashed) = parse_files(&shared);
-            let mut db = std::mem::take(&mut *shared.db.lock().unwrap_or_else(|e| e.into_inner()));
-            let parsed =
-                std::mem::take(&mut *shared.parsed.lock().unwrap_or_else(|e| e.into_inner()));
-            let index = self.link(&mut db, parsed);
-            frozen = Arc::new(db);
-            self.publish_context(&shared, index, frozen.clone());
+            frozen = self.link_and_publish(&shared);
             lint_files(&shared, mine, crashed);
         } else {
             std::thread::scope(|scope| {
@@ -285,19 +286,13 @@ impl Run {
                     .collect();
                 parsed_barrier.wait();
                 phases.lap("read, parse and summarize files");
-                let mut db =
-                    std::mem::take(&mut *shared.db.lock().unwrap_or_else(|e| e.into_inner()));
-                let parsed =
-                    std::mem::take(&mut *shared.parsed.lock().unwrap_or_else(|e| e.into_inner()));
-                let linked = catch_unwind(AssertUnwindSafe(|| self.link(&mut db, parsed)));
-                frozen = Arc::new(db);
-                let index =
-                    linked.map(|index| self.publish_context(&shared, index, frozen.clone()));
+                let linked = catch_unwind(AssertUnwindSafe(|| self.link_and_publish(&shared)));
                 // Always reached, so that no worker waits for ever.
                 index_barrier.wait();
                 phases.lap("link modules and build the index");
-                if let Err(panic) = index {
-                    std::panic::resume_unwind(panic);
+                match linked {
+                    Ok(db) => frozen = db,
+                    Err(panic) => std::panic::resume_unwind(panic),
                 }
                 for w in workers {
                     if let Err(panic) = w.join() {
