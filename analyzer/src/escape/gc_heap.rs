@@ -33,6 +33,7 @@ use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 
 use super::attribute::Error;
+use crate::index::segment_names;
 use crate::span::{FileId, Span};
 
 /// A std type that moves, and gomem's type that takes its name.
@@ -274,8 +275,8 @@ fn derives_trace(attrs: &[syn::Attribute]) -> bool {
 
 /// Which moved type a path names (`Rc`, `std::rc::Rc`, `::alloc::rc::Rc`, with what follows
 /// it), and how many leading segments that takes. `None` for other paths.
-fn moved_prefix(path: &syn::Path) -> Option<(&'static Moved, usize)> {
-    let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+/// `segs` are the path's [`segment_names`].
+fn moved_prefix(path: &syn::Path, segs: &[String]) -> Option<(&'static Moved, usize)> {
     if path.leading_colon.is_none() {
         if let Some(m) = MOVED
             .iter()
@@ -350,8 +351,8 @@ impl<'ast> Visit<'ast> for Survey {
     }
 
     fn visit_path(&mut self, p: &'ast syn::Path) {
-        let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
-        if let Some((moved, len)) = moved_prefix(p) {
+        let segs = segment_names(p);
+        if let Some((moved, len)) = moved_prefix(p, &segs) {
             self.mentions = true;
             let name = moved.name;
             // `Rc::f` / `RefCell::f`.
@@ -523,7 +524,7 @@ impl VisitMut for Apply<'_> {
 
     fn visit_path_mut(&mut self, p: &mut syn::Path) {
         // `std::rc::Rc<T>::f` -> `::gomem::Gc<T>::f`.
-        if let Some((moved, 3)) = moved_prefix(p) {
+        if let Some((moved, 3)) = moved_prefix(p, &segment_names(p)) {
             let mut segments: syn::punctuated::Punctuated<syn::PathSegment, syn::Token![::]> =
                 p.segments.iter().skip(2).cloned().collect();
             segments[0].ident = Ident::new(moved.gomem, segments[0].ident.span());
