@@ -8,5 +8,6 @@ fn ui() {
     t.compile_fail("tests/ui/escape_on_struct.rs");
     t.compile_fail("tests/ui/escape_lints.rs");
     t.compile_fail("tests/ui/escape_gc_refused.rs");
+    t.compile_fail("tests/ui/escape_from_macros.rs");
     t.pass("tests/ui/escape_async_not_rewritten.rs");
 }

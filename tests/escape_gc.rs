@@ -88,3 +88,38 @@ fn cycles_that_rc_leaks_are_collected() {
     assert_eq!(live_tags(), before, "every child's tag was dropped");
     assert_eq!(gomem::stats().heap_objects, objects);
 }
+
+pub trait Scaled<T> {
+    fn scaled(&self, by: T) -> T;
+}
+
+// A mod that another macro builds, with a fragment syn does not model: `impl $t for ..`
+// with a `$t:path` that has generics. The impl stays as written, and the rest moves.
+macro_rules! shared {
+    ($t:path) => {
+        #[gomem::escape(gc)]
+        mod shared {
+            use std::rc::Rc;
+
+            pub struct Side(pub Rc<u32>);
+
+            impl $t for Side {
+                fn scaled(&self, by: u32) -> u32 {
+                    *self.0 * by
+                }
+            }
+
+            pub fn side(n: u32) -> Side {
+                Side(Rc::new(n))
+            }
+        }
+    };
+}
+shared!(crate::Scaled<u32>);
+
+#[test]
+fn a_mod_another_macro_builds_moves_too() {
+    let side: gomem::Gc<u32> = shared::side(2).0;
+    assert_eq!(*side, 2);
+    assert_eq!(shared::side(2).scaled(3), 6);
+}

@@ -131,3 +131,43 @@ fn the_same_fn_without_the_attribute_allocates_every_call() {
     });
     assert!(n >= 3000, "{n} allocations in 1000 calls");
 }
+
+/// A fn built by a `macro_rules!` macro from fragments: rustc keeps an `$e:expr` whole,
+/// so `$scale * 2` with `$scale` = `1 + 2` is `(1 + 2) * 2`. The attribute must read it the
+/// same way (and give it back so rustc still does), and still move the vector.
+macro_rules! scaled {
+    ($(#[$attr:meta])* fn $name:ident, $scale:expr, $t:ty, $small:pat) => {
+        $(#[$attr])*
+        fn $name(n: $t) -> ($t, usize) {
+            let mut parts = Vec::new();
+            for i in 0..n {
+                parts.push(i * $scale * 2);
+            }
+            let mut small = 0;
+            for p in &parts {
+                if let $small = *p {
+                    small += 1;
+                }
+            }
+            (parts.iter().sum::<$t>(), small)
+        }
+    };
+}
+
+scaled!(#[gomem::escape] fn scaled_annotated, 1 + 2, u64, 0..=10);
+scaled!(fn scaled_plain, 1 + 2, u64, 0..=10);
+
+#[test]
+fn a_fn_made_by_a_macro_keeps_its_fragments_grouped_and_moves_its_allocations() {
+    assert_eq!(scaled_plain(10), (270, 2));
+    assert_eq!(scaled_annotated(10), scaled_plain(10));
+    for _ in 0..10 {
+        scaled_annotated(10);
+    }
+    let n = allocations_during(|| {
+        for _ in 0..1000 {
+            std::hint::black_box(scaled_annotated(std::hint::black_box(10)));
+        }
+    });
+    assert_eq!(n, 0, "allocations in 1000 warm calls");
+}

@@ -498,28 +498,37 @@ impl VisitMut for Apply<'_> {
     }
 
     fn visit_item_use_mut(&mut self, u: &mut syn::ItemUse) {
-        fn walk(tree: &mut syn::UseTree, prefix: &mut Vec<String>) {
+        /// Whether it made an import `as _`.
+        fn walk(tree: &mut syn::UseTree, prefix: &mut Vec<String>) -> bool {
             match tree {
                 syn::UseTree::Path(p) => {
                     prefix.push(p.ident.to_string());
-                    walk(&mut p.tree, prefix);
+                    let changed = walk(&mut p.tree, prefix);
                     prefix.pop();
+                    changed
                 }
                 syn::UseTree::Group(g) => {
+                    let mut changed = false;
                     for t in &mut g.items {
-                        walk(t, prefix);
+                        changed |= walk(t, prefix);
                     }
+                    changed
                 }
                 syn::UseTree::Name(n) => {
-                    if moved_import(prefix, &n.ident.to_string()).is_some() {
+                    let moved = moved_import(prefix, &n.ident.to_string()).is_some();
+                    if moved {
                         let ident = n.ident.clone();
                         *tree = syn::parse_quote!(#ident as _);
                     }
+                    moved
                 }
-                syn::UseTree::Rename(_) | syn::UseTree::Glob(_) => {}
+                syn::UseTree::Rename(_) | syn::UseTree::Glob(_) => false,
             }
         }
-        walk(&mut u.tree, &mut Vec::new());
+        // rustc may call the `as _` import unused (it does in a mod another macro built).
+        if walk(&mut u.tree, &mut Vec::new()) {
+            u.attrs.push(syn::parse_quote!(#[allow(unused_imports)]));
+        }
     }
 
     fn visit_path_mut(&mut self, p: &mut syn::Path) {
