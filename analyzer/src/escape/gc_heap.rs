@@ -109,6 +109,7 @@ pub fn rewrite(file: FileId, module: &mut syn::ItemMod) -> Result<bool, Vec<Erro
         file,
         types: BTreeMap::new(),
         derived: HashSet::new(),
+        twice: HashSet::new(),
     };
     types.visit_item_mod(module);
     let mut survey = Survey {
@@ -139,6 +140,14 @@ pub fn rewrite(file: FileId, module: &mut syn::ItemMod) -> Result<bool, Vec<Erro
         let Some(ty) = survey.local_types.get(&name) else {
             continue;
         };
+        if types.twice.contains(&name) {
+            survey.errors.push(Error {
+                span: ty.span,
+                message: format!(
+                    "`#[gomem::escape(gc)]` cannot move `{name}` onto the GC heap: the mod defines more than one type of that name (in nested mods or fn bodies), and it matches types by name"
+                ),
+            });
+        }
         if ty.generic {
             survey.errors.push(Error {
                 span: ty.span,
@@ -209,12 +218,16 @@ impl Survey {
     }
 }
 
-/// The structs and enums of the mod (nested mods included), by name.
+/// The structs and enums of the mod, by name: those of nested mods and fn bodies included,
+/// since `Rc<T>` in either may hold them and then they derive `Trace` too.
 struct LocalTypes {
     file: FileId,
     types: BTreeMap<String, LocalType>,
     /// Types that already derive `Trace`.
     derived: HashSet<String>,
+    /// Names defined more than once: the move matches types by name, not by scope, so it
+    /// refuses to move such a type rather than derive on the wrong one.
+    twice: HashSet<String>,
 }
 
 impl LocalTypes {
@@ -228,6 +241,9 @@ impl LocalTypes {
         let name = ident.to_string();
         if derives_trace(attrs) {
             self.derived.insert(name.clone());
+        }
+        if self.types.contains_key(&name) {
+            self.twice.insert(name.clone());
         }
         self.types.insert(
             name,
@@ -254,9 +270,6 @@ impl<'ast> Visit<'ast> for LocalTypes {
             .collect();
         self.add(&e.ident, &e.generics, fields, &e.attrs);
     }
-
-    // Types local to a fn body are out of the mod's reach by name.
-    fn visit_block(&mut self, _: &'ast syn::Block) {}
 }
 
 fn derives_trace(attrs: &[syn::Attribute]) -> bool {
@@ -611,6 +624,45 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("# [gomem (skip)] n"), "{out}");
+    }
+
+    #[test]
+    fn a_type_defined_in_a_fn_body_moves_with_the_rest() {
+        let out = moved(
+            "mod m { use std::rc::Rc; \
+             fn f() -> usize { struct Link { next: Option<Rc<Link>> } \
+                 let l = Rc::new(Link { next: None }); usize::from(l.next.is_none()) } }",
+        )
+        .unwrap();
+        assert!(
+            out.contains("# [derive (:: gomem :: Trace)] struct Link"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_held_name_defined_twice_is_refused_not_guessed() {
+        for src in [
+            "mod m { use std::rc::Rc; pub struct Node { v: u8 } \
+             fn f() -> Rc<Node> { Rc::new(Node { v: 1 }) } \
+             fn g() { struct Node(std::fs::File); } }",
+            "mod m { use std::rc::Rc; mod a { pub struct Node; } mod b { pub struct Node; } \
+             use a::Node; fn f() -> Rc<Node> { Rc::new(Node) } }",
+        ] {
+            let errors = moved(src).expect_err(src);
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.contains("more than one type of that name")),
+                "{src}: {errors:?}"
+            );
+        }
+        // A name defined twice that no moved value holds is no obstacle.
+        moved(
+            "mod m { use std::rc::Rc; fn f() -> Rc<u8> { Rc::new(1) } \
+             fn g() { struct Local; } fn h() { struct Local(u8); } }",
+        )
+        .unwrap();
     }
 
     #[test]
