@@ -17,8 +17,9 @@
 //! `Rc` functions other than `new`/`clone`/`ptr_eq`/`default`/`from`, `RefCell` methods
 //! `GcCell` lacks, an `Rc<T>` or `RefCell<T>` whose `T` is not known to be traceable, a held
 //! type with lifetime or type parameters or a `Drop` impl of its own (collected types have
-//! none: see the runtime's docs), globs from `std::rc` or `std::cell`, and an `Rc` or
-//! `RefCell` that is not std's. One case is left to rustc: a value whose type the code never
+//! none: see the runtime's docs), a held type whose name the mod defines twice (types are
+//! matched by name), globs from `std::rc` or `std::cell`, and an `Rc` or `RefCell` that is
+//! not std's. One case is left to rustc: a value whose type the code never
 //! writes (`Rc::new(make())`) must be traceable, or rustc reports the missing `Trace`.
 //!
 //! **What changes.** Acyclic data is freed when its last handle goes, as with `Rc`; a cycle
