@@ -26,6 +26,7 @@ proptest! {
     #[test]
     fn scratch_is_unchanged(text in "[a-z ,.]{0,40}") {
         prop_assert_eq!(annotated::scratch(&text), plain::scratch(&text));
+        prop_assert_eq!(annotated::shadowed(&text), plain::shadowed(&text));
     }
 
     #[test]

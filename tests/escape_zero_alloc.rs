@@ -171,3 +171,12 @@ fn a_fn_made_by_a_macro_keeps_its_fragments_grouped_and_moves_its_allocations() 
     });
     assert_eq!(n, 0, "allocations in 1000 warm calls");
 }
+
+#[test]
+fn a_local_whose_name_is_shadowed_still_moves() {
+    routes::shadowed(TEXT);
+    let n = allocations_during(|| {
+        std::hint::black_box(routes::shadowed(std::hint::black_box(TEXT)));
+    });
+    assert_eq!(n, 0);
+}

@@ -14,13 +14,16 @@
 //! - it is one of `Box::new(x)`, `Vec::new()`, `Vec::with_capacity(n)`, `vec![..]`,
 //!   `String::new()`, `String::with_capacity(n)`, `String::from("literal")`,
 //!   `"literal".to_string()`/`.to_owned()`, `format!(..)`;
-//! - `name` is bound once in the fn, and every use of it is one the arena type supports
-//!   exactly as the std type does: a method from a list of methods both have, indexing,
-//!   `&name` as a `for` loop's iterable or as the argument of a same-item fn that takes a
-//!   slice or `str` reference, formatting (`println!`, `format!`, `write!`...), `drop(name)`,
-//!   or `outer.push(name)` into a `Vec` that moves too (a small tree of vectors). Anything
-//!   else (passed by value, compared with `==`, moved into another local, used in a macro we
-//!   do not know) keeps the site on the heap.
+//! - no other such `let` in the fn has the same name, and every use of `name` is one the
+//!   arena type supports exactly as the std type does (uses are found by name, so where a
+//!   shadowing local of the same name is used, that use must pass too): a method from a
+//!   list of methods both have, indexing, `&name` as a `for` loop's iterable or as the
+//!   argument of a same-item fn that takes a slice or `str` reference, formatting
+//!   (`println!`, `format!`, `write!`...), `drop(name)`, or `outer.push(name)` into a `Vec`
+//!   that moves too (a small tree of vectors; only for names bound once in the fn, since at
+//!   the push a shadowing local could be meant). Anything else (passed by value, compared
+//!   with `==`, moved into another local, used in a macro we do not know) keeps the site on
+//!   the heap.
 //! - A `Vec` that such locals are pushed into holds arena values where the code thinks it
 //!   holds std ones, so no use of it may hand an element out: its elements are only used in
 //!   place (`outer[i].len()`) or as the variable of `for x in &outer` (or `outer`,
@@ -560,18 +563,23 @@ fn rewrite(
     lets.visit_block(block);
     let mut bindings = Bindings::default();
     bindings.visit_block(block);
+    // One candidate per name: two `let`s of moved sites under one name are left alone.
+    let mut lets_of: HashMap<&str, usize> = HashMap::new();
+    for (name, _, _) in &lets.found {
+        *lets_of.entry(name).or_default() += 1;
+    }
     let mut candidates: HashMap<String, (Span, Kind)> = lets
         .found
-        .into_iter()
-        .filter(|(name, _, _)| bindings.count.get(name) == Some(&1))
-        .map(|(name, span, kind)| (name, (span, kind)))
+        .iter()
+        .filter(|(name, _, _)| lets_of[name.as_str()] == 1)
+        .map(|(name, span, kind)| (name.clone(), (*span, *kind)))
         .collect();
     // Drop the candidates whose uses the arena type does not support, until none is left to
     // drop. A local pushed into another is moved only if that one is, with the same shape.
     // When a holder of moved locals fails, the locals pushed into it go instead: the holder
     // may still move as a plain vector of std values, which the next round checks.
     loop {
-        let into = pushes_between(block, &candidates);
+        let into = pushes_between(block, &candidates, &bindings.count);
         let shapes: HashMap<String, Shape> = candidates
             .keys()
             .filter_map(|name| Some((name.clone(), shape_of(name, 0, &candidates, &into)?)))
@@ -661,13 +669,17 @@ struct Shape {
 /// The deepest nesting of moved locals followed (`Vec`s of `Vec`s of ...).
 const MAX_NESTING: usize = 8;
 
-/// The `outer.push(inner)` calls between candidates: outer -> inners.
+/// The `outer.push(inner)` calls between candidates bound once in the fn: outer -> inners.
+/// (A name bound twice may mean another local at the push, which would then put a std
+/// value among arena ones.)
 fn pushes_between(
     block: &syn::Block,
     candidates: &HashMap<String, (Span, Kind)>,
+    bindings: &HashMap<String, usize>,
 ) -> HashMap<String, Vec<String>> {
     let mut pushes = Pushes {
         candidates,
+        bindings,
         into: HashMap::new(),
     };
     pushes.visit_block(block);
@@ -704,9 +716,10 @@ fn shape_of(
     })
 }
 
-/// `outer.push(inner)` where both are candidates: outer -> inners.
+/// `outer.push(inner)` where both are candidates bound once: outer -> inners.
 struct Pushes<'c> {
     candidates: &'c HashMap<String, (Span, Kind)>,
+    bindings: &'c HashMap<String, usize>,
     into: HashMap<String, Vec<String>>,
 }
 
@@ -714,7 +727,9 @@ impl<'ast> Visit<'ast> for Pushes<'_> {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         if let Some((outer, inner)) = push_of_local(m) {
             let (outer, inner) = (outer.to_string(), inner.to_string());
-            if self.candidates.contains_key(&outer) && self.candidates.contains_key(&inner) {
+            let once =
+                |n: &String| self.candidates.contains_key(n) && self.bindings.get(n) == Some(&1);
+            if once(&outer) && once(&inner) {
                 self.into.entry(outer).or_default().push(inner);
             }
         }
@@ -933,7 +948,15 @@ impl<'ast> Visit<'ast> for Uses<'_> {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         let method = m.method.to_string();
         let push = push_of_local(m);
-        let shape_of = |name: &Ident| self.shapes.get(name.to_string().as_str());
+        // The shape of a moved local named in a push; none if the name is bound twice, since
+        // it may then mean another local there.
+        let shape_of = |name: &Ident| {
+            let name = name.to_string();
+            if self.bindings.get(&name) != Some(&1) {
+                return None;
+            }
+            self.shapes.get(name.as_str())
+        };
         if self.is_name(&m.receiver) && m.turbofish.is_none() {
             // A holder takes only the moved locals that make its elements.
             let takes =
@@ -951,6 +974,7 @@ impl<'ast> Visit<'ast> for Uses<'_> {
         // `outer.push(name)` into a moved local whose elements are this shape.
         if let Some((outer, inner)) = push {
             if inner == self.name
+                && shape_of(inner).is_some()
                 && shape_of(outer).and_then(|o| o.elem.as_deref()) == Some(self.shape)
             {
                 self.allowed += 1;
@@ -1354,6 +1378,34 @@ mod tests {
                    let mut b = Vec::new(); b.push(xs.to_vec()); \
                    outer.push(a); outer.push(b); outer.len() }";
         assert_eq!(rewritten(src), ["Vec::with_capacity(2)"]);
+    }
+
+    #[test]
+    fn a_shadowed_name_moves_when_every_use_of_the_name_passes() {
+        // The loop variable and the later `let` shadow `word` and `n`, and their uses are
+        // ones the arena types support too.
+        let src = "fn f(text: &str) -> usize { let mut word = String::new(); \
+                   for word in text.split(' ') { let _ = word.len(); } \
+                   word.push('x'); let n = vec![1u8]; let k = n.len(); let n = [0u8; 2]; \
+                   word.len() + k + n.len() }";
+        assert_eq!(rewritten(src), ["String::new()", "vec![1u8]"]);
+        // A use of the shadowing local that the arena type would not take keeps it home.
+        let src = "fn f() -> usize { let v = vec![1]; let k = v.len(); let v = 3; k + v }";
+        assert!(rewritten(src).is_empty());
+        // Two moved sites under one name are left alone.
+        let src = "fn f() -> usize { let v = vec![1]; let a = v.len(); \
+                   let v = vec![2]; a + v.len() }";
+        assert!(rewritten(src).is_empty());
+        // A name bound twice is not pushed into a holder, nor a holder: at the push the
+        // other local could be meant.
+        let src = "fn f(xs: &[u32]) -> usize { let mut outer = Vec::new(); \
+                   let inner = vec![1u32]; let n = inner.len(); outer.push(inner); \
+                   let inner = xs.to_vec(); let _ = inner.len(); outer.len() + n }";
+        assert_eq!(rewritten(src), ["Vec::new()"]);
+        let src = "fn f(xs: &[u32]) -> usize { let mut outer = Vec::new(); \
+                   let inner = vec![1u32]; outer.push(inner); let k = outer.len(); \
+                   let outer = xs; k + outer.len() }";
+        assert_eq!(rewritten(src), ["Vec::new()"]);
     }
 
     #[test]
