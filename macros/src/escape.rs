@@ -34,8 +34,8 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(o) => o,
         Err(e) => return with_item(e.to_compile_error(), item),
     };
-    let printed = visible_fragments(item.clone());
-    let source = SourceFile::new(PathBuf::from("item.rs"), format!(" {printed}").into(), None);
+    let (printed, original) = print(&item);
+    let source = SourceFile::new(PathBuf::from("item.rs"), printed.into(), None);
     let (text, line_starts) = (source.text.clone(), source.line_starts.clone());
     let outcome = std::panic::catch_unwind(move || {
         let _fallback = Fallback::force();
@@ -57,7 +57,6 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             )
         }
     };
-    let original = flatten(&item);
     if spans.tokens.len() != original.len()
         || spans
             .tokens
@@ -133,29 +132,6 @@ fn unanalyzable(options: Options, item: TokenStream, why: &str) -> TokenStream {
         ),
         _ => item,
     }
-}
-
-/// The item to print for the analysis: each invisible group that [`needs_parens`] becomes a
-/// parenthesized one, and any other gives way to its tokens.
-fn visible_fragments(ts: TokenStream) -> TokenStream {
-    let alone = ts.clone().into_iter().nth(1).is_none();
-    ts.into_iter()
-        .flat_map(|tt| match tt {
-            TokenTree::Group(g) if g.delimiter() == Delimiter::None => {
-                let inner = visible_fragments(g.stream());
-                if needs_parens(&g, alone) {
-                    TokenStream::from(TokenTree::Group(Group::new(Delimiter::Parenthesis, inner)))
-                } else {
-                    inner
-                }
-            }
-            TokenTree::Group(g) => {
-                let inner = visible_fragments(g.stream());
-                TokenStream::from(TokenTree::Group(Group::new(g.delimiter(), inner)))
-            }
-            other => TokenStream::from(other),
-        })
-        .collect()
 }
 
 /// Whether an invisible group must print in parentheses to keep its grouping. Not when it
@@ -314,6 +290,8 @@ fn analyze(text: &str, options: Options) -> Result<Analyzed, String> {
     } else {
         Vec::new()
     };
+    let mut parens = ParenthesizedExpressions::default();
+    syn::visit::visit_item(&mut parens, &item);
     let expansion = attribute::expand(FileId(0), &mut item, options);
     let changed = expansion.changed();
     errors.extend(expansion.errors);
@@ -329,8 +307,6 @@ fn analyze(text: &str, options: Options) -> Result<Analyzed, String> {
             message: e.message,
         })
         .collect();
-    let mut parens = ParenthesizedExpressions::default();
-    syn::visit::visit_item(&mut parens, &item);
     Ok(Analyzed::Item(
         item.into_token_stream(),
         errors,
@@ -342,7 +318,9 @@ fn analyze(text: &str, options: Options) -> Result<Analyzed, String> {
     ))
 }
 
-/// Where each `(e)` expression starts, and each parenthesis in a macro call's tokens.
+/// Where each `(e)` expression starts, and each parenthesis in a macro call's tokens. Read
+/// before the rewrite, which keeps what it writes as tokens (with the original tokens, and
+/// their offsets, inside).
 #[derive(Default)]
 struct ParenthesizedExpressions(HashSet<usize>);
 
@@ -353,17 +331,21 @@ impl<'ast> syn::visit::Visit<'ast> for ParenthesizedExpressions {
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        fn parens(ts: &TokenStream, out: &mut HashSet<usize>) {
-            for tt in ts.clone() {
-                if let TokenTree::Group(g) = tt {
-                    if g.delimiter() == Delimiter::Parenthesis {
-                        out.insert(offset(g.span()).start);
-                    }
-                    parens(&g.stream(), out);
+        self.all_in(&m.tokens);
+    }
+}
+
+impl ParenthesizedExpressions {
+    /// Every parenthesis in `tokens`, which are mostly expressions.
+    fn all_in(&mut self, tokens: &TokenStream) {
+        for tt in tokens.clone() {
+            if let TokenTree::Group(g) = tt {
+                if g.delimiter() == Delimiter::Parenthesis {
+                    self.0.insert(offset(g.span()).start);
                 }
+                self.all_in(&g.stream());
             }
         }
-        parens(&m.tokens, &mut self.0);
     }
 }
 
@@ -379,7 +361,7 @@ enum Tok {
 
 impl Tok {
     /// Whether this compiler token, printed, lexes as `relexed`: itself, or for an
-    /// invisible group, the parenthesis [`visible_fragments`] printed in its place.
+    /// invisible group, the parenthesis [`print`] printed in its place.
     fn reads_back_as(&self, relexed: &Tok) -> bool {
         self == relexed || (*self == Tok::Open('∅') && *relexed == Tok::Open('('))
     }
@@ -394,33 +376,84 @@ fn delimiter(d: Delimiter) -> char {
     }
 }
 
-/// The original (compiler) tokens in order, with their spans, as [`visible_fragments`]
-/// prints them: an invisible group is either an `Open('∅')`..`Close` pair, printed as
-/// parentheses, or not there at all.
-fn flatten(ts: &TokenStream) -> Vec<(Tok, Span)> {
-    fn go(ts: &TokenStream, out: &mut Vec<(Tok, Span)>) {
-        let alone = ts.clone().into_iter().nth(1).is_none();
-        for tt in ts.clone() {
-            match tt {
-                TokenTree::Group(g)
-                    if g.delimiter() == Delimiter::None && !needs_parens(&g, alone) =>
-                {
-                    go(&g.stream(), out)
+/// The item as text for the analysis, and its (compiler) tokens in order with their spans.
+/// Tokens are separated by a space (none after a joint punctuation mark, as in `->` or
+/// `'a`), lines are broken every hundred or so bytes (proc-macro2 finds a token's column
+/// by counting from its line's start), and the text starts with a space, so that no token
+/// starts at offset 0, where the spans the rewrite makes point.
+///
+/// An invisible group is either printed in parentheses, as an `Open('∅')`..`Close` pair in
+/// the list, or not at all (see [`needs_parens`]).
+fn print(item: &TokenStream) -> (String, Vec<(Tok, Span)>) {
+    struct Printer {
+        text: String,
+        line_start: usize,
+        tokens: Vec<(Tok, Span)>,
+    }
+    impl Printer {
+        fn push(&mut self, s: &str, joint: bool) {
+            self.text.push_str(s);
+            if !joint {
+                if self.text.len() - self.line_start > 100 {
+                    self.text.push('\n');
+                    self.line_start = self.text.len();
+                } else {
+                    self.text.push(' ');
                 }
-                TokenTree::Group(g) => {
-                    out.push((Tok::Open(delimiter(g.delimiter())), g.span()));
-                    go(&g.stream(), out);
-                    out.push((Tok::Close, g.span_close()));
+            }
+        }
+        fn walk(&mut self, ts: &TokenStream) {
+            let alone = ts.clone().into_iter().nth(1).is_none();
+            for tt in ts.clone() {
+                match tt {
+                    TokenTree::Group(g) => {
+                        let (open, close) = match g.delimiter() {
+                            Delimiter::Parenthesis => ("(", ")"),
+                            Delimiter::Brace => ("{", "}"),
+                            Delimiter::Bracket => ("[", "]"),
+                            Delimiter::None if needs_parens(&g, alone) => ("(", ")"),
+                            Delimiter::None => {
+                                self.walk(&g.stream());
+                                continue;
+                            }
+                        };
+                        self.push(open, false);
+                        self.tokens
+                            .push((Tok::Open(delimiter(g.delimiter())), g.span()));
+                        self.walk(&g.stream());
+                        self.push(close, false);
+                        self.tokens.push((Tok::Close, g.span_close()));
+                    }
+                    TokenTree::Ident(i) => {
+                        let name = i.to_string();
+                        self.push(&name, false);
+                        self.tokens.push((Tok::Ident(name), i.span()));
+                    }
+                    TokenTree::Punct(p) => {
+                        let mut buf = [0; 4];
+                        self.push(
+                            p.as_char().encode_utf8(&mut buf),
+                            p.spacing() == proc_macro2::Spacing::Joint,
+                        );
+                        self.tokens.push((Tok::Punct(p.as_char()), p.span()));
+                    }
+                    TokenTree::Literal(l) => {
+                        let text = l.to_string();
+                        self.push(&text, false);
+                        self.tokens
+                            .push((Tok::Literal(literal_key_of(text)), l.span()));
+                    }
                 }
-                TokenTree::Ident(i) => out.push((Tok::Ident(i.to_string()), i.span())),
-                TokenTree::Punct(p) => out.push((Tok::Punct(p.as_char()), p.span())),
-                TokenTree::Literal(l) => out.push((Tok::Literal(literal_key(&l)), l.span())),
             }
         }
     }
-    let mut out = Vec::new();
-    go(ts, &mut out);
-    out
+    let mut printer = Printer {
+        text: " ".to_string(),
+        line_start: 0,
+        tokens: Vec::new(),
+    };
+    printer.walk(item);
+    (printer.text, printer.tokens)
 }
 
 /// What a literal is, for the comparison: its text, except that a string literal is
@@ -428,7 +461,10 @@ fn flatten(ts: &TokenStream) -> Vec<(Tok, Span)> {
 /// what it lexed, so the same doc comment would otherwise not match, and the attribute
 /// would leave the item as written.
 fn literal_key(l: &Literal) -> String {
-    let text = l.to_string();
+    literal_key_of(l.to_string())
+}
+
+fn literal_key_of(text: String) -> String {
     if text.starts_with('"') {
         if let Ok(s) = syn::parse_str::<syn::LitStr>(&text) {
             return format!("{:?}", s.value());

@@ -39,7 +39,9 @@
 //! `deny_escape` applies) but never rewritten: a future moves between threads and
 //! interleaves with others, which a per-call region held across `.await` cannot follow.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use proc_macro2::{Ident, Span as TokenSpan, TokenStream};
 use quote::quote;
@@ -118,11 +120,17 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> Expansion
     }
     let mut fns: Vec<FnMut<'_>> = Vec::new();
     collect_fns(item, &mut fns);
-    // Summaries of the item's free fns: helpers inside an annotated `mod` are seen.
+    // Summaries of the item's free fns: helpers inside an annotated `mod` are seen. Only
+    // those called somewhere in the item are worth summarizing (each summary analyzes its
+    // fn at least twice); their own callees are called in the item too.
     let summaries = {
+        let mut called = Called::default();
+        for f in &fns {
+            called.visit_block(f.block);
+        }
         let sigs: Vec<(&syn::Signature, &syn::Block)> = fns
             .iter()
-            .filter(|f| f.free)
+            .filter(|f| f.free && called.0.contains(&f.sig.ident.to_string()))
             .map(|f| (f.sig, &*f.block))
             .collect();
         summaries_of(file, &sigs)
@@ -302,6 +310,49 @@ fn lint_now(text: &str) -> Vec<Error> {
             }
         })
         .collect()
+}
+
+/// The names that calls use, as `name(..)`, `path::name(..)`, or inside a macro's tokens
+/// an ident followed by parentheses (an over-approximation: it only decides which fns get
+/// summaries).
+#[derive(Default)]
+struct Called(HashSet<String>);
+
+impl Called {
+    fn tokens(&mut self, tokens: &TokenStream) {
+        let mut last: Option<String> = None;
+        for tree in tokens.clone() {
+            match tree {
+                proc_macro2::TokenTree::Ident(i) => last = Some(i.to_string()),
+                proc_macro2::TokenTree::Group(g) => {
+                    if let (Some(name), proc_macro2::Delimiter::Parenthesis) =
+                        (last.take(), g.delimiter())
+                    {
+                        self.0.insert(name);
+                    }
+                    self.tokens(&g.stream());
+                }
+                proc_macro2::TokenTree::Punct(_) | proc_macro2::TokenTree::Literal(_) => {
+                    last = None
+                }
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Called {
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let Expr::Path(p) = &*c.func {
+            if let Some(last) = p.path.segments.last() {
+                self.0.insert(last.ident.to_string());
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.tokens(&m.tokens);
+    }
 }
 
 /// A fn of the item, with whether it is a free fn (which calls can reach by name).
@@ -578,6 +629,7 @@ fn rewrite(
     // drop. A local pushed into another is moved only if that one is, with the same shape.
     // When a holder of moved locals fails, the locals pushed into it go instead: the holder
     // may still move as a plain vector of std values, which the next round checks.
+    let macro_args = MacroArgs::default();
     loop {
         let into = pushes_between(block, &candidates, &bindings.count);
         let shapes: HashMap<String, Shape> = candidates
@@ -593,6 +645,7 @@ fn rewrite(
                     shapes: &shapes,
                     bindings: &bindings.count,
                     slice_params,
+                    macro_args: &macro_args,
                     total: 0,
                     allowed: 0,
                     unknown_macro: false,
@@ -631,30 +684,17 @@ fn rewrite(
     let region = Ident::new("__gomem_region", TokenSpan::mixed_site());
     let result = Ident::new("__gomem_result", TokenSpan::mixed_site());
     // The body's value is bound before the region ends, so that its temporaries are gone
-    // when the region drops. The body is moved, not printed and parsed again.
-    let body = std::mem::replace(block, syn::parse_quote!({}));
-    let mut bind: syn::Stmt = syn::parse_quote! {
-        #[allow(clippy::let_and_return)]
-        let #result = {};
-    };
-    if let syn::Stmt::Local(syn::Local {
-        init: Some(init), ..
-    }) = &mut bind
-    {
-        *init.expr = Expr::Block(syn::ExprBlock {
-            attrs: Vec::new(),
-            label: None,
-            block: body,
-        });
-    }
-    *block = syn::parse_quote!({
+    // when the region drops. Kept as tokens, like the arena twins: nothing reads the body
+    // as syntax again, and parsing it back would cost as much as analyzing it.
+    let body = std::mem::take(&mut block.stmts);
+    let tokens = quote! {
         let #region = ::gomem::arena::Region::enter();
         let #arena: &::gomem::arena::Bump = #region.bump();
-    });
-    block.stmts.push(bind);
-    block
-        .stmts
-        .push(syn::Stmt::Expr(syn::parse_quote!(#result), None));
+        #[allow(clippy::let_and_return)]
+        let #result = { #(#body)* };
+        #result
+    };
+    block.stmts = vec![syn::Stmt::Expr(Expr::Verbatim(tokens), None)];
     rewriter.done
 }
 
@@ -856,6 +896,28 @@ impl<'ast> Visit<'ast> for Bindings {
     fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
+/// The arguments of the format and assert macros of one fn body, parsed once for all the
+/// [`Uses`] checks (one per candidate and round) instead of once per check. Keyed by the
+/// macro's address: the body does not change while it is checked.
+#[derive(Default)]
+struct MacroArgs(RefCell<HashMap<*const syn::Macro, Option<Rc<MacroArgList>>>>);
+
+type MacroArgList = syn::punctuated::Punctuated<Expr, syn::Token![,]>;
+
+impl MacroArgs {
+    fn of(&self, mac: &syn::Macro) -> Option<Rc<MacroArgList>> {
+        self.0
+            .borrow_mut()
+            .entry(mac as *const syn::Macro)
+            .or_insert_with(|| {
+                mac.parse_body_with(MacroArgList::parse_terminated)
+                    .ok()
+                    .map(Rc::new)
+            })
+            .clone()
+    }
+}
+
 /// Counts the uses of one local, and how many of them the arena type supports as the std
 /// type does.
 struct Uses<'a> {
@@ -865,6 +927,7 @@ struct Uses<'a> {
     shapes: &'a HashMap<String, Shape>,
     bindings: &'a HashMap<String, usize>,
     slice_params: &'a HashMap<String, Vec<bool>>,
+    macro_args: &'a MacroArgs,
     total: usize,
     allowed: usize,
     unknown_macro: bool,
@@ -908,6 +971,7 @@ impl Uses<'_> {
             shapes: self.shapes,
             bindings: self.bindings,
             slice_params: self.slice_params,
+            macro_args: self.macro_args,
             total: 0,
             allowed: 0,
             unknown_macro: false,
@@ -1088,10 +1152,9 @@ impl<'ast> Visit<'ast> for Uses<'_> {
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         let name = macro_name(mac);
-        let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
         let args = match name.as_deref() {
             Some(n) if FORMAT_MACROS.contains(&n) || EXPR_MACROS.contains(&n) => {
-                mac.parse_body_with(parser).ok()
+                self.macro_args.of(mac)
             }
             _ => None,
         };
@@ -1195,7 +1258,9 @@ fn arena_twin(e: &Expr, arena: &Ident) -> Option<Expr> {
         },
         _ => return None,
     };
-    syn::parse2(tokens).ok()
+    // Kept as tokens: nothing reads the rewritten body as syntax again, and parsing the
+    // twin (with the user's expressions inside it) again would cost as much as its analysis.
+    Some(Expr::Verbatim(tokens))
 }
 
 /// `vec![]`, `vec![a, b]`, `vec![x; n]` in the arena, evaluating as std does.
