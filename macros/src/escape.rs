@@ -403,8 +403,10 @@ fn print(item: &TokenStream) -> (String, Vec<(Tok, Span)>) {
             }
         }
         fn walk(&mut self, ts: &TokenStream) {
-            let alone = ts.clone().into_iter().nth(1).is_none();
-            for tt in ts.clone() {
+            // One call into the compiler for the whole stream.
+            let trees: Vec<TokenTree> = ts.clone().into_iter().collect();
+            let alone = trees.len() == 1;
+            for tt in trees {
                 match tt {
                     TokenTree::Group(g) => {
                         let (open, close) = match g.delimiter() {
