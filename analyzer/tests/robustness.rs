@@ -221,3 +221,131 @@ fn every_dependency_source_in_cargo_lock() {
     }
     assert!(analysis.db.len() > 500);
 }
+
+/// The `.rs` files under `dir`, recursively.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The lexer's tokens with those a doc comment became (`#`, `!` for an inner one, and the
+/// `[doc = ".."]` group) left out: what lexing the blanked text must give.
+fn without_doc_comments(
+    text: &str,
+    tokens: proc_macro2::TokenStream,
+) -> Vec<proc_macro2::TokenTree> {
+    use proc_macro2::TokenTree;
+    let from_comment = |t: &TokenTree| text[t.span().byte_range().start..].starts_with('/');
+    let mut out = Vec::new();
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(t) = tokens.next() {
+        match t {
+            TokenTree::Punct(ref p) if p.as_char() == '#' && from_comment(&t) => {
+                if matches!(tokens.peek(), Some(TokenTree::Punct(p)) if p.as_char() == '!') {
+                    tokens.next();
+                }
+                assert!(matches!(tokens.next(), Some(TokenTree::Group(_))));
+            }
+            TokenTree::Group(g) => {
+                let inner = without_doc_comments(text, g.stream());
+                let mut group = proc_macro2::Group::new(g.delimiter(), inner.into_iter().collect());
+                group.set_span(g.span());
+                out.push(TokenTree::Group(group));
+            }
+            t => out.push(t),
+        }
+    }
+    out
+}
+
+/// The same tokens at the same byte offsets (spacing of a punct before a comment aside).
+fn same_tokens(a: &[proc_macro2::TokenTree], b: proc_macro2::TokenStream) -> Result<(), String> {
+    use proc_macro2::TokenTree;
+    let b: Vec<TokenTree> = b.into_iter().collect();
+    if a.len() != b.len() {
+        return Err(format!("{} tokens against {}", a.len(), b.len()));
+    }
+    for (x, y) in a.iter().zip(&b) {
+        if x.span().start() != y.span().start() && x.span().byte_range() != y.span().byte_range() {
+            return Err(format!(
+                "`{x}` at {:?} against `{y}` at {:?}",
+                x.span().byte_range(),
+                y.span().byte_range()
+            ));
+        }
+        match (x, y) {
+            (TokenTree::Group(x), TokenTree::Group(y)) if x.delimiter() == y.delimiter() => {
+                let inner: Vec<TokenTree> = x.stream().into_iter().collect();
+                same_tokens(&inner, y.stream())?;
+            }
+            (TokenTree::Punct(x), TokenTree::Punct(y)) if x.as_char() == y.as_char() => {}
+            (TokenTree::Ident(x), TokenTree::Ident(y)) if x == y => {}
+            (TokenTree::Literal(x), TokenTree::Literal(y)) if x.to_string() == y.to_string() => {}
+            _ => return Err(format!("`{x}` against `{y}`")),
+        }
+    }
+    Ok(())
+}
+
+/// Blanking doc comments (which the parser does, see `gomem_analyzer::parse`) must lose
+/// nothing but them: on every dependency source, lexing the blanked text gives the same
+/// tokens at the same offsets as lexing the file and dropping the doc comments' tokens.
+#[test]
+#[ignore]
+fn blanking_doc_comments_keeps_every_other_token_of_every_dependency_source() {
+    let mut files = Vec::new();
+    for dir in dependency_sources() {
+        rust_files(&dir, &mut files);
+    }
+    assert!(files.len() > 500, "{} files", files.len());
+    // Lexing keeps every text in a thread-local source map: split the files over threads.
+    let results: Vec<(usize, usize, Vec<String>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = files
+            .chunks(files.len().div_ceil(4))
+            .map(|chunk| s.spawn(|| check_blanking(chunk)))
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let checked: usize = results.iter().map(|r| r.0).sum();
+    let blanked: usize = results.iter().map(|r| r.1).sum();
+    let failures: Vec<&String> = results.iter().flat_map(|r| &r.2).collect();
+    eprintln!("{checked} files lexed, {blanked} had doc comments");
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// For [`blanking_doc_comments_keeps_every_other_token_of_every_dependency_source`]: how many
+/// of `files` were lexed, how many had doc comments, and what differed.
+fn check_blanking(files: &[PathBuf]) -> (usize, usize, Vec<String>) {
+    let (mut checked, mut blanked) = (0, 0);
+    let mut failures = Vec::new();
+    for path in files {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let Ok(original) = text.parse::<proc_macro2::TokenStream>() else {
+            continue;
+        };
+        let expected = without_doc_comments(&text, original);
+        let lexable = gomem_analyzer::parse::blank_doc_comments(&text);
+        blanked += usize::from(lexable != text);
+        match lexable.parse::<proc_macro2::TokenStream>() {
+            Ok(tokens) => {
+                if let Err(e) = same_tokens(&expected, tokens) {
+                    failures.push(format!("{}: {e}", path.display()));
+                }
+            }
+            Err(e) => failures.push(format!("{}: no longer lexes: {e}", path.display())),
+        }
+        checked += 1;
+    }
+    (checked, blanked, failures)
+}
