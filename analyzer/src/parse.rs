@@ -121,10 +121,23 @@ fn frontmatter_end(text: &str, from: usize) -> Option<usize> {
     None
 }
 
-const NESTING_KEYWORDS: &[&[u8]] = &[
-    b"if", b"else", b"match", b"loop", b"while", b"for", b"return", b"break", b"async", b"move",
-    b"unsafe", b"let",
-];
+/// Keywords that can open a level of syn's recursion.
+fn is_nesting_keyword(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"if" | b"else"
+            | b"match"
+            | b"loop"
+            | b"while"
+            | b"for"
+            | b"return"
+            | b"break"
+            | b"async"
+            | b"move"
+            | b"unsafe"
+            | b"let"
+    )
+}
 
 /// What one byte scan of a file finds before it is lexed.
 struct Scan {
@@ -236,7 +249,7 @@ fn scan(text: &str) -> Scan {
                     i = skip_quote(b, i);
                     continue;
                 }
-                if NESTING_KEYWORDS.contains(&word) {
+                if is_nesting_keyword(word) {
                     stack
                         .last_mut()
                         .expect("the file level is never popped")
@@ -287,10 +300,7 @@ fn blank<'a>(text: Cow<'a, str>, docs: &[Range<usize>]) -> Cow<'a, str> {
 }
 
 fn memchr(needle: u8, b: &[u8], from: usize) -> Option<usize> {
-    b[from..]
-        .iter()
-        .position(|&c| c == needle)
-        .map(|p| from + p)
+    memchr::memchr(needle, b.get(from..)?).map(|p| from + p)
 }
 
 fn skip_block_comment(b: &[u8], mut i: usize) -> usize {
