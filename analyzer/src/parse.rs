@@ -125,7 +125,8 @@ fn frontmatter_end(text: &str, from: usize) -> Option<usize> {
 fn is_nesting_keyword(word: &[u8]) -> bool {
     matches!(
         word,
-        b"if" | b"else"
+        b"if"
+            | b"else"
             | b"match"
             | b"loop"
             | b"while"

@@ -508,8 +508,9 @@ impl Heap {
             // SAFETY: per the contract.
             unsafe { dealloc_large(h) };
         } else {
-            // SAFETY: per the contract; a page object's memory is a slot of these pages.
-            unsafe { self.pages.free(h.cast()) };
+            // SAFETY: per the contract; a page object's memory is a slot of these pages, and
+            // its page starts over only between cycles.
+            unsafe { self.pages.free(h.cast(), self.phase.get() == Phase::Idle) };
         }
     }
 
