@@ -20,7 +20,7 @@ struct GcBox<T> {
 impl<T: Trace + 'static> GcBox<T> {
     const VTABLE: &'static VTable = &VTable {
         trace: Self::trace,
-        drop_value: Self::drop_value,
+        drop_value: <Self as heap::Object>::drop_value,
         layout: std::alloc::Layout::new::<GcBox<T>>(),
     };
 
@@ -36,7 +36,7 @@ impl<T: Trace + 'static> GcBox<T> {
     }
 }
 
-impl<T: 'static> GcBox<T> {
+impl<T: 'static> heap::Object for GcBox<T> {
     /// # Safety
     /// `h` is the header of an allocated `GcBox<T>` whose value is not dropped yet, and
     /// which is never read again.
@@ -110,7 +110,7 @@ impl<T: 'static> Drop for Gc<T> {
         if h.dec_strong() == 0 {
             // SAFETY: this was the last handle (the sweep adds a count of its own while it
             // drops a value, so a collection never sees it reach zero under it).
-            unsafe { heap::release(self.ptr.cast(), GcBox::<T>::drop_value) };
+            unsafe { heap::release::<GcBox<T>>(self.ptr.cast()) };
         } else {
             heap::note_drop(self.ptr.cast());
         }

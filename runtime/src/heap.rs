@@ -70,11 +70,25 @@ const SLICE_BYTES: usize = 8 << 10;
 /// The least work a slice does, in objects visited.
 const MIN_SLICE_WORK: usize = 1024;
 
+/// The type of an object, for the paths that know it statically (a handle's drop), so that
+/// dropping its value is a direct call that can be inlined rather than one through the
+/// [`VTable`].
+pub(crate) trait Object {
+    /// The vtable's `drop_value`.
+    ///
+    /// # Safety
+    /// As [`VTable::drop_value`]'s.
+    unsafe fn drop_value(h: NonNull<Header>);
+}
+
 /// Type-specific operations on an object, so that the heap can hold objects of any type.
 pub(crate) struct VTable {
     /// Reports the value's handles to the tracer.
     pub trace: unsafe fn(NonNull<Header>, &mut Tracer),
     /// Drops the value in place (once).
+    ///
+    /// Safety: the header is an allocated object's, whose value is not dropped yet and is
+    /// never read again.
     pub drop_value: unsafe fn(NonNull<Header>),
     /// The object's layout, header included.
     pub layout: Layout,
@@ -520,7 +534,7 @@ impl Heap {
     /// # Safety
     /// `h` is an allocated object of this heap with no handle left.
     #[inline(always)]
-    unsafe fn release(&self, h: NonNull<Header>, drop_value: unsafe fn(NonNull<Header>)) {
+    unsafe fn release<O: Object>(&self, h: NonNull<Header>) {
         // SAFETY: allocated per the contract.
         let header = unsafe { h.as_ref() };
         if !header.is_dropped() {
@@ -529,7 +543,7 @@ impl Heap {
                 return;
             }
             // SAFETY: no handle is left to read the value.
-            unsafe { Header::drop_value(h, drop_value) };
+            unsafe { Header::drop_value(h, O::drop_value) };
         }
         // The grey stack may point at a large object while the cycle counts or marks, and
         // its memory could be reused by anything; the sweep frees it. (A page slot stays a
@@ -1061,26 +1075,24 @@ pub(crate) const fn small_class(layout: Layout) -> Option<usize> {
     }
 }
 
-/// Called when an object's strong count reached zero: drops its value (with `drop_value`,
-/// the object's own, named here so that the call is direct) unless that was done, and
-/// frees it (see [`Heap::release`] for when that waits).
+/// Called when an object's strong count reached zero: drops its value unless that was done,
+/// and frees it (see [`Heap::release`] for when that waits).
 ///
 /// # Safety
-/// `h` is an allocated object of this thread with no handle left, and `drop_value` its
-/// vtable's.
+/// `h` is an allocated object of this thread, of type `O`, with no handle left.
 #[inline(always)]
-pub(crate) unsafe fn release(h: NonNull<Header>, drop_value: unsafe fn(NonNull<Header>)) {
+pub(crate) unsafe fn release<O: Object>(h: NonNull<Header>) {
     // SAFETY: allocated per the contract.
     let header = unsafe { h.as_ref() };
     if !header.is_untracked() {
         // SAFETY: per the contract; a tracked object's heap is this thread's, alive while
         // it is tracked (its teardown flags what it leaves behind as untracked).
-        if with_heap(|heap| unsafe { heap.release(h, drop_value) }).is_some() {
+        if with_heap(|heap| unsafe { heap.release::<O>(h) }).is_some() {
             return;
         }
     }
     // SAFETY: no handle is left to read the value.
-    unsafe { Header::drop_value(h, drop_value) };
+    unsafe { Header::drop_value(h, O::drop_value) };
     if header.is_large() {
         // SAFETY: off any heap, value dropped, no handle left.
         unsafe { dealloc_large(h) };
