@@ -44,8 +44,9 @@ pub enum FailureKind {
 /// Doc comments are blanked before lexing (see [`blank`]), so the tree has no `#[doc]`
 /// attributes made from them; written-out `#[doc = ..]` attributes stay.
 pub fn parse_file(file: FileId, text: &str) -> Result<syn::File, ParseFailure> {
-    let prepared = blank_bom_and_shebang(text);
-    let Scan { depth, docs } = scan(&prepared);
+    let prefix = non_rust_prefix(text);
+    // The prefix is not Rust, so the scan starts after it.
+    let Scan { depth, docs } = scan(text, prefix.end);
     if depth > MAX_DEPTH {
         return Err(ParseFailure {
             span: Span::new(file, 0..0),
@@ -55,7 +56,7 @@ pub fn parse_file(file: FileId, text: &str) -> Result<syn::File, ParseFailure> {
             kind: FailureKind::TooDeep,
         });
     }
-    let prepared = blank(prepared, &docs);
+    let prepared = blank(text, std::iter::once(prefix).chain(docs));
     let tokens = TokenStream::from_str(&prepared).map_err(|e| ParseFailure {
         span: Span::of(file, e.span()),
         message: e.to_string(),
@@ -68,10 +69,11 @@ pub fn parse_file(file: FileId, text: &str) -> Result<syn::File, ParseFailure> {
     })
 }
 
-/// syn's `parse_file` strips a byte-order mark and a shebang line, which shifts every offset,
-/// and a cargo-script frontmatter (`---` fenced block at the top) is not Rust tokens at all.
-/// Blanking them with spaces instead keeps byte offsets and line numbers equal to the file's.
-fn blank_bom_and_shebang(text: &str) -> Cow<'_, str> {
+/// The byte-order mark, shebang line and cargo-script frontmatter (`---` fenced block) at
+/// the start of `text`, if any: the part [`parse_file`] blanks because it is not Rust tokens.
+/// syn's own `parse_file` strips a mark and a shebang, which shifts every offset; blanking
+/// them with spaces instead keeps byte offsets and line numbers equal to the file's.
+fn non_rust_prefix(text: &str) -> Range<usize> {
     let mut blank = 0..0;
     let mut start = 0;
     if text.starts_with('\u{feff}') {
@@ -85,19 +87,7 @@ fn blank_bom_and_shebang(text: &str) -> Cow<'_, str> {
     if let Some(end) = frontmatter_end(text, blank.end) {
         blank.end = end;
     }
-    if blank.is_empty() {
-        return text.into();
-    }
-    let mut out = String::with_capacity(text.len());
-    out.extend(
-        text[blank.clone()]
-            .chars()
-            .map(|c| if c == '\n' || c == '\r' { c } else { ' ' }),
-    );
-    // Multi-byte characters became one space each: pad so that later offsets do not move.
-    out.extend(std::iter::repeat_n(' ', blank.end - out.len()));
-    out.push_str(&text[blank.end..]);
-    out.into()
+    blank
 }
 
 /// The end of a frontmatter block (`---` fence lines) that starts after `from`, past blank
@@ -149,13 +139,13 @@ struct Scan {
     docs: Vec<Range<usize>>,
 }
 
-/// Scans `text` once for [`Scan`]'s facts.
+/// Scans `text` from byte `from` on, once, for [`Scan`]'s facts.
 ///
 /// A plain byte scan, much cheaper than walking a token stream: it skips comments, string,
 /// byte-string, raw-string and char literals, and otherwise sees brackets, punctuation and
 /// words. Unbalanced brackets only make the depth estimate rougher; syn reports the real
 /// error.
-fn scan(text: &str) -> Scan {
+fn scan(text: &str, from: usize) -> Scan {
     #[derive(Default)]
     struct Group {
         best: usize,
@@ -165,7 +155,7 @@ fn scan(text: &str) -> Scan {
     let b = text.as_bytes();
     let mut stack = vec![Group::default()];
     let mut docs = Vec::new();
-    let mut i = 0;
+    let mut i = from;
     while i < b.len() {
         let c = b[i];
         match c {
@@ -272,10 +262,11 @@ fn scan(text: &str) -> Scan {
 
 /// `text` with its doc comments blanked, as [`parse_file`] lexes it.
 pub fn blank_doc_comments(text: &str) -> Cow<'_, str> {
-    blank(text.into(), &scan(text).docs)
+    blank(text, scan(text, 0).docs)
 }
 
-/// `text` with every byte of the `docs` ranges but line breaks turned into a space.
+/// `text` with every byte of the `ranges` but line breaks turned into a space: for the
+/// [`non_rust_prefix`], and for the doc comments.
 ///
 /// rustc makes doc comments into `#[doc = ".."]` attributes, and so does proc-macro2's lexer:
 /// a tokenized, parsed and stored string per comment line. No check reads documentation, and
@@ -283,21 +274,22 @@ pub fn blank_doc_comments(text: &str) -> Cow<'_, str> {
 /// comments, so skipping them saves about a sixth of the parse time and of the memory that the
 /// trees hold until the lint phase. Offsets and line numbers stay the file's. The cost: a doc
 /// comment where none may stand (before a `}`; rustc's E0585) is not reported.
-fn blank<'a>(text: Cow<'a, str>, docs: &[Range<usize>]) -> Cow<'a, str> {
-    if docs.is_empty() {
-        return text;
+fn blank(text: &str, ranges: impl IntoIterator<Item = Range<usize>>) -> Cow<'_, str> {
+    let mut ranges = ranges.into_iter().filter(|r| !r.is_empty()).peekable();
+    if ranges.peek().is_none() {
+        return text.into();
     }
     let mut bytes = text.as_bytes().to_vec();
-    for range in docs {
-        for byte in &mut bytes[range.clone()] {
+    for range in ranges {
+        for byte in &mut bytes[range] {
             if !matches!(*byte, b'\n' | b'\r') {
                 *byte = b' ';
             }
         }
     }
-    // Each range starts and ends at an ASCII byte, so whole characters became spaces; should
-    // that ever not hold, the text is parsed as it was.
-    String::from_utf8(bytes).map_or(text, Cow::Owned)
+    // Each range starts and ends at a character boundary, so whole characters became spaces;
+    // should that ever not hold, the text is parsed as it was.
+    String::from_utf8(bytes).map_or(text.into(), Cow::Owned)
 }
 
 fn memchr(needle: u8, b: &[u8], from: usize) -> Option<usize> {
@@ -468,7 +460,7 @@ mod tests {
         let src = format!(
             "// {opens}\n/* {opens} /* nested */ */\nconst A: &str = \"{opens}\\\"\";\nconst B: &str = r#\"{opens}\"#;\nconst C: char = '(';\nfn f<'a>(x: &'a str) -> &'a str {{ x }}\nconst D: &[u8] = b\"{opens}\";\n"
         );
-        assert!(scan(&src).depth < 10, "{}", scan(&src).depth);
+        assert!(scan(&src, 0).depth < 10, "{}", scan(&src, 0).depth);
         assert!(parse(&src).is_ok());
     }
 

@@ -222,21 +222,6 @@ fn every_dependency_source_in_cargo_lock() {
     assert!(analysis.db.len() > 500);
 }
 
-/// The `.rs` files under `dir`, recursively.
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// The lexer's tokens with those a doc comment became (`#`, `!` for an inner one, and the
 /// `[doc = ".."]` group) left out: what lexing the blanked text must give.
 fn without_doc_comments(
@@ -302,10 +287,7 @@ fn same_tokens(a: &[proc_macro2::TokenTree], b: proc_macro2::TokenStream) -> Res
 #[test]
 #[ignore]
 fn blanking_doc_comments_keeps_every_other_token_of_every_dependency_source() {
-    let mut files = Vec::new();
-    for dir in dependency_sources() {
-        rust_files(&dir, &mut files);
-    }
+    let files = Workspace::from_paths(&dependency_sources()).plain_files;
     assert!(files.len() > 500, "{} files", files.len());
     // Lexing keeps every text in a thread-local source map: split the files over threads.
     let results: Vec<(usize, usize, Vec<String>)> = std::thread::scope(|s| {
