@@ -45,6 +45,7 @@ use std::collections::VecDeque;
 use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
+use crate::gctrace;
 use crate::pages::{self, Pages, FREE};
 use crate::trace::{Mode, Trace, Tracer};
 
@@ -391,6 +392,17 @@ struct Heap {
     debt: Cell<usize>,
     /// The heap size by which the running cycle should end.
     cycle_goal: Cell<usize>,
+    /// What the running (or last) cycle did, for `GOMEM_GCTRACE`.
+    cycle: Cell<Option<gctrace::Cycle>>,
+    /// `GOMEM_GCTRACE` asked for a line per cycle.
+    gctrace: bool,
+    /// Trace lines of cycles that ended in the pause under way, printed once it is over (so
+    /// that printing does not lengthen it).
+    trace_lines: RefCell<String>,
+    /// When the heap was made (the trace's times count from it).
+    born: Instant,
+    /// When the pause under way began, while the program is stopped for the collector.
+    pause_began: Cell<Option<Instant>>,
 }
 
 impl Heap {
@@ -435,6 +447,11 @@ impl Heap {
             busy: Cell::new(false),
             debt: Cell::new(0),
             cycle_goal: Cell::new(0),
+            cycle: Cell::new(None),
+            gctrace: gctrace::enabled(),
+            trace_lines: RefCell::new(String::new()),
+            born: Instant::now(),
+            pause_began: Cell::new(None),
         }
     }
 
@@ -644,8 +661,15 @@ impl Heap {
         ((w.visited - start).max(1), over)
     }
 
-    fn start_cycle(&self) {
+    /// Starts a cycle; `forced` when `collect()` asked for it.
+    fn start_cycle(&self, forced: bool) {
         debug_assert_eq!(self.phase.get(), Phase::Idle);
+        self.cycle.set(Some(gctrace::Cycle::new(
+            self.bytes.get(),
+            self.next_goal.get(),
+            self.collected_objects.get(),
+            forced,
+        )));
         let epoch = !self.epoch.get();
         self.epoch.set(epoch);
         self.begin_walk();
@@ -697,6 +721,10 @@ impl Heap {
         );
         let epoch = self.epoch.get();
         let mut done = 0usize;
+        // The slice's time, split by phase for the trace.
+        let began = Instant::now();
+        let mut lap = began;
+        let running = self.phase.get() != Phase::Idle;
         let ended = loop {
             if done >= budget {
                 break false;
@@ -716,6 +744,7 @@ impl Heap {
                     });
                     done += n;
                     if over {
+                        self.lap(Phase::Count, &mut lap);
                         tracer.mode = Mode::Mark;
                         self.begin_walk();
                         self.phase.set(Phase::Mark);
@@ -758,6 +787,7 @@ impl Heap {
                             self.marked_bytes.get() + std::mem::take(&mut tracer.marked_bytes),
                         );
                         let _ = FAST.try_with(|f| f.marking.set(false));
+                        self.lap(Phase::Mark, &mut lap);
                         self.begin_walk();
                         self.phase.set(Phase::Sweep);
                     }
@@ -774,13 +804,65 @@ impl Heap {
                         // goal creep up with every cycle.
                         self.set_goal(self.marked_bytes.get().min(self.bytes.get()));
                         self.trim();
+                        self.lap(Phase::Sweep, &mut lap);
+                        self.end_cycle(began);
                         break true;
                     }
                 }
             }
         };
         *self.tracer.borrow_mut() = tracer;
+        if running && !ended {
+            self.lap(self.phase.get(), &mut lap);
+            self.update_cycle(|c| c.slice(began.elapsed()));
+        }
         ended
+    }
+
+    fn update_cycle(&self, f: impl FnOnce(&mut gctrace::Cycle)) {
+        if let Some(mut cycle) = self.cycle.get() {
+            f(&mut cycle);
+            self.cycle.set(Some(cycle));
+        }
+    }
+
+    /// Adds the time since `lap` to what the running cycle spent in `phase`.
+    fn lap(&self, phase: Phase, lap: &mut Instant) {
+        let now = Instant::now();
+        let i = match phase {
+            Phase::Idle => return,
+            Phase::Count => 0,
+            Phase::Mark => 1,
+            Phase::Sweep => 2,
+        };
+        self.update_cycle(|c| c.paused[i] += now - *lap);
+        *lap = now;
+    }
+
+    /// The cycle ended in the slice that began at `began`: its trace line, if asked for.
+    fn end_cycle(&self, began: Instant) {
+        self.update_cycle(|c| c.slice(began.elapsed()));
+        if !self.gctrace {
+            return;
+        }
+        let Some(cycle) = self.cycle.get() else {
+            return;
+        };
+        let pausing = self
+            .pause_began
+            .get()
+            .map_or(Duration::ZERO, |b| b.elapsed());
+        let end = gctrace::End {
+            number: self.num_gc.get(),
+            at: self.born.elapsed(),
+            paused_total: self.pause_total.get() + pausing,
+            heap_end: self.bytes.get(),
+            live: self.marked_bytes.get().min(self.bytes.get()),
+            collected_after: self.collected_objects.get(),
+        };
+        self.trace_lines
+            .borrow_mut()
+            .push_str(&gctrace::line(&cycle, &end));
     }
 
     /// Sweeps an object of the walk, whose state was `state`.
@@ -858,7 +940,7 @@ impl Heap {
     fn slice(&self, start: bool) {
         self.exclusively(true, |panic| {
             if start {
-                self.start_cycle();
+                self.start_cycle(false);
             }
             let room = self
                 .cycle_goal
@@ -878,7 +960,7 @@ impl Heap {
             if self.phase.get() != Phase::Idle {
                 self.work(usize::MAX, panic);
             }
-            self.start_cycle();
+            self.start_cycle(true);
             self.work(usize::MAX, panic);
         })
     }
@@ -892,12 +974,19 @@ impl Heap {
             return false;
         }
         let begin = Instant::now();
+        if pause {
+            self.pause_began.set(Some(begin));
+        }
         let mut panic = None;
         collection(&mut panic);
         if pause {
+            self.pause_began.set(None);
             self.record_pause(begin.elapsed());
         }
         self.busy.set(false);
+        if self.gctrace {
+            gctrace::print(&std::mem::take(&mut *self.trace_lines.borrow_mut()));
+        }
         if let Some(p) = panic {
             std::panic::resume_unwind(p);
         }
@@ -1114,7 +1203,7 @@ pub fn collect_step(work: usize) {
     with_heap(|heap| {
         heap.exclusively(false, |panic| {
             if heap.phase.get() == Phase::Idle {
-                heap.start_cycle();
+                heap.start_cycle(false);
             }
             heap.work(work, panic);
         })
