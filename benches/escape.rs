@@ -4,11 +4,15 @@
 //! Run: `cargo bench --bench escape` (add `-- <rounds>` for more rounds).
 //!
 //! Each workload is written once in a macro, so the annotated and plain versions are the
-//! same tokens; the hand-written version uses a `bumpalo::Bump` that the caller resets.
+//! same tokens; the hand-written versions use a `bumpalo::Bump` reset before each call, once
+//! with the vector the arena uses (allocator-api2's `Vec`, "by hand") and once with bumpalo's
+//! own `collections::Vec` ("by hand*"). The tree workload runs at three fanouts: the smaller
+//! the nodes, the larger malloc's share of the plain version's time.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use allocator_api2::vec::Vec as AVec;
 use bumpalo::collections::{String as BString, Vec as BVec};
 use bumpalo::Bump;
 
@@ -48,38 +52,48 @@ macro_rules! tokenizer {
 tokenizer!(#[gomem::escape] fn tokenize_annotated);
 tokenizer!(fn tokenize_plain);
 
-fn tokenize_bump(src: &str, bump: &Bump) -> usize {
-    let mut total = 0;
-    for line in src.lines() {
-        let mut kinds = BVec::new_in(bump);
-        let mut start = None;
-        for (i, c) in line
-            .char_indices()
-            .chain(std::iter::once((line.len(), ' ')))
-        {
-            if c.is_alphanumeric() || c == '_' {
-                start.get_or_insert(i);
-                continue;
+/// The tokenizer written by hand against a bump (reset by the caller), with `$vec` for its
+/// vectors: the arena's own (allocator-api2's `Vec` over bumpalo) or bumpalo's
+/// `collections::Vec`, to show what the choice of vector costs.
+macro_rules! tokenizer_by_hand {
+    (fn $name:ident, $($vec:ident)::+) => {
+        fn $name(src: &str, bump: &Bump) -> usize {
+            let mut total = 0;
+            for line in src.lines() {
+                let mut kinds = $($vec)::+::new_in(bump);
+                let mut start = None;
+                for (i, c) in line
+                    .char_indices()
+                    .chain(std::iter::once((line.len(), ' ')))
+                {
+                    if c.is_alphanumeric() || c == '_' {
+                        start.get_or_insert(i);
+                        continue;
+                    }
+                    if let Some(s) = start.take() {
+                        let mut token = BString::new_in(bump);
+                        token.push_str(&line[s..i]);
+                        kinds.push(if token.starts_with(char::is_numeric) {
+                            b'0'
+                        } else {
+                            b'w'
+                        });
+                        total += token.len();
+                    }
+                    if !c.is_whitespace() {
+                        kinds.push(c as u8);
+                    }
+                }
+                let key = bumpalo::format!(in bump, "{}", kinds.len());
+                total += key.len() + kinds.len();
             }
-            if let Some(s) = start.take() {
-                let mut token = BString::new_in(bump);
-                token.push_str(&line[s..i]);
-                kinds.push(if token.starts_with(char::is_numeric) {
-                    b'0'
-                } else {
-                    b'w'
-                });
-                total += token.len();
-            }
-            if !c.is_whitespace() {
-                kinds.push(c as u8);
-            }
+            total
         }
-        let key = bumpalo::format!(in bump, "{}", kinds.len());
-        total += key.len() + kinds.len();
-    }
-    total
+    };
 }
+
+tokenizer_by_hand!(fn tokenize_bump, AVec);
+tokenizer_by_hand!(fn tokenize_bumpalo_vec, BVec);
 
 /// Builds and discards a small tree per call: leaves grouped into nodes of `fanout` values,
 /// nodes into branches of `fanout` nodes, branches under a root; then a walk over it.
@@ -113,27 +127,35 @@ macro_rules! tree {
 tree!(#[gomem::escape] fn tree_annotated);
 tree!(fn tree_plain);
 
-fn tree_bump(leaves: &[u32], fanout: usize, bump: &Bump) -> u64 {
-    let mut root = BVec::new_in(bump);
-    for twigs in leaves.chunks(fanout * fanout) {
-        let mut branch = BVec::new_in(bump);
-        for group in twigs.chunks(fanout) {
-            let mut node = BVec::with_capacity_in(fanout, bump);
-            for &x in group {
-                node.push(x as u64);
+/// The tree written by hand against a bump, as [`tokenizer_by_hand`] is.
+macro_rules! tree_by_hand {
+    (fn $name:ident, $($vec:ident)::+) => {
+        fn $name(leaves: &[u32], fanout: usize, bump: &Bump) -> u64 {
+            let mut root = $($vec)::+::new_in(bump);
+            for twigs in leaves.chunks(fanout * fanout) {
+                let mut branch = $($vec)::+::new_in(bump);
+                for group in twigs.chunks(fanout) {
+                    let mut node = $($vec)::+::with_capacity_in(fanout, bump);
+                    for &x in group {
+                        node.push(x as u64);
+                    }
+                    branch.push(node);
+                }
+                root.push(branch);
             }
-            branch.push(node);
+            let mut total = 0;
+            for twig in root.iter() {
+                for leaf in twig.iter() {
+                    total += leaf.iter().sum::<u64>() * leaf.len() as u64;
+                }
+            }
+            total
         }
-        root.push(branch);
-    }
-    let mut total = 0;
-    for twig in &root {
-        for leaf in twig {
-            total += leaf.iter().sum::<u64>() * leaf.len() as u64;
-        }
-    }
-    total
+    };
 }
+
+tree_by_hand!(fn tree_bump, AVec);
+tree_by_hand!(fn tree_bumpalo_vec, BVec);
 
 /// A sum tree computed level by level, with a two-element `vec!` per node. A look-alike
 /// that shows a limit: LLVM removes the plain version's `vec![a, b]` allocations outright
@@ -161,24 +183,32 @@ macro_rules! levels {
 levels!(#[gomem::escape] fn levels_annotated);
 levels!(fn levels_plain);
 
-fn levels_bump(leaves: &[u32], depth: u32, bump: &Bump) -> u64 {
-    let mut total = 0u64;
-    for d in 0..depth {
-        let width = leaves.len() >> (d + 1);
-        let mut level = BVec::with_capacity_in(width, bump);
-        for i in 0..width {
-            let mut children = BVec::with_capacity_in(2, bump);
-            children.push(leaves[2 * i] as u64 + d as u64);
-            children.push(leaves[2 * i + 1] as u64);
-            level.push(children.iter().sum::<u64>());
+/// The level sums written by hand against a bump, as [`tokenizer_by_hand`] is.
+macro_rules! levels_by_hand {
+    (fn $name:ident, $($vec:ident)::+) => {
+        fn $name(leaves: &[u32], depth: u32, bump: &Bump) -> u64 {
+            let mut total = 0u64;
+            for d in 0..depth {
+                let width = leaves.len() >> (d + 1);
+                let mut level = $($vec)::+::with_capacity_in(width, bump);
+                for i in 0..width {
+                    let mut children = $($vec)::+::with_capacity_in(2, bump);
+                    children.push(leaves[2 * i] as u64 + d as u64);
+                    children.push(leaves[2 * i + 1] as u64);
+                    level.push(children.iter().sum::<u64>());
+                }
+                total += level.iter().sum::<u64>();
+            }
+            total
         }
-        total += level.iter().sum::<u64>();
-    }
-    total
+    };
 }
 
+levels_by_hand!(fn levels_bump, AVec);
+levels_by_hand!(fn levels_bumpalo_vec, BVec);
+
 /// The median time per call of `f` over `rounds` rounds of `calls` calls.
-fn median(rounds: usize, calls: usize, mut f: impl FnMut()) -> Duration {
+fn median(rounds: usize, calls: usize, f: &mut dyn FnMut()) -> Duration {
     let mut times: Vec<Duration> = (0..rounds)
         .map(|_| {
             let start = Instant::now();
@@ -192,13 +222,21 @@ fn median(rounds: usize, calls: usize, mut f: impl FnMut()) -> Duration {
     times[rounds / 2]
 }
 
-fn report(name: &str, plain: Duration, annotated: Duration, bump: Duration) {
-    println!(
-        "{name:<10} plain {plain:>10.2?}  annotated {annotated:>10.2?}  hand-written bumpalo {bump:>10.2?}  \
-         plain/annotated {:.2}x  annotated/bumpalo {:.2}x",
-        plain.as_secs_f64() / annotated.as_secs_f64(),
-        annotated.as_secs_f64() / bump.as_secs_f64(),
-    );
+/// One workload's four sides, each a closure that makes one call.
+struct Workload<'a> {
+    name: String,
+    /// Calls per timed round (rounds of about a millisecond).
+    calls: usize,
+    sides: [Box<dyn FnMut() + 'a>; 4],
+}
+
+/// A closure that resets its own bump before each call of `f`: the hand-written sides.
+fn by_hand<'a>(mut f: impl FnMut(&Bump) + 'a) -> Box<dyn FnMut() + 'a> {
+    let mut bump = Bump::new();
+    Box::new(move || {
+        bump.reset();
+        f(&bump);
+    })
 }
 
 fn main() {
@@ -207,63 +245,97 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(15);
     let src = include_str!("../analyzer/src/escape/mod.rs");
-    assert_eq!(tokenize_annotated(src), tokenize_plain(src));
-    let mut bump = Bump::new();
-    assert_eq!(tokenize_bump(src, &bump), tokenize_plain(src));
-    bump.reset();
-
     let leaves: Vec<u32> = (0..256).collect();
-    assert_eq!(tree_annotated(&leaves, 4), tree_plain(&leaves, 4));
-    assert_eq!(tree_bump(&leaves, 4, &bump), tree_plain(&leaves, 4));
+    let bump = Bump::new();
+    // All sides compute the same.
+    assert_eq!(tokenize_annotated(src), tokenize_plain(src));
+    assert_eq!(tokenize_bump(src, &bump), tokenize_plain(src));
+    assert_eq!(tokenize_bumpalo_vec(src, &bump), tokenize_plain(src));
+    for fanout in [2, 4, 8] {
+        let plain = tree_plain(&leaves, fanout);
+        assert_eq!(tree_annotated(&leaves, fanout), plain);
+        assert_eq!(tree_bump(&leaves, fanout, &bump), plain);
+        assert_eq!(tree_bumpalo_vec(&leaves, fanout, &bump), plain);
+    }
     assert_eq!(levels_annotated(&leaves, 8), levels_plain(&leaves, 8));
     assert_eq!(levels_bump(&leaves, 8, &bump), levels_plain(&leaves, 8));
+    assert_eq!(
+        levels_bumpalo_vec(&leaves, 8, &bump),
+        levels_plain(&leaves, 8)
+    );
 
-    let mut small = Bump::new();
-    // Interleave the three of each workload in every round so that noise hits them alike.
-    let mut t = [Vec::new(), Vec::new(), Vec::new()];
-    let mut g = [Vec::new(), Vec::new(), Vec::new()];
-    let mut l = [Vec::new(), Vec::new(), Vec::new()];
-    for _ in 0..rounds {
-        t[0].push(median(1, 20, || {
-            black_box(tokenize_plain(black_box(src)));
-        }));
-        t[1].push(median(1, 20, || {
-            black_box(tokenize_annotated(black_box(src)));
-        }));
-        t[2].push(median(1, 20, || {
-            bump.reset();
-            black_box(tokenize_bump(black_box(src), &bump));
-        }));
-        g[0].push(median(1, 2000, || {
-            black_box(tree_plain(black_box(&leaves), 4));
-        }));
-        g[1].push(median(1, 2000, || {
-            black_box(tree_annotated(black_box(&leaves), 4));
-        }));
-        g[2].push(median(1, 2000, || {
-            small.reset();
-            black_box(tree_bump(black_box(&leaves), 4, &small));
-        }));
-        l[0].push(median(1, 2000, || {
-            black_box(levels_plain(black_box(&leaves), 8));
-        }));
-        l[1].push(median(1, 2000, || {
-            black_box(levels_annotated(black_box(&leaves), 8));
-        }));
-        l[2].push(median(1, 2000, || {
-            small.reset();
-            black_box(levels_bump(black_box(&leaves), 8, &small));
-        }));
+    let (src, leaves) = (black_box(src), black_box(&leaves[..]));
+    let mut workloads = vec![Workload {
+        name: "tokenize".into(),
+        calls: 20,
+        sides: [
+            Box::new(|| _ = black_box(tokenize_plain(src))),
+            Box::new(|| _ = black_box(tokenize_annotated(src))),
+            by_hand(|b| _ = black_box(tokenize_bump(src, b))),
+            by_hand(|b| _ = black_box(tokenize_bumpalo_vec(src, b))),
+        ],
+    }];
+    for fanout in [2, 4, 8] {
+        workloads.push(Workload {
+            name: format!("tree/{fanout}"),
+            calls: 2000,
+            sides: [
+                Box::new(move || _ = black_box(tree_plain(leaves, fanout))),
+                Box::new(move || _ = black_box(tree_annotated(leaves, fanout))),
+                by_hand(move |b| _ = black_box(tree_bump(leaves, fanout, b))),
+                by_hand(move |b| _ = black_box(tree_bumpalo_vec(leaves, fanout, b))),
+            ],
+        });
     }
-    let mid = |v: &mut Vec<Duration>| {
-        v.sort();
-        v[v.len() / 2]
-    };
+    workloads.push(Workload {
+        name: "levels".into(),
+        calls: 2000,
+        sides: [
+            Box::new(|| _ = black_box(levels_plain(leaves, 8))),
+            Box::new(|| _ = black_box(levels_annotated(leaves, 8))),
+            by_hand(|b| _ = black_box(levels_bump(leaves, 8, b))),
+            by_hand(|b| _ = black_box(levels_bumpalo_vec(leaves, 8, b))),
+        ],
+    });
+
+    // Interleave the sides of each workload in every round so that noise hits them alike.
+    let mut times = vec![[(); 4].map(|_| Vec::new()); workloads.len()];
+    for _ in 0..rounds {
+        for (w, t) in workloads.iter_mut().zip(&mut times) {
+            for (side, t) in w.sides.iter_mut().zip(t.iter_mut()) {
+                t.push(median(1, w.calls, side));
+            }
+        }
+    }
     println!("{rounds} rounds; median time per call");
-    let [a, b, c] = &mut t;
-    report("tokenize", mid(a), mid(b), mid(c));
-    let [a, b, c] = &mut g;
-    report("tree", mid(a), mid(b), mid(c));
-    let [a, b, c] = &mut l;
-    report("levels", mid(a), mid(b), mid(c));
+    println!(
+        "{:<10} {:>10} {:>10} {:>10} {:>10}  {:>15} {:>15}",
+        "workload",
+        "plain",
+        "annotated",
+        "by hand",
+        "by hand*",
+        "plain/annotated",
+        "annotated/hand"
+    );
+    for (w, t) in workloads.iter().zip(&mut times) {
+        let [plain, annotated, hand, hand_bumpalo] = t.each_mut().map(|v| {
+            v.sort();
+            v[v.len() / 2]
+        });
+        println!(
+            "{:<10} {:>10.2?} {:>10.2?} {:>10.2?} {:>10.2?}  {:>14.2}x {:>14.2}x",
+            w.name,
+            plain,
+            annotated,
+            hand,
+            hand_bumpalo,
+            plain.as_secs_f64() / annotated.as_secs_f64(),
+            annotated.as_secs_f64() / hand.as_secs_f64(),
+        );
+    }
+    println!(
+        "by hand: bumpalo with the arena's vector (allocator-api2's Vec); \
+         by hand*: bumpalo's own collections::Vec"
+    );
 }
