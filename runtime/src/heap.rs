@@ -47,6 +47,7 @@ use std::time::{Duration, Instant};
 
 use crate::gctrace;
 use crate::pages::{self, Pages, FREE};
+use crate::profile::{self, Profiler};
 use crate::trace::{Mode, Trace, Tracer};
 
 // Flags, in the top bits of `Header::state`; the rest is the object's count of handles
@@ -60,7 +61,9 @@ const LARGE: u32 = 1 << 28;
 /// Not on any heap: reference-counted only (a cycle through it leaks). Objects allocated
 /// after the heap was torn down at thread exit, and those it left behind.
 const UNTRACKED: u32 = 1 << 27;
-const COUNT_MASK: u32 = UNTRACKED - 1;
+/// Sampled for the heap profile: its free is recorded (`profile.rs`).
+const SAMPLED: u32 = 1 << 26;
+const COUNT_MASK: u32 = SAMPLED - 1;
 
 /// Go's minimum heap goal: below this, collecting is not worth it.
 const MIN_GOAL: usize = 4 << 20;
@@ -403,6 +406,8 @@ struct Heap {
     born: Instant,
     /// When the pause under way began, while the program is stopped for the collector.
     pause_began: Cell<Option<Instant>>,
+    /// The heap profile's sampler and samples.
+    profile: Profiler,
 }
 
 impl Heap {
@@ -452,6 +457,7 @@ impl Heap {
             trace_lines: RefCell::new(String::new()),
             born: Instant::now(),
             pause_began: Cell::new(None),
+            profile: Profiler::new(profile::rate_from_env()),
         }
     }
 
@@ -496,10 +502,14 @@ impl Heap {
         header.set_marked(self.epoch.get());
         self.bytes.set(self.bytes.get() + size);
         self.objects.set(self.objects.get() + 1);
-        self.total_alloc_bytes
-            .set(self.total_alloc_bytes.get() + size as u64);
+        let total = self.total_alloc_bytes.get() + size as u64;
+        self.total_alloc_bytes.set(total);
         self.total_alloc_objects
             .set(self.total_alloc_objects.get() + 1);
+        if self.profile.due(total) {
+            header.set_flag(SAMPLED, true);
+            self.profile.sample(h.as_ptr().addr(), size, total);
+        }
     }
 
     /// Adds a new large object to the table.
@@ -529,6 +539,9 @@ impl Heap {
     unsafe fn free(&self, h: NonNull<Header>) {
         // SAFETY: allocated until freed below.
         let header = unsafe { h.as_ref() };
+        if header.flag(SAMPLED) {
+            self.profile.freed(h.as_ptr().addr());
+        }
         self.bytes
             .set(self.bytes.get() - header.vtable.layout.size());
         self.objects.set(self.objects.get() - 1);
@@ -1229,6 +1242,26 @@ pub fn set_memory_limit(bytes: usize) -> usize {
         heap.set_goal(heap.bytes.get());
         old
     })
+}
+
+/// Sets how often allocations are sampled for the heap profile: on average one per `bytes`
+/// allocated (Go's `runtime.MemProfileRate`); 0 turns sampling off, 1 samples every
+/// allocation. Returns the previous rate. The default is 0, or the `GOMEM_MEMPROFILERATE`
+/// environment variable. Objects allocated before sampling was on are not in the profile.
+pub fn set_mem_profile_rate(bytes: u64) -> u64 {
+    HEAP.with(|heap| {
+        let old = heap.profile.rate();
+        heap.profile.set_rate(bytes, heap.total_alloc_bytes.get());
+        old
+    })
+}
+
+/// Writes this thread's heap profile in pprof's format (Go's `pprof.WriteHeapProfile`):
+/// for each sampled call stack, what it allocated since the thread started and what of that
+/// is still allocated, scaled up from the samples. Read it with `go tool pprof`. Empty
+/// unless sampling is on (see [`set_mem_profile_rate`]).
+pub fn write_heap_profile(out: &mut impl std::io::Write) -> std::io::Result<()> {
+    HEAP.with(|heap| heap.profile.write(out, heap.born.elapsed()))
 }
 
 /// This thread's heap statistics.
