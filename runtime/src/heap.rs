@@ -1247,7 +1247,8 @@ pub fn set_memory_limit(bytes: usize) -> usize {
 /// Sets how often allocations are sampled for the heap profile: on average one per `bytes`
 /// allocated (Go's `runtime.MemProfileRate`); 0 turns sampling off, 1 samples every
 /// allocation. Returns the previous rate. The default is 0, or the `GOMEM_MEMPROFILERATE`
-/// environment variable. Objects allocated before sampling was on are not in the profile.
+/// environment variable. Objects allocated before sampling was on are not in the profile,
+/// and each sample is scaled by the rate it was drawn at.
 pub fn set_mem_profile_rate(bytes: u64) -> u64 {
     HEAP.with(|heap| {
         let old = heap.profile.rate();

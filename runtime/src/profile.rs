@@ -37,17 +37,17 @@ pub(crate) fn rate_from_env() -> u64 {
         .unwrap_or(0)
 }
 
-/// The allocations of one call stack and object size.
-struct Bucket {
-    /// Return addresses, innermost first.
-    stack: Box<[usize]>,
-    size: usize,
+/// What a bucket counted: sampled allocations, and how many of them were freed.
+#[derive(Default)]
+struct Counts {
     allocs: u64,
     frees: u64,
 }
 
-/// A bucket's call stack and object size.
-type BucketKey = (Box<[usize]>, usize);
+/// What a bucket is for: a call stack (return addresses, innermost first), an object size,
+/// and the rate its samples were drawn at (they are scaled by it, even if it changed
+/// since).
+type BucketKey = (Box<[usize]>, usize, u64);
 
 /// A heap's sampler and what it sampled.
 pub(crate) struct Profiler {
@@ -57,8 +57,9 @@ pub(crate) struct Profiler {
     next: Cell<u64>,
     /// State of the random draws (splitmix64).
     rng: Cell<u64>,
-    buckets: RefCell<Vec<Bucket>>,
-    by_key: RefCell<HashMap<BucketKey, usize>>,
+    /// The buckets' counts, by their index in `buckets`.
+    counts: RefCell<Vec<Counts>>,
+    buckets: RefCell<HashMap<BucketKey, usize>>,
     /// Sampled objects still allocated: their address and bucket.
     live: RefCell<HashMap<usize, usize>>,
 }
@@ -69,8 +70,8 @@ impl Profiler {
             rate: Cell::new(0),
             next: Cell::new(u64::MAX),
             rng: Cell::new(seed()),
-            buckets: RefCell::new(Vec::new()),
-            by_key: RefCell::new(HashMap::new()),
+            counts: RefCell::new(Vec::new()),
+            buckets: RefCell::new(HashMap::new()),
             live: RefCell::new(HashMap::new()),
         };
         p.set_rate(rate, 0);
@@ -126,23 +127,14 @@ impl Profiler {
             }
             stack.len() < MAX_FRAMES
         });
-        let key = (stack.into_boxed_slice(), size);
-        let mut buckets = self.buckets.borrow_mut();
-        let mut by_key = self.by_key.borrow_mut();
-        let index = match by_key.get(&key) {
-            Some(&i) => i,
-            None => {
-                buckets.push(Bucket {
-                    stack: key.0.clone(),
-                    size,
-                    allocs: 0,
-                    frees: 0,
-                });
-                by_key.insert(key, buckets.len() - 1);
-                buckets.len() - 1
-            }
-        };
-        buckets[index].allocs += 1;
+        let mut counts = self.counts.borrow_mut();
+        let next = counts.len();
+        let key = (stack.into_boxed_slice(), size, self.rate.get());
+        let index = *self.buckets.borrow_mut().entry(key).or_insert(next);
+        if index == next {
+            counts.push(Counts::default());
+        }
+        counts[index].allocs += 1;
         self.live.borrow_mut().insert(addr, index);
     }
 
@@ -151,17 +143,20 @@ impl Profiler {
     #[inline(never)]
     pub fn freed(&self, addr: usize) {
         if let Some(index) = self.live.borrow_mut().remove(&addr) {
-            self.buckets.borrow_mut()[index].frees += 1;
+            self.counts.borrow_mut()[index].frees += 1;
         }
     }
 
     /// Writes the profile in pprof's protobuf format (uncompressed, which pprof reads as
     /// well as gzipped). `duration` is how long the heap has been sampling.
     pub fn write(&self, out: &mut dyn Write, duration: Duration) -> io::Result<()> {
+        let counts = self.counts.borrow();
         let buckets = self.buckets.borrow();
+        // In the order the buckets were made, so that one run's profiles list them alike.
+        let mut buckets: Vec<(&BucketKey, usize)> = buckets.iter().map(|(k, &i)| (k, i)).collect();
+        buckets.sort_unstable_by_key(|&(_, i)| i);
         let mut symbols = Symbols::default();
         let mut profile = Message::default();
-        let rate = self.rate.get().max(1);
         for (kind, unit) in [
             ("alloc_objects", "count"),
             ("alloc_space", "bytes"),
@@ -173,28 +168,30 @@ impl Profiler {
             vt.int(2, symbols.string(unit));
             profile.message(1, &vt);
         }
-        for b in buckets.iter() {
-            let locations = symbols.stack(&b.stack);
+        for ((stack, size, rate), index) in buckets {
+            let locations = symbols.stack(stack);
             if locations.is_empty() {
                 continue;
             }
-            let scale = scale(b.size, rate);
+            let scale = scale(*size, *rate);
             let value = |n: u64| (n as f64 * scale).round() as i64;
-            let inuse = b.allocs - b.frees;
+            let Counts { allocs, frees } = counts[index];
+            let inuse = allocs - frees;
+            let bytes = *size as u64;
             let mut sample = Message::default();
             sample.packed(1, locations.iter().map(|&l| l as i64));
             sample.packed(
                 2,
                 [
-                    value(b.allocs),
-                    value(b.allocs * b.size as u64),
+                    value(allocs),
+                    value(allocs * bytes),
                     value(inuse),
-                    value(inuse * b.size as u64),
+                    value(inuse * bytes),
                 ],
             );
             let mut label = Message::default();
             label.int(1, symbols.string("bytes"));
-            label.int(3, b.size as i64);
+            label.int(3, *size as i64);
             sample.message(3, &label);
             profile.message(2, &sample);
         }
@@ -243,7 +240,7 @@ impl Profiler {
         profile.int(9, now.as_nanos() as i64);
         profile.int(10, duration.as_nanos() as i64);
         profile.message(11, &period_type);
-        profile.int(12, rate as i64);
+        profile.int(12, self.rate.get() as i64);
         profile.int(14, default_type);
         out.write_all(&profile.0)
     }
