@@ -1258,9 +1258,9 @@ pub fn set_mem_profile_rate(bytes: u64) -> u64 {
 }
 
 /// Writes this thread's heap profile in pprof's format (Go's `pprof.WriteHeapProfile`):
-/// for each sampled call stack, what it allocated since the thread started and what of that
-/// is still allocated, scaled up from the samples. Read it with `go tool pprof`. Empty
-/// unless sampling is on (see [`set_mem_profile_rate`]).
+/// for each sampled call stack, what it allocated while sampling was on and what of that is
+/// still allocated, scaled up from the samples. Read it with `go tool pprof`. It has no
+/// samples if sampling was never turned on (see [`set_mem_profile_rate`]).
 pub fn write_heap_profile(out: &mut impl std::io::Write) -> std::io::Result<()> {
     HEAP.with(|heap| heap.profile.write(out, heap.born.elapsed()))
 }
