@@ -207,19 +207,14 @@ macro_rules! levels_by_hand {
 levels_by_hand!(fn levels_bump, AVec);
 levels_by_hand!(fn levels_bumpalo_vec, BVec);
 
-/// The median time per call of `f` over `rounds` rounds of `calls` calls.
-fn median(rounds: usize, calls: usize, f: &mut dyn FnMut()) -> Duration {
-    let mut times: Vec<Duration> = (0..rounds)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..calls {
-                f();
-            }
-            start.elapsed() / calls as u32
-        })
-        .collect();
-    times.sort();
-    times[rounds / 2]
+/// The time per call of `f` over one round of `calls` calls (the medians are taken over
+/// the rounds, in `main`).
+fn per_call(calls: usize, f: &mut dyn FnMut()) -> Duration {
+    let start = Instant::now();
+    for _ in 0..calls {
+        f();
+    }
+    start.elapsed() / calls as u32
 }
 
 /// One workload's four sides, each a closure that makes one call.
@@ -303,7 +298,7 @@ fn main() {
     for _ in 0..rounds {
         for (w, t) in workloads.iter_mut().zip(&mut times) {
             for (side, t) in w.sides.iter_mut().zip(t.iter_mut()) {
-                t.push(median(1, w.calls, side));
+                t.push(per_call(w.calls, side));
             }
         }
     }

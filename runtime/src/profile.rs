@@ -155,7 +155,7 @@ impl Profiler {
         // In the order the buckets were made, so that one run's profiles list them alike.
         let mut buckets: Vec<(&BucketKey, usize)> = buckets.iter().map(|(k, &i)| (k, i)).collect();
         buckets.sort_unstable_by_key(|&(_, i)| i);
-        let mut symbols = Symbols::default();
+        let mut symbols = Symbols::new();
         let mut profile = Message::default();
         for (kind, unit) in [
             ("alloc_objects", "count"),
@@ -234,10 +234,7 @@ impl Profiler {
         for s in &symbols.strings {
             profile.bytes(6, s.as_bytes());
         }
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
-        profile.int(9, now.as_nanos() as i64);
+        profile.int(9, since_epoch().as_nanos() as i64);
         profile.int(10, duration.as_nanos() as i64);
         profile.message(11, &period_type);
         profile.int(12, self.rate.get() as i64);
@@ -246,13 +243,17 @@ impl Profiler {
     }
 }
 
+/// The wall-clock time, since the Unix epoch.
+fn since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
 /// A seed for the sampler that differs between threads and runs (Go's samples differ from
 /// run to run too), so that no run keeps the luck of one fixed sequence.
 fn seed() -> u64 {
-    let time = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos() as u64;
+    let time = since_epoch().as_nanos() as u64;
     let here = 0u8;
     time ^ (std::ptr::addr_of!(here) as u64).rotate_left(32)
 }
@@ -267,7 +268,6 @@ fn scale(size: usize, rate: u64) -> f64 {
 }
 
 /// The string, function and location tables of a profile being written.
-#[derive(Default)]
 struct Symbols {
     /// Index 0 is the empty string, as pprof requires.
     strings: Vec<String>,
@@ -283,11 +283,19 @@ struct Symbols {
 }
 
 impl Symbols {
-    fn string(&mut self, s: &str) -> i64 {
-        if self.strings.is_empty() {
-            self.strings.push(String::new());
-            self.string_ids.insert(String::new(), 0);
+    fn new() -> Symbols {
+        Symbols {
+            strings: vec![String::new()],
+            string_ids: HashMap::from([(String::new(), 0)]),
+            functions: Vec::new(),
+            function_ids: HashMap::new(),
+            locations: Vec::new(),
+            location_ids: HashMap::new(),
+            resolved: HashMap::new(),
         }
+    }
+
+    fn string(&mut self, s: &str) -> i64 {
         if let Some(&id) = self.string_ids.get(s) {
             return id;
         }
