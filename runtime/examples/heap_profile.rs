@@ -38,7 +38,8 @@ fn build_graph(n: u64) -> Vec<Gc<Node>> {
     nodes
 }
 
-/// Garbage cycles made and dropped: only the `alloc` views show them.
+/// Garbage cycles made and dropped: the `alloc` views show them all, `inuse` only those no
+/// collection has freed yet.
 #[inline(never)]
 fn churn(n: u64) -> u64 {
     let mut sum = 0;

@@ -9,7 +9,7 @@
 //! addresses only; symbols are looked up when a profile is written) in the bucket of that
 //! stack and size; the object carries a flag in its header so that its free, by its last
 //! handle or by a collection, is counted in the same bucket. A profile then tells, per call
-//! stack, what was allocated since the thread started (`alloc_objects`, `alloc_space`) and
+//! stack, what was allocated while sampling was on (`alloc_objects`, `alloc_space`) and
 //! what of it is still live (`inuse_objects`, `inuse_space`, the default view).
 //!
 //! Unlike Go, sampling is off unless asked for (`GOMEM_MEMPROFILERATE=<bytes>`, read when
