@@ -12,7 +12,7 @@ use syn::Expr;
 use crate::consteval::ConstExpr;
 use crate::index::ModuleId;
 use crate::layout::{primitive_size, TypeShape};
-use crate::lints::FileContext;
+use crate::lint::FileContext;
 use crate::span::Span;
 
 /// `(span, bytes)` of every sized allocation in `expr`, written in module `module`.
@@ -107,7 +107,7 @@ impl<'ast> Visit<'ast> for Heap<'_, '_> {
         let Expr::Path(p) = &*call.func else {
             return syn::visit::visit_expr_call(self, call);
         };
-        let segs = crate::index::segment_names(&p.path);
+        let segs = crate::syntax::segment_names(&p.path);
         let tail: Vec<&str> = segs.iter().rev().take(2).map(String::as_str).collect();
         match tail.as_slice() {
             ["with_capacity", "String"] if call.args.len() == 1 => {

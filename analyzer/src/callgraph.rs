@@ -29,11 +29,10 @@ use syn::visit::Visit;
 use syn::{Expr, Stmt};
 
 use crate::consteval::ConstExpr;
-use crate::index::{
-    flatten_use, segment_names, Import, ItemId, ItemIndex, ItemKind, ModuleId, Resolution,
-};
-use crate::lints::{FactSource, FileContext};
+use crate::index::{flatten_use, Import, ItemId, ItemIndex, ItemKind, ModuleId, Resolution};
+use crate::lint::{FactSource, FileContext};
 use crate::span::Span;
+use crate::syntax::segment_names;
 
 /// Threads spawned by std get this much stack unless `Builder::stack_size` says otherwise.
 pub const SPAWNED_STACK: u64 = 2 << 20;

@@ -11,10 +11,10 @@ use std::process::ExitCode;
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 
-use crate::config::Config;
-use crate::diagnostic::Level;
+use crate::config::{parse_size, Config};
 use crate::driver::{analyze, Analysis};
-use crate::lints::LintId;
+use crate::lint_defs::Level;
+use crate::lint_defs::LintId;
 use crate::report;
 use crate::workspace::{cargo, Workspace};
 
@@ -139,29 +139,6 @@ enum Color {
     Never,
 }
 
-/// Parses `1048576`, `1MiB`, `512 KiB`, `2GB`. Units are always binary: `KB`, `MB` and `GB`
-/// mean KiB, MiB and GiB, as the sizes the lints print do.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '_')
-        .unwrap_or(s.len());
-    let (digits, unit) = s.split_at(split);
-    let n: u64 = digits
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size (try `1MiB` or `4096`)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        other => return Err(format!("unknown size unit `{other}` (use KiB, MiB or GiB)")),
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{s}` is too large"))
-}
-
 /// Runs the command with the process's arguments.
 pub fn main() -> ExitCode {
     let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -188,14 +165,14 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
     let args = Args::from_arg_matches(&matches).map_err(|e| e.to_string())?;
 
     if args.list {
-        let listed = || LintId::ALL.into_iter().filter(|id| id.lint().configurable);
+        let listed = || LintId::ALL.into_iter().filter(|id| id.configurable());
         let width = listed().map(|id| id.name().len()).max().unwrap_or(0);
         for id in listed() {
-            let lint = id.lint();
+            let lint = crate::lints::lint(id);
             println!(
                 "{:<width$} {:<5} {}",
-                lint.name,
-                lint.default_level.as_str(),
+                id.name(),
+                id.default_level().as_str(),
                 lint.summary
             );
         }
@@ -209,8 +186,8 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
         println!(
             "# gomem::{} (default: {})\n\n{}",
             id.name(),
-            id.lint().default_level.as_str(),
-            id.lint().explanation
+            id.default_level().as_str(),
+            crate::lints::lint(id).explanation
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -469,19 +446,4 @@ fn quiet_worker_panics() {
             default(info);
         }
     }));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_size;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
-        assert_eq!(parse_size("512 KiB"), Ok(512 << 10));
-        assert_eq!(parse_size("1_000"), Ok(1000));
-        assert!(parse_size("1 parsec").is_err());
-        assert!(parse_size("MiB").is_err());
-    }
 }

@@ -4,8 +4,8 @@
 //! were given, as rustc does; `warnings` names every warning (`-D warnings` turns warnings into
 //! errors, `-A warnings` silences them).
 
-use crate::diagnostic::Level;
-use crate::lints::LintId;
+use crate::lint_defs::Level;
+use crate::lint_defs::LintId;
 
 #[derive(Clone, Debug, Default)]
 pub struct Config {
@@ -24,7 +24,7 @@ pub struct Config {
 
 impl Config {
     /// The settings that apply to the files of `package` (the run's when it has none).
-    pub fn for_package(&self, package: Option<crate::workspace::PackageId>) -> &Config {
+    pub fn for_package(&self, package: Option<crate::ids::PackageId>) -> &Config {
         package
             .and_then(|p| self.per_package.get(p.0 as usize))
             .and_then(Option::as_ref)
@@ -90,10 +90,7 @@ pub struct LintLevels {
 impl Default for LintLevels {
     fn default() -> Self {
         LintLevels {
-            levels: LintId::ALL
-                .iter()
-                .map(|id| id.lint().default_level)
-                .collect(),
+            levels: LintId::ALL.iter().map(|id| id.default_level()).collect(),
             warnings: None,
         }
     }
@@ -121,7 +118,7 @@ impl LintLevels {
         let Some(id) = LintId::from_name(name) else {
             let valid: Vec<_> = LintId::ALL
                 .iter()
-                .filter(|id| id.lint().configurable)
+                .filter(|id| id.configurable())
                 .map(|id| id.name())
                 .chain(["warnings"])
                 .collect();
@@ -130,12 +127,35 @@ impl LintLevels {
                 valid.join(", ")
             ));
         };
-        if !id.lint().configurable {
+        if !id.configurable() {
             return Err(format!("the level of `{name}` cannot be changed"));
         }
         self.levels[id as usize] = level;
         Ok(())
     }
+}
+
+/// Parses `1048576`, `1MiB`, `512 KiB`, `2GB`. Units are always binary: `KB`, `MB` and `GB`
+/// mean KiB, MiB and GiB, as the sizes the lints print do.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '_')
+        .unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (try `1MiB` or `4096`)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}` (use KiB, MiB or GiB)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 #[cfg(test)]
@@ -166,5 +186,15 @@ mod tests {
             "{err}"
         );
         assert!(l.set("internal_error", Level::Allow).is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("512 KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("1_000"), Ok(1000));
+        assert!(parse_size("1 parsec").is_err());
+        assert!(parse_size("MiB").is_err());
     }
 }

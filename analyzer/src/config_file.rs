@@ -20,8 +20,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::config::Settings;
-use crate::diagnostic::Level;
-use crate::lints::LintId;
+use crate::lint_defs::Level;
+use crate::lint_defs::LintId;
 
 const KEYS: &[&str] = &["lints", "thresholds", "exclude"];
 const THRESHOLDS: &[&str] = &["static-size", "stack-value-size"];
@@ -46,11 +46,11 @@ pub fn parse(origin: &str, base: &Path, value: &Value) -> Result<Settings, Strin
                 };
                 for (name, level) in lints {
                     let known = name == "warnings"
-                        || LintId::from_name(name).is_some_and(|id| id.lint().configurable);
+                        || LintId::from_name(name).is_some_and(|id| id.configurable());
                     if !known {
                         let valid: Vec<&str> = LintId::ALL
                             .iter()
-                            .filter(|id| id.lint().configurable)
+                            .filter(|id| id.configurable())
                             .map(|id| id.name())
                             .chain(["warnings"])
                             .collect();
@@ -79,7 +79,7 @@ pub fn parse(origin: &str, base: &Path, value: &Value) -> Result<Settings, Strin
                 for (name, size) in t {
                     let bytes = match size {
                         Value::Number(n) => n.as_u64().ok_or(()),
-                        Value::String(s) => crate::cli::parse_size(s).map_err(|_| ()),
+                        Value::String(s) => crate::config::parse_size(s).map_err(|_| ()),
                         _ => Err(()),
                     }
                     .map_err(|()| {

@@ -50,7 +50,7 @@ impl ConstExpr {
                 _ => ConstExpr::Unknown,
             },
             Expr::Path(p) if p.qself.is_none() => {
-                ConstExpr::Path(crate::index::segment_names(&p.path))
+                ConstExpr::Path(crate::syntax::segment_names(&p.path))
             }
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => {
                 ConstExpr::Neg(Box::new(ConstExpr::from_syn(&u.expr)))

@@ -3,29 +3,8 @@
 //! A [`Diagnostic`] is plain data with byte spans. Lints build them, the driver applies
 //! levels, reporters render them; nothing here knows about terminals or JSON.
 
-use crate::lints::LintId;
+use crate::lint_defs::{Level, LintId};
 use crate::span::Span;
-
-/// How seriously a finding is taken, as in rustc: `Allow` drops it, `Warn` reports it, `Deny`
-/// reports it and fails the run (exit code 1). `Note` is informational output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    Allow,
-    Note,
-    Warn,
-    Deny,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Allow => "allow",
-            Level::Note => "note",
-            Level::Warn => "warn",
-            Level::Deny => "deny",
-        }
-    }
-}
 
 /// A secondary location with its explanation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,7 +43,7 @@ impl Diagnostic {
     pub fn new(lint: LintId, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             lint,
-            level: lint.lint().default_level,
+            level: lint.default_level(),
             message: message.into(),
             primary: Label {
                 span,

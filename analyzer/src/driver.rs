@@ -24,15 +24,19 @@ use std::sync::{Arc, Barrier, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
+use crate::ids::{PackageId, TargetId};
 use crate::index::{expand_cfg_macros, summarize, FileSummary, IndexBuilder, ItemIndex, ModuleId};
-use crate::lints::{Check, CrateContext, Facts, FileContext, LintId};
+use crate::lint::{Check, CrateContext, Facts, FileContext};
+use crate::lint_defs::Level;
+use crate::lint_defs::LintId;
+use crate::lints;
 use crate::modtree;
 use crate::parse::{parse_file, STACK_SIZE};
 use crate::source::{SourceDb, SourceFile};
 use crate::span::{FileId, Span};
 use crate::suppress::Suppression;
-use crate::workspace::{Target, TargetId, Workspace};
+use crate::workspace::{Target, Workspace};
 
 /// The outcome of a run.
 pub struct Analysis {
@@ -68,7 +72,7 @@ pub fn analyze(workspace: Workspace, config: Config) -> Analysis {
 pub fn analyze_with(workspace: Workspace, config: Config, jobs: usize) -> Analysis {
     let checks = LintId::ALL
         .into_iter()
-        .map(|id| (id, id.lint().check))
+        .map(|id| (id, lints::lint(id).check))
         .collect();
     analyze_with_checks(workspace, config, jobs, checks)
 }
@@ -196,7 +200,7 @@ struct LintContext {
     db: Arc<SourceDb>,
     config: Config,
     /// The package of each target, to find a file's package settings.
-    target_packages: Vec<crate::workspace::PackageId>,
+    target_packages: Vec<PackageId>,
     checks: Vec<(LintId, Check)>,
 }
 
@@ -322,7 +326,7 @@ impl Run {
         drop(context);
         let db = Arc::try_unwrap(frozen).expect("no worker outlives the run");
         for d in &mut diagnostics {
-            if d.lint.lint().configurable {
+            if d.lint.configurable() {
                 // A lint may raise its own level (e.g. a finding inside a loop); flags cap it.
                 let package = db
                     .get(d.primary.span.file)
@@ -439,7 +443,7 @@ impl Run {
             .file_stem()
             .map_or("root".into(), |s| s.to_string_lossy().into_owned());
         self.workspace.targets.push(Target {
-            package: crate::workspace::PackageId(0),
+            package: PackageId(0),
             name,
             kind: vec!["lib".into()],
             crate_types: vec!["lib".into()],

@@ -18,7 +18,7 @@ use syn::Expr;
 
 use crate::allocation::sized_allocations;
 use crate::index::{flatten_use, macro_statics, Import, ItemKind, ModuleId, Resolution};
-use crate::lints::{FactSource, FileContext};
+use crate::lint::{FactSource, FileContext};
 use crate::span::Span;
 
 #[derive(Debug, Default)]

@@ -16,10 +16,10 @@
 use std::collections::HashMap;
 
 use crate::consteval::ConstExpr;
+use crate::ids::TargetId;
 use crate::layout::{size_lower_bound, TypeShape};
 use crate::modtree::ModDecl;
 use crate::span::{FileId, Span};
-use crate::workspace::TargetId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ModuleId(pub u32);
@@ -291,12 +291,6 @@ fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
             },
             _ => None,
         })
-}
-
-/// The names of a path's segments (`std::thread::spawn` -> `["std", "thread", "spawn"]`),
-/// generic arguments left out: the form every analysis matches paths in.
-pub fn segment_names(path: &syn::Path) -> Vec<String> {
-    path.segments.iter().map(|s| s.ident.to_string()).collect()
 }
 
 /// Turns a `use` tree into one [`Import`] per name it brings into scope.

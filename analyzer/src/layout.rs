@@ -90,7 +90,7 @@ impl TypeShape {
                     return TypeShape::Bytes(8);
                 }
                 if matches!(last.arguments, syn::PathArguments::None) {
-                    TypeShape::Named(crate::index::segment_names(&p.path))
+                    TypeShape::Named(crate::syntax::segment_names(&p.path))
                 } else {
                     TypeShape::Unknown
                 }

@@ -11,6 +11,7 @@
 //! a proc-macro crate can use it cheaply.
 
 pub mod allocation;
+pub mod attribute;
 #[cfg(feature = "cli")]
 pub mod baseline;
 pub mod callgraph;
@@ -25,8 +26,11 @@ pub mod driver;
 pub mod escape;
 pub mod fingerprint;
 pub mod globals;
+pub mod ids;
 pub mod index;
 pub mod layout;
+pub mod lint;
+pub mod lint_defs;
 pub mod lints;
 pub mod modtree;
 pub mod parse;
@@ -35,4 +39,7 @@ pub mod report;
 pub mod source;
 pub mod span;
 pub mod suppress;
+pub mod syntax;
+#[cfg(test)]
+mod test_util;
 pub mod workspace;

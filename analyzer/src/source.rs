@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::ids::TargetId;
 use crate::span::FileId;
-use crate::workspace::TargetId;
 
 /// One file of the run.
 #[derive(Debug)]

@@ -15,8 +15,9 @@
 use syn::visit::Visit;
 
 use crate::config::Config;
-use crate::diagnostic::{Diagnostic, Level};
-use crate::lints::LintId;
+use crate::diagnostic::Diagnostic;
+use crate::lint_defs::Level;
+use crate::lint_defs::LintId;
 use crate::source::SourceFile;
 use crate::span::{FileId, Span};
 
@@ -73,7 +74,7 @@ fn attrs(
                 let value: syn::LitStr = meta.value()?.parse()?;
                 reason = Some(value.value());
             } else {
-                let name = crate::index::segment_names(&meta.path).join("::");
+                let name = crate::syntax::segment_names(&meta.path).join("::");
                 lints.push((name, Span::of_tokens(file, &meta.path)));
             }
             Ok(())
@@ -248,7 +249,7 @@ pub fn apply(
 ) -> Vec<Diagnostic> {
     let mut used = vec![false; suppressions.len()];
     diagnostics.retain(|d| {
-        if !d.lint.lint().configurable {
+        if !d.lint.configurable() {
             return true;
         }
         let at = d.primary.span;

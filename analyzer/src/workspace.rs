@@ -7,13 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// Index of a target in [`Workspace::targets`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TargetId(pub u32);
-
-/// Index of a package in [`Workspace::packages`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PackageId(pub u32);
+use crate::ids::{PackageId, TargetId};
 
 #[derive(Clone, Debug)]
 pub struct Package {

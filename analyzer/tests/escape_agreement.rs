@@ -2,18 +2,18 @@
 //! every allocation site of the shared fixture (tests/fixtures/escape/routes.rs), and both
 //! match what the fixture's comments promise (`// stays`, `// escapes`).
 //!
-//! The attribute side calls `escape::attribute::expand`, the function the proc macro calls
+//! The attribute side calls `attribute::expand`, the function the proc macro calls
 //! on its item (the macro adds only token plumbing); the command-line side runs the whole
 //! pipeline, as the binary does.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use gomem_analyzer::attribute::{expand, Options};
 use gomem_analyzer::config::Config;
-use gomem_analyzer::diagnostic::Level;
 use gomem_analyzer::driver::analyze;
-use gomem_analyzer::escape::attribute::{expand, Options};
-use gomem_analyzer::lints::LintId;
+use gomem_analyzer::lint_defs::Level;
+use gomem_analyzer::lint_defs::LintId;
 use gomem_analyzer::span::FileId;
 use gomem_analyzer::workspace::Workspace;
 

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use gomem_analyzer::config::Config;
 use gomem_analyzer::driver::{analyze, analyze_with_checks};
-use gomem_analyzer::lints::{Check, FileContext, LintId};
+use gomem_analyzer::lint::{Check, FileContext};
+use gomem_analyzer::lint_defs::LintId;
 use gomem_analyzer::workspace::Workspace;
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -110,9 +111,12 @@ fn a_crashing_check_loses_nothing_else() {
         (LintId::UnjoinedTask, Check::File(panics_on_boom)),
         (
             LintId::OversizedStatic,
-            LintId::OversizedStatic.lint().check,
+            gomem_analyzer::lints::lint(LintId::OversizedStatic).check,
         ),
-        (LintId::UnjoinedTask, LintId::UnjoinedTask.lint().check),
+        (
+            LintId::UnjoinedTask,
+            gomem_analyzer::lints::lint(LintId::UnjoinedTask).check,
+        ),
     ];
     let analysis = analyze_with_checks(
         Workspace::from_paths(std::slice::from_ref(&dir)),

@@ -1,4 +1,4 @@
-//! `#[gomem::escape]`: the token plumbing around `gomem_analyzer::escape::attribute`, which
+//! `#[gomem::escape]`: the token plumbing around `gomem_analyzer::attribute`, which
 //! holds the decisions and the rewrite.
 //!
 //! The analysis locates code by byte offsets, as it does for the command line, and a proc
@@ -23,7 +23,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-use gomem_analyzer::escape::attribute::{self, Options};
+use gomem_analyzer::attribute::{self, Options};
 use gomem_analyzer::source::SourceFile;
 use gomem_analyzer::span::{use_line_index, FileId};
 use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Span, TokenStream, TokenTree};

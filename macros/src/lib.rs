@@ -47,14 +47,14 @@ pub fn allow(
 /// not escape the call (`Box::new`, `vec!`, `Vec`/`String` constructors, `format!`) onto a
 /// per-call arena (`gomem::arena`), freed all at once when the call returns. The decisions
 /// are the ones `cargo gomem-lint --explain-escapes` shows; what is rewritten and what is
-/// left alone is documented in `gomem_analyzer::escape::attribute`.
+/// left alone is documented in `gomem_analyzer::attribute`.
 ///
 /// `#[gomem::escape(deny_escape)]` also makes every allocation that escapes a compile error
 /// saying why it escapes.
 ///
 /// `#[gomem::escape(gc)]` on an inline mod moves its `Rc`/`RefCell` data onto the collected
 /// heap (`gomem::Gc`/`gomem::GcCell`), so that cycles are collected instead of leaked; see
-/// `gomem_analyzer::escape::gc_heap` for what it does and what it refuses.
+/// `gomem_analyzer::attribute::gc_heap` for what it does and what it refuses.
 #[proc_macro_attribute]
 pub fn escape(
     args: proc_macro::TokenStream,

@@ -18,9 +18,6 @@ use std::collections::HashMap;
 use syn::visit::Visit;
 use syn::{Expr, Stmt};
 
-pub mod attribute;
-pub mod gc_heap;
-
 use crate::span::Span;
 
 /// Where a value goes.
@@ -244,7 +241,7 @@ impl Walker<'_> {
             }
             Expr::Call(call) => {
                 let callee = match &*call.func {
-                    Expr::Path(p) => crate::index::segment_names(&p.path),
+                    Expr::Path(p) => crate::syntax::segment_names(&p.path),
                     _ => Vec::new(),
                 };
                 let allocates = matches!(callee.as_slice(), [.., ty, f]

@@ -3,14 +3,13 @@
 //! Not a finding but an explanation, like `go build -gcflags=-m`: off unless asked for, and
 //! always at the `note` level. The decisions come from [`crate::escape`].
 
-use super::{Check, FileContext, Lint, LintId};
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
 use crate::escape;
+use crate::lint::{Check, FileContext, Lint};
+use crate::lint_defs::{Level, LintId};
 
 pub const LINT: Lint = Lint {
     id: LintId::Escape,
-    name: "escape",
-    default_level: Level::Allow,
     summary: "where each heap allocation goes (shown by `--explain-escapes`)",
     explanation: r#"## What it finds
 Every heap allocation in a fn (`Box::new`, `vec![..]`, `Vec::new`, `String::from`,
@@ -43,7 +42,6 @@ file (or of an inline module in it), whose summary says whether it lets the para
 escape (Go's "leaking param"). Values captured by closures and async blocks count as
 escaping, and shadowed names are not told apart. It is off by default; `--explain-escapes` turns it on.
 "#,
-    configurable: true,
     check: Check::File(check),
 };
 
@@ -105,8 +103,8 @@ fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
 
 #[cfg(test)]
 mod tests {
-    use crate::lints::test_util::findings;
-    use crate::lints::LintId;
+    use crate::lint_defs::LintId;
+    use crate::test_util::findings;
 
     #[test]
     fn off_unless_asked_for() {

@@ -3,18 +3,17 @@
 use syn::visit::Visit;
 use syn::{Expr, Stmt};
 
-use super::{Check, FileContext, Lint, LintId};
 use crate::callgraph::{MAIN_STACK, SPAWNED_STACK};
 use crate::consteval::ConstExpr;
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
 use crate::index::{flatten_use, Import, ModuleId, Resolution};
 use crate::layout::{human_size, primitive_size, TypeShape};
+use crate::lint::{Check, FileContext, Lint};
+use crate::lint_defs::{Level, LintId};
 use crate::span::Span;
 
 pub const LINT: Lint = Lint {
     id: LintId::LargeStackValue,
-    name: "large_stack_value",
-    default_level: Level::Warn,
     summary: "a local value large enough to overflow the stack it runs on",
     explanation: r#"## What it finds
 A local whose size the source gives, over the stack value limit (default 512 KiB): an array
@@ -48,7 +47,6 @@ arrays without a stack temporary (`vec![0; N].into_boxed_slice()`, or `Box::new_
 spells out; values of generic or foreign types; `static`s (`oversized_static` reports those).
 Sizes are lower bounds: padding and fields of unknown size are not counted.
 "#,
-    configurable: true,
     check: Check::File(check),
 };
 
@@ -178,7 +176,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         if let (Expr::Path(p), [arg]) =
             (&*call.func, call.args.iter().collect::<Vec<_>>().as_slice())
         {
-            let segs = crate::index::segment_names(&p.path);
+            let segs = crate::syntax::segment_names(&p.path);
             if matches!(segs.as_slice(), [.., ty, new] if new == "new" && matches!(ty.as_str(), "Box" | "Rc" | "Arc"))
             {
                 if let Expr::Repeat(_) = peel(arg) {
@@ -429,8 +427,8 @@ fn peel(mut e: &Expr) -> &Expr {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_util::findings;
-    use super::LintId;
+    use crate::lint_defs::LintId;
+    use crate::test_util::findings;
 
     fn lines(src: &str) -> Vec<usize> {
         findings(LintId::LargeStackValue, src)

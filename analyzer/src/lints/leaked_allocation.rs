@@ -4,15 +4,14 @@
 use syn::visit::Visit;
 use syn::{Expr, Pat, Stmt};
 
-use super::{Check, FileContext, Lint, LintId};
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
 use crate::index::{flatten_use, Import, ModuleId, Resolution};
+use crate::lint::{Check, FileContext, Lint};
+use crate::lint_defs::{Level, LintId};
 use crate::span::Span;
 
 pub const LINT: Lint = Lint {
     id: LintId::LeakedAllocation,
-    name: "leaked_allocation",
-    default_level: Level::Warn,
     summary:
         "memory given up on purpose (`Box::leak`, `mem::forget`, `into_raw`) and never reclaimed",
     explanation: r#"## What it finds
@@ -55,7 +54,6 @@ pointers keep it and free it in their `Drop`); raw pointers passed straight to a
 C) or returned; a leak in a fn that also calls a `from_raw` (taken back later, as in
 completion callbacks); `Box::leak(Box::new(()))`, which allocates nothing.
 "#,
-    configurable: true,
     check: Check::File(check),
 };
 
@@ -493,7 +491,7 @@ impl<'ast> Checker<'_, 'ast> {
             return;
         }
         let what = match &*call.func {
-            Expr::Path(p) => crate::index::segment_names(&p.path).join("::"),
+            Expr::Path(p) => crate::syntax::segment_names(&p.path).join("::"),
             _ => "this".into(),
         };
         let in_loop = self.loops > 0;
@@ -549,7 +547,7 @@ fn owns_memory(e: &Expr) -> bool {
             .is_some_and(|s| s.ident == "vec" || s.ident == "format"),
         Expr::Call(c) => match &*c.func {
             Expr::Path(p) => {
-                let segs = crate::index::segment_names(&p.path);
+                let segs = crate::syntax::segment_names(&p.path);
                 matches!(segs.as_slice(), [.., ty, ctor]
                     if OWNING_TYPES.contains(&ty.as_str()) && OWNING_CTORS.contains(&ctor.as_str()))
             }
@@ -648,8 +646,8 @@ fn mentions(tokens: proc_macro2::TokenStream, name: &syn::Ident) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_util::findings;
-    use super::LintId;
+    use crate::lint_defs::LintId;
+    use crate::test_util::findings;
 
     fn lines(src: &str) -> Vec<usize> {
         findings(LintId::LeakedAllocation, src)

@@ -3,17 +3,16 @@
 use syn::visit::Visit;
 use syn::Expr;
 
-use super::{Check, FileContext, Lint, LintId};
 use crate::allocation::sized_allocations;
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
 use crate::index::{macro_statics, ModuleId};
 use crate::layout::{human_size, TypeShape};
+use crate::lint::{Check, FileContext, Lint};
+use crate::lint_defs::LintId;
 use crate::span::Span;
 
 pub const LINT: Lint = Lint {
     id: LintId::OversizedStatic,
-    name: "oversized_static",
-    default_level: Level::Warn,
     summary: "a static, const, lazy or thread-local value that pins more memory than the threshold",
     explanation: r#"## What it finds
 A `static`, `const`, `thread_local!` or lazily initialized global (`LazyLock`, `OnceLock`,
@@ -50,7 +49,6 @@ Sizes are lower bounds (padding is ignored), and a size that depends on somethin
 does not spell out (a generic, a type from another crate, a function call) is not guessed:
 such globals are not reported. Globals filled at run time are `retained_global`'s business.
 "#,
-    configurable: true,
     check: Check::File(check),
 };
 
@@ -208,8 +206,8 @@ fn is_lazy(ty: &syn::Type) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::lints::test_util::findings;
-    use crate::lints::LintId;
+    use crate::lint_defs::LintId;
+    use crate::test_util::findings;
 
     fn found(src: &str) -> Vec<(usize, String)> {
         findings(LintId::OversizedStatic, src)

@@ -5,15 +5,14 @@
 
 use std::path::PathBuf;
 
-use super::{Check, Lint, LintId};
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
+use crate::lint::{Check, Lint};
+use crate::lint_defs::LintId;
 use crate::modtree::ModDecl;
 use crate::parse::{FailureKind, ParseFailure};
 
 pub const LINT: Lint = Lint {
     id: LintId::ParseError,
-    name: "parse_error",
-    default_level: Level::Deny,
     summary: "a file the analyzer could not read or parse",
     explanation: r#"## What it finds
 A source file that gomem could not analyze: a syntax error, a file that is not valid UTF-8,
@@ -38,7 +37,6 @@ gomem does not report missing files of `cfg`-gated modules.
 Files that are not part of any module tree (in cargo mode) are not read at all; in plain-path
 mode every `.rs` file under the given folders is read.
 "#,
-    configurable: true,
     check: Check::Builtin,
 };
 

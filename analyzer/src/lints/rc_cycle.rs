@@ -9,17 +9,16 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use super::{
-    facts_of, Check, CrateCheck, CrateContext, FactSource, Facts, FileContext, Lint, LintId,
-};
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
 use crate::index::{ItemKind, ModuleId, Resolution};
+use crate::lint::{
+    facts_of, Check, CrateCheck, CrateContext, FactSource, Facts, FileContext, Lint,
+};
+use crate::lint_defs::LintId;
 use crate::span::{FileId, Span};
 
 pub const LINT: Lint = Lint {
     id: LintId::RcCycle,
-    name: "rc_cycle",
-    default_level: Level::Warn,
     summary: "types whose `Rc`/`Arc` fields can form a strong cycle, which is never freed",
     explanation: r#"## What it finds
 Types of the crate whose fields can hold a reference cycle of `Rc` or `Arc` pointers at run
@@ -60,7 +59,6 @@ strong link to its own kind (`children: Vec<Rc<RefCell<Node>>>`), which is a tre
 code inserts a node below itself. Types are matched through the crate's `use` paths; generic
 parameters (`T` in `Rc<T>`) and types from other crates are not followed.
 "#,
-    configurable: true,
     check: Check::Crate(CrateCheck {
         facts: &TYPES,
         judge,
@@ -377,8 +375,8 @@ fn join(names: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_util::findings;
-    use super::LintId;
+    use crate::lint_defs::LintId;
+    use crate::test_util::findings;
 
     fn lines(src: &str) -> Vec<usize> {
         findings(LintId::RcCycle, src)

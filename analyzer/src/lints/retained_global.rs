@@ -5,16 +5,15 @@
 
 use std::collections::HashMap;
 
-use super::{facts_of, Check, CrateCheck, CrateContext, Facts, Lint, LintId};
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
 use crate::globals::{self, GlobalDecl, GlobalFacts, Op};
 use crate::layout::human_size;
+use crate::lint::{facts_of, Check, CrateCheck, CrateContext, Facts, Lint};
+use crate::lint_defs::LintId;
 use crate::span::{FileId, Span};
 
 pub const LINT: Lint = Lint {
     id: LintId::RetainedGlobal,
-    name: "retained_global",
-    default_level: Level::Warn,
     summary: "a global that is given a large allocation at run time and keeps it for ever",
     explanation: r#"## What it finds
 Code that stores a large allocation (`vec![x; N]`, `Vec::with_capacity(N)`,
@@ -51,7 +50,6 @@ Allocations whose size the source does not give (`Vec::new()` then `push`es: see
 (`oversized_static` reports those). Sizes are lower bounds: an element whose type the
 assignment does not spell out counts as one byte.
 "#,
-    configurable: true,
     check: Check::Crate(CrateCheck {
         facts: &globals::FACTS,
         judge,
@@ -107,8 +105,8 @@ fn judge(cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_util::findings;
-    use super::LintId;
+    use crate::lint_defs::LintId;
+    use crate::test_util::findings;
 
     fn lines(src: &str) -> Vec<usize> {
         findings(LintId::RetainedGlobal, src)

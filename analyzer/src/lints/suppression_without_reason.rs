@@ -2,13 +2,11 @@
 //!
 //! Reported by [`crate::suppress::apply`]; allowed unless `--require-reason` (or `-D`).
 
-use super::{Check, Lint, LintId};
-use crate::diagnostic::Level;
+use crate::lint::{Check, Lint};
+use crate::lint_defs::LintId;
 
 pub const LINT: Lint = Lint {
     id: LintId::SuppressionWithoutReason,
-    name: "suppression_without_reason",
-    default_level: Level::Allow,
     summary: "a suppression without a reason (denied by `--require-reason`)",
     explanation: r#"## What it finds
 A `#[gomem::allow(..)]` without `reason = ".."`, or a `// gomem: allow(..)` comment with no
@@ -34,6 +32,5 @@ struct Node { next: RefCell<Option<Rc<Node>>>, prev: RefCell<Option<Rc<Node>>> }
 `cargo gomem-lint --require-reason`, or `-D suppression_without_reason`. It is allowed by
 default.
 "#,
-    configurable: true,
     check: Check::Builtin,
 };

@@ -5,15 +5,14 @@
 
 use std::collections::HashMap;
 
-use super::{facts_of, Check, CrateCheck, CrateContext, Facts, Lint, LintId};
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
 use crate::globals::{self, GlobalFacts, GlobalUse, Op};
+use crate::lint::{facts_of, Check, CrateCheck, CrateContext, Facts, Lint};
+use crate::lint_defs::LintId;
 use crate::span::{FileId, Span};
 
 pub const LINT: Lint = Lint {
     id: LintId::UnboundedGlobal,
-    name: "unbounded_global",
-    default_level: Level::Warn,
     summary: "a global collection that is added to and never shrunk",
     explanation: r#"## What it finds
 A global collection (`Vec`, `VecDeque`, `HashMap`, `HashSet`, `BTreeMap`, `BTreeSet`,
@@ -48,7 +47,6 @@ from a fn), since that code may shrink it; `pub` globals, which code outside the
 shrink; collections inside a global struct's fields. Growth through a `use` alias or a guard
 bound to a local is seen; growth inside macro invocations is not.
 "#,
-    configurable: true,
     check: Check::Crate(CrateCheck {
         facts: &globals::FACTS,
         judge,
@@ -106,8 +104,8 @@ fn judge(_cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> 
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_util::findings;
-    use super::LintId;
+    use crate::lint_defs::LintId;
+    use crate::test_util::findings;
 
     fn lines(src: &str) -> Vec<usize> {
         findings(LintId::UnboundedGlobal, src)

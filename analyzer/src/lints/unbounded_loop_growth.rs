@@ -5,14 +5,13 @@ use std::collections::HashSet;
 use syn::visit::Visit;
 use syn::Expr;
 
-use super::{Check, FileContext, Lint, LintId};
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
+use crate::lint::{Check, FileContext, Lint};
+use crate::lint_defs::LintId;
 use crate::span::Span;
 
 pub const LINT: Lint = Lint {
     id: LintId::UnboundedLoopGrowth,
-    name: "unbounded_loop_growth",
-    default_level: Level::Warn,
     summary: "an endless loop that adds to a collection it never shrinks",
     explanation: r#"## What it finds
 A `loop` (or `while true`) that nothing can leave (no `break` out of it, no `return`, no `?`,
@@ -45,7 +44,6 @@ macros such as `select!`); collections declared inside the loop; collections the
 shrinks, clears, drains, truncates, reassigns, moves or passes by `&mut` to a fn (which may
 shrink them); fields of `self` (their type is not known here). A panic is not a way out.
 "#,
-    configurable: true,
     check: Check::File(check),
 };
 
@@ -285,7 +283,7 @@ fn builds_collection(e: &Expr) -> bool {
             let Expr::Path(p) = &*c.func else {
                 return false;
             };
-            let segs = crate::index::segment_names(&p.path);
+            let segs = crate::syntax::segment_names(&p.path);
             matches!(
                 segs.as_slice(),
                 [.., ty, ctor] if COLLECTIONS.contains(&ty.as_str())
@@ -517,8 +515,8 @@ fn collect_idents(tokens: proc_macro2::TokenStream, out: &mut HashSet<String>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_util::findings;
-    use super::LintId;
+    use crate::lint_defs::LintId;
+    use crate::test_util::findings;
 
     fn lines(src: &str) -> Vec<usize> {
         findings(LintId::UnboundedLoopGrowth, src)

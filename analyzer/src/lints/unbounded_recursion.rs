@@ -8,16 +8,15 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 
-use super::{facts_of, Check, CrateCheck, CrateContext, Facts, Lint, LintId};
 use crate::callgraph::{self, Arg, CallGraph, FnFacts, MAIN_STACK};
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
 use crate::layout::human_size;
+use crate::lint::{facts_of, Check, CrateCheck, CrateContext, Facts, Lint};
+use crate::lint_defs::LintId;
 use crate::span::FileId;
 
 pub const LINT: Lint = Lint {
     id: LintId::UnboundedRecursion,
-    name: "unbounded_recursion",
-    default_level: Level::Warn,
     summary: "recursion that never stops, or that a literal argument drives deeper than the stack",
     explanation: r#"## What it finds
 Two kinds of recursion that overflow the stack:
@@ -77,7 +76,6 @@ through closures, fn pointers, trait objects and generics, and calls inside macr
 followed, so recursion through them is not seen. `self` calls in trait default methods are not
 followed, since implementors override them (`PartialEq::ne` calling `eq` is not a cycle).
 "#,
-    configurable: true,
     check: Check::Crate(CrateCheck {
         facts: &callgraph::FACTS,
         judge,
@@ -293,8 +291,8 @@ fn join_names(names: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_util::findings;
-    use super::LintId;
+    use crate::lint_defs::LintId;
+    use crate::test_util::findings;
 
     fn lines(src: &str) -> Vec<usize> {
         findings(LintId::UnboundedRecursion, src)

@@ -3,15 +3,14 @@
 use syn::visit::Visit;
 use syn::{Expr, Pat, Stmt};
 
-use super::{Check, FileContext, Lint, LintId};
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
 use crate::index::{flatten_use, Import, ModuleId, Resolution};
+use crate::lint::{Check, FileContext, Lint};
+use crate::lint_defs::LintId;
 use crate::span::Span;
 
 pub const LINT: Lint = Lint {
     id: LintId::UnjoinedTask,
-    name: "unjoined_task",
-    default_level: Level::Warn,
     summary: "a spawned thread or task whose handle is dropped or never joined/awaited",
     explanation: r#"## What it finds
 A thread or async task that is spawned and then forgotten: its `JoinHandle` is discarded
@@ -58,7 +57,6 @@ checked: dropping its `Task` cancels the task rather than detaching it. Spawns h
 macro invocations, and spawns through a runtime handle (`runtime.spawn(..)`), whose receiver
 type the analyzer cannot see, are not checked.
 "#,
-    configurable: true,
     check: Check::File(check),
 };
 
@@ -555,8 +553,8 @@ fn mentions(tokens: proc_macro2::TokenStream, name: &syn::Ident) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::lints::test_util::findings;
-    use crate::lints::LintId;
+    use crate::lint_defs::LintId;
+    use crate::test_util::findings;
 
     fn lines(src: &str) -> Vec<usize> {
         findings(LintId::UnjoinedTask, src)

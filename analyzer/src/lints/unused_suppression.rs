@@ -2,13 +2,11 @@
 //!
 //! Reported by [`crate::suppress::apply`] after every other finding is known.
 
-use super::{Check, Lint, LintId};
-use crate::diagnostic::Level;
+use crate::lint::{Check, Lint};
+use crate::lint_defs::LintId;
 
 pub const LINT: Lint = Lint {
     id: LintId::UnusedSuppression,
-    name: "unused_suppression",
-    default_level: Level::Warn,
     summary: "a suppression (`#[gomem::allow]`, `// gomem: allow`) that silences nothing",
     explanation: r#"## What it finds
 A `#[gomem::allow(..)]` attribute or `// gomem: allow(..)` comment under which no finding of
@@ -34,6 +32,5 @@ Remove the suppression, or fix the lint's name (`cargo gomem-lint --list`).
 Suppressions of lints that are turned off for the run (`-A lint`): they may be needed when the
 lint is on.
 "#,
-    configurable: true,
     check: Check::Builtin,
 };

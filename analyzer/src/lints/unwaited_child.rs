@@ -3,15 +3,14 @@
 use syn::visit::Visit;
 use syn::{Expr, Pat, Stmt};
 
-use super::{Check, FileContext, Lint, LintId};
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
 use crate::index::{flatten_use, Import, ModuleId, Resolution};
+use crate::lint::{Check, FileContext, Lint};
+use crate::lint_defs::LintId;
 use crate::span::Span;
 
 pub const LINT: Lint = Lint {
     id: LintId::UnwaitedChild,
-    name: "unwaited_child",
-    default_level: Level::Warn,
     summary: "a child process that is spawned and never waited for",
     explanation: r#"## What it finds
 A `std::process::Command` whose `.spawn()` returns a `Child`
@@ -50,7 +49,6 @@ collection, passed to a fn or a closure (which may wait for it), or matched and 
 Commands built somewhere the analysis cannot see (a `&mut Command` returned by another fn) and
 spawns inside macros are not checked.
 "#,
-    configurable: true,
     check: Check::File(check),
 };
 
@@ -393,8 +391,8 @@ fn mentions(tokens: proc_macro2::TokenStream, name: &syn::Ident) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_util::findings;
-    use super::LintId;
+    use crate::lint_defs::LintId;
+    use crate::test_util::findings;
 
     fn lines(src: &str) -> Vec<usize> {
         findings(LintId::UnwaitedChild, src)

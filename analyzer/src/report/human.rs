@@ -3,7 +3,8 @@
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel, Severity};
 use codespan_reporting::term::{self, termcolor::WriteColor, Config};
 
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
+use crate::lint_defs::Level;
 use crate::source::SourceDb;
 
 /// The codespan form of a finding: `warning[gomem::unjoined_task]: ...` with its labels, and

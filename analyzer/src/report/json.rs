@@ -7,8 +7,9 @@
 
 use serde::Serialize;
 
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
 use crate::driver::Analysis;
+use crate::lint_defs::Level;
 use crate::source::SourceDb;
 use crate::span::Span;
 use crate::workspace::Workspace;

@@ -7,8 +7,8 @@ pub mod human;
 pub mod json;
 pub mod sarif;
 
-use crate::diagnostic::Level;
 use crate::driver::Analysis;
+use crate::lint_defs::Level;
 
 /// `3 errors, 1 warning` (or `no findings`), for summaries.
 pub fn counts(analysis: &Analysis) -> String {

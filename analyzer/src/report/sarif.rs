@@ -13,10 +13,11 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::Diagnostic;
 use crate::driver::Analysis;
 use crate::fingerprint::{fingerprint, relative_uri};
-use crate::lints::LintId;
+use crate::lint_defs::Level;
+use crate::lint_defs::LintId;
 use crate::source::SourceDb;
 use crate::span::Span;
 
@@ -64,14 +65,14 @@ pub fn log(analysis: &Analysis) -> Value {
 }
 
 fn rule(id: LintId) -> Value {
-    let lint = id.lint();
+    let lint = crate::lints::lint(id);
     json!({
         "id": id.code(),
-        "name": lint.name,
+        "name": id.name(),
         "shortDescription": { "text": lint.summary },
         "fullDescription": { "text": first_paragraph(lint.explanation) },
         "help": { "text": lint.explanation, "markdown": lint.explanation },
-        "defaultConfiguration": { "level": level(lint.default_level) },
+        "defaultConfiguration": { "level": level(id.default_level()) },
     })
 }
 

@@ -33,9 +33,9 @@ use proc_macro2::{Ident, Span as TokenSpan};
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 
-use super::attribute::Error;
-use crate::index::segment_names;
+use super::error::Error;
 use crate::span::{FileId, Span};
+use crate::syntax::segment_names;
 
 /// A std type that moves, and gomem's type that takes its name.
 struct Moved {
