@@ -5,8 +5,9 @@
 //! choice is spelled out: a reference cannot outlive what it points to, and `Box` is the
 //! explicit heap.
 //!
-//! What gomem says: nothing (nothing here leaks). Escape reports in Go's words (`x does not
-//! escape`, `moved to heap: x`) are the `escape` lint of the project's issue 6.
+//! What gomem says: nothing (nothing here leaks). For Go's escape report, run
+//! `cargo gomem-lint --explain-escapes examples/pointers.rs`: the `Box::new` that is
+//! returned "escapes to heap", as Go's `-gcflags=-m` says of the returned pointer.
 
 #[derive(Debug)]
 struct Point {

@@ -1,14 +1,17 @@
-//! gomem's analysis engine: the library behind `cargo gomem-lint` (and, later, the
-//! `#[gomem::escape]` attribute).
+//! gomem's analysis engine: the library behind `cargo gomem-lint` and the
+//! `#[gomem::escape]` attribute.
 //!
-//! Data flows one way, one module per step:
-//! [`workspace`] (what to analyze) -> [`source`] (files, text, lines) -> [`parse`] (syn trees,
-//! never crashing) -> [`index`] (modules, items, `use` resolution; [`modtree`] finds module
-//! files) -> [`lints`] (findings as [`diagnostic::Diagnostic`]s) -> `report` (human and JSON
-//! output, with the `cli` feature). [`driver`] runs the pipeline on all cores.
+//! Data flows one way: [`workspace`] (what to analyze) -> [`source`] (files, text, lines) ->
+//! [`parse`] (syn trees, never crashing) -> [`index`] (modules, items, `use` resolution) ->
+//! facts ([`callgraph`], [`globals`], [`allocation`], [`escape`]) -> [`lints`] (findings as
+//! [`diagnostic::Diagnostic`]s) -> [`suppress`] -> `report` (human, JSON and SARIF output,
+//! with the `cli` feature). [`driver`] runs the pipeline on all cores; [`attribute`] is what
+//! the proc macro does to an item. The modules form layers that import only downward: the
+//! order is declared in `tests/layering.rs` and explained in the repository's
+//! ARCHITECTURE.md.
 //!
-//! Without the default `cli` feature the engine depends only on syn and proc-macro2, so that
-//! a proc-macro crate can use it cheaply.
+//! Without the default `cli` feature the engine depends only on syn, proc-macro2, quote,
+//! petgraph and memchr, so that a proc-macro crate can use it cheaply.
 
 pub mod allocation;
 pub mod attribute;
