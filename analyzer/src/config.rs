@@ -122,10 +122,7 @@ impl LintLevels {
                 .map(|id| id.name())
                 .chain(["warnings"])
                 .collect();
-            return Err(format!(
-                "unknown lint `{name}`; the lints are: {}",
-                valid.join(", ")
-            ));
+            return Err(crate::lint_defs::unknown_lint(name, &valid));
         };
         if !id.configurable() {
             return Err(format!("the level of `{name}` cannot be changed"));

@@ -55,8 +55,8 @@ pub fn parse(origin: &str, base: &Path, value: &Value) -> Result<Settings, Strin
                             .chain(["warnings"])
                             .collect();
                         return Err(format!(
-                            "{origin}: unknown lint `{name}` in `lints`; the lints are: {}",
-                            valid.join(", ")
+                            "{origin}: in `lints`: {}",
+                            crate::lint_defs::unknown_lint(name, &valid)
                         ));
                     }
                     let level = match level.as_str() {

@@ -133,6 +133,51 @@ impl LintId {
     }
 }
 
+/// What to say of `name` when it names no lint: the closest of `names` as a "did you mean",
+/// as rustc, clippy and cargo suggest, or else the whole list.
+pub fn unknown_lint(name: &str, names: &[&str]) -> String {
+    match closest(name, names) {
+        Some(near) => format!("unknown lint `{name}`; did you mean `{near}`?"),
+        None => format!("unknown lint `{name}`; the lints are: {}", names.join(", ")),
+    }
+}
+
+/// The name of `names` closest to `name` in edits (`-` and `_` alike, case ignored), if it is
+/// close enough to be a typo: at most a third of the name's length, as rustc's suggestions.
+pub fn closest<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
+    let name = name
+        .strip_prefix("gomem::")
+        .unwrap_or(name)
+        .replace('-', "_")
+        .to_lowercase();
+    let limit = (name.chars().count() / 3).max(1);
+    names
+        .iter()
+        .map(|n| (edit_distance(&name, n), *n))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance, in chars. (The engine keeps to syn and a few crates, so this small
+/// routine is written here rather than taken from strsim.)
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +194,22 @@ mod tests {
             Some(LintId::UnjoinedTask)
         );
         assert_eq!(LintId::from_name("unjoined_tasks"), None);
+    }
+
+    #[test]
+    fn an_unknown_name_gets_the_closest_lint_or_the_list() {
+        let names: Vec<&str> = LintId::ALL.iter().map(|id| id.name()).collect();
+        assert_eq!(closest("unjoined_tasks", &names), Some("unjoined_task"));
+        assert_eq!(closest("Unjoined-Task", &names), Some("unjoined_task"));
+        assert_eq!(closest("gomem::rc_cycles", &names), Some("rc_cycle"));
+        assert_eq!(closest("leaked_alloc", &names), None);
+        assert_eq!(closest("xyz", &names), None);
+        assert_eq!(
+            unknown_lint("unjoined_tasks", &names),
+            "unknown lint `unjoined_tasks`; did you mean `unjoined_task`?"
+        );
+        assert!(unknown_lint("xyz", &names).contains("the lints are: parse_error, unjoined_task"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "ab"), 2);
     }
 }

@@ -274,15 +274,21 @@ pub fn apply(
                 silenced_something = true;
             }
             match LintId::from_name(name) {
-                None => out.push(
-                    Diagnostic::new(
+                None => {
+                    let names: Vec<&str> = LintId::ALL.iter().map(|id| id.name()).collect();
+                    let d = Diagnostic::new(
                         LintId::UnusedSuppression,
                         *span,
                         format!("unknown lint `{name}` in a suppression"),
                     )
-                    .primary_label("no gomem lint has this name")
-                    .help("`cargo gomem-lint --list` shows the lints"),
-                ),
+                    .primary_label("no gomem lint has this name");
+                    out.push(match crate::lint_defs::closest(name, &names) {
+                        Some(near) => {
+                            d.suggestion(format!("did you mean `{near}`?"), *span, near, false)
+                        }
+                        None => d.help("`cargo gomem-lint --list` shows the lints"),
+                    });
+                }
                 // A lint that is turned off may be needed in other runs: not unused.
                 Some(id) if config.levels.get(id) == Level::Allow => silenced_something = true,
                 Some(_) => {}

@@ -271,7 +271,7 @@ fn judge(_cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> 
         let names: Vec<String> = members.iter().map(|t| format!("`{}`", t.name)).collect();
         let message = if members.len() == 1 {
             format!(
-                "`{}` can point at other `{}` values through more than one strong reference, so its values can form a reference cycle that is never freed",
+                "`{}` values can hold strong references to other `{}` values, so they can form a reference cycle that is never freed",
                 members[0].name, members[0].name
             )
         } else {

@@ -26,8 +26,10 @@ spawn_local}`, under any name `use` gives them (`use std::thread::spawn as go; g
 ## Why it matters
 A detached thread or task is Go's leaked goroutine: it runs until it returns, and keeps
 alive everything it captured. Nothing waits for it, so the program may exit while it is
-half-way through its work; nothing sees its panic; and nothing can stop it on shutdown. A
-detached task that loops or waits on a channel nobody closes never ends at all.
+half-way through its work, and nothing sees its result or its panic. A thread cannot be
+stopped from outside at all; a task stops when its runtime shuts down, wherever it is in its
+work. A detached thread or task that loops or waits on a channel nobody closes runs for the
+rest of the program.
 
 ## Example
 ```rust
@@ -413,7 +415,7 @@ impl<'ast> Checker<'_, 'ast> {
                 .help("keep the `JoinHandle` and `.join()` it, or spawn inside `std::thread::scope` so the thread is joined for you"),
             Spawned::Task => Diagnostic::new(LintId::UnjoinedTask, site.span, "spawned task is never awaited")
                 .primary_label("task spawned here")
-                .note("a detached task runs until it completes and keeps its captured state alive; nothing awaits it, sees it panic, or cancels it on shutdown (Go's leaked goroutine)")
+                .note("a detached task runs until it completes or its runtime shuts down, and keeps its captured state alive until then; nothing observes its result or its panic (Go's leaked goroutine)")
                 .help("keep the `JoinHandle` and `.await` it, or spawn on a `tokio::task::JoinSet` that is awaited or aborted on shutdown"),
         }
     }

@@ -200,10 +200,13 @@ impl Checker<'_> {
             Some((at, label)) => d.primary_label("spawned here").label(at, label.to_string()),
             None => d.primary_label(primary.to_string()),
         };
-        self.out.push(
-            d.note("a child that exits stays a zombie in the process table until its parent waits for it; dropping a `Child` neither waits nor kills (Go's `cmd.Start()` without `cmd.Wait()`)")
-                .help("keep the `Child` and call `.wait()` on it, or use `.status()` or `.output()`, which wait for the process"),
-        );
+        d = d.note("a child that exits stays a zombie in the process table until its parent waits for it; dropping a `Child` neither waits nor kills (Go's `cmd.Start()` without `cmd.Wait()`)");
+        // Where the suggestion already offers `status()`, the help only adds the other ways.
+        self.out.push(if dropped_at_once {
+            d.help("to let it run alongside, keep the `Child` and call `.wait()` on it later; `.output()` also waits, and collects what it prints")
+        } else {
+            d.help("keep the `Child` and call `.wait()` on it, or use `.status()` or `.output()`, which wait for the process")
+        });
     }
 
     /// The `spawn` method span, when `e` is `<command>.spawn()` possibly followed by `?`,

@@ -3,7 +3,7 @@
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel, Severity};
 use codespan_reporting::term::{self, termcolor::WriteColor, Config};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Suggestion};
 use crate::lint_defs::Level;
 use crate::source::SourceDb;
 
@@ -26,16 +26,22 @@ pub fn to_codespan(d: &Diagnostic) -> CsDiagnostic<crate::span::FileId> {
     );
     let mut notes: Vec<String> = d.notes.iter().map(|n| format!("note: {n}")).collect();
     notes.extend(d.help.iter().map(|h| format!("help: {h}")));
-    notes.extend(
-        d.suggestions
-            .iter()
-            .map(|s| format!("help: {}: `{}`", s.message, s.replacement)),
-    );
+    notes.extend(d.suggestions.iter().map(suggestion_line));
     CsDiagnostic::new(severity)
         .with_code(d.lint.code())
         .with_message(&d.message)
         .with_labels(labels)
         .with_notes(notes)
+}
+
+/// A suggestion's help line: the message, then the replacement unless the message already
+/// names it (`did you mean `unjoined_task`?`) or there is none (`remove it`).
+fn suggestion_line(s: &Suggestion) -> String {
+    if s.replacement.is_empty() || s.message.contains(&format!("`{}", s.replacement)) {
+        format!("help: {}", s.message)
+    } else {
+        format!("help: {}: `{}`", s.message, s.replacement)
+    }
 }
 
 /// Renders one finding, e.g. into a terminal or a buffer.
