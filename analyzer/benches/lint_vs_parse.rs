@@ -109,6 +109,7 @@ fn main() {
             drop(std::hint::black_box(gomem_analyzer::parse::parse_file(
                 gomem_analyzer::span::FileId(0),
                 text,
+                gomem_analyzer::parse::Edition::E2021,
             )))
         });
         ours.push(start.elapsed());

@@ -15,6 +15,7 @@ use crate::config::{parse_size, Config};
 use crate::driver::{analyze, Analysis};
 use crate::lint_defs::Level;
 use crate::lint_defs::LintId;
+use crate::parse::Edition;
 use crate::report;
 use crate::workspace::{cargo, Workspace};
 
@@ -42,6 +43,11 @@ struct Args {
     /// Path to the Cargo.toml of the workspace or package to lint.
     #[arg(long, value_name = "PATH")]
     manifest_path: Option<PathBuf>,
+
+    /// The edition plain-path files are written in (2015, 2018, 2021, 2024), as rustc's
+    /// `--edition`. In cargo mode each target's own edition is read from its manifest.
+    #[arg(long, value_name = "YEAR", value_parser = parse_edition)]
+    edition: Option<Edition>,
 
     /// Lint only this package (repeatable). Default: every workspace member.
     #[arg(short, long = "package", value_name = "SPEC")]
@@ -139,6 +145,11 @@ enum Color {
     Never,
 }
 
+fn parse_edition(s: &str) -> Result<Edition, String> {
+    Edition::from_name(s)
+        .ok_or_else(|| format!("unknown edition `{s}` (use 2015, 2018, 2021 or 2024)"))
+}
+
 /// Runs the command with the process's arguments.
 pub fn main() -> ExitCode {
     let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -150,15 +161,57 @@ pub fn main() -> ExitCode {
     match run(argv) {
         Ok(code) => code,
         // `cargo gomem-lint | head`: the reader is gone, which is not our failure.
-        Err(message) if message.contains("Broken pipe") => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(Stop::OutputClosed) => ExitCode::SUCCESS,
+        Err(Stop::Failed(message)) => {
+            error(&message);
             ExitCode::from(2)
         }
     }
 }
 
-fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
+/// Why a run ends early.
+enum Stop {
+    /// The run failed: bad arguments, an unreadable workspace (exit code 2).
+    Failed(String),
+    /// Whoever read our output went away (`cargo gomem-lint --explain x | head`): the end of
+    /// the output, as `ls | head` takes it, not a failure.
+    OutputClosed,
+}
+
+impl From<String> for Stop {
+    fn from(message: String) -> Stop {
+        Stop::Failed(message)
+    }
+}
+
+impl From<&str> for Stop {
+    fn from(message: &str) -> Stop {
+        Stop::Failed(message.into())
+    }
+}
+
+/// An error writing our output: a closed pipe ends the output, anything else fails the run.
+fn output_error(e: std::io::Error) -> Stop {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Stop::OutputClosed
+    } else {
+        Stop::Failed(format!("cannot write the output: {e}"))
+    }
+}
+
+/// `error: ..` on stderr. Unlike `eprintln!`, it does not panic when stderr is closed: then
+/// there is no one to tell.
+fn error(message: &str) {
+    let _ = writeln!(std::io::stderr(), "error: {message}");
+}
+
+/// A line on stderr that is not the run's output (notes about baselines, timings), which may
+/// be lost if stderr is closed.
+fn tell(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, Stop> {
     let matches = Args::command()
         .try_get_matches_from(argv)
         .unwrap_or_else(|e| e.exit());
@@ -167,32 +220,42 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
     if args.list {
         let listed = || LintId::ALL.into_iter().filter(|id| id.configurable());
         let width = listed().map(|id| id.name().len()).max().unwrap_or(0);
+        let mut out = std::io::stdout().lock();
         for id in listed() {
             let lint = crate::lints::lint(id);
-            println!(
+            writeln!(
+                out,
                 "{:<width$} {:<5} {}",
                 id.name(),
                 id.default_level().as_str(),
                 lint.summary
-            );
+            )
+            .map_err(output_error)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(name) = &args.explain {
         let id = LintId::from_name(name).ok_or_else(|| {
             let names: Vec<_> = LintId::ALL.iter().map(|i| i.name()).collect();
-            format!("unknown lint `{name}`; the lints are: {}", names.join(", "))
+            crate::lint_defs::unknown_lint(name, &names)
         })?;
-        println!(
+        writeln!(
+            std::io::stdout().lock(),
             "# gomem::{} (default: {})\n\n{}",
             id.name(),
             id.default_level().as_str(),
             crate::lints::lint(id).explanation
-        );
+        )
+        .map_err(output_error)?;
         return Ok(ExitCode::SUCCESS);
     }
 
     let workspace = if args.paths.is_empty() {
+        if args.edition.is_some() {
+            return Err(
+                "--edition applies to plain paths; in a cargo workspace each target's edition comes from its manifest".into(),
+            );
+        }
         let selection = cargo::Selection {
             manifest_path: args.manifest_path.clone(),
             packages: args.package.clone(),
@@ -203,16 +266,20 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
             return Err("paths cannot be combined with --manifest-path or --package".into());
         }
         let mut ws = Workspace::from_paths(&args.paths);
+        ws.plain_edition = args.edition.unwrap_or_default();
         // Without cargo, the settings file of the folder the command runs in.
         let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
         ws.settings
             .extend(crate::config_file::load_gomem_toml(&cwd)?);
         ws
     };
-    if !workspace.errors.is_empty() {
-        return Err(workspace.errors.join("\n"));
-    }
     let mut workspace = workspace;
+    // A path that cannot be read is reported, and the rest is linted; the run is incomplete
+    // (exit code 2), as rustc's is with one unreadable input.
+    let input_errors = std::mem::take(&mut workspace.errors);
+    for e in &input_errors {
+        error(e);
+    }
     if let Some(file) = &args.saved_file {
         if !args.paths.is_empty() {
             return Err("--saved-file cannot be combined with paths".into());
@@ -313,18 +380,18 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
         .retain(|d| !exclusions.excludes(&db.get(d.primary.span.file).path));
     if let Some(path) = &args.write_baseline {
         crate::baseline::write(path, &analysis)?;
-        eprintln!(
+        tell(format_args!(
             "gomem-lint: recorded {} in the baseline `{}`",
             report::counts(&analysis),
             path.display()
-        );
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(path) = &args.baseline {
         let stale = crate::baseline::apply(path, &mut analysis)?;
         if !stale.is_empty() {
             // To stderr in every format: stdout carries the machine-readable output.
-            eprintln!(
+            tell(format_args!(
                 "gomem-lint: {} no longer {} a finding (fixed? rewrite the baseline with --write-baseline):",
                 if stale.len() == 1 {
                     "1 baseline entry".to_string()
@@ -332,37 +399,49 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
                     format!("{} baseline entries", stale.len())
                 },
                 if stale.len() == 1 { "matches" } else { "match" }
-            );
+            ));
             for e in &stale {
-                eprintln!("  {} {} (x{}): {}", e.file, e.lint, e.count, e.message);
+                tell(format_args!(
+                    "  {} {} (x{}): {}",
+                    e.file, e.lint, e.count, e.message
+                ));
             }
         }
     }
     if std::env::var_os("GOMEM_TIME_PASSES").is_some() {
         // Like rustc's `-Z time-passes`: where a run's time goes, for profiling gomem itself.
         for (phase, took) in &analysis.phases {
-            eprintln!("time: {:>8.1}ms  {phase}", took.as_secs_f64() * 1000.0);
+            tell(format_args!(
+                "time: {:>8.1}ms  {phase}",
+                took.as_secs_f64() * 1000.0
+            ));
         }
     }
     let failed = analysis.count(Level::Deny) > 0;
-    let broken = analysis.has_internal_errors();
+    let broken = analysis.has_internal_errors() || !input_errors.is_empty();
+    if analysis.db.is_empty() && args.message_format != MessageFormat::Human {
+        // The human summary says it; machine formats keep stdout for their own messages.
+        tell(format_args!(
+            "warning: no Rust file found, nothing was linted"
+        ));
+    }
     match args.message_format {
         MessageFormat::Json => {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             // One `build-finished` for both runs.
             let success = !failed && !broken && check_ok != Some(false);
-            report::json::write(&mut out, &analysis, success).map_err(|e| e.to_string())?;
-            out.flush().map_err(|e| e.to_string())?;
+            report::json::write(&mut out, &analysis, success).map_err(output_error)?;
+            out.flush().map_err(output_error)?;
         }
         MessageFormat::Sarif => {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             serde_json::to_writer_pretty(&mut out, &report::sarif::log(&analysis))
-                .map_err(|e| e.to_string())?;
-            writeln!(out).map_err(|e| e.to_string())?;
+                .map_err(|e| output_error(e.into()))?;
+            writeln!(out).map_err(output_error)?;
         }
-        MessageFormat::Human => print_human(&analysis, args.color).map_err(|e| e.to_string())?,
+        MessageFormat::Human => print_human(&analysis, args.color).map_err(output_error)?,
     }
     Ok(if broken {
         ExitCode::from(2)
@@ -376,7 +455,7 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, String> {
 /// Runs `cargo check`/`cargo clippy --message-format=json` for the same packages, copying its
 /// JSON lines to stdout except its `build-finished` (gomem writes the run's one at the end).
 /// Returns whether the check succeeded.
-fn run_check(tool: CheckTool, args: &Args) -> Result<bool, String> {
+fn run_check(tool: CheckTool, args: &Args) -> Result<bool, Stop> {
     use std::io::BufRead;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = std::process::Command::new(cargo);
@@ -407,7 +486,7 @@ fn run_check(tool: CheckTool, args: &Args) -> Result<bool, String> {
         let finished = serde_json::from_str::<serde_json::Value>(&line)
             .is_ok_and(|v| v["reason"] == "build-finished");
         if !finished {
-            writeln!(out, "{line}").map_err(|e| e.to_string())?;
+            writeln!(out, "{line}").map_err(output_error)?;
         }
     }
     let status = child.wait().map_err(|e| e.to_string())?;
@@ -425,13 +504,7 @@ fn print_human(analysis: &Analysis, color: Color) -> std::io::Result<()> {
     for d in &analysis.diagnostics {
         report::human::emit(&mut out, &analysis.db, d)?;
     }
-    writeln!(
-        out,
-        "gomem-lint: {} in {} files ({:.2}s)",
-        report::counts(analysis),
-        analysis.db.len(),
-        analysis.elapsed.as_secs_f64()
-    )
+    writeln!(out, "{}", report::summary(analysis))
 }
 
 /// A check that panics is reported as an `internal_error` diagnostic; the default panic

@@ -32,7 +32,7 @@ use crate::lint_defs::Level;
 use crate::lint_defs::LintId;
 use crate::lints;
 use crate::modtree;
-use crate::parse::{parse_file, STACK_SIZE};
+use crate::parse::{parse_file, Edition, STACK_SIZE};
 use crate::source::{SourceDb, SourceFile};
 use crate::span::{FileId, Span};
 use crate::suppress::Suppression;
@@ -150,6 +150,8 @@ struct Job {
     path: PathBuf,
     owns_dir: bool,
     target: Option<TargetId>,
+    /// The edition of the crate the file belongs to (its module tree's root's).
+    edition: Edition,
 }
 
 #[derive(Default)]
@@ -250,6 +252,7 @@ impl Run {
                         path: t.src_path.clone(),
                         owns_dir: true,
                         target: Some(TargetId(i as u32)),
+                        edition: t.edition,
                     },
                 );
             }
@@ -260,6 +263,7 @@ impl Run {
                         path: p.clone(),
                         owns_dir: is_mod_rs(p),
                         target: None,
+                        edition: self.workspace.plain_edition,
                     },
                 );
             }
@@ -448,7 +452,7 @@ impl Run {
             kind: vec!["lib".into()],
             crate_types: vec!["lib".into()],
             src_path: path,
-            edition: "2021".into(),
+            edition: self.workspace.plain_edition,
         });
         TargetId(self.workspace.targets.len() as u32 - 1)
     }
@@ -596,17 +600,21 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
     }
     let _lines = crate::span::use_line_index(file, &text, &line_starts);
     let parsed = catch_unwind(AssertUnwindSafe(|| {
-        parse_file(file, &text).map(|mut syntax| {
-            expand_cfg_macros(&mut syntax.items);
-            let summary = summarize(file, &syntax);
-            (syntax, summary)
-        })
+        let crate::parse::Parsed {
+            mut syntax,
+            failures,
+        } = parse_file(file, &text, job.edition);
+        expand_cfg_macros(&mut syntax.items);
+        let summary = summarize(file, &syntax);
+        (syntax, summary, failures)
     }));
+    // A file that does not parse still gives the items that do (see `crate::parse`).
     let (syntax, summary) = match parsed {
-        Ok(Ok(ok)) => ok,
-        Ok(Err(failure)) => {
-            shared.report(crate::lints::parse_error::diagnostic(&failure));
-            return None;
+        Ok((syntax, summary, failures)) => {
+            for failure in &failures {
+                shared.report(crate::lints::parse_error::diagnostic(failure));
+            }
+            (syntax, summary)
         }
         Err(panic) => {
             let d = internal_error(file, "parsing", &panic);
@@ -625,6 +633,7 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
                     path: found.clone(),
                     owns_dir: modtree::child_owns_dir(found, decl),
                     target: job.target,
+                    edition: job.edition,
                 });
             }
             None => {

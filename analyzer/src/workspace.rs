@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::ids::{PackageId, TargetId};
+use crate::parse::Edition;
 
 #[derive(Clone, Debug)]
 pub struct Package {
@@ -29,7 +30,7 @@ pub struct Target {
     pub kind: Vec<String>,
     pub crate_types: Vec<String>,
     pub src_path: PathBuf,
-    pub edition: String,
+    pub edition: Edition,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -40,6 +41,8 @@ pub struct Workspace {
     /// Plain-path mode: the files to lint. Every one of them is linted, and the module trees
     /// they declare are followed; files nobody declares become crate roots.
     pub plain_files: Vec<PathBuf>,
+    /// The edition of plain-path files (`--edition`; 2021 unless told).
+    pub plain_edition: Edition,
     /// Problems met while finding files (an unreadable folder, a path that does not exist).
     pub errors: Vec<String>,
     /// Workspace-wide settings, in the order they apply: `[workspace.metadata.gomem]`,
@@ -298,7 +301,7 @@ pub mod cargo {
                     kind: t.kind.iter().map(|k| k.to_string()).collect(),
                     crate_types: t.crate_types.iter().map(|k| k.to_string()).collect(),
                     src_path: t.src_path.clone().into(),
-                    edition: t.edition.to_string(),
+                    edition: Edition::from_name(&t.edition.to_string()).unwrap_or(Edition::LATEST),
                 });
             }
         }

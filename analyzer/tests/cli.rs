@@ -202,6 +202,148 @@ fn help_list_and_explain() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("## Why it matters"));
 }
 
+/// `cargo gomem-lint --explain escape | head -c 10`: the reader goes away, and the output
+/// just ends, as `ls | head` does: no panic, no error.
+#[test]
+fn a_closed_output_pipe_ends_the_output_quietly() {
+    let lints = fixtures().join("lints");
+    let file = lints.join("unjoined_task.rs");
+    let file = file.to_str().unwrap();
+    for (args, closed) in [
+        (vec!["--explain", "escape"], "stdout"),
+        (vec!["--list"], "stdout"),
+        (vec!["--message-format=json", file], "stdout"),
+        (vec!["--message-format=sarif", file], "stdout"),
+        (vec![file], "stderr"),
+    ] {
+        // The read end closes before the command writes anything.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-gomem-lint"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut kept: Box<dyn std::io::Read> = if closed == "stdout" {
+            drop(child.stdout.take());
+            Box::new(child.stderr.take().unwrap())
+        } else {
+            drop(child.stderr.take());
+            Box::new(child.stdout.take().unwrap())
+        };
+        let mut rest = String::new();
+        kept.read_to_string(&mut rest).unwrap();
+        let status = child.wait().unwrap();
+        assert!(
+            !rest.contains("panicked") && !rest.contains("Broken pipe"),
+            "{args:?}: {rest}"
+        );
+        assert!(
+            status.code().is_some_and(|c| c == 0 || c == 1),
+            "{args:?}: {status}"
+        );
+    }
+}
+
+#[test]
+fn a_path_that_does_not_exist_is_reported_and_the_rest_is_linted() {
+    let file = fixtures().join("lints/unjoined_task.rs");
+    let out = gomem_lint(&[file.to_str().unwrap(), "/nonexistent"]);
+    let err = stderr(&out);
+    // Incomplete run: exit code 2, but the findings of the readable path are there.
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("error: cannot read `/nonexistent`"), "{err}");
+    assert!(err.contains("warning[gomem::unjoined_task]"), "{err}");
+    // The same in JSON: the findings are on stdout, the bad path on stderr.
+    let out = gomem_lint(&[
+        "--message-format=json",
+        file.to_str().unwrap(),
+        "/nonexistent",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("gomem::unjoined_task"));
+    assert!(stderr(&out).contains("/nonexistent"));
+}
+
+#[test]
+fn an_empty_folder_says_that_no_rust_file_was_found() {
+    let dir = std::env::temp_dir().join(format!("gomem-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = gomem_lint(&[dir.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("no Rust file found, nothing was linted"),
+        "{}",
+        stderr(&out)
+    );
+    // And one file is "1 file", not "1 files".
+    let out = gomem_lint(&[fixtures().join("clean.rs").to_str().unwrap()]);
+    assert!(
+        stderr(&out).contains("no findings in 1 file ("),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_unknown_lint_name_gets_the_closest_one() {
+    let clean = fixtures().join("clean.rs");
+    let clean = clean.to_str().unwrap();
+    for args in [
+        vec!["-A", "unjoined_tasks", clean],
+        vec!["--explain", "unjoined_tasks"],
+    ] {
+        let out = gomem_lint(&args);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains("unknown lint `unjoined_tasks`; did you mean `unjoined_task`?"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // Nothing close: the list.
+    let out = gomem_lint(&["-A", "xyz", clean]);
+    assert!(stderr(&out).contains("the lints are: parse_error, unjoined_task"));
+}
+
+/// signal-hook-registry 1.4.8 (edition 2015), `src/lib.rs:140`: valid code in its edition.
+#[test]
+fn files_are_parsed_in_their_crates_edition() {
+    let dir = std::env::temp_dir().join(format!("gomem-2015-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let src = "type Action = Fn(&u8) + Send + Sync;\n\
+               pub fn start() { std::thread::spawn(|| ()); }\n";
+    std::fs::write(dir.join("src/lib.rs"), src).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"old\"\nversion = \"0.1.0\"\nedition = \"2015\"\n",
+    )
+    .unwrap();
+    let manifest = dir.join("Cargo.toml");
+    let cargo_mode = gomem_lint(&["--manifest-path", manifest.to_str().unwrap()]);
+    let lib = dir.join("src/lib.rs");
+    let plain_2015 = gomem_lint(&["--edition", "2015", lib.to_str().unwrap()]);
+    let plain_default = gomem_lint(&[lib.to_str().unwrap()]);
+    let bad_edition = gomem_lint(&["--edition", "2016", lib.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).ok();
+    for out in [&cargo_mode, &plain_2015] {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+        assert!(!stderr(out).contains("parse_error"), "{}", stderr(out));
+        assert!(
+            stderr(out).contains("gomem::unjoined_task"),
+            "{}",
+            stderr(out)
+        );
+    }
+    // Read as 2021 (the default for plain paths), the alias is an error, and only its item
+    // is lost: the spawn below it is still found.
+    assert_eq!(plain_default.status.code(), Some(1));
+    assert!(stderr(&plain_default).contains("error[gomem::parse_error]"));
+    assert!(stderr(&plain_default).contains("gomem::unjoined_task"));
+    assert_eq!(bad_edition.status.code(), Some(2));
+    assert!(stderr(&bad_edition).contains("unknown edition `2016`"));
+}
+
 #[test]
 fn static_size_limit_is_configurable() {
     let file = fixtures().join("lints/oversized_static.rs");

@@ -228,6 +228,9 @@ impl<'ast> Visit<'ast> for Refs<'_> {
         }
     }
 
+    /// `pub(super)`, `pub(in crate::x)`: who may see an item, not what it uses.
+    fn visit_visibility(&mut self, _: &'ast syn::Visibility) {}
+
     fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
         self.use_tree(&u.tree, &mut Vec::new());
     }
@@ -453,7 +456,11 @@ fn the_reader_finds_each_kind_of_reference() {
         "pub mod low; pub mod mid; pub mod top; pub mod docs; #[cfg(test)] mod testing;",
     )
     .unwrap();
-    std::fs::write(src.join("low.rs"), "pub fn f() {}").unwrap();
+    std::fs::write(
+        src.join("low.rs"),
+        "pub(super) fn f() {} pub(in crate::top) fn g() {}",
+    )
+    .unwrap();
     std::fs::write(
         src.join("mid.rs"),
         "use crate::low; fn g() { format!(\"{}\", crate::top::h()); } \

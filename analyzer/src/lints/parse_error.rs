@@ -46,8 +46,12 @@ pub fn diagnostic(failure: &ParseFailure) -> Diagnostic {
     match failure.kind {
         FailureKind::Syntax => d
             .primary_label("the parser stopped here")
-            .note("nothing in this file was analyzed")
+            .note("the item that holds this error was not analyzed; the rest of the file was")
             .help("fix the syntax error (`cargo check` reports it too)"),
+        FailureKind::Delimiter => d
+            .primary_label("this delimiter does not balance")
+            .note("the lines of the item around it were not analyzed; the rest of the file was")
+            .help("close or remove the delimiter (`cargo check` reports it too)"),
         FailureKind::TooDeep => d
             .primary_label("in this file")
             .note("parsing it could exhaust the analyzer's stack, so it was skipped")

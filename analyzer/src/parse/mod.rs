@@ -259,7 +259,10 @@ mod tests {
         let err = parse(text).unwrap_err();
         assert_eq!(err.kind, FailureKind::Syntax);
         assert_eq!(err.span.lo as usize, text.find('"').unwrap(), "{err:?}");
-        assert_eq!(err.message, "unterminated string: it opens at line 2 and is never closed");
+        assert_eq!(
+            err.message,
+            "unterminated string: it opens at line 2 and is never closed"
+        );
     }
 
     fn nested(open: &str, inner: &str, close: &str, n: usize) -> String {

@@ -184,7 +184,7 @@ pub fn message_line(ws: &Workspace, db: &SourceDb, d: &Diagnostic) -> String {
             crate_types: target.map_or(empty, |t| &t.crate_types),
             name: target.map_or("", |t| &t.name),
             src_path: target.map_or(String::new(), |t| t.src_path.display().to_string()),
-            edition: target.map_or("2021", |t| &t.edition),
+            edition: target.map_or("2021", |t| t.edition.name()),
             doc: true,
             doctest: true,
             test: true,

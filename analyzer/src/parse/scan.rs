@@ -1,79 +1,18 @@
-//! Parsing one file with syn, without ever crashing the analyzer.
+//! The byte scans that run before lexing: what is not Rust at the start of a file (a BOM, a
+//! shebang, cargo-script frontmatter), an estimate of how deep syn will recurse, where the doc
+//! comments are, and, when lexing failed, which delimiter is unbalanced.
 //!
-//! syn parses recursively, so a deeply nested expression needs a deep stack. The driver runs
-//! parsing and analysis on threads with [`STACK_SIZE`] bytes of stack, and this module refuses
-//! (with a `parse_error`) a file whose estimated nesting exceeds [`MAX_DEPTH`], which is chosen
-//! so that the deepest accepted file fits that stack with a wide margin even in debug builds.
-//! The estimate is an upper bound on syn's recursion for ordinary code: per delimited group and
-//! per `;`/`,`-separated segment it counts the operator tokens and control-flow keywords (each
-//! can open one level of recursion) plus the deepest nested group.
-//!
-//! The same byte scan finds the doc comments, which are blanked before lexing: no check reads
-//! them, and they are a third of well-documented code (see [`blank`]).
+//! They skip comments, string, byte-string, raw-string and char literals exactly as the lexer
+//! does, and otherwise look at single bytes: much cheaper than walking a token stream.
 
 use std::borrow::Cow;
 use std::ops::Range;
-use std::str::FromStr;
-
-use proc_macro2::TokenStream;
-
-use crate::span::{FileId, Span};
-
-/// Stack of every parsing and analysis thread. Only touched pages are ever committed.
-pub const STACK_SIZE: usize = 1 << 30;
-
-/// Nesting (estimated as described above) beyond which a file is not parsed.
-pub const MAX_DEPTH: usize = 8_000;
-
-/// Why a file could not be parsed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseFailure {
-    pub span: Span,
-    pub message: String,
-    pub kind: FailureKind,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailureKind {
-    Syntax,
-    TooDeep,
-}
-
-/// Parses `text` (the contents of `file`) as a Rust source file.
-///
-/// Doc comments are blanked before lexing (see [`blank`]), so the tree has no `#[doc]`
-/// attributes made from them; written-out `#[doc = ..]` attributes stay.
-pub fn parse_file(file: FileId, text: &str) -> Result<syn::File, ParseFailure> {
-    let prefix = non_rust_prefix(text);
-    // The prefix is not Rust, so the scan starts after it.
-    let Scan { depth, docs } = scan(text, prefix.end);
-    if depth > MAX_DEPTH {
-        return Err(ParseFailure {
-            span: Span::new(file, 0..0),
-            message: format!(
-                "this file nests too deeply to analyze safely (estimated depth {depth}, limit {MAX_DEPTH})"
-            ),
-            kind: FailureKind::TooDeep,
-        });
-    }
-    let prepared = blank(text, std::iter::once(prefix).chain(docs));
-    let tokens = TokenStream::from_str(&prepared).map_err(|e| ParseFailure {
-        span: Span::of(file, e.span()),
-        message: e.to_string(),
-        kind: FailureKind::Syntax,
-    })?;
-    syn::parse2::<syn::File>(tokens).map_err(|e| ParseFailure {
-        span: Span::of(file, e.span()),
-        message: e.to_string(),
-        kind: FailureKind::Syntax,
-    })
-}
 
 /// The byte-order mark, shebang line and cargo-script frontmatter (`---` fenced block) at
-/// the start of `text`, if any: the part [`parse_file`] blanks because it is not Rust tokens.
+/// the start of `text`, if any: the part `parse_file` blanks because it is not Rust tokens.
 /// syn's own `parse_file` strips a mark and a shebang, which shifts every offset; blanking
 /// them with spaces instead keeps byte offsets and line numbers equal to the file's.
-fn non_rust_prefix(text: &str) -> Range<usize> {
+pub(super) fn non_rust_prefix(text: &str) -> Range<usize> {
     let mut blank = 0..0;
     let mut start = 0;
     if text.starts_with('\u{feff}') {
@@ -131,12 +70,12 @@ fn is_nesting_keyword(word: &[u8]) -> bool {
 }
 
 /// What one byte scan of a file finds before it is lexed.
-struct Scan {
+pub(super) struct Scan {
     /// An upper bound on how deep syn (and the visitors after it) will recurse on the text.
-    /// Past [`MAX_DEPTH`] the scan stops, and `docs` is incomplete.
-    depth: usize,
+    /// Past the limit the scan stops, and `docs` is incomplete.
+    pub depth: usize,
     /// The byte ranges of the doc comments (`///`, `//!`, `/** */`, `/*! */`), in order.
-    docs: Vec<Range<usize>>,
+    pub docs: Vec<Range<usize>>,
 }
 
 /// Scans `text` from byte `from` on, once, for [`Scan`]'s facts.
@@ -145,7 +84,7 @@ struct Scan {
 /// byte-string, raw-string and char literals, and otherwise sees brackets, punctuation and
 /// words. Unbalanced brackets only make the depth estimate rougher; syn reports the real
 /// error.
-fn scan(text: &str, from: usize) -> Scan {
+pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
     #[derive(Default)]
     struct Group {
         best: usize,
@@ -194,7 +133,7 @@ fn scan(text: &str, from: usize) -> Scan {
                 continue;
             }
             b'(' | b'[' | b'{' => {
-                if stack.len() > MAX_DEPTH {
+                if stack.len() > max_depth {
                     return Scan {
                         depth: stack.len(),
                         docs,
@@ -260,13 +199,8 @@ fn scan(text: &str, from: usize) -> Scan {
     Scan { depth, docs }
 }
 
-/// `text` with its doc comments blanked, as [`parse_file`] lexes it.
-pub fn blank_doc_comments(text: &str) -> Cow<'_, str> {
-    blank(text, scan(text, 0).docs)
-}
-
 /// `text` with every byte of the `ranges` but line breaks turned into a space: for the
-/// [`non_rust_prefix`], and for the doc comments.
+/// `non_rust_prefix`, and for the doc comments.
 ///
 /// rustc makes doc comments into `#[doc = ".."]` attributes, and so does proc-macro2's lexer:
 /// a tokenized, parsed and stored string per comment line. No check reads documentation, and
@@ -274,7 +208,7 @@ pub fn blank_doc_comments(text: &str) -> Cow<'_, str> {
 /// comments, so skipping them saves about a sixth of the parse time and of the memory that the
 /// trees hold until the lint phase. Offsets and line numbers stay the file's. The cost: a doc
 /// comment where none may stand (before a `}`; rustc's E0585) is not reported.
-fn blank(text: &str, ranges: impl IntoIterator<Item = Range<usize>>) -> Cow<'_, str> {
+pub(super) fn blank(text: &str, ranges: impl IntoIterator<Item = Range<usize>>) -> Cow<'_, str> {
     let mut ranges = ranges.into_iter().filter(|r| !r.is_empty()).peekable();
     if ranges.peek().is_none() {
         return text.into();
@@ -375,139 +309,110 @@ fn skip_quote(b: &[u8], i: usize) -> usize {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A delimiter the lexer cannot match, found by [`unbalanced`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Unbalanced {
+    /// `open` (a byte offset) is never closed before the end of the text.
+    Unclosed { open: usize, delimiter: char },
+    /// The closer at `close` does not match the opener at `open`.
+    Mismatched {
+        open: usize,
+        opener: char,
+        close: usize,
+        closer: char,
+    },
+    /// The closer at `close` has nothing open to close.
+    Stray { close: usize, closer: char },
+    /// A string or block comment opens at `open` and runs to the end of the text, so the
+    /// delimiters after it are not what they seem.
+    Unterminated { open: usize, what: &'static str },
+}
 
-    fn parse(text: &str) -> Result<usize, ParseFailure> {
-        // Parsing deep input needs the analyzer's stack, as in the driver.
-        let text = text.to_string();
-        std::thread::Builder::new()
-            .stack_size(STACK_SIZE)
-            .spawn(move || parse_file(FileId(0), &text).map(|f| f.items.len()))
-            .unwrap()
-            .join()
-            .unwrap()
-    }
-
-    #[test]
-    fn offsets_survive_bom_and_shebang() {
-        let text = "\u{feff}#!/usr/bin/env run-cargo-script\nfn main() { let x = ; }\n";
-        let err = parse(text).unwrap_err();
-        assert_eq!(&text[err.span.range()], ";");
-    }
-
-    #[test]
-    fn cargo_script_frontmatter_is_skipped() {
-        let text = "#!/usr/bin/env -S cargo +nightly -Zscript\n---\n[dependencies]\nénorme = \"1\"\n---\nfn main() { let x = ; }\n";
-        let err = parse(text).unwrap_err();
-        assert_eq!(&text[err.span.range()], ";");
-        assert!(parse("---\n---\nfn main() {}\n").is_ok());
-        assert!(parse("fn main() { let x = 1 --- 2; }\n").is_ok());
-    }
-
-    #[test]
-    fn inner_attribute_is_not_a_shebang() {
-        assert!(parse("#![allow(dead_code)]\nfn main() {}\n").is_ok());
-    }
-
-    #[test]
-    fn lex_errors_point_at_the_problem() {
-        let text = "fn main() {\n    let s = \"unterminated;\n}\n";
-        let err = parse(text).unwrap_err();
-        assert_eq!(err.kind, FailureKind::Syntax);
-        assert!(
-            err.span.lo as usize >= text.find('"').unwrap() - 1,
-            "{err:?}"
-        );
-    }
-
-    fn nested(open: &str, inner: &str, close: &str, n: usize) -> String {
-        format!(
-            "fn main() {{ let _ = {}{}{}; }}",
-            open.repeat(n),
-            inner,
-            close.repeat(n)
-        )
-    }
-
-    #[test]
-    fn thousands_of_nested_parens_blocks_and_closures_parse() {
-        for (open, inner, close) in [
-            ("(", "1", ")"),
-            ("{", "1", "}"),
-            ("|| ", "1", ""),
-            ("[", "1", "]"),
-            ("-", "1", ""),
-        ] {
-            let src = nested(open, inner, close, 3000);
-            assert!(parse(&src).is_ok(), "{open}");
-        }
-    }
-
-    #[test]
-    fn absurd_nesting_is_refused_not_a_crash() {
-        let src = nested("(", "1", ")", 100_000);
-        let err = parse(&src).unwrap_err();
-        assert_eq!(err.kind, FailureKind::TooDeep);
-        let src = nested("!", "true", "", 100_000);
-        assert_eq!(parse(&src).unwrap_err().kind, FailureKind::TooDeep);
-    }
-
-    #[test]
-    fn brackets_in_literals_and_comments_do_not_count() {
-        let opens = "(".repeat(20_000);
-        let src = format!(
-            "// {opens}\n/* {opens} /* nested */ */\nconst A: &str = \"{opens}\\\"\";\nconst B: &str = r#\"{opens}\"#;\nconst C: char = '(';\nfn f<'a>(x: &'a str) -> &'a str {{ x }}\nconst D: &[u8] = b\"{opens}\";\n"
-        );
-        assert!(scan(&src, 0).depth < 10, "{}", scan(&src, 0).depth);
-        assert!(parse(&src).is_ok());
-    }
-
-    fn doc_attrs(file: &syn::File) -> Vec<String> {
-        use syn::visit::Visit;
-        struct Docs(Vec<String>);
-        impl Visit<'_> for Docs {
-            fn visit_attribute(&mut self, a: &syn::Attribute) {
-                if a.path().is_ident("doc") {
-                    self.0
-                        .push(quote::ToTokens::to_token_stream(&a.meta).to_string());
+/// The first delimiter of `text` (from byte `from` on) that does not balance, if any, as the
+/// lexer would find it: brackets inside comments and literals do not count.
+pub(super) fn unbalanced(text: &str, from: usize) -> Option<Unbalanced> {
+    let b = text.as_bytes();
+    let mut open: Vec<(usize, u8)> = Vec::new();
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                i = memchr(b'\n', b, i).unwrap_or(b.len());
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let start = i;
+                i = skip_block_comment(b, i);
+                if !b[start + 2..i].ends_with(b"*/") {
+                    return Some(Unbalanced::Unterminated {
+                        open: start,
+                        what: "block comment",
+                    });
+                }
+                continue;
+            }
+            b'"' => {
+                let start = i;
+                i = skip_string(b, i + 1);
+                if i == b.len() && (i == start + 1 || b[i - 1] != b'"') {
+                    return Some(Unbalanced::Unterminated {
+                        open: start,
+                        what: "string",
+                    });
+                }
+                continue;
+            }
+            b'\'' => {
+                i = skip_quote(b, i);
+                continue;
+            }
+            c @ (b'(' | b'[' | b'{') => open.push((i, c)),
+            c @ (b')' | b']' | b'}') => {
+                let Some((at, opener)) = open.pop() else {
+                    return Some(Unbalanced::Stray {
+                        close: i,
+                        closer: c as char,
+                    });
+                };
+                if closer_of(opener) != c {
+                    return Some(Unbalanced::Mismatched {
+                        open: at,
+                        opener: opener as char,
+                        close: i,
+                        closer: c as char,
+                    });
                 }
             }
+            c if c == b'_' || c.is_ascii_alphabetic() => {
+                let start = i;
+                while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+                let word = &b[start..i];
+                if i < b.len()
+                    && (b[i] == b'"' || b[i] == b'#')
+                    && matches!(word, b"r" | b"br" | b"cr" | b"b" | b"c")
+                {
+                    i = skip_prefixed_string(b, i);
+                } else if word == b"b" && b.get(i) == Some(&b'\'') {
+                    i = skip_quote(b, i);
+                }
+                continue;
+            }
+            _ => {}
         }
-        let mut docs = Docs(Vec::new());
-        docs.visit_file(file);
-        docs.0
+        i += 1;
     }
+    open.pop().map(|(open, d)| Unbalanced::Unclosed {
+        open,
+        delimiter: d as char,
+    })
+}
 
-    #[test]
-    fn doc_comments_are_blanked_and_written_doc_attributes_kept() {
-        let text = "//! crate\n/// één\n/** block\n doc */\n/*! inner */\n#[doc = \"kept\"]\nstruct A;\n/// ünïcode\nfn f() { let x = ; }\n";
-        let blanked = blank_doc_comments(text);
-        assert_eq!(blanked.len(), text.len());
-        assert_eq!(blanked.lines().count(), text.lines().count());
-        assert!(
-            !blanked.contains("crate") && !blanked.contains("block") && !blanked.contains("inner")
-        );
-        // Offsets are the file's: the error after the doc comments points at the `;`.
-        let err = parse(text).unwrap_err();
-        assert_eq!(&text[err.span.range()], ";");
-        let file = parse_file(FileId(0), &text.replace("= ;", "= 1;")).unwrap();
-        assert_eq!(doc_attrs(&file), ["doc = \"kept\""]);
-    }
-
-    #[test]
-    fn doc_comment_look_alikes_are_left_alone() {
-        let text = "//// rule\n/**/\n/*** stars */\n/* /// in a comment */\nconst A: &str = \"/// in a string //! /** */\";\nconst B: &str = r#\"/// raw \"# ;\nconst C: char = '/';\nconst D: &[u8] = b\"//!\";\nfn f<'a>(x: &'a str) -> &'a str { x } // /// trailing\n";
-        assert_eq!(blank_doc_comments(text), text);
-        // An unterminated doc comment is still the lexer's error.
-        assert!(parse("/** never closed\nfn f() {}\n").is_err());
-    }
-
-    #[test]
-    fn long_flat_lists_are_not_deep() {
-        let items: Vec<String> = (0..50_000).map(|i| format!("-{i}")).collect();
-        let src = format!("static T: [i32; 50000] = [{}];", items.join(", "));
-        assert!(parse(&src).is_ok());
+fn closer_of(opener: u8) -> u8 {
+    match opener {
+        b'(' => b')',
+        b'[' => b']',
+        _ => b'}',
     }
 }
