@@ -45,7 +45,8 @@ struct Args {
     manifest_path: Option<PathBuf>,
 
     /// The edition plain-path files are written in (2015, 2018, 2021, 2024), as rustc's
-    /// `--edition`. In cargo mode each target's own edition is read from its manifest.
+    /// `--edition`. Default: the edition of the package whose folder holds each file, else
+    /// 2021. In cargo mode each target's own edition is read from its manifest.
     #[arg(long, value_name = "YEAR", value_parser = parse_edition)]
     edition: Option<Edition>,
 
@@ -266,7 +267,7 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, Stop> {
             return Err("paths cannot be combined with --manifest-path or --package".into());
         }
         let mut ws = Workspace::from_paths(&args.paths);
-        ws.plain_edition = args.edition.unwrap_or_default();
+        ws.plain_edition = args.edition;
         // Without cargo, the settings file of the folder the command runs in.
         let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
         ws.settings

@@ -256,6 +256,7 @@ impl Run {
                     },
                 );
             }
+            let mut manifests = HashMap::new();
             for p in &self.workspace.plain_files {
                 push_job(
                     &mut q,
@@ -263,7 +264,7 @@ impl Run {
                         path: p.clone(),
                         owns_dir: is_mod_rs(p),
                         target: None,
-                        edition: self.workspace.plain_edition,
+                        edition: self.workspace.plain_file_edition(p, &mut manifests),
                     },
                 );
             }
@@ -451,8 +452,10 @@ impl Run {
             name,
             kind: vec!["lib".into()],
             crate_types: vec!["lib".into()],
+            edition: self
+                .workspace
+                .plain_file_edition(&path, &mut HashMap::new()),
             src_path: path,
-            edition: self.workspace.plain_edition,
         });
         TargetId(self.workspace.targets.len() as u32 - 1)
     }

@@ -41,8 +41,9 @@ pub struct Workspace {
     /// Plain-path mode: the files to lint. Every one of them is linted, and the module trees
     /// they declare are followed; files nobody declares become crate roots.
     pub plain_files: Vec<PathBuf>,
-    /// The edition of plain-path files (`--edition`; 2021 unless told).
-    pub plain_edition: Edition,
+    /// The edition of every plain-path file, when given (`--edition`). Otherwise each file's
+    /// is its package's (see [`Workspace::plain_file_edition`]).
+    pub plain_edition: Option<Edition>,
     /// Problems met while finding files (an unreadable folder, a path that does not exist).
     pub errors: Vec<String>,
     /// Workspace-wide settings, in the order they apply: `[workspace.metadata.gomem]`,
@@ -90,6 +91,32 @@ impl Workspace {
             })
             .max_by_key(|(depth, _)| *depth)
             .map(|(_, id)| id)
+    }
+
+    /// The edition of a plain-path file: `--edition` when given, else the edition of the
+    /// package whose folder holds it (the nearest `Cargo.toml` with a `[package]`; 2015 when
+    /// that manifest names none, as cargo reads it), else 2021. Vendored and registry crates
+    /// are linted as plain paths and written in every edition. `manifests` caches each
+    /// folder's answer.
+    pub fn plain_file_edition(
+        &self,
+        file: &Path,
+        manifests: &mut std::collections::HashMap<PathBuf, Option<Edition>>,
+    ) -> Edition {
+        if let Some(edition) = self.plain_edition {
+            return edition;
+        }
+        let mut found = None;
+        for dir in file.ancestors().skip(1) {
+            let edition = *manifests
+                .entry(dir.to_path_buf())
+                .or_insert_with(|| manifest_edition(dir));
+            if edition.is_some() {
+                found = edition;
+                break;
+            }
+        }
+        found.unwrap_or_default()
     }
 
     /// Keeps only package `keep` and its targets.
@@ -307,4 +334,51 @@ pub mod cargo {
         }
         Ok(ws)
     }
+}
+
+/// The edition of the package whose manifest is in `dir`, if there is one: its `edition`, the
+/// workspace's for `edition.workspace = true`, or 2015 (cargo's default) when it names none.
+/// A plain scan of the `[package]` table, since the engine does not depend on a TOML parser.
+fn manifest_edition(dir: &Path) -> Option<Edition> {
+    let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+    let (mut section, mut is_package, mut edition) = (String::new(), false, None);
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(header) = line.strip_prefix('[') {
+            section = header.trim_end_matches(']').trim().to_string();
+            is_package |= section == "package";
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().trim_matches('"');
+        match (section.as_str(), key.trim()) {
+            ("package", "edition") => edition = Edition::from_name(value),
+            ("package", "edition.workspace") if value == "true" => {
+                edition = dir.ancestors().find_map(workspace_edition)
+            }
+            _ => {}
+        }
+    }
+    is_package.then(|| edition.unwrap_or(Edition::E2015))
+}
+
+/// `[workspace.package] edition` of the manifest in `dir`, if it has one.
+fn workspace_edition(dir: &Path) -> Option<Edition> {
+    let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+    let mut section = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(header) = line.strip_prefix('[') {
+            section = header.trim_end_matches(']').trim().to_string();
+            continue;
+        }
+        if let Some((key, value)) = line.split_once('=') {
+            if section == "workspace.package" && key.trim() == "edition" {
+                return Edition::from_name(value.trim().trim_matches('"'));
+            }
+        }
+    }
+    None
 }

@@ -322,11 +322,19 @@ fn files_are_parsed_in_their_crates_edition() {
     let manifest = dir.join("Cargo.toml");
     let cargo_mode = gomem_lint(&["--manifest-path", manifest.to_str().unwrap()]);
     let lib = dir.join("src/lib.rs");
-    let plain_2015 = gomem_lint(&["--edition", "2015", lib.to_str().unwrap()]);
-    let plain_default = gomem_lint(&[lib.to_str().unwrap()]);
+    // A plain path takes the edition of the package whose folder holds it.
+    let plain = gomem_lint(&[lib.to_str().unwrap()]);
+    let plain_2021 = gomem_lint(&["--edition", "2021", lib.to_str().unwrap()]);
     let bad_edition = gomem_lint(&["--edition", "2016", lib.to_str().unwrap()]);
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"old\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    // A manifest that names no edition is 2015, as cargo reads it.
+    let unnamed = gomem_lint(&[lib.to_str().unwrap()]);
     std::fs::remove_dir_all(&dir).ok();
-    for out in [&cargo_mode, &plain_2015] {
+    for out in [&cargo_mode, &plain, &unnamed] {
         assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
         assert!(!stderr(out).contains("parse_error"), "{}", stderr(out));
         assert!(
@@ -335,11 +343,11 @@ fn files_are_parsed_in_their_crates_edition() {
             stderr(out)
         );
     }
-    // Read as 2021 (the default for plain paths), the alias is an error, and only its item
-    // is lost: the spawn below it is still found.
-    assert_eq!(plain_default.status.code(), Some(1));
-    assert!(stderr(&plain_default).contains("error[gomem::parse_error]"));
-    assert!(stderr(&plain_default).contains("gomem::unjoined_task"));
+    // Read as 2021, the alias is an error, and only its item is lost: the spawn below it is
+    // still found.
+    assert_eq!(plain_2021.status.code(), Some(1));
+    assert!(stderr(&plain_2021).contains("error[gomem::parse_error]"));
+    assert!(stderr(&plain_2021).contains("gomem::unjoined_task"));
     assert_eq!(bad_edition.status.code(), Some(2));
     assert!(stderr(&bad_edition).contains("unknown edition `2016`"));
 }
