@@ -156,6 +156,10 @@ fn in_type_position(out: &[TokenTree]) -> bool {
 /// `fn name<..>(`.
 fn is_fn_params(out: &[TokenTree]) -> bool {
     let mut i = out.len();
+    // `-> (A, B)`: a return type, not parameters.
+    if is_punct(out.last(), '>') && i >= 2 && is_joint(&out[i - 2], '-') {
+        return false;
+    }
     // Skip generics `<..>` backwards, counting angle brackets (`->` inside them does not close).
     if is_punct(out.last(), '>') {
         let mut depth = 0usize;
@@ -354,8 +358,13 @@ mod tests {
             fixed("trait T { fn e<F: Fn() -> u8>(F); fn g(x: u8, &'a mut self); }"),
             "trait T { fn e < F : Fn () -> u8 > (_ : F) ; fn g (x : u8 , &'a mut self) ; }"
         );
-        // fn pointer types and calls are not signatures.
+        // fn pointer types, calls and tuple return types are not signatures.
         assert_eq!(fixed("type P = fn(u8);"), "type P = fn (u8) ;");
+        // bit-set 0.8.0, src/lib.rs:91.
+        assert_eq!(
+            fixed("fn m<'a, B: X>(a: &'a B) -> (W<'a, B>, W<'b, B>) {}"),
+            "fn m <'a , B : X > (a : &'a B) -> (W <'a , B >, W <'b , B >) { }"
+        );
         assert_eq!(fixed("f(a, b)"), "f (a , b)");
     }
 
