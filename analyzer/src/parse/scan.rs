@@ -162,24 +162,9 @@ pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
                     .prone += 1;
             }
             c if c == b'_' || c.is_ascii_alphabetic() => {
-                let start = i;
-                while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
-                    i += 1;
-                }
-                let word = &b[start..i];
-                // Raw and byte strings: r"..", r#".."#, b"..", br"..", c"..".
-                if i < b.len()
-                    && (b[i] == b'"' || b[i] == b'#')
-                    && matches!(word, b"r" | b"br" | b"cr" | b"b" | b"c")
-                {
-                    i = skip_prefixed_string(b, i);
-                    continue;
-                }
-                if word == b"b" && b.get(i) == Some(&b'\'') {
-                    i = skip_quote(b, i);
-                    continue;
-                }
-                if is_nesting_keyword(word) {
+                let (end, word) = skip_word(b, i);
+                i = end;
+                if word.is_some_and(is_nesting_keyword) {
                     stack
                         .last_mut()
                         .expect("the file level is never popped")
@@ -224,6 +209,27 @@ pub(super) fn blank(text: &str, ranges: impl IntoIterator<Item = Range<usize>>) 
     // Each range starts and ends at a character boundary, so whole characters became spaces;
     // should that ever not hold, the text is parsed as it was.
     String::from_utf8(bytes).map_or(text.into(), Cow::Owned)
+}
+
+/// At the first letter of a word: past the word, and the word itself; or, when the word is
+/// a literal's prefix (raw and byte strings `r".."`, `r#".."#`, `b".."`, `br".."`, `c".."`,
+/// byte chars `b'x'`), past the literal, and no word.
+fn skip_word(b: &[u8], start: usize) -> (usize, Option<&[u8]>) {
+    let mut i = start;
+    while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
+        i += 1;
+    }
+    let word = &b[start..i];
+    if i < b.len()
+        && (b[i] == b'"' || b[i] == b'#')
+        && matches!(word, b"r" | b"br" | b"cr" | b"b" | b"c")
+    {
+        (skip_prefixed_string(b, i), None)
+    } else if word == b"b" && b.get(i) == Some(&b'\'') {
+        (skip_quote(b, i), None)
+    } else {
+        (i, Some(word))
+    }
 }
 
 fn memchr(needle: u8, b: &[u8], from: usize) -> Option<usize> {
@@ -384,19 +390,7 @@ pub(super) fn unbalanced(text: &str, from: usize) -> Option<Unbalanced> {
                 }
             }
             c if c == b'_' || c.is_ascii_alphabetic() => {
-                let start = i;
-                while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
-                    i += 1;
-                }
-                let word = &b[start..i];
-                if i < b.len()
-                    && (b[i] == b'"' || b[i] == b'#')
-                    && matches!(word, b"r" | b"br" | b"cr" | b"b" | b"c")
-                {
-                    i = skip_prefixed_string(b, i);
-                } else if word == b"b" && b.get(i) == Some(&b'\'') {
-                    i = skip_quote(b, i);
-                }
+                i = skip_word(b, i).0;
                 continue;
             }
             _ => {}
