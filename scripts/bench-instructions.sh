@@ -11,8 +11,8 @@ if [ -z "$dir" ]; then
     dir=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/tokio-1.* 2>/dev/null | sort -V | tail -1 || true)
     [ -n "$dir" ] || { echo "no tokio source found: run scripts/bench-lint.sh once, or pass a folder" >&2; exit 2; }
 fi
-cargo build --release -q -p gomem-analyzer --bin cargo-gomem-lint
-cargo bench -q -p gomem-analyzer --bench lint_vs_parse --no-run 2>/dev/null
+cargo build --release -q -p cargo-gomem-lint
+cargo bench -q -p cargo-gomem-lint --bench lint_vs_parse --no-run 2>/dev/null
 bench=$(ls -t target/release/deps/lint_vs_parse-* | grep -v '\.d$' | head -1)
 count() { { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null || true; } | sed -n 's/.*Collected : //p'; }
 parse=$(count "$bench" --parse-only-child "$dir")

@@ -12,4 +12,4 @@ resolved=$(cargo metadata --format-version 1 --manifest-path "$tmp/Cargo.toml" |
 tokio_dir=$(dirname "$resolved")
 echo "benchmarking on $tokio_dir"
 cd "$(dirname "$0")/.."
-cargo bench -p gomem-analyzer --bench lint_vs_parse -- "$tokio_dir"
+cargo bench -p cargo-gomem-lint --bench lint_vs_parse -- "$tokio_dir"

@@ -5,7 +5,7 @@
 # prints the findings of one lint; `--message-format json` gives machine-readable output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p gomem-analyzer --bin cargo-gomem-lint
+cargo build --release -q -p cargo-gomem-lint
 registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
 dirs=()
 while IFS=' ' read -r name version; do

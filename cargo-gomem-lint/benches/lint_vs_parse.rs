@@ -1,7 +1,7 @@
 //! The whole lint run against syn's parse-only time on the same files: as separate processes
 //! (what a user waits for), and inside this process.
 //!
-//! Usage: `cargo bench -p gomem-analyzer --bench lint_vs_parse -- [PATH...]`
+//! Usage: `cargo bench -p cargo-gomem-lint --bench lint_vs_parse -- [PATH...]`
 //! (`scripts/bench-lint.sh` fetches tokio's source and passes it). Without paths it lints
 //! this workspace's dependency sources from cargo's registry.
 //!
