@@ -192,6 +192,8 @@ struct Shared {
     context: OnceLock<Arc<LintContext>>,
     /// Texts given instead of files on disk.
     in_memory: HashMap<PathBuf, Arc<str>>,
+    /// [`Config::compiler_reports_unreadable_files`].
+    compiler_reports_unreadable_files: bool,
 }
 
 /// What the linting workers share once the index is built.
@@ -240,6 +242,7 @@ impl Run {
             suppressions: Mutex::new(Vec::new()),
             context: OnceLock::new(),
             in_memory: self.workspace.in_memory.iter().cloned().collect(),
+            compiler_reports_unreadable_files: self.config.compiler_reports_unreadable_files,
         };
         {
             let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -589,9 +592,11 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
         .unwrap_or_else(|e| e.into_inner())
         .add(source);
     if let Some((range, message)) = read_error {
-        let d = Diagnostic::new(LintId::ParseError, Span::new(file, range), message)
-            .primary_label("the file stops being readable here");
-        shared.report(d);
+        if !shared.compiler_reports_unreadable_files {
+            let d = Diagnostic::new(LintId::ParseError, Span::new(file, range), message)
+                .primary_label("the file stops being readable here");
+            shared.report(d);
+        }
         return None;
     }
     let _lines = crate::span::use_line_index(file, &text, &line_starts);
@@ -605,7 +610,10 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
     let (syntax, summary) = match parsed {
         Ok(Ok(ok)) => ok,
         Ok(Err(failure)) => {
-            shared.report(crate::lints::parse_error::diagnostic(&failure));
+            let compiler_reports = failure.kind == crate::parse::FailureKind::Syntax;
+            if !(compiler_reports && shared.compiler_reports_unreadable_files) {
+                shared.report(crate::lints::parse_error::diagnostic(&failure));
+            }
             return None;
         }
         Err(panic) => {
@@ -629,7 +637,7 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
             }
             None => {
                 children.push(None);
-                if !decl.cfg_gated {
+                if !decl.cfg_gated && !shared.compiler_reports_unreadable_files {
                     let d = crate::lints::parse_error::missing_module(decl, &candidates);
                     shared.report(d);
                 }
