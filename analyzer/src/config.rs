@@ -23,7 +23,7 @@ pub struct Config {
     /// Leave to the compiler the unreadable files it reports itself (syntax errors, files
     /// that are not UTF-8, `mod foo;` without a file): set when rustc's messages are shown
     /// beside gomem's (`--with-check`), so that each problem is reported once. Files skipped
-    /// for nesting too deep for gomem's parser are still reported: rustc compiles them.
+    /// for nesting too deep for gomem's parser are still reported: rustc may well compile them.
     pub compiler_reports_unreadable_files: bool,
 }
 
