@@ -73,7 +73,8 @@ struct Args {
     /// `--all-targets` (unless the arguments after `--` choose targets) and the arguments after
     /// `--`, and pass its messages through: for rust-analyzer's `check.overrideCommand`, which
     /// then shows both the compiler's and gomem's findings. Syntax errors are left to the
-    /// compiler, and gomem also lints the members the checked packages depend on.
+    /// compiler. With `-p`, gomem also lints the members those packages depend on, whose
+    /// compiler messages the check prints too.
     #[arg(long, value_enum, value_name = "TOOL", num_args = 0..=1, require_equals = true, default_missing_value = "check")]
     with_check: Option<CheckTool>,
 
