@@ -14,7 +14,7 @@ use std::process::Command;
 
 use crate::workspace::Workspace;
 
-/// The check to run and the members to lint, once the workspace is narrowed.
+/// What the check runs on; the members to lint are those [`narrow`] leaves in the workspace.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Scope {
     /// `-p` arguments for `cargo check`; empty for `--workspace`.
