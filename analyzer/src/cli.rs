@@ -50,7 +50,8 @@ struct Args {
     #[arg(long, value_name = "YEAR", value_parser = parse_edition)]
     edition: Option<Edition>,
 
-    /// Lint only this package (repeatable). Default: every workspace member.
+    /// Lint only this package (repeatable): its name or its package id, as rust-analyzer
+    /// substitutes for `{label}`. Default: every workspace member.
     #[arg(short, long = "package", value_name = "SPEC")]
     package: Vec<String>,
 
@@ -75,9 +76,12 @@ struct Args {
     #[arg(short = 'D', long = "deny", value_name = "LINT", action = ArgAction::Append)]
     deny: Vec<String>,
 
-    /// First run `cargo check` (or `cargo clippy`) with `--message-format=json` and the
-    /// arguments after `--`, and pass its messages through: for rust-analyzer's
-    /// `check.overrideCommand`, which then shows both the compiler's and gomem's findings.
+    /// First run `cargo check` (or `cargo clippy`) with `--message-format=json`,
+    /// `--all-targets` (unless the arguments after `--` choose targets) and the arguments after
+    /// `--`, and pass its messages through: for rust-analyzer's `check.overrideCommand`, which
+    /// then shows both the compiler's and gomem's findings. Syntax errors are left to the
+    /// compiler. With `-p`, gomem also lints the members those packages depend on, whose
+    /// compiler messages the check prints too.
     #[arg(long, value_enum, value_name = "TOOL", num_args = 0..=1, require_equals = true, default_missing_value = "check")]
     with_check: Option<CheckTool>,
 
@@ -85,10 +89,12 @@ struct Args {
     #[arg(last = true, value_name = "CHECK_ARGS")]
     check_args: Vec<String>,
 
-    /// Lint only the package that holds FILE: what an editor asks on each save
-    /// (rust-analyzer's `$saved_file`). Findings are reported for the whole package, since
-    /// editors replace a package's diagnostics at once.
-    #[arg(long, value_name = "FILE")]
+    /// Lint (and with `--with-check`, check) only the package that holds FILE and the members
+    /// it depends on: rust-analyzer's `$saved_file`. Needs rust-analyzer's
+    /// `check.workspace = false`: with the default (`true`), rust-analyzer drops the
+    /// diagnostics of every package that the run does not report on again. A file in no
+    /// member (a path dependency's) lints and checks the whole workspace.
+    #[arg(long, value_name = "FILE", conflicts_with = "package")]
     saved_file: Option<PathBuf>,
 
     /// Explain where each heap allocation goes, like Go's `-gcflags=-m` (`=2` adds the flow).
@@ -257,9 +263,10 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, Stop> {
                 "--edition applies to plain paths; in a cargo workspace each target's edition comes from its manifest".into(),
             );
         }
+        // Every member: `-p` and `--saved-file` narrow it below.
         let selection = cargo::Selection {
             manifest_path: args.manifest_path.clone(),
-            packages: args.package.clone(),
+            packages: Vec::new(),
         };
         cargo::load(&selection)?
     } else {
@@ -281,21 +288,18 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, Stop> {
     for e in &input_errors {
         error(e);
     }
-    if let Some(file) = &args.saved_file {
-        if !args.paths.is_empty() {
-            return Err("--saved-file cannot be combined with paths".into());
-        }
-        let abs = std::fs::canonicalize(file)
-            .map_err(|e| format!("cannot find the saved file `{}`: {e}", file.display()))?;
-        let package = workspace.package_of_file(&abs).ok_or_else(|| {
-            format!(
-                "`{}` is not in a package of the workspace at `{}`",
-                file.display(),
-                workspace.root.display()
-            )
-        })?;
-        workspace.retain_package(package);
+    if args.saved_file.is_some() && !args.paths.is_empty() {
+        return Err("--saved-file cannot be combined with paths".into());
     }
+    let scope = match args.paths.is_empty() {
+        true => crate::editor::narrow(
+            &mut workspace,
+            &args.package,
+            args.saved_file.as_deref(),
+            args.with_check.is_some(),
+        )?,
+        false => crate::editor::Scope::default(),
+    };
 
     // Settings: defaults, then the workspace's files, then each package's own table; the
     // command line last, over all of them.
@@ -351,6 +355,7 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, Stop> {
     }
     // The process ends right after the report.
     config.leak_syntax_at_exit = true;
+    config.compiler_reports_unreadable_files = args.with_check.is_some();
     let exclusions = crate::config_file::Exclusions::new(
         workspace.settings.iter().chain(
             workspace
@@ -366,7 +371,7 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, Stop> {
             if args.message_format != MessageFormat::Json {
                 return Err("--with-check needs --message-format=json".into());
             }
-            Some(run_check(tool, &args)?)
+            Some(run_check(tool, &args, &scope)?)
         }
         None => None,
     };
@@ -453,28 +458,23 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, Stop> {
     })
 }
 
-/// Runs `cargo check`/`cargo clippy --message-format=json` for the same packages, copying its
-/// JSON lines to stdout except its `build-finished` (gomem writes the run's one at the end).
+/// Runs `cargo check`/`cargo clippy --message-format=json` on `scope`, copying its JSON
+/// lines to stdout except its `build-finished` (gomem writes the run's one at the end).
 /// Returns whether the check succeeded.
-fn run_check(tool: CheckTool, args: &Args) -> Result<bool, Stop> {
+fn run_check(tool: CheckTool, args: &Args, scope: &crate::editor::Scope) -> Result<bool, Stop> {
     use std::io::BufRead;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = std::process::Command::new(cargo);
-    cmd.arg(match tool {
+    let subcommand = match tool {
         CheckTool::Check => "check",
         CheckTool::Clippy => "clippy",
-    });
-    cmd.arg("--message-format=json");
-    if let Some(m) = &args.manifest_path {
-        cmd.arg("--manifest-path").arg(m);
-    }
-    for p in &args.package {
-        cmd.arg("-p").arg(p);
-    }
-    if args.package.is_empty() {
-        cmd.arg("--workspace");
-    }
-    cmd.args(&args.check_args);
+    };
+    let mut cmd = crate::editor::check_command(
+        &cargo,
+        subcommand,
+        args.manifest_path.as_deref(),
+        scope,
+        &args.check_args,
+    );
     cmd.stdout(std::process::Stdio::piped());
     let mut child = cmd
         .spawn()

@@ -20,6 +20,11 @@ pub struct Config {
     /// of the run; a command that exits right after the analysis can skip it, as rustc skips
     /// freeing its arenas. A library caller that analyzes more than once must leave it off.
     pub leak_syntax_at_exit: bool,
+    /// Leave to the compiler the unreadable files it reports itself (syntax errors, files
+    /// that are not UTF-8, `mod foo;` without a file): set when rustc's messages are shown
+    /// beside gomem's (`--with-check`), so that each problem is reported once. Files skipped
+    /// for nesting too deep for gomem's parser are still reported: rustc may well compile them.
+    pub compiler_reports_unreadable_files: bool,
 }
 
 impl Config {

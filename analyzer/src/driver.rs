@@ -194,6 +194,8 @@ struct Shared {
     context: OnceLock<Arc<LintContext>>,
     /// Texts given instead of files on disk.
     in_memory: HashMap<PathBuf, Arc<str>>,
+    /// [`Config::compiler_reports_unreadable_files`].
+    compiler_reports_unreadable_files: bool,
 }
 
 /// What the linting workers share once the index is built.
@@ -242,6 +244,7 @@ impl Run {
             suppressions: Mutex::new(Vec::new()),
             context: OnceLock::new(),
             in_memory: self.workspace.in_memory.iter().cloned().collect(),
+            compiler_reports_unreadable_files: self.config.compiler_reports_unreadable_files,
         };
         {
             let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -596,9 +599,11 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
         .unwrap_or_else(|e| e.into_inner())
         .add(source);
     if let Some((range, message)) = read_error {
-        let d = Diagnostic::new(LintId::ParseError, Span::new(file, range), message)
-            .primary_label("the file stops being readable here");
-        shared.report(d);
+        if !shared.compiler_reports_unreadable_files {
+            let d = Diagnostic::new(LintId::ParseError, Span::new(file, range), message)
+                .primary_label("the file stops being readable here");
+            shared.report(d);
+        }
         return None;
     }
     let _lines = crate::span::use_line_index(file, &text, &line_starts);
@@ -615,7 +620,12 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
     let (syntax, summary) = match parsed {
         Ok((syntax, summary, failures)) => {
             for failure in &failures {
-                shared.report(crate::lints::parse_error::diagnostic(failure));
+                // rustc reports syntax errors and unbalanced delimiters too; a file too deep
+                // for us may compile fine, so that one is always ours to report.
+                let compiler_reports = failure.kind != crate::parse::FailureKind::TooDeep;
+                if !(compiler_reports && shared.compiler_reports_unreadable_files) {
+                    shared.report(crate::lints::parse_error::diagnostic(failure));
+                }
             }
             (syntax, summary)
         }
@@ -641,7 +651,7 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
             }
             None => {
                 children.push(None);
-                if !decl.cfg_gated {
+                if !decl.cfg_gated && !shared.compiler_reports_unreadable_files {
                     let d = crate::lints::parse_error::missing_module(decl, &candidates);
                     shared.report(d);
                 }

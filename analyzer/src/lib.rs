@@ -26,6 +26,8 @@ pub mod config_file;
 pub mod consteval;
 pub mod diagnostic;
 pub mod driver;
+#[cfg(feature = "cli")]
+pub mod editor;
 pub mod escape;
 pub mod fingerprint;
 pub mod globals;

@@ -20,6 +20,9 @@ pub struct Package {
     pub manifest_path: PathBuf,
     /// Its `[package.metadata.gomem]` settings.
     pub settings: Option<crate::config::Settings>,
+    /// The folders of its path dependencies (of every kind): the workspace members among them
+    /// are checked with it by `cargo check -p`, so an editor refreshes their diagnostics too.
+    pub path_deps: Vec<PathBuf>,
 }
 
 #[derive(Clone, Debug)]
@@ -67,6 +70,7 @@ impl Workspace {
             version: "0.0.0".into(),
             manifest_path: ws.root.join("Cargo.toml"),
             settings: None,
+            path_deps: Vec::new(),
         });
         ws
     }
@@ -119,14 +123,79 @@ impl Workspace {
         found.unwrap_or_default()
     }
 
-    /// Keeps only package `keep` and its targets.
-    pub fn retain_package(&mut self, keep: PackageId) {
-        let package = self.packages[keep.0 as usize].clone();
-        self.packages = vec![package];
-        self.targets.retain(|t| t.package == keep);
-        for t in &mut self.targets {
-            t.package = PackageId(0);
+    /// Keeps only the packages `keep` (in workspace order) and their targets.
+    pub fn retain_packages(&mut self, keep: &[PackageId]) {
+        let mut new_id = vec![None; self.packages.len()];
+        let mut packages = Vec::with_capacity(keep.len());
+        for (i, package) in self.packages.iter().enumerate() {
+            if keep.contains(&PackageId(i as u32)) {
+                new_id[i] = Some(PackageId(packages.len() as u32));
+                packages.push(package.clone());
+            }
         }
+        self.packages = packages;
+        self.targets
+            .retain(|t| new_id[t.package.0 as usize].is_some());
+        for t in &mut self.targets {
+            t.package = new_id[t.package.0 as usize].expect("kept");
+        }
+    }
+
+    /// The package that `spec` names: its name, `name@version`, or a cargo package id
+    /// specification such as the ids rust-analyzer substitutes for `{label}`
+    /// (`path+file:///work/a#0.1.0`, `path+file:///work/x#a@0.1.0`).
+    pub fn find_package(&self, spec: &str) -> Option<PackageId> {
+        self.packages
+            .iter()
+            .position(|p| package_spec_matches(spec, p))
+            .map(|i| PackageId(i as u32))
+    }
+
+    /// `roots` and the workspace members they depend on through path dependencies,
+    /// transitively: what `cargo check -p` compiles of the workspace (rust-analyzer refreshes
+    /// the diagnostics of all of them after a check of one package).
+    pub fn with_member_deps(&self, roots: &[PackageId]) -> Vec<PackageId> {
+        let mut out: Vec<PackageId> = roots.to_vec();
+        let mut next = 0;
+        while next < out.len() {
+            let package = self.package(out[next]);
+            next += 1;
+            for dir in &package.path_deps {
+                let member = self
+                    .packages
+                    .iter()
+                    .position(|p| p.manifest_path.parent() == Some(dir.as_path()))
+                    .map(|i| PackageId(i as u32));
+                if let Some(id) = member.filter(|id| !out.contains(id)) {
+                    out.push(id);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The members that `-p` specifications name. A name that is no member is an error; a
+    /// package id of a package outside the workspace (rust-analyzer's `{label}` after a save
+    /// in a path dependency) names nothing to lint, when its folder holds a `Cargo.toml`.
+    pub fn select(&self, specs: &[String]) -> Result<Vec<PackageId>, String> {
+        let mut keep = Vec::new();
+        for spec in specs {
+            match self.find_package(spec) {
+                Some(id) => keep.push(id),
+                None if is_outside_package(spec) => {}
+                None => {
+                    let names: Vec<_> = self.packages.iter().map(|p| p.name.as_str()).collect();
+                    return Err(format!(
+                        "package `{spec}` is not a member of the workspace (members: {})",
+                        names.join(", ")
+                    ));
+                }
+            }
+        }
+        keep.sort();
+        keep.dedup();
+        Ok(keep)
     }
 
     /// The workspace of plain paths: the given files, and every `.rs` file under the given
@@ -162,9 +231,82 @@ impl Workspace {
             version: "0.0.0".into(),
             manifest_path: ws.root.join("Cargo.toml"),
             settings: None,
+            path_deps: Vec::new(),
         });
         ws
     }
+}
+
+/// Whether the cargo package id specification `spec` names `package`: `name`,
+/// `name@version` (or the old `name:version`), or a URL form
+/// `[kind+]file:///dir[#name][@version]`, where a missing name is the folder's last
+/// component. A partial version (`0.1`) matches every version it is a prefix of, as in cargo.
+pub fn package_spec_matches(spec: &str, package: &Package) -> bool {
+    let (name, version) = match spec.split_once("://") {
+        None => split_name_version(spec),
+        Some((scheme, rest)) => {
+            let (url, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+            let url = url.split_once('?').map_or(url, |(u, _)| u);
+            let is_file = scheme == "file" || scheme.ends_with("+file");
+            let dir = package.manifest_path.parent().unwrap_or(Path::new(""));
+            if !is_file || Path::new(&percent_decode(url)) != dir {
+                return false;
+            }
+            let last = url.rsplit('/').next().unwrap_or("");
+            match fragment {
+                "" => (last, None),
+                f if f.starts_with(|c: char| c.is_ascii_digit()) => (last, Some(f)),
+                f => split_name_version(f),
+            }
+        }
+    };
+    name == package.name
+        && version.is_none_or(|v| {
+            let given: Vec<&str> = v.split('.').collect();
+            let actual: Vec<&str> = package.version.split('.').collect();
+            given.len() <= actual.len() && given.iter().zip(&actual).all(|(g, a)| g == a)
+        })
+}
+
+/// Whether `spec` is a file URL of a package folder (a `Cargo.toml` in it).
+fn is_outside_package(spec: &str) -> bool {
+    let Some((scheme, rest)) = spec.split_once("://") else {
+        return false;
+    };
+    let url = rest.split(['#', '?']).next().unwrap_or("");
+    (scheme == "file" || scheme.ends_with("+file"))
+        && Path::new(&percent_decode(url)).join("Cargo.toml").is_file()
+}
+
+fn split_name_version(spec: &str) -> (&str, Option<&str>) {
+    match spec.split_once(['@', ':']) {
+        Some((name, version)) => (name, Some(version)),
+        None => (spec, None),
+    }
+}
+
+/// `%20` and the like in a file URL's path.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Joins `path` onto `cwd` and removes `.` components, without touching the file system.
@@ -262,8 +404,9 @@ pub mod cargo {
     #[derive(Clone, Debug, Default)]
     pub struct Selection {
         pub manifest_path: Option<PathBuf>,
-        /// Package names (`-p`); empty means every workspace member (or the package whose
-        /// manifest was given, when the manifest is not a workspace root).
+        /// Package specifications (`-p`: names or package ids, see [`Workspace::select`]);
+        /// empty means every workspace member (or the package whose manifest was given, when
+        /// the manifest is not a workspace root).
         pub packages: Vec<String>,
     }
 
@@ -288,22 +431,7 @@ pub mod cargo {
         }
         ws.settings
             .extend(crate::config_file::load_gomem_toml(&ws.root)?);
-        let members: Vec<_> = meta.workspace_packages();
-        for name in &selection.packages {
-            if !members.iter().any(|p| p.name.as_str() == name) {
-                let names: Vec<_> = members.iter().map(|p| p.name.as_str()).collect();
-                return Err(format!(
-                    "package `{name}` is not a member of the workspace (members: {})",
-                    names.join(", ")
-                ));
-            }
-        }
-        for pkg in members {
-            if !selection.packages.is_empty()
-                && !selection.packages.iter().any(|n| n == pkg.name.as_str())
-            {
-                continue;
-            }
+        for pkg in meta.workspace_packages() {
             let id = PackageId(ws.packages.len() as u32);
             let manifest_path: PathBuf = pkg.manifest_path.clone().into();
             let settings = match pkg.metadata.get("gomem") {
@@ -320,6 +448,11 @@ pub mod cargo {
                 cargo_id: pkg.id.repr.clone(),
                 manifest_path,
                 settings,
+                path_deps: pkg
+                    .dependencies
+                    .iter()
+                    .filter_map(|d| d.path.clone().map(PathBuf::from))
+                    .collect(),
             });
             for t in &pkg.targets {
                 ws.targets.push(Target {
@@ -331,6 +464,10 @@ pub mod cargo {
                     edition: Edition::from_name(&t.edition.to_string()).unwrap_or(Edition::LATEST),
                 });
             }
+        }
+        if !selection.packages.is_empty() {
+            let keep = ws.select(&selection.packages)?;
+            ws.retain_packages(&keep);
         }
         Ok(ws)
     }
@@ -381,4 +518,68 @@ fn workspace_edition(dir: &Path) -> Option<Edition> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(dir: &str, name: &str, version: &str) -> Package {
+        Package {
+            name: name.into(),
+            version: version.into(),
+            cargo_id: String::new(),
+            manifest_path: Path::new(dir).join("Cargo.toml"),
+            settings: None,
+            path_deps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn package_specs_are_names_or_cargo_package_ids() {
+        let a = package("/work/my ws/a", "a", "0.1.0");
+        for spec in [
+            "a",
+            "a@0.1.0",
+            "a@0.1",
+            "a:0.1.0",
+            "path+file:///work/my%20ws/a#0.1.0",
+            "path+file:///work/my%20ws/a#a@0.1.0",
+            "path+file:///work/my%20ws/a",
+            "file:///work/my%20ws/a#a",
+        ] {
+            assert!(package_spec_matches(spec, &a), "{spec}");
+        }
+        for spec in [
+            "b",
+            "a@0.2.0",
+            "a@0.1.0.1",
+            "path+file:///work/other/a#0.1.0",
+            "path+file:///work/my%20ws/a#b@0.1.0",
+            "registry+https://github.com/rust-lang/crates.io-index#a@0.1.0",
+        ] {
+            assert!(!package_spec_matches(spec, &a), "{spec}");
+        }
+        // The folder's name is the package's name only when the id gives none.
+        let renamed = package("/work/x", "core-lib", "1.2.3");
+        assert!(package_spec_matches(
+            "path+file:///work/x#core-lib@1.2.3",
+            &renamed
+        ));
+        assert!(!package_spec_matches("path+file:///work/x#1.2.3", &renamed));
+    }
+
+    #[test]
+    fn member_deps_are_followed_transitively() {
+        let mut ws = Workspace::default();
+        let mut c = package("/w/c", "c", "0.1.0");
+        c.path_deps = vec!["/w/b".into(), "/elsewhere/dep".into()];
+        let mut b = package("/w/b", "b", "0.1.0");
+        b.path_deps = vec!["/w/a".into()];
+        ws.packages = vec![package("/w/a", "a", "0.1.0"), b, c];
+        let ids = |v: &[u32]| v.iter().map(|&i| PackageId(i)).collect::<Vec<_>>();
+        assert_eq!(ws.with_member_deps(&ids(&[2])), ids(&[0, 1, 2]));
+        assert_eq!(ws.with_member_deps(&ids(&[1])), ids(&[0, 1]));
+        assert_eq!(ws.with_member_deps(&ids(&[0])), ids(&[0]));
+    }
 }

@@ -37,7 +37,7 @@ const ANALYZER_LAYERS: &[(&str, &[&str])] = &[
         "the attribute and the outputs",
         &["attribute", "fingerprint", "baseline", "report"],
     ),
-    ("the command line", &["cli"]),
+    ("the command line", &["cli", "editor"]),
 ];
 
 /// A module path inside its crate, `[]` for the crate root.

@@ -798,18 +798,257 @@ fn saved_file_lints_the_package_that_holds_it() {
     }
     assert!(!packages.is_empty());
     assert!(packages.iter().all(|p| p.contains("beta")), "{packages:?}");
+    // A file in no member (a path dependency's): the whole workspace, not a failed run,
+    // which would make rust-analyzer drop every diagnostic it shows, rustc's too.
     let outside = gomem_lint(&[
+        "--message-format=json",
         "--manifest-path",
         manifest.to_str().unwrap(),
         "--saved-file",
         fixtures().join("clean.rs").to_str().unwrap(),
     ]);
-    assert_eq!(outside.status.code(), Some(2));
+    assert_eq!(outside.status.code(), Some(0), "{}", stderr(&outside));
     assert!(
-        stderr(&outside).contains("is not in a package"),
+        stderr(&outside).contains("linting the whole workspace"),
         "{}",
         stderr(&outside)
     );
+    let mut linted: Vec<_> = findings_of_packages(&outside)
+        .into_iter()
+        .map(|(package, _, _)| package)
+        .collect();
+    linted.sort();
+    assert_eq!(linted, ["alpha", "beta"]);
+}
+
+/// The editor fixture: members a, b (depends on a), c (depends on ../dep, a path dependency
+/// outside the workspace; a type error in its test code).
+fn editor_ws() -> PathBuf {
+    fixtures().join("crates/editor/ws")
+}
+
+/// Runs `cargo-gomem-lint` with its own cargo target folder, as rust-analyzer does.
+fn gomem_lint_checked(args: &[&str]) -> Output {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let target = std::env::temp_dir().join(format!("gomem-editor-{}-{n}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-gomem-lint"))
+        .args(args)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&target).ok();
+    out
+}
+
+/// `(package name, code, file:line)` of every `compiler-message` (rustc's and gomem's), and
+/// the package names of the check's artifacts as `(name, "artifact", "")`.
+fn findings_of_packages(out: &Output) -> Vec<(String, String, String)> {
+    let name = |id: &str| {
+        let path = id.split('#').next().unwrap_or(id);
+        path.rsplit('/').next().unwrap_or(path).to_string()
+    };
+    let mut found = Vec::new();
+    for message in Message::parse_stream(&out.stdout[..]) {
+        match message.unwrap() {
+            Message::CompilerMessage(m) => {
+                let Some(primary) = m.message.spans.iter().find(|s| s.is_primary) else {
+                    continue; // rustc's "aborting due to .." summary
+                };
+                let file = Path::new(&primary.file_name);
+                // rustc's names are relative to the workspace, gomem's absolute.
+                let short: PathBuf = file
+                    .iter()
+                    .skip(file.iter().count().saturating_sub(2))
+                    .collect();
+                found.push((
+                    name(&m.package_id.repr),
+                    m.message.code.map(|c| c.code).unwrap_or_default(),
+                    format!("{}:{}", short.display(), primary.line_start),
+                ))
+            }
+            Message::CompilerArtifact(a) => {
+                found.push((name(&a.package_id.repr), "artifact".into(), String::new()))
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+fn has(found: &[(String, String, String)], package: &str, code: &str) -> bool {
+    found.iter().any(|(p, c, _)| p == package && c == code)
+}
+
+#[test]
+fn with_check_checks_every_target_as_rust_analyzer_does() {
+    let manifest = editor_ws().join("Cargo.toml");
+    let manifest = manifest.to_str().unwrap();
+    let args = [
+        "--with-check",
+        "--message-format=json",
+        "--manifest-path",
+        manifest,
+    ];
+    let out = gomem_lint_checked(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let found = findings_of_packages(&out);
+    assert!(
+        found
+            .iter()
+            .any(|(p, c, at)| p == "c" && c == "E0308" && at == "src/lib.rs:10"),
+        "the type error in #[cfg(test)] code: {found:?}"
+    );
+    // Told which targets: only those.
+    let out = gomem_lint_checked(&[&args[..], &["--", "--lib"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let found = findings_of_packages(&out);
+    assert!(!has(&found, "c", "E0308"), "{found:?}");
+    assert!(has(&found, "c", "gomem::unjoined_task"), "{found:?}");
+}
+
+#[test]
+fn saved_file_checks_and_lints_its_package_and_the_members_it_uses() {
+    let ws = editor_ws();
+    let manifest = ws.join("Cargo.toml");
+    let saved = |file: &str| {
+        let saved = ws.join(file);
+        let out = gomem_lint_checked(&[
+            "--with-check",
+            "--message-format=json",
+            "--manifest-path",
+            manifest.to_str().unwrap(),
+            "--saved-file",
+            saved.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let found = findings_of_packages(&out);
+        let mut packages: Vec<&str> = found.iter().map(|(p, _, _)| p.as_str()).collect();
+        packages.sort();
+        packages.dedup();
+        (
+            packages.join(" "),
+            found
+                .iter()
+                .filter(|(_, c, _)| c.starts_with("gomem::"))
+                .map(|(p, _, _)| p.clone())
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+    };
+    // b depends on a: `cargo check -p b` compiles a too, and rust-analyzer refreshes both, so
+    // both are linted; c (and its E0308) is not checked, and not linted.
+    assert_eq!(saved("b/src/lib.rs"), ("a b".into(), "a b".into()));
+    assert_eq!(saved("a/src/lib.rs"), ("a".into(), "a".into()));
+}
+
+#[test]
+fn saving_a_path_dependency_still_passes_rustcs_messages_through() {
+    let dep = fixtures().join("crates/editor/dep/src/lib.rs");
+    let out = gomem_lint_checked(&[
+        "--with-check",
+        "--message-format=json",
+        "--manifest-path",
+        editor_ws().join("Cargo.toml").to_str().unwrap(),
+        "--saved-file",
+        dep.to_str().unwrap(),
+    ]);
+    // The check's failure (c's E0308), not a failed run.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let found = findings_of_packages(&out);
+    assert!(has(&found, "c", "E0308"), "{found:?}");
+    assert!(has(&found, "dep", "unused_variables"), "{found:?}");
+    for member in ["a", "b", "c"] {
+        assert!(has(&found, member, "gomem::unjoined_task"), "{found:?}");
+    }
+    assert!(!has(&found, "dep", "gomem::unjoined_task"), "{found:?}");
+    let finished: Vec<bool> = Message::parse_stream(&out.stdout[..])
+        .filter_map(|m| match m.unwrap() {
+            Message::BuildFinished(f) => Some(f.success),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finished, [false]);
+}
+
+#[test]
+fn p_takes_the_package_ids_rust_analyzer_gives_for_label() {
+    let ws = editor_ws();
+    let manifest = ws.join("Cargo.toml");
+    let manifest = manifest.to_str().unwrap();
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .manifest_path(manifest)
+        .exec()
+        .unwrap();
+    let id = |name: &str| {
+        metadata
+            .packages
+            .iter()
+            .find(|p| p.name.as_str() == name)
+            .unwrap()
+            .id
+            .repr
+            .clone()
+    };
+    let out = gomem_lint(&[
+        "--message-format=json",
+        "--manifest-path",
+        manifest,
+        "-p",
+        &id("c"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let found = findings_of_packages(&out);
+    assert!(
+        !found.is_empty() && found.iter().all(|(p, _, _)| p == "c"),
+        "{found:?}"
+    );
+    // A path dependency's id (rust-analyzer, check.workspace = false, after a save in
+    // ../dep): nothing to lint, and its check runs.
+    let out = gomem_lint_checked(&[
+        "--with-check",
+        "--message-format=json",
+        "--manifest-path",
+        manifest,
+        "-p",
+        &id("dep"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let found = findings_of_packages(&out);
+    assert!(has(&found, "dep", "unused_variables"), "{found:?}");
+    assert!(found.iter().all(|(p, _, _)| p == "dep"), "{found:?}");
+    // A name that is no member stays an error.
+    let out = gomem_lint(&["--manifest-path", manifest, "-p", "dep"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn with_check_leaves_syntax_errors_to_rustc() {
+    let manifest = fixtures().join("crates/editor/syntax/Cargo.toml");
+    let manifest = manifest.to_str().unwrap();
+    let out = gomem_lint_checked(&[
+        "--with-check",
+        "--message-format=json",
+        "--manifest-path",
+        manifest,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let found = findings_of_packages(&out);
+    let at_error: Vec<_> = found
+        .iter()
+        .filter(|(_, _, at)| at == "src/nested.rs:2")
+        .collect();
+    assert!(!at_error.is_empty(), "rustc's syntax error: {found:?}");
+    assert!(
+        at_error.iter().all(|(_, c, _)| !c.starts_with("gomem::")),
+        "{found:?}"
+    );
+    // The rest of the crate is still linted.
+    assert!(has(&found, "syntax", "gomem::unjoined_task"), "{found:?}");
+    // Without the compiler's messages, gomem reports it.
+    let out = gomem_lint(&["--message-format=json", "--manifest-path", manifest]);
+    let found = findings_of_packages(&out);
+    assert!(has(&found, "syntax", "gomem::parse_error"), "{found:?}");
 }
 
 #[test]

@@ -36,6 +36,9 @@ gomem does not report missing files of `cfg`-gated modules.
 ## What it does not report
 Files that are not part of any module tree (in cargo mode) are not read at all; in plain-path
 mode every `.rs` file under the given folders is read.
+With `--with-check`, what rustc reports itself (a syntax error, a file that is not UTF-8, a
+missing module file) is left to rustc's messages, so the editor shows it once; a file skipped
+for its nesting is still reported: rustc may well compile it.
 "#,
     check: Check::Builtin,
 };
