@@ -57,6 +57,10 @@ pub struct FnFacts {
     pub has_body: bool,
     /// An `async fn`: calling it only builds a future, so it never recurses on the stack.
     pub is_async: bool,
+    /// An attribute on the fn that gomem does not know to keep its body as written (an
+    /// attribute macro: `#[salsa::tracked]` turns a call to the fn into a memoized query),
+    /// so what the body calls may not be what it shows.
+    pub rewritten_by: Option<String>,
 }
 
 #[derive(Debug)]
@@ -240,6 +244,7 @@ impl Collector<'_> {
             literal_tests: Vec::new(),
             has_body: body.is_some(),
             is_async: sig.asyncness.is_some(),
+            rewritten_by: rewriting_attribute(attrs),
         };
         let Some(body) = body else {
             self.out.push(facts);
@@ -286,6 +291,58 @@ impl Collector<'_> {
         self.nested.truncate(nested_before);
         self.imports.truncate(imports_before);
     }
+}
+
+/// Attributes that leave a fn's body as written: rustc's built-in attributes that may sit on
+/// a fn, and attribute macros known to keep the body's calls (`tracing::instrument`,
+/// `tokio::main` and the test harnesses' `test`). Matched by the last segment of the path.
+const BODY_KEEPING_ATTRIBUTES: &[&str] = &[
+    "allow",
+    "warn",
+    "deny",
+    "forbid",
+    "expect",
+    "cfg",
+    "cfg_attr",
+    "doc",
+    "inline",
+    "cold",
+    "must_use",
+    "track_caller",
+    "deprecated",
+    "no_mangle",
+    "export_name",
+    "link_section",
+    "link_name",
+    "target_feature",
+    "unsafe",
+    "optimize",
+    "coverage",
+    "automatically_derived",
+    "inherent",
+    "test",
+    "bench",
+    "ignore",
+    "should_panic",
+    "main",
+    "instrument",
+    "escape",
+];
+
+/// Tools whose attributes (`#[rustfmt::skip]`, `#[clippy::..]`, `#[gomem::allow]`) only
+/// speak to the tool.
+const TOOL_ATTRIBUTE_NAMESPACES: &[&str] = &["rustfmt", "clippy", "gomem", "rust_analyzer"];
+
+/// The first attribute of `attrs` that may rewrite the fn's body, by its path.
+fn rewriting_attribute(attrs: &[syn::Attribute]) -> Option<String> {
+    attrs.iter().find_map(|a| {
+        let path = a.path();
+        let first = path.segments.first()?.ident.to_string();
+        let last = path.segments.last()?.ident.to_string();
+        let keeps = TOOL_ATTRIBUTE_NAMESPACES.contains(&first.as_str())
+            || BODY_KEEPING_ATTRIBUTES.contains(&last.as_str());
+        (!keeps).then(|| segment_names(path).join("::"))
+    })
 }
 
 /// Calls certain on the current path: callee (interned, see [`Flow::callees`]) -> the call

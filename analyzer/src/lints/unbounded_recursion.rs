@@ -75,6 +75,13 @@ Calls are resolved best effort (see the `callgraph` module): free fns through `u
 through closures, fn pointers, trait objects and generics, and calls inside macros are not
 followed, so recursion through them is not seen. `self` calls in trait default methods are not
 followed, since implementors override them (`PartialEq::ne` calling `eq` is not a cycle).
+
+A fn under an attribute that gomem does not know to keep the body as written (an attribute
+macro such as `#[salsa::tracked]`, which turns `fn f(db) { f(db) + 1 }` into a memoized query
+with cycle recovery) is left alone: its calls may not be what they look like. rustc's
+attributes (`#[inline]`, `#[must_use]`, `#[track_caller]`, `#[cfg(..)]`...), tool attributes
+(`#[rustfmt::skip]`, `#[clippy::..]`), test harnesses (`#[test]`, `#[tokio::test]`),
+`#[tokio::main]` and `#[tracing::instrument]` keep the body and are judged as usual.
 "#,
     check: Check::Crate(CrateCheck {
         facts: &callgraph::FACTS,
@@ -94,7 +101,10 @@ fn judge(cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for scc in tarjan_scc(&cg.graph) {
         let recursive = scc.len() > 1 || cg.graph.contains_edge(scc[0], scc[0]);
-        if !recursive {
+        // Under an attribute macro the calls may not be what the body shows (salsa makes a
+        // recursive query of it, with cycle recovery): no judgment either way.
+        let rewritten = scc.iter().any(|&n| cg.fn_of(n).rewritten_by.is_some());
+        if !recursive || rewritten {
             continue;
         }
         if let Some(d) = no_way_out(&cg, &scc) {
