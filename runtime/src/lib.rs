@@ -116,13 +116,20 @@
 //! one live object stays mapped (no compaction), and a heap that stops allocating keeps its
 //! empty pages until it allocates again (there is no background scavenger).
 
+// The modules, lowest layer first: each imports only from those above it in this list.
 pub mod arena;
+mod candidates;
 mod cell;
+mod cycle;
 mod gc;
 mod gctrace;
 mod heap;
+mod large;
+mod object;
+mod pacer;
 mod pages;
 mod profile;
+mod space;
 mod trace;
 
 pub use cell::{GcCell, GcCellRef, GcCellRefMut};

@@ -47,8 +47,9 @@ enum Op {
     /// Empties an object's cell with `GcCell::take`.
     Take(usize),
     Collect,
-    /// A few units of an incremental cycle, interleaved with the other operations.
-    Step(usize),
+    /// A few units of an incremental cycle (full or young), interleaved with the other
+    /// operations.
+    Step(usize, bool),
 }
 
 fn ops() -> impl Strategy<Value = Vec<Op>> {
@@ -61,7 +62,7 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
             1 => any::<usize>().prop_map(Op::Adopt),
             1 => any::<usize>().prop_map(Op::Take),
             1 => Just(Op::Collect),
-            4 => (1..12usize).prop_map(Op::Step),
+            4 => (1..12usize, any::<bool>()).prop_map(|(n, full)| Op::Step(n, full)),
         ],
         1..80,
     )
@@ -191,7 +192,7 @@ proptest! {
                     }
                 }
                 Op::Collect => collect(),
-                Op::Step(units) => gomem::__private::collect_step(units),
+                Op::Step(units, full) => gomem::__private::collect_step(units, full),
                 _ => {}
             }
         }
