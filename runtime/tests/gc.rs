@@ -379,3 +379,70 @@ fn gc_cell_has_ref_cells_api() {
     let same = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| a.swap(&a)));
     assert!(same.is_err());
 }
+
+/// Only objects whose count drops to a nonzero value become candidates, once each, and
+/// never those whose type holds no handle (they cannot lie on a cycle).
+#[test]
+fn candidates_are_objects_that_lose_a_handle_and_may_be_on_a_cycle() {
+    #[derive(Trace)]
+    struct Leaf {
+        name: String,
+        sizes: Vec<(u32, Option<Box<u8>>)>,
+    }
+    collect();
+    let before = stats().candidates;
+    let leaf = Gc::new(Leaf {
+        name: "leaf".into(),
+        sizes: Vec::new(),
+    });
+    let leaf_name = leaf.name.len() + leaf.sizes.len();
+    drop(leaf.clone());
+    let string = Gc::new(String::from("a string"));
+    drop(string.clone());
+    assert_eq!(
+        stats().candidates,
+        before,
+        "an acyclic type is never a candidate"
+    );
+    const { assert!(<Leaf as Trace>::ACYCLIC && !<Node as Trace>::ACYCLIC) };
+    let n = node(1);
+    drop(n.clone());
+    drop(n.clone());
+    assert_eq!(stats().candidates, before + 1, "buffered once");
+    let fresh = node(2);
+    drop(fresh);
+    assert_eq!(
+        stats().candidates,
+        before + 1,
+        "a last handle frees, buffers nothing"
+    );
+    collect();
+    assert_eq!(stats().candidates, 0, "a full cycle takes every candidate");
+    drop((leaf, string, n, leaf_name));
+}
+
+/// A young cycle leaves old objects alone, but a garbage cycle may run through one whose
+/// only candidate is young: the young cycle must hand the old objects it reaches to the
+/// next full cycle, or that garbage would never be found.
+#[test]
+fn a_young_cycle_hands_the_old_objects_it_reaches_to_the_full_cycle() {
+    collect();
+    let before = drops();
+    let old = node(1);
+    drop(old.clone()); // a candidate...
+    collect(); // ...examined and found live: old from now on
+    let young = node(2);
+    *old.next.borrow_mut() = Some(young.clone());
+    *young.next.borrow_mut() = Some(old); // moved: `old` loses no handle, is no candidate
+    drop(young); // the garbage cycle's only candidate, young
+    assert_eq!(stats().candidates, 1);
+    gomem::__private::collect_step(usize::MAX, false); // a whole young cycle
+    assert_eq!(
+        drops(),
+        before,
+        "the young cycle leaves the old object alone"
+    );
+    assert_eq!(stats().candidates, 1, "and buffers it for the full cycle");
+    collect();
+    assert_eq!(drops(), before + 2, "which frees the cycle");
+}
