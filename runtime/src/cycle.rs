@@ -96,6 +96,8 @@ pub(crate) struct Outcome {
     /// Objects whose values the sweep dropped, and their bytes.
     pub freed_objects: u64,
     pub freed_bytes: usize,
+    /// The members it examined.
+    pub examined: usize,
 }
 
 pub(crate) struct Collector {
@@ -368,6 +370,7 @@ impl Collector {
                                 full: self.full.get(),
                                 freed_objects: self.freed_objects.get(),
                                 freed_bytes: self.freed_bytes.get(),
+                                examined,
                             });
                             break;
                         }

@@ -1,4 +1,11 @@
 //! [`Gc<T>`]: a handle to a value on the thread's collected heap.
+//!
+//! A `Gc` is one count in its object's header: cloning adds one, dropping takes one away.
+//! The drop that takes the last frees the object (through the heap, which may make it wait
+//! while a collector list pins it); a drop that leaves others tells the heap, which buffers
+//! the object as a candidate and runs the deletion barrier (`heap::note_drop`, one load and
+//! a test when neither is needed). Invariant: an object's value is read only while its
+//! count is above zero and `DROPPED` is not set.
 
 use std::cell::UnsafeCell;
 use std::fmt;

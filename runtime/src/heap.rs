@@ -57,6 +57,9 @@ pub struct MemStats {
     pub num_gc: u64,
     /// Completed full cycles (those that examine old objects too).
     pub num_full_gc: u64,
+    /// Objects the collection cycles examined (the subgraphs their candidates reach): the
+    /// collector's work, which follows the garbage rather than the heap.
+    pub examined_objects: u64,
     /// Objects waiting in the candidate buffers: possible roots of garbage cycles, which the
     /// next cycles examine.
     pub candidates: usize,
@@ -82,6 +85,7 @@ struct Heap {
     /// trigger, or 0 once a young cycle is due.
     check: Cell<usize>,
     collected_objects: Cell<u64>,
+    examined_objects: Cell<u64>,
     num_gc: Cell<u64>,
     num_full_gc: Cell<u64>,
     pause_total: Cell<Duration>,
@@ -114,6 +118,7 @@ impl Heap {
             candidates: Candidates::new(),
             collector: Collector::new(),
             collected_objects: Cell::new(0),
+            examined_objects: Cell::new(0),
             num_gc: Cell::new(0),
             num_full_gc: Cell::new(0),
             pause_total: Cell::new(Duration::ZERO),
@@ -262,6 +267,8 @@ impl Heap {
         self.num_gc.set(self.num_gc.get() + 1);
         self.collected_objects
             .set(self.collected_objects.get() + outcome.freed_objects);
+        self.examined_objects
+            .set(self.examined_objects.get() + outcome.examined as u64);
         let heap_start = self.collector.record().map_or(0, |c| c.heap_start);
         // What the cycle left of the heap it started with: the goal's base. What the
         // program allocated during the cycle is not known to be live (Go paces from the
@@ -612,6 +619,7 @@ pub fn stats() -> MemStats {
         collected_objects: heap.collected_objects.get(),
         num_gc: heap.num_gc.get(),
         num_full_gc: heap.num_full_gc.get(),
+        examined_objects: heap.examined_objects.get(),
         candidates: heap.candidates.len(),
         next_gc: heap.pacer.goal.get(),
         pause_total: heap.pause_total.get(),

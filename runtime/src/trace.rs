@@ -1,4 +1,10 @@
-//! [`Trace`]: how the collector finds the `Gc` handles a value holds.
+//! [`Trace`]: how the collector finds the `Gc` handles a value holds, and the impls for
+//! std's types.
+//!
+//! Invariant (the trait's contract, which the collector's soundness rests on): a value
+//! reports each handle it owns at most once and creates or drops none while tracing; and
+//! `ACYCLIC` is true only for types that report no handle (a wrong `true` is a leak, not a
+//! bug: see the constant).
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
