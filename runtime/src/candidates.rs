@@ -10,8 +10,10 @@
 //! once) for the next full cycle.
 //!
 //! Invariants:
-//! - an object is in at most one buffer, once, exactly when its `BUFFERED` flag is set;
-//! - a buffered object is pinned: if its last handle goes, its value is dropped but its
+//! - an object is in at most one buffer, once, exactly when its `BUFFERED` flag is set
+//!   (a young cycle's roots are a buffer until it takes them);
+//! - a buffered object is pinned: if its last handle goes, it is taken out of its buffer if
+//!   its place is known (PHP's collector does the same), else its value is dropped but its
 //!   memory stays until the buffer lets go of it (the heap frees it then);
 //! - every garbage object is reachable from a buffered object, or from the subgraph of the
 //!   running cycle (which buffers what it leaves unexamined: see `cycle.rs`).
@@ -19,99 +21,168 @@
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 
-use crate::object::{Header, BUFFERED, OLD};
+use crate::object::{Header, BUFFERED, COUNT_MASK, MEMBER, OLD};
+
+/// A young cycle starts when this many young candidates wait, at least; more while young
+/// cycles find little garbage (see [`Candidates::adapt`]).
+pub(crate) const YOUNG_ROOTS: usize = 8 << 10;
+/// The most young candidates a young cycle waits for.
+const MAX_YOUNG_ROOTS: usize = 256 << 10;
+
+/// In a buffered non-member's count bits: which buffer (set: the old one) and its place
+/// there plus one (zero: none).
+const IN_OLD: u32 = (COUNT_MASK >> 1) + 1;
+const PLACE: u32 = IN_OLD - 1;
 
 pub(crate) struct Candidates {
-    young: RefCell<Vec<NonNull<Header>>>,
-    /// The old candidates, in chunks: a burst of young ones moves here whole, in O(1).
-    old: RefCell<Vec<Vec<NonNull<Header>>>>,
-    old_len: Cell<usize>,
+    /// Buffered young candidates; null where one was taken out (its last handle went).
+    young: RefCell<Vec<*mut Header>>,
+    /// The old ones, the same way.
+    old: RefCell<Vec<*mut Header>>,
+    /// More old ones, in chunks that moved here whole, in O(1): a burst of young ones, and
+    /// the old objects a young cycle reached. Their places are not recorded.
+    chunks: RefCell<Vec<Vec<*mut Header>>>,
+    chunked: Cell<usize>,
+    /// How many young candidates start a young cycle.
+    threshold: Cell<usize>,
 }
-
-/// A young cycle takes at most this many candidates. More mean a burst (a big structure
-/// let go of at once, whose objects each keep other handles): it waits for the next full
-/// cycle, which the heap's growth paces, rather than make a young cycle as long as a full
-/// one.
-pub(crate) const MAX_YOUNG_ROOTS: usize = 4 * YOUNG_ROOTS;
-
-/// A young cycle starts when this many young candidates wait.
-pub(crate) const YOUNG_ROOTS: usize = 8 << 10;
 
 impl Candidates {
     pub fn new() -> Candidates {
         Candidates {
             young: RefCell::new(Vec::new()),
             old: RefCell::new(Vec::new()),
-            old_len: Cell::new(0),
+            chunks: RefCell::new(Vec::new()),
+            chunked: Cell::new(0),
+            threshold: Cell::new(YOUNG_ROOTS),
         }
     }
 
-    /// Buffers `h`, which is not buffered. Returns the young buffer's length.
-    pub fn push(&self, h: NonNull<Header>) -> usize {
+    /// Records where a buffered object is, in its count bits, if it is not a member (whose
+    /// count bits count) and the place fits.
+    fn place(header: &Header, old: bool, index: usize) {
+        if !header.flag(MEMBER) && index < PLACE as usize {
+            header.set_low_bits(if old { IN_OLD } else { 0 } | (index as u32 + 1));
+        }
+    }
+
+    /// Buffers `h`, which is not buffered. Returns whether a young cycle is due now.
+    pub fn push(&self, h: NonNull<Header>) -> bool {
         // SAFETY: the caller holds a handle to `h` (its count is above zero).
         let header = unsafe { h.as_ref() };
         debug_assert!(!header.flag(BUFFERED));
         header.set_flag(BUFFERED, true);
         if header.flag(OLD) {
             self.push_old(h);
-            self.young.borrow().len()
+            false
         } else {
             let mut young = self.young.borrow_mut();
-            young.push(h);
-            young.len()
+            Self::place(header, false, young.len());
+            young.push(h.as_ptr());
+            young.len() == self.threshold.get()
         }
     }
 
     /// Buffers `h` (flagged `BUFFERED` already) for the next full cycle.
     pub fn push_old(&self, h: NonNull<Header>) {
+        // SAFETY: buffered objects are allocated (pinned).
+        let header = unsafe { h.as_ref() };
         let mut old = self.old.borrow_mut();
-        match old.last_mut() {
-            Some(chunk) => chunk.push(h),
-            None => old.push(vec![h]),
+        Self::place(header, true, old.len());
+        old.push(h.as_ptr());
+    }
+
+    /// Takes `h` (buffered, not a member) out of its buffer, if its place is known, so that
+    /// its memory can go at once when its last handle goes (rather than wait for a cycle
+    /// to take it). Returns whether it did; `h` is no longer `BUFFERED` then.
+    pub fn remove(&self, h: NonNull<Header>) -> bool {
+        // SAFETY: buffered objects are allocated (pinned).
+        let header = unsafe { h.as_ref() };
+        debug_assert!(header.flag(BUFFERED) && !header.flag(MEMBER));
+        let bits = header.low_bits();
+        let place = (bits & PLACE) as usize;
+        if place == 0 {
+            return false;
         }
-        self.old_len.set(self.old_len.get() + 1);
+        let mut buffer = if bits & IN_OLD != 0 {
+            self.old.borrow_mut()
+        } else {
+            self.young.borrow_mut()
+        };
+        // The bits are a hint: the buffer may have been taken by a cycle since.
+        match buffer.get_mut(place - 1) {
+            Some(entry) if *entry == h.as_ptr() => {
+                *entry = std::ptr::null_mut();
+                header.set_low_bits(0);
+                header.set_flag(BUFFERED, false);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Adds objects a young cycle left unexamined (already flagged `BUFFERED`).
     pub fn defer(&self, objects: &mut Vec<NonNull<Header>>) {
         if !objects.is_empty() {
-            self.old_len.set(self.old_len.get() + objects.len());
-            self.old.borrow_mut().push(std::mem::take(objects));
+            self.chunked.set(self.chunked.get() + objects.len());
+            let chunk = objects.drain(..).map(NonNull::as_ptr).collect();
+            self.chunks.borrow_mut().push(chunk);
         }
     }
 
-    pub fn young_len(&self) -> usize {
-        self.young.borrow().len()
+    /// Whether enough young candidates wait for a young cycle.
+    pub fn young_due(&self) -> bool {
+        self.young.borrow().len() >= self.threshold.get()
     }
 
+    /// About how many candidates wait (the buffers' lengths, with the places taken out).
     pub fn len(&self) -> usize {
-        self.young.borrow().len() + self.old_len.get()
+        self.young.borrow().len() + self.old.borrow().len() + self.chunked.get()
+    }
+
+    /// After a young cycle that examined `examined` objects and freed `freed`: one that
+    /// found little garbage makes the next wait for twice the candidates (up to a limit),
+    /// one that found some brings the wait back down, so that young cycles run where they
+    /// pay (CPython's thresholds are fixed; ours follow the yield).
+    pub fn adapt(&self, examined: usize, freed: u64) {
+        let t = self.threshold.get();
+        self.threshold.set(if (freed as usize) * 8 < examined {
+            (t * 2).min(MAX_YOUNG_ROOTS)
+        } else {
+            (t / 2).max(YOUNG_ROOTS)
+        });
     }
 
     /// Moves the candidates of a new cycle into `roots` (empty), in O(1): the young ones
-    /// (unless they are a burst, which goes to the old ones), and the old ones too for a
-    /// full cycle. They stay flagged `BUFFERED` until the cycle takes them; a young cycle
-    /// hands back those it finds old (`push_old`).
-    pub fn take(&self, full: bool, roots: &mut Vec<Vec<NonNull<Header>>>) {
+    /// (unless they are a burst, four times the threshold or more, which goes to the old
+    /// ones: a big structure let go of at once waits for the full cycle, which the heap's
+    /// growth paces, rather than make a young cycle as long as a full one), and the old
+    /// ones too for a full cycle. They stay flagged `BUFFERED` until the cycle takes them;
+    /// a young cycle hands back those it finds old (`push_old`).
+    pub fn take(&self, full: bool, roots: &mut Vec<Vec<*mut Header>>) {
         debug_assert!(roots.is_empty());
         let young = std::mem::take(&mut *self.young.borrow_mut());
-        if !full && young.len() > MAX_YOUNG_ROOTS {
-            self.defer(&mut { young });
+        if !full && young.len() >= 4 * self.threshold.get() {
+            self.chunked.set(self.chunked.get() + young.len());
+            self.chunks.borrow_mut().push(young);
             return;
         }
         if full {
-            std::mem::swap(roots, &mut *self.old.borrow_mut());
-            self.old_len.set(0);
+            std::mem::swap(roots, &mut *self.chunks.borrow_mut());
+            self.chunked.set(0);
+            roots.push(std::mem::take(&mut *self.old.borrow_mut()));
         }
         roots.push(young);
     }
 
-    /// Empties both buffers into `out` (at the heap's teardown).
+    /// Empties every buffer into `out` (at the heap's teardown).
     pub fn drain(&self, out: &mut Vec<NonNull<Header>>) {
-        out.append(&mut self.young.borrow_mut());
-        for mut chunk in self.old.borrow_mut().drain(..) {
-            out.append(&mut chunk);
+        let young = std::mem::take(&mut *self.young.borrow_mut());
+        let old = std::mem::take(&mut *self.old.borrow_mut());
+        let chunks = std::mem::take(&mut *self.chunks.borrow_mut());
+        self.chunked.set(0);
+        for chunk in chunks.into_iter().chain([young, old]) {
+            out.extend(chunk.into_iter().filter_map(NonNull::new));
         }
-        self.old_len.set(0);
     }
 }

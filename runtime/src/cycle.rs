@@ -104,7 +104,7 @@ pub(crate) struct Collector {
     phase: Cell<Phase>,
     full: Cell<bool>,
     /// The candidates the running cycle started from, in chunks, and where it is in them.
-    roots: RefCell<Vec<Vec<NonNull<Header>>>>,
+    roots: RefCell<Vec<Vec<*mut Header>>>,
     next_root: Cell<(usize, usize)>,
     /// The members, in the order found.
     members: RefCell<Vec<NonNull<Header>>>,
@@ -301,6 +301,10 @@ impl Collector {
                     drop(roots);
                     done += 1;
                     self.next_root.set((chunk, i + 1));
+                    // Null: taken out of its buffer when its last handle went.
+                    let Some(root) = NonNull::new(root) else {
+                        continue;
+                    };
                     // SAFETY: a buffered object: pinned, so allocated.
                     unsafe { self.take_root(root, space, candidates, &mut tracer) };
                 }
@@ -437,7 +441,7 @@ impl Collector {
             return;
         }
         if state & MEMBER == 0 {
-            header.set_flag(MEMBER, true);
+            header.join_cycle();
             tracer.stack.push(h);
         }
     }

@@ -2,8 +2,8 @@
 //! collector together, and the entry points the handles use (allocation, a handle's last
 //! drop, the barriers) and the public functions (`collect`, `stats`, the settings).
 //!
-//! When cycles run: a **young** cycle when [`YOUNG_ROOTS`] young candidates wait, started
-//! by the next allocation; a **full** cycle when the heap reaches the pacer's trigger, if
+//! When cycles run: a **young** cycle when enough young candidates wait (8192, more while
+//! young cycles find little garbage), started by the next allocation; a **full** cycle when the heap reaches the pacer's trigger, if
 //! any candidate waits (garbage cycles appear only when a handle is dropped while its
 //! object keeps others: with no candidate, a cycle could not free anything). A running
 //! cycle takes a slice after every [`SLICE_BYTES`] allocated, as Go's mark assists do:
@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
-use crate::candidates::{Candidates, YOUNG_ROOTS};
+use crate::candidates::Candidates;
 use crate::cycle::{self, Collector, Outcome, Panic, Phase};
 use crate::gctrace;
 use crate::large;
@@ -137,8 +137,7 @@ impl Heap {
     /// Sets when the allocation path next looks at starting a cycle.
     fn update_check(&self) {
         // GOGC=off turns young cycles off too.
-        let young_due =
-            self.candidates.young_len() >= YOUNG_ROOTS && self.pacer.gc_percent.get() >= 0;
+        let young_due = self.candidates.young_due() && self.pacer.gc_percent.get() >= 0;
         self.check.set(if young_due {
             0
         } else {
@@ -179,6 +178,9 @@ impl Heap {
             // SAFETY: no handle is left to read the value.
             unsafe { Header::drop_value(h, O::drop_value) };
         }
+        if header.flag(BUFFERED) && !header.flag(MEMBER) {
+            self.candidates.remove(h);
+        }
         if header.is_pinned() {
             return;
         }
@@ -200,9 +202,7 @@ impl Heap {
             }
             self.collector.shade(h);
         }
-        if state & (BUFFERED | ACYCLIC | UNTRACKED | DROPPED) == 0
-            && self.candidates.push(h) == YOUNG_ROOTS
-        {
+        if state & (BUFFERED | ACYCLIC | UNTRACKED | DROPPED) == 0 && self.candidates.push(h) {
             self.update_check();
         }
     }
@@ -280,6 +280,8 @@ impl Heap {
             self.num_full_gc.set(self.num_full_gc.get() + 1);
             self.set_goal(live);
         } else {
+            self.candidates
+                .adapt(outcome.examined, outcome.freed_objects);
             self.update_check();
         }
         if !self.gctrace {
@@ -407,7 +409,7 @@ impl Heap {
                 // No candidate: a cycle could not free anything.
                 self.set_goal(self.space.bytes.get());
             }
-        } else if self.candidates.young_len() >= YOUNG_ROOTS {
+        } else if self.candidates.young_due() {
             self.slice(Some(false));
         } else {
             self.update_check();

@@ -11,7 +11,8 @@
 //!   *pinned* ([`MEMBER`] or [`BUFFERED`]: a collector's list points at it), in which case
 //!   whoever unpins it frees it if its count is zero by then;
 //! - once [`DROPPED`] is set the value has been dropped and is never read or dropped again;
-//! - the count bits are zero unless the object is a [`MEMBER`] of the running cycle;
+//! - the count bits are zero unless the object is a [`MEMBER`] of the running cycle (they
+//!   count from zero, set by [`Header::join_cycle`]) or buffered (a hint of its place);
 //! - only the heap's thread touches a header.
 
 use std::alloc::Layout;
@@ -41,8 +42,10 @@ pub(crate) const OLD: u32 = 1 << 23;
 /// Its type holds no handle (`Trace::ACYCLIC`), so it is never on a cycle: never a
 /// candidate, never examined.
 pub(crate) const ACYCLIC: u32 = 1 << 22;
-/// The count of handles found inside the examined objects. It saturates: counting too few
-/// is safe (the object looks held from outside), too many is not.
+/// The count of handles found inside the examined objects, for a [`MEMBER`]. It saturates:
+/// counting too few is safe (the object looks held from outside), too many is not. The
+/// same bits hold a buffered object's place in its buffer while it is not a member
+/// (`candidates.rs`; a hint, checked before use).
 pub(crate) const COUNT_MASK: u32 = ACYCLIC - 1;
 
 /// The type of an object, for the paths that know it statically (a handle's drop), so that
@@ -174,6 +177,23 @@ impl Header {
         (self.state.get() & COUNT_MASK) as usize
     }
 
+    /// Joins the running cycle: a member, its count zero.
+    #[inline(always)]
+    pub fn join_cycle(&self) {
+        self.state.set((self.state.get() & !COUNT_MASK) | MEMBER);
+    }
+
+    /// The count bits as they are: a buffered non-member's place hint.
+    pub fn low_bits(&self) -> u32 {
+        self.state.get() & COUNT_MASK
+    }
+
+    /// Sets the count bits (to a buffered non-member's place hint).
+    pub fn set_low_bits(&self, bits: u32) {
+        debug_assert!(bits <= COUNT_MASK && !self.flag(MEMBER));
+        self.state.set((self.state.get() & !COUNT_MASK) | bits);
+    }
+
     /// Leaves the running cycle: not a member, unmarked, count zero.
     pub fn leave_cycle(&self) {
         self.state
@@ -246,7 +266,7 @@ impl Tracer {
                         }
                         return;
                     }
-                    h.set_flag(MEMBER, true);
+                    h.join_cycle();
                     self.stack.push(target);
                 }
                 h.count_one();
