@@ -1,12 +1,14 @@
 //! The collector's cost follows the garbage, not the heap: a big graph kept live, and a few
 //! small garbage cycles made per millisecond beside it.
 //!
-//!     GOMEM_GCTRACE=1 cargo run --release -p gomem-runtime --example live_heap [-- LIVE RATE SECONDS]
+//!     GOMEM_GCTRACE=1 cargo run --release -p gomem-runtime --example live_heap [-- LIVE RATE SECONDS LINKED]
 //!
 //! Builds LIVE (default 1,000,000) objects in a graph with cycles (a ring, plus a link from
 //! each to a random other), held by a `Vec` the program keeps. Then, for SECONDS (default
 //! 2), it walks the graph and makes RATE (default 5) garbage cycles of four objects per
-//! millisecond, each holding a handle into the live graph. Prints the collection cycles and
+//! millisecond, each holding a handle into the live graph (none if LINKED is 0: then the
+//! garbage touches no live object, and the collector's time per cycle shows no trace of the
+//! live heap's size, not even its cache misses). Prints the collection cycles and
 //! what each examined and cost. Before that, one `gomem::collect()` examines the live graph
 //! once (reached from the first garbage cycle; it is young until a cycle has examined it:
 //! see the crate docs), as a Go program might call `runtime.GC()` after loading its data.
@@ -44,10 +46,11 @@ impl Rng {
     }
 }
 
-/// A garbage cycle of four objects, the first holding a handle into the live graph.
-fn garbage_cycle(id: u64, into: &Gc<Node>) {
+/// A garbage cycle of four objects, the first holding a handle into the live graph if
+/// `into` is given.
+fn garbage_cycle(id: u64, into: Option<&Gc<Node>>) {
     let first = node(id);
-    *first.link.borrow_mut() = Some(into.clone());
+    *first.link.borrow_mut() = into.cloned();
     let mut last = first.clone();
     for k in 1..4 {
         let n = node(id + k);
@@ -67,7 +70,14 @@ struct Phase {
 }
 
 /// Runs the workload for `seconds`; returns what the collector did meanwhile.
-fn churn(live: &[Gc<Node>], rng: &mut Rng, rate: u32, checksum: &mut u64, seconds: f64) -> Phase {
+fn churn(
+    live: &[Gc<Node>],
+    linked: bool,
+    rng: &mut Rng,
+    rate: u32,
+    checksum: &mut u64,
+    seconds: f64,
+) -> Phase {
     let s0 = gomem::stats();
     let start = Instant::now();
     let every = Duration::from_secs(1) / (rate * 1000);
@@ -83,7 +93,8 @@ fn churn(live: &[Gc<Node>], rng: &mut Rng, rate: u32, checksum: &mut u64, second
         }
         let now = start.elapsed();
         if now >= next_garbage {
-            garbage_cycle(made * 4, &live[rng.below(live.len())]);
+            let into = &live[rng.below(live.len())];
+            garbage_cycle(made * 4, linked.then_some(into));
             made += 1;
             next_garbage += every;
         }
@@ -110,6 +121,7 @@ fn main() {
         .unwrap_or(1_000_000);
     let rate: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     let seconds: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(2.0);
+    let linked = args.next().and_then(|a| a.parse::<u32>().ok()).unwrap_or(1) != 0;
 
     let start = Instant::now();
     let live: Vec<Gc<Node>> = (0..count as u64).map(node).collect();
@@ -120,14 +132,16 @@ fn main() {
     }
     let built = start.elapsed();
     let mut checksum = 0u64;
-    // The live graph is examined once, by the first cycle that reaches it.
-    garbage_cycle(u64::MAX - 4, &live[0]);
+    // The live graph is examined once, by the first cycle that reaches it (if any does).
     let s0 = gomem::stats();
     let promote = Instant::now();
-    gomem::collect();
+    if linked {
+        garbage_cycle(u64::MAX - 4, Some(&live[0]));
+        gomem::collect();
+    }
     let promoted = promote.elapsed();
     let s1 = gomem::stats();
-    let run = churn(&live, &mut rng, rate, &mut checksum, seconds);
+    let run = churn(&live, linked, &mut rng, rate, &mut checksum, seconds);
     let s = gomem::stats();
     println!(
         "{count} live objects ({:.1} MiB heap), built in {:.3} s (checksum {checksum})",
