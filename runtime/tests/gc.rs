@@ -446,3 +446,21 @@ fn a_young_cycle_hands_the_old_objects_it_reaches_to_the_full_cycle() {
     collect();
     assert_eq!(drops(), before + 2, "which frees the cycle");
 }
+
+/// A candidate whose last handle goes leaves its buffer and is freed at once, memory and
+/// all, rather than pinned until a cycle takes it (which made an LRU cache twice as slow).
+#[test]
+fn a_candidate_whose_last_handle_goes_is_freed_at_once() {
+    collect();
+    let s0 = stats();
+    let a = node(1);
+    drop(a.clone()); // a candidate
+    assert_eq!(stats().candidates, s0.candidates + 1);
+    let before = drops();
+    drop(a); // the last handle
+    assert_eq!(drops(), before + 1);
+    assert_eq!(stats().heap_objects, s0.heap_objects, "its memory went too");
+    assert_eq!(stats().heap_bytes, s0.heap_bytes);
+    collect(); // the emptied place in the buffer is skipped
+    assert_eq!(stats().heap_objects, s0.heap_objects);
+}
