@@ -22,6 +22,7 @@ use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 
 use crate::object::{Header, BUFFERED, COUNT_MASK, MEMBER, OLD};
+use crate::seglist::SegList;
 
 /// A young cycle starts when this many young candidates wait, at least; more while young
 /// cycles find little garbage (see [`Candidates::adapt`]).
@@ -36,12 +37,12 @@ const PLACE: u32 = IN_OLD - 1;
 
 pub(crate) struct Candidates {
     /// Buffered young candidates; null where one was taken out (its last handle went).
-    young: RefCell<Vec<*mut Header>>,
+    young: RefCell<SegList<*mut Header>>,
     /// The old ones, the same way.
-    old: RefCell<Vec<*mut Header>>,
+    old: RefCell<SegList<*mut Header>>,
     /// More old ones, in chunks that moved here whole, in O(1): a burst of young ones, and
     /// the old objects a young cycle reached. Their places are not recorded.
-    chunks: RefCell<Vec<Vec<*mut Header>>>,
+    chunks: RefCell<Vec<SegList<*mut Header>>>,
     chunked: Cell<usize>,
     /// How many young candidates start a young cycle.
     threshold: Cell<usize>,
@@ -50,8 +51,8 @@ pub(crate) struct Candidates {
 impl Candidates {
     pub fn new() -> Candidates {
         Candidates {
-            young: RefCell::new(Vec::new()),
-            old: RefCell::new(Vec::new()),
+            young: RefCell::new(SegList::new()),
+            old: RefCell::new(SegList::new()),
             chunks: RefCell::new(Vec::new()),
             chunked: Cell::new(0),
             threshold: Cell::new(YOUNG_ROOTS),
@@ -125,7 +126,10 @@ impl Candidates {
     pub fn defer(&self, objects: &mut Vec<NonNull<Header>>) {
         if !objects.is_empty() {
             self.chunked.set(self.chunked.get() + objects.len());
-            let chunk = objects.drain(..).map(NonNull::as_ptr).collect();
+            let chunk = objects
+                .drain(..)
+                .map(NonNull::as_ptr)
+                .collect::<SegList<_>>();
             self.chunks.borrow_mut().push(chunk);
         }
     }
@@ -159,7 +163,7 @@ impl Candidates {
     /// growth paces, rather than make a young cycle as long as a full one), and the old
     /// ones too for a full cycle. They stay flagged `BUFFERED` until the cycle takes them;
     /// a young cycle hands back those it finds old (`push_old`).
-    pub fn take(&self, full: bool, roots: &mut Vec<Vec<*mut Header>>) {
+    pub fn take(&self, full: bool, roots: &mut Vec<SegList<*mut Header>>) {
         debug_assert!(roots.is_empty());
         let young = std::mem::take(&mut *self.young.borrow_mut());
         if !full && young.len() >= 4 * self.threshold.get() {
@@ -182,7 +186,7 @@ impl Candidates {
         let chunks = std::mem::take(&mut *self.chunks.borrow_mut());
         self.chunked.set(0);
         for chunk in chunks.into_iter().chain([young, old]) {
-            out.extend(chunk.into_iter().filter_map(NonNull::new));
+            out.extend(chunk.iter().filter_map(NonNull::new));
         }
     }
 }

@@ -53,6 +53,7 @@ use std::time::Instant;
 use crate::candidates::Candidates;
 use crate::gctrace;
 use crate::object::{Header, Mode, Tracer, BUFFERED, DROPPED, MARK, MEMBER, OLD};
+use crate::seglist::SegList;
 use crate::space::Space;
 use crate::trace::Trace;
 
@@ -104,10 +105,10 @@ pub(crate) struct Collector {
     phase: Cell<Phase>,
     full: Cell<bool>,
     /// The candidates the running cycle started from, in chunks, and where it is in them.
-    roots: RefCell<Vec<Vec<*mut Header>>>,
+    roots: RefCell<Vec<SegList<*mut Header>>>,
     next_root: Cell<(usize, usize)>,
     /// The members, in the order found.
-    members: RefCell<Vec<NonNull<Header>>>,
+    members: RefCell<SegList<NonNull<Header>>>,
     /// Where marking's decisions, then the sweep, are in `members`.
     cursor: Cell<usize>,
     /// The grey stack (and the counting's to-do list), between slices.
@@ -133,7 +134,7 @@ impl Collector {
             full: Cell::new(false),
             roots: RefCell::new(Vec::new()),
             next_root: Cell::new((0, 0)),
-            members: RefCell::new(Vec::new()),
+            members: RefCell::new(SegList::new()),
             cursor: Cell::new(0),
             tracer: RefCell::new(Tracer::new(Mode::Mark)),
             shaded: RefCell::new(Vec::new()),
@@ -174,7 +175,7 @@ impl Collector {
         let mut roots = self.roots.borrow_mut();
         candidates.take(full, &mut roots);
         let mut record = record;
-        record.candidates = roots.iter().map(Vec::len).sum();
+        record.candidates = roots.iter().map(SegList::len).sum();
         record.full = full;
         self.trace.set(Some(record));
         self.next_root.set((0, 0));
@@ -198,7 +199,7 @@ impl Collector {
             Phase::Count => {
                 let (chunk, i) = self.next_root.get();
                 let roots = self.roots.borrow();
-                let roots_left = roots.iter().skip(chunk).map(Vec::len).sum::<usize>() - i;
+                let roots_left = roots.iter().skip(chunk).map(SegList::len).sum::<usize>() - i;
                 let mut expect = members + grey + roots_left;
                 if self.full.get() {
                     expect = expect.max(self.last_full_members.get());
@@ -294,7 +295,7 @@ impl Collector {
                         self.end_count(candidates, &mut tracer, &mut lap);
                         continue;
                     };
-                    let Some(&root) = this.get(i) else {
+                    let Some(root) = this.get(i) else {
                         self.next_root.set((chunk + 1, 0));
                         continue;
                     };
@@ -327,7 +328,7 @@ impl Collector {
                     if cursor < members.len() {
                         // Decide a run of members: those held from outside go grey.
                         let end = members.len().min(cursor + (budget - done).min(CHECK_EVERY));
-                        for &h in &members[cursor..end] {
+                        for h in (cursor..end).filter_map(|k| members.get(k)) {
                             // SAFETY: a member: pinned, so allocated.
                             let header = unsafe { h.as_ref() };
                             if header.state() & (MARK | DROPPED) == 0
@@ -351,7 +352,7 @@ impl Collector {
                 }
                 Phase::Sweep => {
                     let cursor = self.cursor.get();
-                    let next = self.members.borrow().get(cursor).copied();
+                    let next = self.members.borrow().get(cursor);
                     match next {
                         Some(h) => {
                             done += 1;

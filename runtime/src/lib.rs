@@ -161,7 +161,7 @@
 //! trait), `large` (the large-object space), `space` (where objects are and what they add
 //! up to), `pacer` (the heap goal), `candidates` (the candidate buffers), `cycle` (the
 //! incremental collector), `heap` (the thread's heap and the public functions), then `cell`
-//! and `gc`; `gctrace` and `profile` are leaves.
+//! and `gc`; `gctrace`, `profile` and `seglist` (the collector's long lists) are leaves.
 
 // The modules, lowest layer first: each imports only from those above it in this list.
 pub mod arena;
@@ -176,6 +176,7 @@ mod object;
 mod pacer;
 mod pages;
 mod profile;
+mod seglist;
 mod space;
 mod trace;
 
