@@ -283,6 +283,12 @@ impl Heap {
             self.candidates
                 .adapt(outcome.examined, outcome.freed_objects);
             self.update_check();
+            self.space.trim(
+                self.pacer
+                    .trigger
+                    .get()
+                    .saturating_sub(self.space.bytes.get()),
+            );
         }
         if !self.gctrace {
             return;

@@ -295,8 +295,11 @@ impl Pages {
 
     /// Gives empty pages back to the OS, keeping about `keep` bytes of them for the heap to
     /// grow back into.
-    pub fn trim(&self, keep: usize) {
+    /// At most `max_unmap` pages are unmapped per call (each is a system call that tears
+    /// down page tables: the rest wait for the next call, which keeps the call short).
+    pub fn trim(&self, keep: usize, max_unmap: usize) {
         let mut kept = 0;
+        let mut unmapped = 0;
         let mut all = self.all.borrow_mut();
         for list in self.heads.iter().chain(&self.tails) {
             list.set(std::ptr::null_mut());
@@ -305,9 +308,10 @@ impl Pages {
             // SAFETY: pages in `all` are mapped.
             let p = unsafe { page.as_ref() };
             if p.is_empty() {
-                if kept + PAGE_SIZE > keep {
+                if kept + PAGE_SIZE > keep && unmapped < max_unmap {
                     // SAFETY: no object is left in the page, and it was unlisted above.
                     unsafe { unmap_page(page.cast()) };
+                    unmapped += 1;
                     return false;
                 }
                 kept += PAGE_SIZE;
@@ -489,11 +493,11 @@ mod tests {
         }
         // SAFETY: page 0 is mapped.
         assert!(unsafe { pages.page(0).as_ref() }.is_empty());
-        pages.trim(0);
+        pages.trim(0, usize::MAX);
         assert_eq!(pages.len(), 1);
         // SAFETY: as above.
         unsafe { pages.free(other, false) };
-        pages.trim(PAGE_SIZE);
+        pages.trim(PAGE_SIZE, usize::MAX);
         assert_eq!(pages.len(), 1, "one empty page kept");
         // SAFETY: page 0 is mapped.
         assert_eq!(

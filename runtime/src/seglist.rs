@@ -5,8 +5,9 @@
 //! Invariants: every segment but the last in use is full; segments past the one in use are
 //! empty, kept for reuse (a cleared list keeps its memory, as `Vec::clear` does).
 
-/// Entries per segment (128 KiB of pointers).
-const SEGMENT: usize = 1 << 14;
+/// Entries per segment (32 KiB of pointers: below glibc's threshold for giving each
+/// allocation its own mapping, so that freeing a long list is not a munmap per segment).
+const SEGMENT: usize = 1 << 12;
 
 pub(crate) struct SegList<T> {
     segments: Vec<Vec<T>>,

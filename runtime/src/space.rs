@@ -121,9 +121,10 @@ impl Space {
         }
     }
 
-    /// Gives empty pages back to the OS, but for `keep` bytes' worth.
+    /// Gives empty pages back to the OS, but for `keep` bytes' worth, at most a few at a
+    /// time (see `Pages::trim`): the heap calls this at the end of every cycle.
     pub fn trim(&self, keep: usize) {
-        self.pages.trim(keep);
+        self.pages.trim(keep, 8);
     }
 
     /// Calls `f` on every object (for the heap's teardown; `f` must not allocate or free).
