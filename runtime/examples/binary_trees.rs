@@ -6,8 +6,10 @@
 //!     cargo run --release -p gomem-runtime --example binary_trees -- 19
 //!
 //! Prints, for each, the median wall time of 3 runs (the checksums must agree), then the
-//! time of one blocking `collect()` with a million live objects (the pauses of the
-//! incremental cycles that pacing runs are measured by the `pauses` example). `-- 19 gc` (or `box`, `rc`,
+//! time of one blocking `collect()` with a million live objects (which examines nothing:
+//! objects that never lost a handle are no candidates, and a cycle examines only what the
+//! candidates reach; the pauses of the incremental cycles that pacing runs are measured by
+//! the `pauses` example). `-- 19 gc` (or `box`, `rc`,
 //! `dumpster`, `rust-gc`, `gc-arena`, `bumpalo`) runs one of them alone, to measure its
 //! peak memory with `/usr/bin/time -f %M`.
 
@@ -238,6 +240,7 @@ fn main() {
     );
 
     // Go's question for a collector: how long is the pause with a million live objects?
+    // None of them is a candidate (none lost a handle), so this one examines nothing.
     let live: Vec<Gc<GcTree>> = (0..1_000_000).map(|_| Gc::new(GcTree(None))).collect();
     let start = Instant::now();
     gomem::collect();

@@ -96,13 +96,21 @@ fn main() {
         after.heap_objects,
         after.heap_bytes as f64 / (1 << 20) as f64
     );
+    let paused = after.pause_total - before.pause_total;
     println!(
-        "  pauses (slices): longest {:?}; of the last {}: median {:?}, 99th percentile {:?}; total {:?}",
+        "  pauses (slices): longest {:?}; of the last {}: median {:?}, 99th percentile {:?}; total {:?} ({:.1}% of the run)",
         after.pause_max,
         pauses.len(),
         percentile(&pauses, 0.5),
         percentile(&pauses, 0.99),
-        after.pause_total - before.pause_total
+        paused,
+        100.0 * paused.as_secs_f64() / elapsed.as_secs_f64()
+    );
+    println!(
+        "  cycles: {} full, {} young; {} objects examined",
+        after.num_full_gc - before.num_full_gc,
+        (after.num_gc - before.num_gc) - (after.num_full_gc - before.num_full_gc),
+        after.examined_objects - before.examined_objects
     );
 
     let start = Instant::now();

@@ -1,4 +1,9 @@
-//! [`GcCell`]: mutation of traced data.
+//! [`GcCell`]: mutation of traced data, with the write barrier the incremental collector
+//! needs.
+//!
+//! Invariant: while a cycle counts or marks, no handle leaves a cell without the members it
+//! pointed to being shaded first (`borrow_mut`, `try_borrow_mut` and `replace` shade what the
+//! cell holds before handing it out); a mutably borrowed cell reports nothing to the tracer.
 
 use std::cell::{BorrowError, BorrowMutError, Ref, RefCell, RefMut};
 use std::fmt;

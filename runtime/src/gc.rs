@@ -1,4 +1,11 @@
 //! [`Gc<T>`]: a handle to a value on the thread's collected heap.
+//!
+//! A `Gc` is one count in its object's header: cloning adds one, dropping takes one away.
+//! The drop that takes the last frees the object (through the heap, which may make it wait
+//! while a collector list pins it); a drop that leaves others tells the heap, which buffers
+//! the object as a candidate and runs the deletion barrier (`heap::note_drop`, one load and
+//! a test when neither is needed). Invariant: an object's value is read only while its
+//! count is above zero and `DROPPED` is not set.
 
 use std::cell::UnsafeCell;
 use std::fmt;
@@ -7,7 +14,9 @@ use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
-use crate::heap::{self, Header, VTable};
+use crate::heap;
+use crate::object::{Header, Object, VTable};
+use crate::space;
 use crate::trace::{Trace, Tracer};
 
 /// An object: its header, then its value.
@@ -20,7 +29,7 @@ struct GcBox<T> {
 impl<T: Trace + 'static> GcBox<T> {
     const VTABLE: &'static VTable = &VTable {
         trace: Self::trace,
-        drop_value: <Self as heap::Object>::drop_value,
+        drop_value: <Self as Object>::drop_value,
         layout: std::alloc::Layout::new::<GcBox<T>>(),
     };
 
@@ -36,7 +45,7 @@ impl<T: Trace + 'static> GcBox<T> {
     }
 }
 
-impl<T: 'static> heap::Object for GcBox<T> {
+impl<T: 'static> Object for GcBox<T> {
     /// # Safety
     /// `h` is the header of an allocated `GcBox<T>` whose value is not dropped yet, and
     /// which is never read again.
@@ -62,13 +71,13 @@ impl<T: Trace + 'static> Gc<T> {
     /// [`crate::set_gc_percent`]).
     pub fn new(value: T) -> Gc<T> {
         let layout = GcBox::<T>::VTABLE.layout;
-        let class = const { heap::small_class(GcBox::<T>::VTABLE.layout) };
+        let class = const { space::small_class(GcBox::<T>::VTABLE.layout) };
         let ptr = heap::allocate(layout, class, move |memory: NonNull<u8>| {
             let object = memory.cast::<GcBox<T>>();
             // SAFETY: `memory` is fresh, suitably sized and aligned for `GcBox<T>`.
             unsafe {
                 object.as_ptr().write(GcBox {
-                    header: Header::new(GcBox::<T>::VTABLE),
+                    header: Header::new(GcBox::<T>::VTABLE, T::ACYCLIC),
                     value: UnsafeCell::new(ManuallyDrop::new(value)),
                 });
             }

@@ -2,7 +2,7 @@
 //! prints, so that a program's collector can be watched without changing its code.
 //!
 //! ```text
-//! gc 7 @1.204s 2%: 0.021+0.390+0.102 ms count+mark+sweep, 12 slices (longest 0.051 ms), 18.234 ms clock, 24.0->26.1->12.3 MB, 24.6 MB goal, 210001 objects freed
+//! gc 7 @1.204s 2%: 0.021+0.390+0.102 ms count+mark+sweep, 12 slices (longest 0.051 ms), 18.234 ms clock, 24.0->26.1->12.3 MB, 24.6 MB goal, 8192 candidates, 16400 examined, 16002 objects freed, young
 //! ```
 //!
 //! The fields, in order: the cycle's number; when it ended, since the heap was made; the
@@ -10,9 +10,12 @@
 //! `collect()`, as `MemStats::pause_total` counts); the time paused in each phase, summed
 //! over the cycle's slices; how many slices the cycle took and the longest; the wall time
 //! from its start to its end, the program's own work in between included; the heap when it
-//! started, when it ended, and what it marked live (Go's `#->#-># MB`, in MiB); the goal it
-//! was paced to; and the objects it freed. A cycle that `gomem::collect()` ran ends with
-//! `(forced)`.
+//! started, when it ended, and what it left live (Go's `#->#-># MB`, in MiB: the heap at its
+//! start less what it freed); the goal the full cycles are paced to; the candidates it
+//! started from, the objects it examined (the subgraph they reach: the cycle's cost follows
+//! this, not the heap), and the objects it freed; and whether it was `young` (young
+//! candidates, old objects left alone) or `full`. A cycle that `gomem::collect()` ran ends
+//! with `(forced)`.
 //!
 //! The trace costs nothing when off: a cycle always keeps these few figures, and only
 //! formats and prints them when the variable asked for it (any number above 0), read once
@@ -45,6 +48,11 @@ pub(crate) struct Cycle {
     pub longest: Duration,
     /// Run by `collect()`.
     pub forced: bool,
+    /// The candidates it started from, and the objects it examined.
+    pub candidates: usize,
+    pub examined: usize,
+    /// A full cycle (else young).
+    pub full: bool,
 }
 
 impl Cycle {
@@ -58,6 +66,9 @@ impl Cycle {
             slices: 0,
             longest: Duration::ZERO,
             forced,
+            candidates: 0,
+            examined: 0,
+            full: false,
         }
     }
 
@@ -78,7 +89,7 @@ pub(crate) struct End {
     /// All the time paused for the collector so far.
     pub paused_total: Duration,
     pub heap_end: usize,
-    /// The bytes the cycle marked live.
+    /// The bytes the cycle left live.
     pub live: usize,
     pub collected_after: u64,
 }
@@ -98,7 +109,8 @@ pub(crate) fn line(cycle: &Cycle, end: &End) -> String {
     let _ = write!(
         s,
         "gc {} @{:.3}s {:.0}%: {:.3}+{:.3}+{:.3} ms count+mark+sweep, {} slices (longest {:.3} ms), \
-         {:.3} ms clock, {:.1}->{:.1}->{:.1} MB, {:.1} MB goal, {} objects freed",
+         {:.3} ms clock, {:.1}->{:.1}->{:.1} MB, {:.1} MB goal, {} candidates, {} examined, \
+         {} objects freed, {}",
         end.number,
         end.at.as_secs_f64(),
         share,
@@ -112,7 +124,10 @@ pub(crate) fn line(cycle: &Cycle, end: &End) -> String {
         mb(end.heap_end),
         mb(end.live),
         mb(cycle.goal),
+        cycle.candidates,
+        cycle.examined,
         end.collected_after - cycle.collected_before,
+        if cycle.full { "full" } else { "young" },
     );
     if cycle.forced {
         s.push_str(" (forced)");
@@ -141,6 +156,8 @@ mod tests {
             Duration::from_micros(390),
             Duration::from_micros(102),
         ];
+        cycle.candidates = 8192;
+        cycle.examined = 16400;
         cycle.slice(Duration::from_micros(40));
         cycle.slice(Duration::from_micros(51));
         let end = End {
@@ -159,9 +176,11 @@ mod tests {
         );
         assert_eq!(
             clock,
-            ", 24.0->26.0->12.0 MB, 25.0 MB goal, 210001 objects freed\n"
+            ", 24.0->26.0->12.0 MB, 25.0 MB goal, 8192 candidates, 16400 examined, \
+             210001 objects freed, young\n"
         );
         cycle.forced = true;
-        assert!(super::line(&cycle, &end).ends_with("objects freed (forced)\n"));
+        cycle.full = true;
+        assert!(super::line(&cycle, &end).ends_with("objects freed, full (forced)\n"));
     }
 }

@@ -22,39 +22,74 @@
 //!
 //! # Design
 //!
-//! **Finding roots.** Every `Gc` handle counts itself in its object's header (a reference
-//! count, as `Rc` does), so an object whose last handle goes away is freed at once, with no
-//! collection at all: acyclic data costs what `Rc` costs. Cycles are found by a collector in
-//! the style of CPython's `gc` module: it traces every object of the heap once and counts, for
-//! each, the handles that live *inside* other objects of the heap (its internal references).
-//! An object with more handles than internal references is held from outside the heap: a
-//! local, an ordinary `Vec<Gc<T>>` on the stack or in a `Box`, a field of a non-`Gc` value.
-//! Those objects are the roots; everything reachable from them is live, and the rest is
-//! garbage: cycles that nothing outside points into. No stack scanning, no root
-//! registration on every move (rust-gc's cost), no branded mutation contexts (gc-arena's
-//! API): handles can be stored anywhere.
+//! **Reference counts first.** Every `Gc` handle counts itself in its object's header (as
+//! `Rc` does), so an object whose last handle goes away is freed at once, with no
+//! collection at all: acyclic data costs what `Rc` costs. Only cycles need a collector, and
+//! a garbage cycle is made in one way only: the last handle from outside it goes, which
+//! leaves the count of one of its objects above zero.
 //!
-//! **Why it is sound.** The collector frees only objects none of whose handles is outside the
-//! heap, which it can tell only if every handle inside the heap is reported at most once by
-//! [`Trace`]. That is why `Trace` is an `unsafe trait`: the derive and the impls here report
-//! each field once. Reporting *fewer* handles is always safe (the object then looks held
-//! from outside and is kept: a leak at worst), which is why `#[gomem(skip)]` on a field, and
-//! tracing nothing through `Rc`/`Arc` (whose contents may be shared with code outside the
-//! heap), are safe.
+//! **Candidates: the collector follows the garbage, not the heap.** As in Bacon and Rajan's
+//! synchronous cycle collector ("Concurrent Cycle Collection in Reference Counted
+//! Systems", 2001), which CPython's and PHP's collectors build on, an object whose count
+//! drops to a nonzero value becomes a *candidate* (buffered once). A collection cycle runs
+//! trial deletion over the objects reachable from the candidates only: it counts, for each,
+//! the handles found inside that subgraph; an object with more handles than that is held
+//! from outside it (a local, an ordinary `Vec<Gc<T>>`, a field of a non-`Gc` value, an
+//! object the cycle does not examine); everything reachable from those is live, and the
+//! rest is garbage. No stack scanning, no root registration on every move (rust-gc's
+//! cost), no branded mutation contexts (gc-arena's API): handles can be stored anywhere.
+//! Objects whose type holds no `Gc` ([`Trace::ACYCLIC`], computed by the derive) cannot lie
+//! on a cycle: they are never candidates and never examined.
 //!
-//! **Short pauses: incremental cycles.** A cycle (count, mark, sweep) runs in slices of a
-//! few hundred microseconds at most, paid for by allocation as Go's mark assists are, so no
-//! single pause grows with the heap. Between slices the program changes the graph, and a
-//! snapshot-at-the-beginning invariant keeps the cycle right: every edge that goes away
-//! while it counts or marks shades its target (keeps it for this cycle). Edges go away only
-//! when a `Gc` is dropped (`Gc::drop` shades the object if it survives) or a handle is moved
-//! out of a [`GcCell`] (`borrow_mut` and `replace` shade what the cell held: the write
-//! barrier). Objects allocated during a cycle are born marked, and objects of the cycle
-//! whose last handle goes keep their memory (not their value) until the sweep, so the
-//! collector never points at freed memory. `std::cell::RefCell` has no barrier, so it does
-//! not implement `Trace`: interior mutability of traced data goes through `GcCell`. The
-//! heap module's docs carry the argument in full; the model-based test interleaves cycle
-//! steps with random mutations, and fails if any barrier is removed.
+//! **Generations, on top.** A big live structure that the program keeps changing (a ring
+//! walked by a cursor, an LRU list) makes candidates all the time, and the subgraph they
+//! reach is the whole structure: pure trial deletion examines it on every cycle. So, as
+//! CPython did before 3.13, objects a cycle examined and found live become *old*. *Young*
+//! cycles start when 8192 young candidates wait (twice as many after one that found little
+//! garbage, back down after one that found some); they leave old objects alone (handles
+//! from old objects count as held from outside, so nothing is freed wrongly) and buffer
+//! the old objects they reach as candidates of the next *full* cycle, since a garbage
+//! cycle may run through them. Full cycles examine everything the candidates reach and are
+//! paced by the heap's growth, as Go's cycles are (below); a burst of candidates (a big
+//! structure let go of at once) waits for one too. We measured both, side by side on the
+//! `pauses` example (a million-object ring rewired by a cursor, load ~9 on 2 cores):
+//! candidates alone paused the program for 78-79% of its run (each of its 13 cycles
+//! examined the ring), the previous whole-heap collector 75-83%, candidates with
+//! generations 52-56% (the ring is examined by its two full cycles only; its young cycles
+//! examine what the program made since the last). So we keep both. The costs: a structure
+//! is examined once by the first cycle that reaches it (it is young until then), and old
+//! garbage waits for a full cycle. A full cycle is complete: [`collect`] runs one, and
+//! frees every garbage cycle.
+//!
+//! **Candidates that die.** A buffered object whose last handle goes leaves its buffer at
+//! once (its place is kept in its header while no cycle examines it, as PHP's collector
+//! does), so its memory is reused at once rather than pinned until a cycle takes it: on
+//! the `lru` example that pinning had cost 2.2-2.4x the time of `Rc`.
+//!
+//! **Why it is sound.** Trial deletion over *any* set of objects frees only garbage: an
+//! object is freed only if every handle to it is inside the set and no marked member
+//! reaches it; which objects a cycle examines matters for completeness only. The collector
+//! can count handles inside the set only if every handle inside the heap is reported at
+//! most once by [`Trace`]. That is why `Trace` is an `unsafe trait`: the derive and the
+//! impls here report each field once. Reporting *fewer* handles is always safe (the object
+//! then looks held from outside and is kept: a leak at worst), which is why `#[gomem(skip)]`
+//! on a field, and tracing nothing through `Rc`/`Arc` (whose contents may be shared with
+//! code outside the heap), are safe.
+//!
+//! **Short pauses: incremental cycles.** A cycle (count, mark, sweep) runs in slices that
+//! stop at their first look at the clock past 200 microseconds (0.3-0.4 ms of CPU time on
+//! the `pauses` example, the longest about 1 ms), paid for by allocation as Go's mark
+//! assists are. Its long lists grow by segments, so no step copies them. Between
+//! slices the program changes the graph, and a deletion barrier keeps the counts honest:
+//! while the cycle counts or marks, an object it examines that loses a handle (a `Gc`
+//! dropped, a handle moved out of a [`GcCell`] by `borrow_mut` or `replace`) is shaded
+//! (kept for this cycle). A handle moved into an object already counted is not counted, so
+//! its target looks held from outside: the safe side. Objects the cycle examines keep their
+//! memory (not their value) until its sweep if their last handle goes, so the collector
+//! never points at freed memory. `std::cell::RefCell` has no barrier, so it does not
+//! implement `Trace`: interior mutability of traced data goes through `GcCell`. The `cycle`
+//! module's docs carry the argument in full; the model-based test interleaves young and full
+//! cycle steps with random mutations, and fails if a barrier or a candidate is missed.
 //!
 //! **Destructors.** A type that derives [`Trace`] cannot implement `Drop` (the derive makes
 //! such an impl a compile error), so collecting a cycle never runs user code that could see a
@@ -71,25 +106,26 @@
 //! once more; objects still held from elsewhere (another thread-local, a leaked handle) are
 //! left alone.
 //!
-//! **Pacing.** As in Go, the heap goal is the live heap the last cycle marked plus `GOGC`
-//! percent (`GOMEM_GOGC`, [`set_gc_percent`]; default 100, negative turns it off), with a
-//! 4 MiB minimum; a soft limit ([`set_memory_limit`]) brings it down. A cycle starts at the
-//! trigger, a quarter of the growth before the goal, and spreads its work over that runway;
-//! if the program outruns it, slices do up to four times their share and the heap
-//! overshoots a little rather than pause long. Unlike Go's, the collector can tell when a
-//! cycle would be useless: garbage cycles appear only when a handle is dropped while its
-//! object keeps other handles, so if no such drop happened since the last cycle, none runs
-//! (acyclic programs never collect). [`collect`] finishes the running cycle and runs a whole
-//! one, blocking. [`stats`] tells what the heap holds and what collections cost, and
-//! `GOMEM_GCTRACE=1` prints a line per cycle on stderr, as Go's `GODEBUG=gctrace=1` does:
+//! **Pacing.** As in Go, the heap goal is the live heap the last full cycle left plus
+//! `GOGC` percent (`GOMEM_GOGC`, [`set_gc_percent`]; default 100, negative turns every
+//! cycle off), with a 4 MiB minimum; a soft limit ([`set_memory_limit`]) brings it down. A
+//! full cycle starts at the trigger, a quarter of the growth before the goal, and spreads
+//! its work over that runway; if the program outruns it, the heap overshoots a little
+//! rather than a slice grow long. With no candidate no cycle runs (acyclic programs never
+//! collect). Young cycles are not paced by the heap but by their candidates, and take a
+//! quarter of what they have left per slice. [`collect`] finishes the running cycle and
+//! runs a whole full one, blocking. [`stats`] tells what the heap holds and what
+//! collections cost, and `GOMEM_GCTRACE=1` prints a line per cycle on stderr, as Go's
+//! `GODEBUG=gctrace=1` does:
 //!
 //! ```text
-//! gc 2 @0.295s 51%: 29.714+36.400+22.265 ms count+mark+sweep, 2900 slices (longest 0.150 ms), 105.911 ms clock, 123.1->99.6->76.9 MB, 140.7 MB goal, 336127 objects freed
+//! gc 500 @0.615s 52%: 0.072+0.014+0.085 ms count+mark+sweep, 13 slices (longest 0.027 ms), 0.291 ms clock, 106.4->106.0->105.9 MB, 163.2 MB goal, 8192 candidates, 8192 examined, 7168 objects freed, young
 //! ```
 //!
 //! (the cycle's number, when it ended and the share of the run spent paused, the pause
 //! time of each phase, the slices and the longest, the wall time of the whole cycle, the
-//! heap at its start and end and what it marked live, its goal, and what it freed;
+//! heap at its start and end and what it left live, the full cycles' goal, the candidates
+//! it started from, the objects it examined and those it freed, `young` or `full`, and
 //! `(forced)` when [`collect`] ran it).
 //!
 //! **Heap profiles.** With sampling on ([`set_mem_profile_rate`], or
@@ -102,27 +138,48 @@
 //! **Allocation.** Objects of up to 32 KiB live in the heap's own pages (256 KiB each,
 //! aligned, mapped for this heap alone), cut into slots of one of 40 size classes: a slot
 //! comes from the page's list of freed slots, most recently freed first, or from the page's
-//! untouched rest; freeing puts it back, with no lock and no atomic. Pages are what the
-//! collector walks: a freed slot says so in its header word, so no table of objects needs
-//! an update on every allocation and free. Empty pages go back to the OS at the end of a
-//! cycle or when the heap reaches its trigger, except for those the heap will grow back
-//! into before its next cycle. Larger or more aligned objects come from the global
+//! untouched rest; freeing puts it back, with no lock and no atomic. Empty pages go back to
+//! the OS at the end of a full cycle or when the heap reaches its trigger, except for those
+//! the heap will grow back into before its next cycle. Larger or more aligned objects come from the global
 //! allocator and are kept in a table (their index sits in a word before the header); the
 //! `system-alloc` feature sends every object there, so that valgrind sees each one.
 //!
 //! **Costs and limits of this version.** Binary-trees runs in about the time `Box` takes
-//! (0.9-1.05x, run to run; see the `binary_trees` example) in the same peak memory. A slice traces whole objects, so one
-//! object with a million handles (a huge `Vec<Gc<T>>`) is one long step. A page that keeps
-//! one live object stays mapped (no compaction), and a heap that stops allocating keeps its
-//! empty pages until it allocates again (there is no background scavenger).
+//! (see the `binary_trees` example) in the same peak memory: trees lose no handle but their
+//! last, so they make no candidate and no cycle runs. A slice traces whole objects, so one
+//! object with a million handles (a huge `Vec<Gc<T>>`) is one long step. A full cycle
+//! examines in the order it finds objects, not in memory order, so on a big heap it is
+//! slower per object than a walk over the pages would be. A page that keeps one live object
+//! stays mapped (no compaction), and a heap that stops allocating keeps its empty pages
+//! until it allocates again (there is no background scavenger). The derive takes a type
+//! with a field naming the type itself as cyclic; two types that hold each other through
+//! containers (not through `Gc`) do not compile, their `ACYCLIC` constants depending on
+//! each other.
+//!
+//! # Layout
+//!
+//! The modules, lowest first (each imports only from those before it): `pages` (page
+//! memory), `object` (the header, type operations, the tracer), `trace` (the [`Trace`]
+//! trait), `large` (the large-object space), `space` (where objects are and what they add
+//! up to), `pacer` (the heap goal), `candidates` (the candidate buffers), `cycle` (the
+//! incremental collector), `heap` (the thread's heap and the public functions), then `cell`
+//! and `gc`; `gctrace`, `profile` and `seglist` (the collector's long lists) are leaves.
 
+// The modules, lowest layer first: each imports only from those above it in this list.
 pub mod arena;
+mod candidates;
 mod cell;
+mod cycle;
 mod gc;
 mod gctrace;
 mod heap;
+mod large;
+mod object;
+mod pacer;
 mod pages;
 mod profile;
+mod seglist;
+mod space;
 mod trace;
 
 pub use cell::{GcCell, GcCellRef, GcCellRefMut};

@@ -7,13 +7,12 @@
 //! rounding) and take a slot of a page of that class: from the page's list of freed slots
 //! first, so freed memory is reused at once while it is warm in the cache, else from the
 //! untouched rest of the page (bump allocation, so a page's memory is touched only as it
-//! fills up). Larger or more aligned objects are the heap's business (`heap.rs`), not this
-//! module's.
+//! fills up). Larger or more aligned objects are the large-object space's (`large.rs`).
 //!
-//! The collector needs to visit every object, a few at a time, between the program's steps,
-//! and that is what pages give it for free: the slots of a page are at fixed offsets, and a
-//! freed slot says so in its first word (the header's state has [`FREE`] set), so a walk
-//! needs no table of objects that every allocation and every free would have to update.
+//! The heap can visit every object (at thread exit, to leave them reference-counted only)
+//! with no table of objects that every allocation and free would have to update: the slots
+//! of a page are at fixed offsets, and a freed slot says so in its first word (the header's
+//! state has [`FREE`] set).
 //!
 //! Invariants:
 //! - a page's slots below its bump pointer are each either an object (the header written by
@@ -155,7 +154,7 @@ pub(crate) struct Pages {
     /// next structure would run downward across pages: 20% slower on binary-trees' largest
     /// trees.
     tails: [Cell<*mut Page>; CLASSES],
-    /// Every page, in the order made (the collector's walks index it).
+    /// Every page, in the order made.
     all: RefCell<Vec<NonNull<Page>>>,
     /// What is left of the address space last mapped for pages (see `SEGMENT`): the next
     /// page's address and the end.
@@ -238,7 +237,7 @@ impl Pages {
     /// # Safety
     /// `p` is a slot of one of these pages that `alloc` handed out, whose object is gone
     /// (value dropped); nothing uses it again. `start_over` only when no collection is
-    /// under way (its walks may have counted the page's slots).
+    /// under way.
     #[inline(always)]
     pub unsafe fn free(&self, p: NonNull<u8>, start_over: bool) {
         // SAFETY: the slot's page is mapped (it still holds this object).
@@ -288,26 +287,19 @@ impl Pages {
         self.all.borrow().len()
     }
 
-    /// Page `i` (below [`Pages::len`]). It stays mapped while the collector walks it: pages
-    /// are unmapped by `trim` only, between cycles.
+    /// Page `i` (below [`Pages::len`]). It stays mapped until `trim`: pages
+    /// are unmapped by `trim` only.
     pub fn page(&self, i: usize) -> NonNull<Page> {
         self.all.borrow()[i]
     }
 
-    /// Slots handed out over all pages: what a walk over them visits.
-    pub fn slot_count(&self) -> usize {
-        self.all
-            .borrow()
-            .iter()
-            // SAFETY: pages in `all` are mapped.
-            .map(|p| unsafe { p.as_ref() }.slot_count())
-            .sum()
-    }
-
     /// Gives empty pages back to the OS, keeping about `keep` bytes of them for the heap to
-    /// grow back into. Only between collection cycles: a cycle's walks index `all`.
-    pub fn trim(&self, keep: usize) {
+    /// grow back into.
+    /// At most `max_unmap` pages are unmapped per call (each is a system call that tears
+    /// down page tables: the rest wait for the next call, which keeps the call short).
+    pub fn trim(&self, keep: usize, max_unmap: usize) {
         let mut kept = 0;
+        let mut unmapped = 0;
         let mut all = self.all.borrow_mut();
         for list in self.heads.iter().chain(&self.tails) {
             list.set(std::ptr::null_mut());
@@ -316,9 +308,10 @@ impl Pages {
             // SAFETY: pages in `all` are mapped.
             let p = unsafe { page.as_ref() };
             if p.is_empty() {
-                if kept + PAGE_SIZE > keep {
+                if kept + PAGE_SIZE > keep && unmapped < max_unmap {
                     // SAFETY: no object is left in the page, and it was unlisted above.
                     unsafe { unmap_page(page.cast()) };
+                    unmapped += 1;
                     return false;
                 }
                 kept += PAGE_SIZE;
@@ -500,13 +493,18 @@ mod tests {
         }
         // SAFETY: page 0 is mapped.
         assert!(unsafe { pages.page(0).as_ref() }.is_empty());
-        pages.trim(0);
+        pages.trim(0, usize::MAX);
         assert_eq!(pages.len(), 1);
         // SAFETY: as above.
         unsafe { pages.free(other, false) };
-        pages.trim(PAGE_SIZE);
+        pages.trim(PAGE_SIZE, usize::MAX);
         assert_eq!(pages.len(), 1, "one empty page kept");
-        assert_eq!(pages.slot_count(), 0, "and reset");
+        // SAFETY: page 0 is mapped.
+        assert_eq!(
+            unsafe { pages.page(0).as_ref() }.slot_count(),
+            0,
+            "and reset"
+        );
         pages.abandon();
     }
 

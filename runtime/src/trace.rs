@@ -1,10 +1,15 @@
-//! [`Trace`]: how the collector finds the `Gc` handles a value holds.
+//! [`Trace`]: how the collector finds the `Gc` handles a value holds, and the impls for
+//! std's types.
+//!
+//! Invariant (the trait's contract, which the collector's soundness rests on): a value
+//! reports each handle it owns at most once and creates or drops none while tracing; and
+//! `ACYCLIC` is true only for types that report no handle (a wrong `true` is a leak, not a
+//! bug: see the constant).
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::ptr::NonNull;
 
-use crate::heap::Header;
+pub use crate::object::Tracer;
 
 /// A type whose `Gc` handles the collector can enumerate.
 ///
@@ -25,58 +30,14 @@ use crate::heap::Header;
 /// report none of them: the incremental collector would miss a handle moved out of it
 /// between two of its steps. That is why `std::cell::RefCell` does not implement `Trace`.
 pub unsafe trait Trace {
+    /// True when a value of this type reports no handle, so that an object holding one
+    /// can never lie on a cycle: the collector never considers it a possible root of a
+    /// garbage cycle, nor examines it (Bacon and Rajan's "green" objects). The derive
+    /// computes it from the fields. Claiming it wrongly for a type that reports handles
+    /// is not unsafe, only a leak: cycles through such objects are never collected.
+    const ACYCLIC: bool = false;
+
     fn trace(&self, tracer: &mut Tracer);
-}
-
-/// Receives the handles [`Trace::trace`] reports.
-pub struct Tracer {
-    pub(crate) mode: Mode,
-    /// The mark bit's meaning in the running cycle (see `Header::is_marked`).
-    pub(crate) epoch: bool,
-    /// In [`Mode::Mark`], objects marked live but not traced yet (grey).
-    pub(crate) stack: Vec<NonNull<Header>>,
-    /// In [`Mode::Mark`], the bytes of the objects marked.
-    pub(crate) marked_bytes: usize,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Mode {
-    /// Count each object's handles held inside the heap (in its header, which keeps the
-    /// count from the count phase to the root scan; see `heap.rs`).
-    CountInternal,
-    /// Mark what the reported handles point to as live.
-    Mark,
-}
-
-impl Tracer {
-    pub(crate) fn new(mode: Mode, epoch: bool) -> Tracer {
-        Tracer {
-            mode,
-            epoch,
-            stack: Vec::new(),
-            marked_bytes: 0,
-        }
-    }
-
-    /// Reports one handle to the object `header`.
-    pub(crate) fn edge(&mut self, header: NonNull<Header>) {
-        // SAFETY: a handle keeps its object's header allocated (its count is part of the
-        // object's strong count), and the collector runs on the heap's own thread.
-        let h = unsafe { header.as_ref() };
-        // Objects born during the cycle are marked, and those off the heap need nothing.
-        if h.is_marked(self.epoch) || h.is_untracked() {
-            return;
-        }
-        match self.mode {
-            Mode::CountInternal => h.count_one(),
-            Mode::Mark => {
-                // Unmarked, so on the heap since before the cycle began.
-                h.set_marked(self.epoch);
-                self.marked_bytes += h.vtable.layout.size();
-                self.stack.push(header);
-            }
-        }
-    }
 }
 
 macro_rules! no_handles {
@@ -84,6 +45,7 @@ macro_rules! no_handles {
         $(
             // SAFETY: these types hold no `Gc` handle.
             unsafe impl Trace for $t {
+                const ACYCLIC: bool = true;
                 #[inline]
                 fn trace(&self, _: &mut Tracer) {}
             }
@@ -118,11 +80,13 @@ no_handles!(
 
 // SAFETY: `PhantomData` holds nothing.
 unsafe impl<T: ?Sized> Trace for std::marker::PhantomData<T> {
+    const ACYCLIC: bool = true;
     fn trace(&self, _: &mut Tracer) {}
 }
 
 // SAFETY: a `Copy` type cannot hold a `Gc` (which is not `Copy`).
 unsafe impl<T: Copy> Trace for Cell<T> {
+    const ACYCLIC: bool = true;
     fn trace(&self, _: &mut Tracer) {}
 }
 
@@ -130,15 +94,18 @@ unsafe impl<T: Copy> Trace for Cell<T> {
 // their handles from each owner could count one handle several times. Reporting none is
 // the safe side: objects held only through an `Rc` are kept (see the trait's contract).
 unsafe impl<T: ?Sized> Trace for std::rc::Rc<T> {
+    const ACYCLIC: bool = true;
     fn trace(&self, _: &mut Tracer) {}
 }
 // SAFETY: as for `Rc`.
 unsafe impl<T: ?Sized> Trace for std::sync::Arc<T> {
+    const ACYCLIC: bool = true;
     fn trace(&self, _: &mut Tracer) {}
 }
 
 // SAFETY: the box owns its value and reports what the value reports.
 unsafe impl<T: Trace + ?Sized> Trace for Box<T> {
+    const ACYCLIC: bool = T::ACYCLIC;
     fn trace(&self, tracer: &mut Tracer) {
         (**self).trace(tracer);
     }
@@ -146,6 +113,7 @@ unsafe impl<T: Trace + ?Sized> Trace for Box<T> {
 
 // SAFETY: each element is owned once and reported once.
 unsafe impl<T: Trace> Trace for [T] {
+    const ACYCLIC: bool = T::ACYCLIC;
     fn trace(&self, tracer: &mut Tracer) {
         for x in self {
             x.trace(tracer);
@@ -155,6 +123,7 @@ unsafe impl<T: Trace> Trace for [T] {
 
 // SAFETY: as for slices.
 unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
+    const ACYCLIC: bool = T::ACYCLIC;
     fn trace(&self, tracer: &mut Tracer) {
         self.as_slice().trace(tracer);
     }
@@ -162,6 +131,7 @@ unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
 
 // SAFETY: as for slices.
 unsafe impl<T: Trace> Trace for Vec<T> {
+    const ACYCLIC: bool = T::ACYCLIC;
     fn trace(&self, tracer: &mut Tracer) {
         self.as_slice().trace(tracer);
     }
@@ -169,6 +139,7 @@ unsafe impl<T: Trace> Trace for Vec<T> {
 
 // SAFETY: each element is owned once and reported once.
 unsafe impl<T: Trace> Trace for VecDeque<T> {
+    const ACYCLIC: bool = T::ACYCLIC;
     fn trace(&self, tracer: &mut Tracer) {
         for x in self {
             x.trace(tracer);
@@ -178,6 +149,7 @@ unsafe impl<T: Trace> Trace for VecDeque<T> {
 
 // SAFETY: the contents, if any, are owned once and reported once.
 unsafe impl<T: Trace> Trace for Option<T> {
+    const ACYCLIC: bool = T::ACYCLIC;
     fn trace(&self, tracer: &mut Tracer) {
         if let Some(x) = self {
             x.trace(tracer);
@@ -187,6 +159,7 @@ unsafe impl<T: Trace> Trace for Option<T> {
 
 // SAFETY: as for `Option`.
 unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
+    const ACYCLIC: bool = T::ACYCLIC && E::ACYCLIC;
     fn trace(&self, tracer: &mut Tracer) {
         match self {
             Ok(x) => x.trace(tracer),
@@ -197,6 +170,7 @@ unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
 
 // SAFETY: keys and values are owned once and reported once.
 unsafe impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
+    const ACYCLIC: bool = K::ACYCLIC && V::ACYCLIC;
     fn trace(&self, tracer: &mut Tracer) {
         for (k, v) in self {
             k.trace(tracer);
@@ -207,6 +181,7 @@ unsafe impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
 
 // SAFETY: as for `HashMap`.
 unsafe impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
+    const ACYCLIC: bool = K::ACYCLIC && V::ACYCLIC;
     fn trace(&self, tracer: &mut Tracer) {
         for (k, v) in self {
             k.trace(tracer);
@@ -217,6 +192,7 @@ unsafe impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
 
 // SAFETY: each element is owned once and reported once.
 unsafe impl<T: Trace, S> Trace for HashSet<T, S> {
+    const ACYCLIC: bool = T::ACYCLIC;
     fn trace(&self, tracer: &mut Tracer) {
         for x in self {
             x.trace(tracer);
@@ -226,6 +202,7 @@ unsafe impl<T: Trace, S> Trace for HashSet<T, S> {
 
 // SAFETY: as for `HashSet`.
 unsafe impl<T: Trace> Trace for BTreeSet<T> {
+    const ACYCLIC: bool = T::ACYCLIC;
     fn trace(&self, tracer: &mut Tracer) {
         for x in self {
             x.trace(tracer);
@@ -238,6 +215,7 @@ macro_rules! tuples {
         $(
             // SAFETY: each field is owned once and reported once.
             unsafe impl<$($name: Trace),+> Trace for ($($name,)+) {
+                const ACYCLIC: bool = true $(&& $name::ACYCLIC)+;
                 #[allow(non_snake_case)]
                 fn trace(&self, tracer: &mut Tracer) {
                     let ($($name,)+) = self;

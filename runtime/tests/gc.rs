@@ -324,33 +324,35 @@ fn gc_forwards_comparisons_hashing_and_formatting() {
     assert!(set.contains(&b));
 }
 
-/// The barrier shades an object (so the collector will trace it), then its last handle goes
-/// before the cycle gets to it: the value is dropped at once, and the collector must not
-/// touch its memory (under valgrind in CI, a read of freed memory fails the run). Page
-/// objects and large ones are freed differently, so both are tried.
+/// The barrier shades a member of the running cycle (so the collector will trace it), then
+/// its last handle goes before the cycle gets to it: the value is dropped at once, and the
+/// collector must not touch its memory (under valgrind in CI, a read of freed memory fails
+/// the run). Page objects and large ones are freed differently, so both are tried.
 #[test]
 fn an_object_shaded_then_released_during_a_cycle_is_not_touched() {
     fn scenario<T: Trace + 'static>(value: T) {
         let s0 = stats();
         let a = Gc::new(value);
         let live = node(7);
-        let b = a.clone();
-        gomem::__private::collect_step(1); // a cycle starts, counting
+        drop(a.clone()); // a candidate
+        gomem::__private::collect_step(1, true); // a cycle starts: `a` is a member
         assert!(stats().cycle_running);
-        drop(b); // the deletion barrier shades `a`
+        drop(a.clone()); // the deletion barrier shades `a`
         let before = drops();
         drop(a); // the last handle
         assert_eq!(drops(), before + 1, "dropped at once");
-        gomem::__private::collect_step(usize::MAX);
+        gomem::__private::collect_step(usize::MAX, true);
         assert!(!stats().cycle_running);
+        // The drop that shaded `a` buffered it for the next cycle, which frees its memory.
+        collect();
         assert_eq!(live.id, 7);
         drop(live);
         assert_eq!(stats().heap_objects, s0.heap_objects, "both freed");
         assert_eq!(stats().heap_bytes, s0.heap_bytes);
     }
-    scenario(Counted);
+    scenario((Counted, GcCell::new(None::<Gc<Node>>)));
     // 64 KiB: a large object, from the global allocator.
-    scenario(([0u64; 8192], Counted));
+    scenario(([0u64; 8192], Counted, GcCell::new(None::<Gc<Node>>)));
 }
 
 /// `GcCell` answers as `RefCell` does, so that `#[gomem::escape(gc)]` can put it in a
@@ -376,4 +378,89 @@ fn gc_cell_has_ref_cells_api() {
     // Swapping a cell with itself panics, as `RefCell::swap` does.
     let same = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| a.swap(&a)));
     assert!(same.is_err());
+}
+
+/// Only objects whose count drops to a nonzero value become candidates, once each, and
+/// never those whose type holds no handle (they cannot lie on a cycle).
+#[test]
+fn candidates_are_objects_that_lose_a_handle_and_may_be_on_a_cycle() {
+    #[derive(Trace)]
+    struct Leaf {
+        name: String,
+        sizes: Vec<(u32, Option<Box<u8>>)>,
+    }
+    collect();
+    let before = stats().candidates;
+    let leaf = Gc::new(Leaf {
+        name: "leaf".into(),
+        sizes: Vec::new(),
+    });
+    let leaf_name = leaf.name.len() + leaf.sizes.len();
+    drop(leaf.clone());
+    let string = Gc::new(String::from("a string"));
+    drop(string.clone());
+    assert_eq!(
+        stats().candidates,
+        before,
+        "an acyclic type is never a candidate"
+    );
+    const { assert!(<Leaf as Trace>::ACYCLIC && !<Node as Trace>::ACYCLIC) };
+    let n = node(1);
+    drop(n.clone());
+    drop(n.clone());
+    assert_eq!(stats().candidates, before + 1, "buffered once");
+    let fresh = node(2);
+    drop(fresh);
+    assert_eq!(
+        stats().candidates,
+        before + 1,
+        "a last handle frees, buffers nothing"
+    );
+    collect();
+    assert_eq!(stats().candidates, 0, "a full cycle takes every candidate");
+    drop((leaf, string, n, leaf_name));
+}
+
+/// A young cycle leaves old objects alone, but a garbage cycle may run through one whose
+/// only candidate is young: the young cycle must hand the old objects it reaches to the
+/// next full cycle, or that garbage would never be found.
+#[test]
+fn a_young_cycle_hands_the_old_objects_it_reaches_to_the_full_cycle() {
+    collect();
+    let before = drops();
+    let old = node(1);
+    drop(old.clone()); // a candidate...
+    collect(); // ...examined and found live: old from now on
+    let young = node(2);
+    *old.next.borrow_mut() = Some(young.clone());
+    *young.next.borrow_mut() = Some(old); // moved: `old` loses no handle, is no candidate
+    drop(young); // the garbage cycle's only candidate, young
+    assert_eq!(stats().candidates, 1);
+    gomem::__private::collect_step(usize::MAX, false); // a whole young cycle
+    assert_eq!(
+        drops(),
+        before,
+        "the young cycle leaves the old object alone"
+    );
+    assert_eq!(stats().candidates, 1, "and buffers it for the full cycle");
+    collect();
+    assert_eq!(drops(), before + 2, "which frees the cycle");
+}
+
+/// A candidate whose last handle goes leaves its buffer and is freed at once, memory and
+/// all, rather than pinned until a cycle takes it (which made an LRU cache twice as slow).
+#[test]
+fn a_candidate_whose_last_handle_goes_is_freed_at_once() {
+    collect();
+    let s0 = stats();
+    let a = node(1);
+    drop(a.clone()); // a candidate
+    assert_eq!(stats().candidates, s0.candidates + 1);
+    let before = drops();
+    drop(a); // the last handle
+    assert_eq!(drops(), before + 1);
+    assert_eq!(stats().heap_objects, s0.heap_objects, "its memory went too");
+    assert_eq!(stats().heap_bytes, s0.heap_bytes);
+    collect(); // the emptied place in the buffer is skipped
+    assert_eq!(stats().heap_objects, s0.heap_objects);
 }

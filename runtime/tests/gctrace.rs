@@ -97,17 +97,20 @@ fn gctrace_prints_one_line_per_cycle() {
         // collect() ran the child's last cycle, and the teardown the one after it.
         let forced = i + 1 >= num_gc as usize;
         let shape = "gc # @#s #%: #+#+# ms count+mark+sweep, # slices (longest # ms), # ms clock, \
-                     #->#-># MB, # MB goal, # objects freed";
+                     #->#-># MB, # MB goal, # candidates, # examined, # objects freed";
         if forced {
-            assert_eq!(words, format!("{shape} (forced)"), "{line}");
+            assert_eq!(words, format!("{shape}, full (forced)"), "{line}");
         } else {
-            assert_eq!(words, shape, "{line}");
+            // The child's garbage is young: paced by its candidates, not by the heap.
+            assert_eq!(words, format!("{shape}, young"), "{line}");
         }
-        let [number, at, share, count, mark, sweep, slices, longest, clock, start, end, live, goal, freed] =
+        let [number, at, share, count, mark, sweep, slices, longest, clock, start, end, live, goal, candidates, examined, freed] =
             n[..]
         else {
-            panic!("fourteen numbers: {line}");
+            panic!("sixteen numbers: {line}");
         };
+        // A cycle examines what its candidates reach, and frees no more than that.
+        assert!(examined >= candidates && freed <= examined, "{line}");
         assert_eq!(number, (i + 1) as f64, "cycles are numbered from 1: {line}");
         assert!(at >= last_at, "times grow: {line}");
         last_at = at;
@@ -120,9 +123,10 @@ fn gctrace_prints_one_line_per_cycle() {
             // collect() runs the whole cycle in one pause.
             assert_eq!(slices, 1.0, "{line}");
         } else {
-            // Paced cycles start near the goal and free the garbage made since the last.
-            assert!(start > 0.0 && freed > 0.0, "{line}");
-            // Each phase visited tens of thousands of objects, over several slices.
+            // Young cycles start once enough candidates wait, and free the garbage they
+            // reach (here, all of it: each candidate is a self-loop).
+            assert!(start > 0.0 && freed == candidates, "{line}");
+            // Each phase visited thousands of objects, over several slices.
             assert!(
                 count > 0.0 && mark > 0.0 && sweep > 0.0 && slices > 1.0,
                 "{line}"

@@ -46,9 +46,13 @@ enum Op {
     Adopt(usize),
     /// Empties an object's cell with `GcCell::take`.
     Take(usize),
+    /// Moves a root's handle into an object's cell, with no drop (so no candidate: the
+    /// object may become garbage with no candidate of its own).
+    Give(usize, usize),
     Collect,
-    /// A few units of an incremental cycle, interleaved with the other operations.
-    Step(usize),
+    /// A few units of an incremental cycle (full or young), interleaved with the other
+    /// operations.
+    Step(usize, bool),
 }
 
 fn ops() -> impl Strategy<Value = Vec<Op>> {
@@ -60,8 +64,9 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
             1 => any::<usize>().prop_map(Op::Unlink),
             1 => any::<usize>().prop_map(Op::Adopt),
             1 => any::<usize>().prop_map(Op::Take),
+            2 => (any::<usize>(), any::<usize>()).prop_map(|(r, a)| Op::Give(r, a)),
             1 => Just(Op::Collect),
-            4 => (1..12usize).prop_map(Op::Step),
+            4 => (1..12usize, any::<bool>()).prop_map(|(n, full)| Op::Step(n, full)),
         ],
         1..80,
     )
@@ -190,8 +195,29 @@ proptest! {
                         edges.get_mut(&x_id).unwrap().clear();
                     }
                 }
+                Op::Give(r, a) if !roots.is_empty() => {
+                    let r = r % roots.len();
+                    let given = roots.remove(r);
+                    let y_id = root_ids.remove(r);
+                    // Pick the receiver among what stays reachable, or what the handle
+                    // reaches itself.
+                    let x_id = with_reachable(&roots, a, |x| x.id.0)
+                        .unwrap_or(y_id);
+                    let mut given = Some(given);
+                    let placed = with_reachable(&roots, a, |x| {
+                        x.edges.borrow_mut().push(given.take().expect("once"));
+                    });
+                    if placed.is_none() {
+                        let g = given.take().expect("not placed");
+                        g.edges.borrow_mut().push(g.clone());
+                        // `g` itself is dropped: a self-loop left as garbage.
+                        edges.get_mut(&y_id).unwrap().push(y_id);
+                    } else {
+                        edges.get_mut(&x_id).unwrap().push(y_id);
+                    }
+                }
                 Op::Collect => collect(),
-                Op::Step(units) => gomem::__private::collect_step(units),
+                Op::Step(units, full) => gomem::__private::collect_step(units, full),
                 _ => {}
             }
         }

@@ -1,0 +1,109 @@
+//! A list that grows by fixed-size segments, for the collector's long lists (the members of
+//! a cycle, the candidate buffers): a push never moves what the list holds, where a `Vec`
+//! that doubles copies millions of entries at once, a pause of milliseconds.
+//!
+//! Invariants: every segment but the last in use is full; segments past the one in use are
+//! empty, kept for reuse (a cleared list keeps its memory, as `Vec::clear` does).
+
+/// Entries per segment (32 KiB of pointers: below glibc's threshold for giving each
+/// allocation its own mapping, so that freeing a long list is not a munmap per segment).
+const SEGMENT: usize = 1 << 12;
+
+pub(crate) struct SegList<T> {
+    segments: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T: Copy> SegList<T> {
+    pub const fn new() -> SegList<T> {
+        SegList {
+            segments: Vec::new(),
+            len: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    pub fn push(&mut self, x: T) {
+        let s = self.len / SEGMENT;
+        if s == self.segments.len() {
+            self.segments.push(Vec::with_capacity(SEGMENT));
+        }
+        self.segments[s].push(x);
+        self.len += 1;
+    }
+
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<T> {
+        if i < self.len {
+            Some(self.segments[i / SEGMENT][i % SEGMENT])
+        } else {
+            None
+        }
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
+        if i < self.len {
+            Some(&mut self.segments[i / SEGMENT][i % SEGMENT])
+        } else {
+            None
+        }
+    }
+
+    /// Empties the list, keeping its memory.
+    pub fn clear(&mut self) {
+        for s in &mut self.segments {
+            s.clear();
+        }
+        self.len = 0;
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        self.segments.iter().flatten().copied()
+    }
+}
+
+impl<T: Copy> Default for SegList<T> {
+    fn default() -> SegList<T> {
+        SegList::new()
+    }
+}
+
+impl<T: Copy> FromIterator<T> for SegList<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> SegList<T> {
+        let mut list = SegList::new();
+        for x in iter {
+            list.push(x);
+        }
+        list
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_stay_in_order_across_segments_and_clear_keeps_the_memory() {
+        let mut l = SegList::new();
+        for i in 0..3 * SEGMENT + 5 {
+            l.push(i);
+        }
+        assert_eq!(l.len(), 3 * SEGMENT + 5);
+        assert_eq!(l.get(SEGMENT), Some(SEGMENT));
+        assert_eq!(l.get(3 * SEGMENT + 5), None);
+        *l.get_mut(7).unwrap() = 70;
+        assert!(l
+            .iter()
+            .enumerate()
+            .all(|(i, x)| x == if i == 7 { 70 } else { i }));
+        l.clear();
+        assert!(l.len() == 0 && l.segments.len() == 4);
+        l.push(1);
+        assert_eq!(l.iter().collect::<Vec<_>>(), [1]);
+    }
+}
