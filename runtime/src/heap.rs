@@ -234,8 +234,9 @@ fn large_layout(layout: Layout) -> (Layout, usize) {
 /// its table index.
 fn alloc_large(layout: Layout) -> NonNull<u8> {
     let (whole, offset) = large_layout(layout);
-    // SAFETY: the size is not zero.
-    let p = unsafe { std::alloc::alloc(whole) };
+    // SAFETY: the size is not zero. Unsampled by a profiling global allocator: the heap's
+    // own profile samples the object.
+    let p = profile::unsampled(|| unsafe { std::alloc::alloc(whole) });
     if p.is_null() {
         std::alloc::handle_alloc_error(whole);
     }
@@ -1248,8 +1249,11 @@ pub fn set_memory_limit(bytes: usize) -> usize {
 /// allocated (Go's `runtime.MemProfileRate`); 0 turns sampling off, 1 samples every
 /// allocation. Returns the previous rate. The default is 0, or the `GOMEM_MEMPROFILERATE`
 /// environment variable. Objects allocated before sampling was on are not in the profile,
-/// and each sample is scaled by the rate it was drawn at.
+/// and each sample is scaled by the rate it was drawn at. It sets the rate of this thread's
+/// GC heap and of the profiling global allocator ([`Profiled`](crate::Profiled)), if the
+/// program uses one.
 pub fn set_mem_profile_rate(bytes: u64) -> u64 {
+    profile::set_allocator_rate(bytes);
     HEAP.with(|heap| {
         let old = heap.profile.rate();
         heap.profile.set_rate(bytes, heap.total_alloc_bytes.get());
@@ -1257,10 +1261,12 @@ pub fn set_mem_profile_rate(bytes: u64) -> u64 {
     })
 }
 
-/// Writes this thread's heap profile in pprof's format (Go's `pprof.WriteHeapProfile`):
-/// for each sampled call stack, what it allocated while sampling was on and what of that is
-/// still allocated, scaled up from the samples. Read it with `go tool pprof`. It has no
-/// samples if sampling was never turned on (see [`set_mem_profile_rate`]).
+/// Writes the heap profile in pprof's format (Go's `pprof.WriteHeapProfile`): for each
+/// sampled call stack, what it allocated while sampling was on and what of that is still
+/// allocated, scaled up from the samples. It covers this thread's GC heap and, with the
+/// profiling global allocator ([`Profiled`](crate::Profiled)), every sampled allocation of
+/// the program. Read it with `go tool pprof`. It has no samples if sampling was never
+/// turned on (see [`set_mem_profile_rate`]).
 pub fn write_heap_profile(out: &mut impl std::io::Write) -> std::io::Result<()> {
     HEAP.with(|heap| heap.profile.write(out, heap.born.elapsed()))
 }

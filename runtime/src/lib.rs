@@ -121,8 +121,11 @@ mod cell;
 mod gc;
 mod gctrace;
 mod heap;
+pub mod leakcheck;
 mod pages;
 mod profile;
+mod profiled;
+mod samples;
 mod trace;
 
 pub use cell::{GcCell, GcCellRef, GcCellRefMut};
@@ -131,6 +134,7 @@ pub use heap::{
     collect, set_gc_percent, set_mem_profile_rate, set_memory_limit, stats, write_heap_profile,
     MemStats,
 };
+pub use profiled::Profiled;
 pub use trace::{Trace, Tracer};
 
 /// Used by the code `#[derive(Trace)]` generates; not part of the API.
