@@ -55,14 +55,17 @@ pub struct Snapshot {
 
 /// Takes a snapshot of the threads, tokio tasks and sampled memory that exist now.
 pub fn snapshot() -> Snapshot {
-    Snapshot {
+    let mut snap = Snapshot {
         threads: threads(),
         tasks: tasks(),
-        seq: samples::seq(),
+        seq: 0,
         thread: None,
         retry_for: Duration::from_secs(1),
         ignore: vec!["std::io::stdio::".to_owned()],
-    }
+    };
+    // Last, so that the snapshot's own memory is not the test's.
+    snap.seq = samples::seq();
+    snap
 }
 
 /// Fails (panics) if threads other than this one and the main thread are running, if
@@ -116,20 +119,7 @@ impl Snapshot {
     }
 
     fn leaks(&self) -> Leaks {
-        let me = current_thread();
-        let threads = match (&self.threads, threads()) {
-            (Some(before), Some(now)) => Some(
-                now.into_iter()
-                    .filter(|t| Some(t.tid) != me && !t.main)
-                    .filter(|t| !before.iter().any(|b| (b.tid, b.start) == (t.tid, t.start)))
-                    .collect(),
-            ),
-            _ => None,
-        };
-        let tasks = match (self.tasks, tasks()) {
-            (Some(before), Some(now)) if now > before => now - before,
-            _ => 0,
-        };
+        // Memory first: what the other checks allocate is live while they run.
         let memory = if samples::installed() {
             let sites = samples::live_since(self.seq, self.thread)
                 .into_iter()
@@ -150,6 +140,20 @@ impl Snapshot {
             Some(sites)
         } else {
             None
+        };
+        let me = current_thread();
+        let threads = match (&self.threads, threads()) {
+            (Some(before), Some(now)) => Some(
+                now.into_iter()
+                    .filter(|t| Some(t.tid) != me && !t.main)
+                    .filter(|t| !before.iter().any(|b| (b.tid, b.start) == (t.tid, t.start)))
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let tasks = match (self.tasks, tasks()) {
+            (Some(before), Some(now)) if now > before => now - before,
+            _ => 0,
         };
         Leaks {
             threads,
@@ -237,7 +241,11 @@ impl fmt::Display for Leaks {
                 if site.blocks == 1 { "" } else { "s" },
                 site.size
             )?;
-            for frame in site.stack.iter().take(12) {
+            // Down to the test harness or `main`'s caller, which every stack shares.
+            let frames = site.stack.iter().take_while(|frame| {
+                !frame.starts_with("test::") && !frame.starts_with("std::rt::")
+            });
+            for frame in frames.take(40) {
                 writeln!(f, "      {frame}")?;
             }
         }
