@@ -142,6 +142,7 @@ impl Profiler {
         };
         // Symbolizing allocates a lot: none of it is sampled (at rate 1 each allocation
         // would capture a stack).
+        let duration = duration.max(samples::duration());
         samples::unsampled(|| write(out, &buckets, period, duration))
     }
 }

@@ -82,10 +82,10 @@ pub(crate) fn rate() -> u64 {
     if rate != UNSET {
         return rate;
     }
-    // Reading the environment allocates: not sampled, since `BUSY` is set.
-    let Some(_busy) = Busy::enter() else {
-        return 0;
-    };
+    // Reading the environment allocates: not sampled, since `BUSY` is set (here, or by
+    // the sampler that called).
+    let _busy = Busy::enter();
+    started();
     let rate = rate_from_env();
     // Another thread may have set it meanwhile: a set rate wins over the environment.
     match RATE.compare_exchange(UNSET, rate, Relaxed, Relaxed) {
@@ -97,6 +97,7 @@ pub(crate) fn rate() -> u64 {
 /// Sets the profiling allocator's rate, and draws the calling thread's next sample at it
 /// (other threads keep the point they drew until they reach it).
 pub(crate) fn set_rate(rate: u64) {
+    started();
     RATE.store(rate, Relaxed);
     let _ = DRAWN.try_with(|d| d.set(false));
     let _ = LEFT.try_with(|l| l.set(0));
@@ -107,6 +108,18 @@ pub(crate) fn set_rate(rate: u64) {
 pub(crate) fn unsampled<R>(f: impl FnOnce() -> R) -> R {
     let _busy = Busy::enter();
     f()
+}
+
+static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Marks when sampling could first begin (a profile's duration counts from it).
+fn started() {
+    START.get_or_init(std::time::Instant::now);
+}
+
+/// How long the profiling allocator has been able to sample.
+pub(crate) fn duration() -> std::time::Duration {
+    START.get().map(|s| s.elapsed()).unwrap_or_default()
 }
 
 /// Whether a profiling allocator is in use.
