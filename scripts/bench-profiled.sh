@@ -3,7 +3,10 @@
 # rounds: binary-trees with Box over System unwrapped, wrapped with sampling off, and
 # wrapped at Go's default rate (512 KiB); then the linter over tokio's source without and
 # with --heap-profile (and, given BASE_LINT=<a cargo-gomem-lint built without the wrapper>,
-# that binary too). Prints each side's median and range, and the ratios of the medians.
+# that binary too; "rate 512 KiB" samples without writing a profile, --heap-profile also
+# symbolizes and writes it). Prints each side's median CPU time (user + system, of the child: less
+# disturbed than wall time by other work on a busy machine) and its range, the ratios of
+# the medians, and the wall-time ratios beside them.
 #
 #     scripts/bench-profiled.sh [DEPTH] [ROUNDS]      # defaults: 19, 7
 set -euo pipefail
@@ -29,33 +32,45 @@ def env(rate):
     if rate is not None:
         e["GOMEM_MEMPROFILERATE"] = rate
     return e
+def measure(cmd, environ):
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = p.stdout.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime, time.perf_counter() - t, out, p.returncode
 def trees(exe, rate):
     def run():
-        out = subprocess.run([f"{b}/examples/{exe}", depth], env=env(rate), capture_output=True, text=True, check=True).stdout.split()
-        return float(out[1]), out[2]
+        cpu, wall, out, code = measure([f"{b}/examples/{exe}", depth], env(rate))
+        assert code == 0, f"{exe} failed"
+        return cpu, wall, out.split()[2]
     return run
-def lint(exe, args):
+def lint(exe, args, rate=None):
     def run():
-        t = time.perf_counter()
-        subprocess.run([exe, *args, tokio], env=env(None), capture_output=True)
-        return time.perf_counter() - t, None
+        cpu, wall, _, code = measure([exe, *args, tokio], env(rate))
+        assert code in (0, 1), f"{exe} failed ({code})"
+        return cpu, wall, None
     return run
 def bench(title, sides):
-    times = {name: [] for name, _ in sides}
+    cpus = {name: [] for name, _ in sides}
+    walls = {name: [] for name, _ in sides}
     sums = set()
     for _ in range(rounds):
         for name, run in sides:
-            t, s = run()
-            times[name].append(t)
+            cpu, wall, s = run()
+            cpus[name].append(cpu)
+            walls[name].append(wall)
             if s is not None:
                 sums.add(s)
     assert len(sums) <= 1, f"checksums differ: {sums}"
-    base = statistics.median(times[sides[0][0]])
-    print(f"{title} ({rounds} alternating rounds; median, range, ratio to the first)")
+    base = statistics.median(cpus[sides[0][0]])
+    base_wall = statistics.median(walls[sides[0][0]])
+    print(f"{title} ({rounds} alternating rounds; median CPU time, range, ratio to the first; wall-time ratio)")
     for name, _ in sides:
-        ts = times[name]
+        ts = cpus[name]
         m = statistics.median(ts)
-        print(f"  {name:<34} {m:7.3f} s  [{min(ts):.3f}-{max(ts):.3f}]  {m / base:.3f}x")
+        w = statistics.median(walls[name])
+        print(f"  {name:<36} {m:7.3f} s  [{min(ts):.3f}-{max(ts):.3f}]  {m / base:.3f}x   wall {w / base_wall:.3f}x")
 bench(f"binary-trees {depth}, Box", [
     ("System", trees("alloc_overhead_plain", None)),
     ("Profiled<System>, sampling off", trees("alloc_overhead", None)),
@@ -66,6 +81,7 @@ if os.environ["BASE_LINT"]:
     sides.append(("MiMalloc (BASE_LINT)", lint(os.environ["BASE_LINT"], [])))
 sides += [
     ("Profiled<MiMalloc>, sampling off", lint(f"{b}/cargo-gomem-lint", [])),
+    ("Profiled<MiMalloc>, rate 512 KiB", lint(f"{b}/cargo-gomem-lint", [], "524288")),
     ("Profiled<MiMalloc>, --heap-profile", lint(f"{b}/cargo-gomem-lint", ["--heap-profile", os.environ["PROFILE"]])),
 ]
 bench(f"cargo-gomem-lint {tokio}", sides)

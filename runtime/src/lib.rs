@@ -99,6 +99,15 @@
 //! Sampling is off by default (Go's is on): a stack costs microseconds to capture, which
 //! at Go's rate costs binary-trees 4-6% (alternating runs at depth 19).
 //!
+//! **The whole program's heap.** [`Profiled`], as the global allocator over any other
+//! (`#[global_allocator] static A: Profiled<System> = Profiled::new(System);`), samples
+//! every allocation of the program (`Vec`, `String`, `Box`, ..) at the same rate, from any
+//! thread, and [`write_heap_profile`] then writes those samples with the GC heap's, in one
+//! profile. It adds no header to a block: sampled blocks are marked in a side filter that
+//! a free reads once. [`leakcheck`] ends a test the way Go's goleak does: threads still
+//! running, tokio tasks still alive and (with `Profiled`) memory still allocated, by call
+//! stack.
+//!
 //! **Allocation.** Objects of up to 32 KiB live in the heap's own pages (256 KiB each,
 //! aligned, mapped for this heap alone), cut into slots of one of 40 size classes: a slot
 //! comes from the page's list of freed slots, most recently freed first, or from the page's

@@ -209,14 +209,29 @@ fn sample(addr: usize, size: usize) {
         return;
     }
     let _ = LEFT.try_with(|l| l.set(draw(rate)));
-    let stack = capture();
+    // On this stack, not the heap: a sample allocates only for a stack not seen before
+    // (freeing a short-lived buffer per sample made glibc's malloc consolidate its free
+    // lists on every sample, 15% of binary-trees' time).
+    let mut frames = [0usize; MAX_FRAMES];
+    let n = capture_into(&mut frames);
+    let stack = &frames[..n];
     let thread = thread_id();
     let mut record = lock();
     let record = record.get_or_insert_with(Record::default);
+    let id = match record.stacks.get(stack) {
+        Some(&id) => id,
+        None => {
+            let id = record.stack_list.len();
+            record.stacks.insert(stack.into(), id);
+            record.stack_list.push(stack.into());
+            id
+        }
+    };
     let next = record.counts.len();
-    let index = *record.buckets.entry((stack, size, rate)).or_insert(next);
+    let index = *record.buckets.entry((id, size, rate)).or_insert(next);
     if index == next {
         record.counts.push(Counts::default());
+        record.keys.push((id, size, rate));
     }
     record.counts[index].allocs += 1;
     record.seq += 1;
@@ -297,14 +312,23 @@ pub(crate) fn exponential(state: u64, rate: u64) -> u64 {
 
 /// The current call stack's return addresses, innermost first.
 pub(crate) fn capture() -> Box<[usize]> {
-    let mut stack = Vec::with_capacity(MAX_FRAMES);
+    let mut frames = [0usize; MAX_FRAMES];
+    let n = capture_into(&mut frames);
+    frames[..n].into()
+}
+
+/// Writes the current call stack's return addresses into `frames`, innermost first;
+/// returns how many. Allocates nothing.
+fn capture_into(frames: &mut [usize; MAX_FRAMES]) -> usize {
+    let mut n = 0;
     let frame = |frame: &backtrace::Frame| {
         let ip = frame.ip() as usize;
         // Some unwinders end a stack with a frame at address 0.
         if ip != 0 {
-            stack.push(ip);
+            frames[n] = ip;
+            n += 1;
         }
-        stack.len() < MAX_FRAMES
+        n < MAX_FRAMES
     };
     // Unix unwinders (libgcc's and LLVM's `_Unwind_Backtrace`) are thread-safe, so the
     // backtrace crate's global lock is not taken: samples on other threads then need not
@@ -316,7 +340,7 @@ pub(crate) fn capture() -> Box<[usize]> {
     };
     #[cfg(not(unix))]
     backtrace::trace(frame);
-    stack.into_boxed_slice()
+    n
 }
 
 /// What a bucket counted: sampled allocations, and how many of them were freed.
@@ -341,7 +365,12 @@ struct Live {
 
 #[derive(Default)]
 struct Record {
-    buckets: HashMap<BucketKey, usize>,
+    /// Stack ids by stack, and the stacks by id.
+    stacks: HashMap<Box<[usize]>, usize>,
+    stack_list: Vec<Box<[usize]>>,
+    /// Bucket indices by (stack id, size, rate), and those keys by index.
+    buckets: HashMap<(usize, usize, u64), usize>,
+    keys: Vec<(usize, usize, u64)>,
     /// By bucket index, in the order the buckets were made.
     counts: Vec<Counts>,
     /// By address.
@@ -368,16 +397,15 @@ fn with_record<R>(f: impl FnOnce(&Record) -> R) -> Option<R> {
 
 /// Every bucket with its counts, in the order they were made.
 pub(crate) fn buckets() -> Vec<(BucketKey, Counts)> {
-    with_record(|r| {
-        let mut out: Vec<(BucketKey, Counts)> = r
-            .buckets
-            .iter()
-            .map(|(k, &i)| (k.clone(), r.counts[i]))
-            .collect();
-        out.sort_unstable_by_key(|(k, _)| r.buckets[k]);
-        out
-    })
-    .unwrap_or_default()
+    with_record(|r| (0..r.keys.len()).map(|i| (r.key(i), r.counts[i])).collect())
+        .unwrap_or_default()
+}
+
+impl Record {
+    fn key(&self, bucket: usize) -> BucketKey {
+        let (stack, size, rate) = self.keys[bucket];
+        (self.stack_list[stack].clone(), size, rate)
+    }
 }
 
 /// The samples taken so far (the position a snapshot starts after).
@@ -395,11 +423,8 @@ pub(crate) fn live_since(after: u64, thread: Option<u64>) -> Vec<(BucketKey, u64
                 *by_bucket.entry(live.bucket).or_default() += 1;
             }
         }
-        let keys: HashMap<usize, &BucketKey> = r.buckets.iter().map(|(k, &i)| (i, k)).collect();
-        let mut out: Vec<(BucketKey, u64)> = by_bucket
-            .into_iter()
-            .map(|(i, n)| (keys[&i].clone(), n))
-            .collect();
+        let mut out: Vec<(BucketKey, u64)> =
+            by_bucket.into_iter().map(|(i, n)| (r.key(i), n)).collect();
         out.sort_unstable_by_key(|(k, n)| std::cmp::Reverse(k.1 as u64 * n));
         out
     })
