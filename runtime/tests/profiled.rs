@@ -220,3 +220,40 @@ fn concurrent_sampling_frees_and_profile_writes_balance() {
     assert!(allocs >= 3 * 50 * 21, "{allocs}");
     assert_eq!(inuse, 0);
 }
+
+/// Allocates and frees in its destructor, which runs at thread exit.
+struct AllocatesAtExit;
+
+impl Drop for AllocatesAtExit {
+    fn drop(&mut self) {
+        drop(exit_buffers());
+    }
+}
+
+thread_local! {
+    static AT_EXIT: AllocatesAtExit = const { AllocatesAtExit };
+}
+
+#[inline(never)]
+fn exit_buffers() -> Vec<Vec<u8>> {
+    black_box((0..10).map(|i| vec![i as u8; 100]).collect())
+}
+
+/// Thread-local destructors run after much of the thread is gone; the sampler's own
+/// thread-locals have none, so allocations there are sampled (and their frees matched).
+#[test]
+fn allocations_in_thread_exit_destructors_are_sampled() {
+    let _serial = serial();
+    gomem::set_mem_profile_rate(1);
+    std::thread::spawn(|| {
+        gomem::set_mem_profile_rate(1);
+        AT_EXIT.with(|_| ());
+    })
+    .join()
+    .unwrap();
+    let p = profile();
+    gomem::set_mem_profile_rate(0);
+    let [allocs, _, inuse, _] = values_of(&p, "profiled::exit_buffers");
+    assert!(allocs >= 11, "{allocs}");
+    assert_eq!(inuse, 0);
+}
