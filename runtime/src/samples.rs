@@ -5,13 +5,14 @@
 //! Sampling is Go's: a thread draws the distance to its next sample from an exponential
 //! distribution of mean `rate` bytes and counts its allocations down to it, so the cost of
 //! an allocation that is not sampled is one relaxed load of the rate, one thread-local
-//! subtraction and a branch. The rate and its environment variable are the GC heap's
+//! subtraction and two branches. The rate and its environment variable are the GC heap's
 //! (`GOMEM_MEMPROFILERATE`, [`set_mem_profile_rate`](crate::set_mem_profile_rate)).
 //!
 //! A free must tell whether its block was sampled without a table lookup on every free:
 //! sampled blocks are marked in a side filter, 65,536 16-bit counters indexed by a hash of
-//! the block's address (128 KiB of zeroed static memory). A free whose counter is zero (all
-//! of them unless a sampled block hashes there) goes straight on; otherwise the record is
+//! the block's address (128 KiB of zeroed static memory), with their total beside it. A
+//! free goes straight on while the total is zero, or when its counter is (all of them
+//! unless a sampled block hashes there); otherwise the record is
 //! looked up under its lock, and a false positive just finds nothing. Blocks are never
 //! laid out differently when sampled, so a free that goes unrecorded (see below) is only a
 //! sample counted live too long, never a wrong pointer handed to the allocator.
@@ -34,7 +35,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
 
 /// The most frames a sample keeps (Go keeps 32 plus the runtime's own).
@@ -51,6 +52,9 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 const FILTER_BITS: u32 = 16;
 /// Counts of live sampled blocks, by a hash of their address.
 static FILTER: [AtomicU16; 1 << FILTER_BITS] = [const { AtomicU16::new(0) }; 1 << FILTER_BITS];
+
+/// Sampled blocks still live (the filter's total).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
 
 /// Numbers the threads that allocate, for leak checks by thread.
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
@@ -158,30 +162,39 @@ impl Drop for Busy {
     }
 }
 
-/// A new block of `size` bytes at `addr`: counts it down to the next sample, and samples
-/// it when due. The profiling allocator's whole cost on an allocation that is not sampled.
+/// Whether sampling is off: then an allocation goes straight to the wrapped allocator (a
+/// tail call) and [`allocated`] is not called.
 #[inline(always)]
-pub(crate) fn allocated(addr: usize, size: usize) {
-    let rate = RATE.load(Relaxed);
-    if rate == 0 {
-        return;
-    }
-    let due = LEFT
-        .try_with(|left| {
-            let l = left.get() - size as i64;
-            left.set(l);
-            l <= 0
-        })
-        .unwrap_or(false);
-    if due {
-        sample(addr, size);
-    }
+pub(crate) fn off() -> bool {
+    RATE.load(Relaxed) == 0
+}
+
+/// Counts an allocation of `size` bytes down to this thread's next sample, with sampling
+/// on (or the rate not yet read): whether it is to be sampled (then call [`sampled`]). The
+/// profiling allocator's whole cost on an allocation that is not sampled, made before the
+/// allocation so that the wrapped allocator's call stays a tail call.
+#[inline(always)]
+pub(crate) fn due(size: usize) -> bool {
+    LEFT.try_with(|left| {
+        let l = left.get() - size as i64;
+        left.set(l);
+        l <= 0
+    })
+    .unwrap_or(false)
+}
+
+/// Samples the new block of `size` bytes at `addr` that [`due`] picked.
+#[cold]
+#[inline(never)]
+pub(crate) fn sampled(addr: usize, size: usize) {
+    sample(addr, size);
 }
 
 /// A block at `addr` is being freed: if it was sampled, counts it freed.
 #[inline(always)]
 pub(crate) fn freeing(addr: usize) {
-    if FILTER[slot(addr)].load(Relaxed) != 0 {
+    // The count first: until anything is sampled, a free hashes nothing.
+    if LIVE.load(Relaxed) != 0 && FILTER[slot(addr)].load(Relaxed) != 0 {
         freed(addr);
     }
 }
@@ -191,8 +204,6 @@ fn slot(addr: usize) -> usize {
     ((addr as u64 >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - FILTER_BITS)) as usize
 }
 
-#[cold]
-#[inline(never)]
 fn sample(addr: usize, size: usize) {
     INSTALLED.store(true, Relaxed);
     let Some(_busy) = Busy::enter() else {
@@ -248,6 +259,7 @@ fn sample(addr: usize, size: usize) {
         record.counts[old.bucket].frees += 1;
     } else {
         FILTER[slot(addr)].fetch_add(1, Relaxed);
+        LIVE.fetch_add(1, Relaxed);
     }
 }
 
@@ -264,6 +276,7 @@ fn freed(addr: usize) {
     if let Some(live) = record.live.remove(&addr) {
         record.counts[live.bucket].frees += 1;
         FILTER[slot(addr)].fetch_sub(1, Relaxed);
+        LIVE.fetch_sub(1, Relaxed);
     }
 }
 
