@@ -129,6 +129,11 @@ struct Args {
     /// Print the documentation of a lint.
     #[arg(long, value_name = "LINT")]
     explain: Option<String>,
+
+    /// Write this run's own heap profile to FILE, in pprof's format (`go tool pprof -top
+    /// FILE`), sampled at Go's rate of one per 512 KiB or at `GOMEM_MEMPROFILERATE`.
+    #[arg(long, value_name = "FILE")]
+    heap_profile: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -223,6 +228,7 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, Stop> {
         .try_get_matches_from(argv)
         .unwrap_or_else(|e| e.exit());
     let args = Args::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+    let _profile = args.heap_profile.clone().map(HeapProfile::start);
 
     if args.list {
         let listed = || LintId::ALL.into_iter().filter(|id| id.configurable());
@@ -510,6 +516,29 @@ fn print_human(analysis: &Analysis, color: Color) -> std::io::Result<()> {
 
 /// A check that panics is reported as an `internal_error` diagnostic; the default panic
 /// message on top of it would only be noise. `RUST_BACKTRACE` brings it back for debugging.
+/// `--heap-profile`: samples from the start of the run, and writes the profile when the run
+/// ends (on every path out of `run`, by its drop).
+struct HeapProfile(PathBuf);
+
+impl HeapProfile {
+    fn start(path: PathBuf) -> HeapProfile {
+        if std::env::var_os("GOMEM_MEMPROFILERATE").is_none() {
+            gomem_runtime::set_mem_profile_rate(512 * 1024);
+        }
+        HeapProfile(path)
+    }
+}
+
+impl Drop for HeapProfile {
+    fn drop(&mut self) {
+        let written = std::fs::File::create(&self.0)
+            .and_then(|mut f| gomem_runtime::write_heap_profile(&mut f));
+        if let Err(e) = written {
+            eprintln!("error: writing the heap profile {}: {e}", self.0.display());
+        }
+    }
+}
+
 fn quiet_worker_panics() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

@@ -1,7 +1,10 @@
 //! `cargo-gomem-lint`: run as `cargo gomem-lint` once installed (see `--help`).
 
+// mimalloc, sampled for `--heap-profile` (sampling is off without it: one relaxed load per
+// allocation and one filter load per free).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: gomem_runtime::Profiled<mimalloc::MiMalloc> =
+    gomem_runtime::Profiled::new(mimalloc::MiMalloc);
 
 fn main() -> std::process::ExitCode {
     gomem_analyzer::cli::main()

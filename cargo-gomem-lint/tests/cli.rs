@@ -1086,3 +1086,33 @@ fn explain_escapes_prints_go_style_notes_only_when_asked() {
         "{text}"
     );
 }
+
+#[test]
+fn heap_profile_writes_the_runs_own_profile() {
+    let dir = std::env::temp_dir().join(format!("gomem-heap-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("lint.pb");
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-gomem-lint"))
+        .arg("--heap-profile")
+        .arg(&file)
+        .arg(fixtures().join("lints"))
+        // A sample per KiB, so that a run this small has many.
+        .env("GOMEM_MEMPROFILERATE", "1024")
+        .output()
+        .unwrap();
+    // Deny-level findings (1), but a run that did not fail (2).
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let profile = std::fs::read(&file).expect("the profile is written");
+    std::fs::remove_dir_all(&dir).unwrap();
+    // pprof's string table holds the sample types and the sampled functions as plain
+    // bytes (the format itself is checked by the runtime's tests).
+    let has = |s: &str| profile.windows(s.len()).any(|w| w == s.as_bytes());
+    assert!(
+        has("inuse_space") && has("alloc_space"),
+        "not a heap profile"
+    );
+    assert!(
+        has("gomem_analyzer::"),
+        "no sample in the linter's own code"
+    );
+}

@@ -599,8 +599,11 @@ pub fn set_memory_limit(bytes: usize) -> usize {
 /// allocated (Go's `runtime.MemProfileRate`); 0 turns sampling off, 1 samples every
 /// allocation. Returns the previous rate. The default is 0, or the `GOMEM_MEMPROFILERATE`
 /// environment variable. Objects allocated before sampling was on are not in the profile,
-/// and each sample is scaled by the rate it was drawn at.
+/// and each sample is scaled by the rate it was drawn at. It sets the rate of this thread's
+/// GC heap and of the profiling global allocator ([`Profiled`](crate::Profiled)), if the
+/// program uses one.
 pub fn set_mem_profile_rate(bytes: u64) -> u64 {
+    crate::profile::set_allocator_rate(bytes);
     HEAP.with(|heap| {
         let profile = &heap.space.profile;
         let old = profile.rate();
@@ -609,10 +612,12 @@ pub fn set_mem_profile_rate(bytes: u64) -> u64 {
     })
 }
 
-/// Writes this thread's heap profile in pprof's format (Go's `pprof.WriteHeapProfile`):
-/// for each sampled call stack, what it allocated while sampling was on and what of that is
-/// still allocated, scaled up from the samples. Read it with `go tool pprof`. It has no
-/// samples if sampling was never turned on (see [`set_mem_profile_rate`]).
+/// Writes the heap profile in pprof's format (Go's `pprof.WriteHeapProfile`): for each
+/// sampled call stack, what it allocated while sampling was on and what of that is still
+/// allocated, scaled up from the samples. It covers this thread's GC heap and, with the
+/// profiling global allocator ([`Profiled`](crate::Profiled)), every sampled allocation of
+/// the program. Read it with `go tool pprof`. It has no samples if sampling was never
+/// turned on (see [`set_mem_profile_rate`]).
 pub fn write_heap_profile(out: &mut impl std::io::Write) -> std::io::Result<()> {
     HEAP.with(|heap| heap.space.profile.write(out, heap.born.elapsed()))
 }

@@ -14,6 +14,7 @@ use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 
 use crate::object::Header;
+use crate::profile;
 
 /// Where a large object's memory starts, before its header, and its size with that word.
 fn layout_with_index(layout: Layout) -> (Layout, usize) {
@@ -27,8 +28,9 @@ fn layout_with_index(layout: Layout) -> (Layout, usize) {
 /// header for its table index.
 pub(crate) fn alloc(layout: Layout) -> NonNull<u8> {
     let (whole, offset) = layout_with_index(layout);
-    // SAFETY: the size is not zero.
-    let p = unsafe { std::alloc::alloc(whole) };
+    // SAFETY: the size is not zero. Unsampled by a profiling global allocator: the heap's
+    // own profile samples the object.
+    let p = profile::unsampled(|| unsafe { std::alloc::alloc(whole) });
     if p.is_null() {
         std::alloc::handle_alloc_error(whole);
     }

@@ -19,35 +19,22 @@
 //! and gomem's allocation is meant to cost what `Box`'s does. Turned off, the cost
 //! is one comparison per allocation and one flag test per free.
 //!
-//! The profile covers the calling thread's heap only (each thread has its own).
+//! A profile holds the calling thread's GC heap (each thread has its own) and, when the
+//! program's global allocator is [`Profiled`](crate::Profiled), every allocation that
+//! allocator sampled on any thread (`samples.rs`): one writer for both, in the same four
+//! sample types. Stacks are cut where the program's own code begins: gomem's frames and the
+//! standard library's allocation plumbing (`alloc::`, `core::`, `std::`, `hashbrown::`)
+//! at the innermost end of a stack are left out, as Go leaves out its runtime's, so that
+//! the top of a profile names the program's functions.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::time::{Duration, SystemTime};
 
-/// The most frames a sample keeps (Go keeps 32 plus the runtime's own).
-const MAX_FRAMES: usize = 64;
+use crate::samples::{self, BucketKey, Counts};
 
-/// What `GOMEM_MEMPROFILERATE` asks for: bytes between samples on average, 0 for none.
-pub(crate) fn rate_from_env() -> u64 {
-    std::env::var("GOMEM_MEMPROFILERATE")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// What a bucket counted: sampled allocations, and how many of them were freed.
-#[derive(Default)]
-struct Counts {
-    allocs: u64,
-    frees: u64,
-}
-
-/// What a bucket is for: a call stack (return addresses, innermost first), an object size,
-/// and the rate its samples were drawn at (they are scaled by it, even if it changed
-/// since).
-type BucketKey = (Box<[usize]>, usize, u64);
+pub(crate) use crate::samples::{rate_from_env, set_rate as set_allocator_rate, unsampled};
 
 /// A heap's sampler and what it sampled.
 pub(crate) struct Profiler {
@@ -69,7 +56,7 @@ impl Profiler {
         let p = Profiler {
             rate: Cell::new(0),
             next: Cell::new(u64::MAX),
-            rng: Cell::new(seed()),
+            rng: Cell::new(samples::seed()),
             counts: RefCell::new(Vec::new()),
             buckets: RefCell::new(HashMap::new()),
             live: RefCell::new(HashMap::new()),
@@ -100,16 +87,11 @@ impl Profiler {
             self.next.set(u64::MAX);
             return;
         }
-        // splitmix64, then an exponential draw with mean `rate`: -ln(u) * rate.
+        // splitmix64, then an exponential draw with mean `rate`.
         let state = self.rng.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
         self.rng.set(state);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        let u = ((z >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-        let gap = (-u.ln() * rate as f64).min(u64::MAX as f64 / 2.0) as u64;
-        self.next.set(total.saturating_add(gap));
+        self.next
+            .set(total.saturating_add(samples::exponential(state, rate)));
     }
 
     /// Records an allocation of `size` bytes at `addr`, made from the current call stack,
@@ -118,18 +100,10 @@ impl Profiler {
     #[inline(never)]
     pub fn sample(&self, addr: usize, size: usize, total: u64) {
         self.draw_next(total);
-        let mut stack = Vec::with_capacity(MAX_FRAMES);
-        backtrace::trace(|frame| {
-            let ip = frame.ip() as usize;
-            // Some unwinders end a stack with a frame at address 0.
-            if ip != 0 {
-                stack.push(ip);
-            }
-            stack.len() < MAX_FRAMES
-        });
+        let stack = samples::capture();
         let mut counts = self.counts.borrow_mut();
         let next = counts.len();
-        let key = (stack.into_boxed_slice(), size, self.rate.get());
+        let key = (stack, size, self.rate.get());
         let index = *self.buckets.borrow_mut().entry(key).or_insert(next);
         if index == next {
             counts.push(Counts::default());
@@ -148,99 +122,124 @@ impl Profiler {
     }
 
     /// Writes the profile in pprof's protobuf format (uncompressed, which pprof reads as
-    /// well as gzipped). `duration` is how long the heap has been sampling.
+    /// well as gzipped): this heap's samples and the profiling allocator's. `duration` is
+    /// how long the heap has been sampling.
     pub fn write(&self, out: &mut dyn Write, duration: Duration) -> io::Result<()> {
-        let counts = self.counts.borrow();
-        let buckets = self.buckets.borrow();
         // In the order the buckets were made, so that one run's profiles list them alike.
-        let mut buckets: Vec<(&BucketKey, usize)> = buckets.iter().map(|(k, &i)| (k, i)).collect();
-        buckets.sort_unstable_by_key(|&(_, i)| i);
-        let mut symbols = Symbols::new();
-        let mut profile = Message::default();
-        for (kind, unit) in [
-            ("alloc_objects", "count"),
-            ("alloc_space", "bytes"),
-            ("inuse_objects", "count"),
-            ("inuse_space", "bytes"),
-        ] {
-            let mut vt = Message::default();
-            vt.int(1, symbols.string(kind));
-            vt.int(2, symbols.string(unit));
-            profile.message(1, &vt);
-        }
-        for ((stack, size, rate), index) in buckets {
-            let locations = symbols.stack(stack);
-            if locations.is_empty() {
-                continue;
-            }
-            let scale = scale(*size, *rate);
-            let value = |n: u64| (n as f64 * scale).round() as i64;
-            let Counts { allocs, frees } = counts[index];
-            let inuse = allocs - frees;
-            let bytes = *size as u64;
-            let mut sample = Message::default();
-            sample.packed(1, locations.iter().map(|&l| l as i64));
-            sample.packed(
-                2,
-                [
-                    value(allocs),
-                    value(allocs * bytes),
-                    value(inuse),
-                    value(inuse * bytes),
-                ],
-            );
-            let mut label = Message::default();
-            label.int(1, symbols.string("bytes"));
-            label.int(3, *size as i64);
-            sample.message(3, &label);
-            profile.message(2, &sample);
-        }
-        // One mapping for the program, whose symbols are in the profile already (pprof
-        // then neither looks for the binary nor warns that it has none).
-        let mut mapping = Message::default();
-        mapping.int(1, 1);
-        mapping.int(3, i64::MAX);
-        let exe = std::env::current_exe().map(|p| p.display().to_string());
-        mapping.int(5, symbols.string(exe.as_deref().unwrap_or("")));
-        for flag in [7, 8, 9, 10] {
-            mapping.int(flag, 1);
-        }
-        profile.message(3, &mapping);
-        for (i, (ip, lines)) in symbols.locations.iter().enumerate() {
-            let mut location = Message::default();
-            location.int(1, i as i64 + 1);
-            location.int(2, 1);
-            location.int(3, *ip as i64);
-            for &(function, line) in lines {
-                let mut l = Message::default();
-                l.int(1, function as i64);
-                l.int(2, line as i64);
-                location.message(4, &l);
-            }
-            profile.message(4, &location);
-        }
-        for (i, &(name, file)) in symbols.functions.iter().enumerate() {
-            let mut f = Message::default();
-            f.int(1, i as i64 + 1);
-            f.int(2, name);
-            f.int(3, name);
-            f.int(4, file);
-            profile.message(5, &f);
-        }
-        let mut period_type = Message::default();
-        period_type.int(1, symbols.string("space"));
-        period_type.int(2, symbols.string("bytes"));
-        let default_type = symbols.string("inuse_space");
-        for s in &symbols.strings {
-            profile.bytes(6, s.as_bytes());
-        }
-        profile.int(9, since_epoch().as_nanos() as i64);
-        profile.int(10, duration.as_nanos() as i64);
-        profile.message(11, &period_type);
-        profile.int(12, self.rate.get() as i64);
-        profile.int(14, default_type);
-        out.write_all(&profile.0)
+        let mut buckets: Vec<(BucketKey, Counts)> = {
+            let counts = self.counts.borrow();
+            let buckets = self.buckets.borrow();
+            let mut own: Vec<(&BucketKey, usize)> = buckets.iter().map(|(k, &i)| (k, i)).collect();
+            own.sort_unstable_by_key(|&(_, i)| i);
+            own.into_iter()
+                .map(|(k, i)| (k.clone(), counts[i]))
+                .collect()
+        };
+        buckets.extend(samples::buckets());
+        let period = match self.rate.get() {
+            0 => samples::rate(),
+            rate => rate,
+        };
+        // Symbolizing allocates a lot: none of it is sampled (at rate 1 each allocation
+        // would capture a stack).
+        let duration = duration.max(samples::duration());
+        samples::unsampled(|| write(out, &buckets, period, duration))
     }
+}
+
+/// Writes a profile of `buckets` in pprof's protobuf format; `period` is the sampling rate
+/// and `duration` how long sampling went on.
+fn write(
+    out: &mut dyn Write,
+    buckets: &[(BucketKey, Counts)],
+    period: u64,
+    duration: Duration,
+) -> io::Result<()> {
+    let mut symbols = Symbols::new();
+    let mut profile = Message::default();
+    for (kind, unit) in [
+        ("alloc_objects", "count"),
+        ("alloc_space", "bytes"),
+        ("inuse_objects", "count"),
+        ("inuse_space", "bytes"),
+    ] {
+        let mut vt = Message::default();
+        vt.int(1, symbols.string(kind));
+        vt.int(2, symbols.string(unit));
+        profile.message(1, &vt);
+    }
+    for ((stack, size, rate), counts) in buckets {
+        let locations = symbols.stack(stack);
+        if locations.is_empty() {
+            continue;
+        }
+        let scale = scale(*size, *rate);
+        let value = |n: u64| (n as f64 * scale).round() as i64;
+        let Counts { allocs, frees } = *counts;
+        let inuse = allocs - frees;
+        let bytes = *size as u64;
+        let mut sample = Message::default();
+        sample.packed(1, locations.iter().map(|&l| l as i64));
+        sample.packed(
+            2,
+            [
+                value(allocs),
+                value(allocs * bytes),
+                value(inuse),
+                value(inuse * bytes),
+            ],
+        );
+        let mut label = Message::default();
+        label.int(1, symbols.string("bytes"));
+        label.int(3, *size as i64);
+        sample.message(3, &label);
+        profile.message(2, &sample);
+    }
+    // One mapping for the program, whose symbols are in the profile already (pprof
+    // then neither looks for the binary nor warns that it has none).
+    let mut mapping = Message::default();
+    mapping.int(1, 1);
+    mapping.int(3, i64::MAX);
+    let exe = std::env::current_exe().map(|p| p.display().to_string());
+    mapping.int(5, symbols.string(exe.as_deref().unwrap_or("")));
+    for flag in [7, 8, 9, 10] {
+        mapping.int(flag, 1);
+    }
+    profile.message(3, &mapping);
+    for (i, (ip, lines)) in symbols.locations.iter().enumerate() {
+        let mut location = Message::default();
+        location.int(1, i as i64 + 1);
+        location.int(2, 1);
+        location.int(3, *ip as i64);
+        for &(function, line) in lines {
+            let mut l = Message::default();
+            l.int(1, function as i64);
+            l.int(2, line as i64);
+            location.message(4, &l);
+        }
+        profile.message(4, &location);
+    }
+    for (i, &(name, file)) in symbols.functions.iter().enumerate() {
+        let mut f = Message::default();
+        f.int(1, i as i64 + 1);
+        f.int(2, name);
+        f.int(3, name);
+        f.int(4, file);
+        profile.message(5, &f);
+    }
+    let mut period_type = Message::default();
+    period_type.int(1, symbols.string("space"));
+    period_type.int(2, symbols.string("bytes"));
+    let default_type = symbols.string("inuse_space");
+    for s in &symbols.strings {
+        profile.bytes(6, s.as_bytes());
+    }
+    profile.int(9, since_epoch().as_nanos() as i64);
+    profile.int(10, duration.as_nanos() as i64);
+    profile.message(11, &period_type);
+    profile.int(12, period as i64);
+    profile.int(14, default_type);
+    out.write_all(&profile.0)
 }
 
 /// The wall-clock time, since the Unix epoch.
@@ -250,17 +249,9 @@ fn since_epoch() -> Duration {
         .unwrap_or_default()
 }
 
-/// A seed for the sampler that differs between threads and runs (Go's samples differ from
-/// run to run too), so that no run keeps the luck of one fixed sequence.
-fn seed() -> u64 {
-    let time = since_epoch().as_nanos() as u64;
-    let here = 0u8;
-    time ^ (std::ptr::addr_of!(here) as u64).rotate_left(32)
-}
-
 /// How many allocations of `size` bytes one sample stands for, at `rate` (Go's
 /// `scaleHeapSample`): a sample is drawn with probability 1 - exp(-size/rate).
-fn scale(size: usize, rate: u64) -> f64 {
+pub(crate) fn scale(size: usize, rate: u64) -> f64 {
     if rate <= 1 {
         return 1.0;
     }
@@ -277,8 +268,8 @@ struct Symbols {
     function_ids: HashMap<(i64, i64), usize>,
     /// (address, [(function id, line)], innermost first); location ids are indices + 1.
     locations: Vec<(usize, Vec<(usize, u32)>)>,
-    /// Location ids by address and whether the runtime's inlined frames were cut off it.
-    location_ids: HashMap<(usize, bool), usize>,
+    /// Location ids by address and how many of its (inlined) frames were cut off it.
+    location_ids: HashMap<(usize, usize), usize>,
     resolved: HashMap<usize, Vec<Frame>>,
 }
 
@@ -312,29 +303,23 @@ impl Symbols {
             .clone()
     }
 
-    /// The location ids of a stack, innermost first, without the frames of gomem's
-    /// allocation path (Go's profiles leave out the runtime's frames too).
+    /// The location ids of a stack, innermost first, cut where the program's own code
+    /// begins (see [`cut`]).
     fn stack(&mut self, stack: &[usize]) -> Vec<usize> {
+        let frames: Vec<Vec<Frame>> = stack.iter().map(|&ip| self.frames(ip)).collect();
+        let (first, skip) = cut(&frames);
         let mut ids = Vec::new();
-        for &ip in stack {
-            let cut = ids.is_empty();
-            if let Some(id) = self.location(ip, cut) {
-                ids.push(id);
-            }
+        for (i, &ip) in stack.iter().enumerate().skip(first) {
+            let skip = if i == first { skip } else { 0 };
+            ids.push(self.location(ip, skip, &frames[i][skip..]));
         }
         ids
     }
 
-    /// The id of the location at `ip`; with `cut`, without its leading runtime frames, and
-    /// none if that leaves nothing.
-    fn location(&mut self, ip: usize, cut: bool) -> Option<usize> {
-        if let Some(&id) = self.location_ids.get(&(ip, cut)) {
-            return Some(id);
-        }
-        let mut frames = self.frames(ip);
-        if cut {
-            let first = frames.iter().position(|(name, _, _)| !is_runtime(name))?;
-            frames.drain(..first);
+    /// The id of the location at `ip` without its first `skip` (inlined) frames.
+    fn location(&mut self, ip: usize, skip: usize, frames: &[Frame]) -> usize {
+        if let Some(&id) = self.location_ids.get(&(ip, skip)) {
+            return id;
         }
         let lines: Vec<(usize, u32)> = frames
             .iter()
@@ -350,9 +335,50 @@ impl Symbols {
             .collect();
         self.locations.push((ip, lines));
         let id = self.locations.len();
-        self.location_ids.insert((ip, cut), id);
-        Some(id)
+        self.location_ids.insert((ip, skip), id);
+        id
     }
+}
+
+/// Where a stack's frames (by return address, then inlined, innermost first) are cut: the
+/// index of the first address kept, and how many of its frames go. gomem's own frames go
+/// always; the standard library's go too if the program's own code follows, so that an
+/// allocation by `Vec::push` is put on the function that pushed.
+fn cut(frames: &[Vec<Frame>]) -> (usize, usize) {
+    let all = || {
+        frames
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| f.iter().enumerate().map(move |(j, f)| (i, j, f.0.as_str())))
+    };
+    let own = all().any(|(_, _, name)| !is_runtime(name) && !is_std(name));
+    all()
+        .find(|&(_, _, name)| !(is_runtime(name) || own && is_std(name)))
+        .map_or((frames.len(), 0), |(i, j, _)| (i, j))
+}
+
+/// A sampled stack as text, one frame a line (`function (file:line)`), cut as profiles
+/// cut it: what a leak check prints.
+pub(crate) fn describe(stack: &[usize]) -> Vec<String> {
+    samples::unsampled(|| describe_unsampled(stack))
+}
+
+fn describe_unsampled(stack: &[usize]) -> Vec<String> {
+    let frames: Vec<Vec<Frame>> = stack.iter().map(|&ip| resolve(ip)).collect();
+    let (first, skip) = cut(&frames);
+    frames
+        .iter()
+        .enumerate()
+        .skip(first)
+        .flat_map(|(i, f)| f[if i == first { skip } else { 0 }..].iter())
+        .map(|(name, file, line)| {
+            if file.is_empty() {
+                name.clone()
+            } else {
+                format!("{name} ({file}:{line})")
+            }
+        })
+        .collect()
 }
 
 /// A frame: function name, file and line.
@@ -380,8 +406,8 @@ fn resolve(ip: usize) -> Vec<Frame> {
     frames
 }
 
-/// Frames of the allocation path itself: the sampler, the heap, `Gc::new` and what the
-/// standard library puts between them.
+/// Frames of the allocation path itself: the samplers, the heap, `Gc::new`, the global
+/// allocator's entry points, and what the standard library puts between them.
 fn is_runtime(name: &str) -> bool {
     let name = name.trim_start_matches('<');
     [
@@ -389,9 +415,57 @@ fn is_runtime(name: &str) -> bool {
         "backtrace::",
         "std::thread::local::",
         "core::ops::function::",
+        "__rustc::",
+        "__rust_",
+        "__rg_",
+        "__rdl_",
+        "alloc::alloc::",
+        "std::alloc::",
     ]
     .iter()
     .any(|p| name.starts_with(p))
+        // The global allocator's entry points, made by `#[global_allocator]` in the
+        // program's crate.
+        || name.contains("::_::__rust")
+}
+
+/// Frames of the standard library (and of the hash table behind its `HashMap`), including
+/// its trait impls for primitive and standard types (`<u8 as SpecFromElem>::from_elem`);
+/// an impl for the program's own type (`<my::Tree as Clone>::clone`) is the program's.
+fn is_std(name: &str) -> bool {
+    const STD: [&str; 4] = ["alloc::", "core::", "std::", "hashbrown::"];
+    let Some(qualified) = name.strip_prefix('<') else {
+        return STD.iter().any(|p| name.starts_with(p));
+    };
+    // `<Self as Trait>::..` or `<Self>::..`: whose is the self type?
+    let self_type = qualified
+        .split(" as ")
+        .next()
+        .unwrap_or(qualified)
+        .trim_end_matches('>');
+    let primitive = self_type.starts_with(['[', '&', '(', '*'])
+        || self_type.split(['<', ':']).next().is_some_and(|t| {
+            matches!(
+                t,
+                "u8" | "u16"
+                    | "u32"
+                    | "u64"
+                    | "u128"
+                    | "usize"
+                    | "i8"
+                    | "i16"
+                    | "i32"
+                    | "i64"
+                    | "i128"
+                    | "isize"
+                    | "f32"
+                    | "f64"
+                    | "bool"
+                    | "char"
+                    | "str"
+            )
+        });
+    primitive || is_std(self_type)
 }
 
 /// A protobuf message being encoded.
