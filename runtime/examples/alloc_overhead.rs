@@ -4,8 +4,6 @@
 //!
 //!     scripts/bench-profiled.sh        # both, and the linter, in alternating runs
 
-extern crate gomem_runtime as gomem;
-
 #[path = "shared/box_trees.rs"]
 mod box_trees;
 

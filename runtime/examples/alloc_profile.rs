@@ -8,8 +8,6 @@
 //!
 //! (Debian's `golang-go` package brings `go tool pprof`.)
 
-extern crate gomem_runtime as gomem;
-
 use std::hint::black_box;
 
 #[global_allocator]

@@ -15,9 +15,8 @@
 
 use std::time::{Duration, Instant};
 
-extern crate gomem_runtime as gomem;
 use gomem::Gc;
-use gomem_macros::Trace;
+use gomem::Trace;
 
 trait Tree: Sized {
     fn make(depth: u32) -> Self;

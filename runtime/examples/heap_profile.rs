@@ -9,10 +9,8 @@
 //! sample per 512 KiB allocated). `GOMEM_MEMPROFILERATE=<bytes>` does the same for any
 //! program without changing its code.
 
-extern crate gomem_runtime as gomem;
-
+use gomem::Trace;
 use gomem::{Gc, GcCell};
-use gomem_macros::Trace;
 
 #[derive(Trace)]
 struct Node {

@@ -12,8 +12,6 @@ use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
-extern crate gomem_runtime as gomem;
-
 const CAPACITY: usize = 10_000;
 const KEYS: u64 = 40_000;
 
@@ -116,8 +114,8 @@ macro_rules! collected_lru {
 
 mod gomem_lru {
     use super::{HashMap, CAPACITY};
+    use gomem::Trace;
     use gomem::{Gc, GcCell};
-    use gomem_macros::Trace;
 
     collected_lru!(GcLru, GcNode, Gc, GcCell);
 }

@@ -11,9 +11,8 @@
 
 use std::time::{Duration, Instant};
 
-extern crate gomem_runtime as gomem;
+use gomem::Trace;
 use gomem::{Gc, GcCell};
-use gomem_macros::Trace;
 
 #[derive(Trace)]
 struct Node {

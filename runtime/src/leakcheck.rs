@@ -3,7 +3,7 @@
 //! memory allocated.
 //!
 //! ```no_run
-//! use gomem_runtime::leakcheck;
+//! use gomem::leakcheck;
 //!
 //! let snap = leakcheck::snapshot();
 //! let worker = std::thread::spawn(|| { /* .. */ });

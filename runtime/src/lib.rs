@@ -2,9 +2,7 @@
 //! be cyclic, where `Rc` leaks and an arena cannot free piecemeal.
 //!
 //! ```
-//! use gomem_runtime::{Gc, GcCell};
-//! use gomem_macros::Trace;
-//! # extern crate gomem_runtime as gomem;
+//! use gomem::{Gc, GcCell, Trace};
 //!
 //! #[derive(Trace)]
 //! struct Node {
@@ -16,8 +14,8 @@
 //! let b = Gc::new(Node { name: "b".into(), next: GcCell::new(Some(a.clone())) });
 //! *a.next.borrow_mut() = Some(b.clone()); // a <-> b: a cycle `Rc` would leak
 //! drop((a, b));
-//! gomem_runtime::collect();
-//! assert_eq!(gomem_runtime::stats().heap_objects, 0);
+//! gomem::collect();
+//! assert_eq!(gomem::stats().heap_objects, 0);
 //! ```
 //!
 //! # Design

@@ -20,12 +20,12 @@ use crate::samples;
 /// use std::alloc::System;
 ///
 /// #[global_allocator]
-/// static ALLOC: gomem_runtime::Profiled<System> = gomem_runtime::Profiled::new(System);
+/// static ALLOC: gomem::Profiled<System> = gomem::Profiled::new(System);
 ///
-/// gomem_runtime::set_mem_profile_rate(512 * 1024); // or GOMEM_MEMPROFILERATE=524288
+/// gomem::set_mem_profile_rate(512 * 1024); // or GOMEM_MEMPROFILERATE=524288
 /// let kept = vec![0u8; 1 << 20];
 /// let mut out = Vec::new();
-/// gomem_runtime::write_heap_profile(&mut out).unwrap(); // `go tool pprof -top` reads it
+/// gomem::write_heap_profile(&mut out).unwrap(); // `go tool pprof -top` reads it
 /// # drop(kept);
 /// ```
 ///
