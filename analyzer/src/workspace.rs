@@ -475,24 +475,18 @@ pub mod cargo {
 
 /// The edition of the package whose manifest is in `dir`, if there is one: its `edition`, the
 /// workspace's for `edition.workspace = true`, or 2015 (cargo's default) when it names none.
-/// A plain scan of the `[package]` table, since the engine does not depend on a TOML parser.
 fn manifest_edition(dir: &Path) -> Option<Edition> {
-    let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
-    let (mut section, mut is_package, mut edition) = (String::new(), false, None);
-    for line in text.lines() {
-        let line = line.trim();
-        if let Some(header) = line.strip_prefix('[') {
-            section = header.trim_end_matches(']').trim().to_string();
-            is_package |= section == "package";
+    let entries = manifest_entries(dir)?;
+    let mut is_package = false;
+    let mut edition = None;
+    for (table, key, value) in &entries {
+        if table != "package" {
             continue;
         }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let value = value.trim().trim_matches('"');
-        match (section.as_str(), key.trim()) {
-            ("package", "edition") => edition = Edition::from_name(value),
-            ("package", "edition.workspace") if value == "true" => {
+        is_package = true;
+        match key.as_str() {
+            "edition" => edition = Edition::from_name(value),
+            "edition.workspace" if value == "true" => {
                 edition = dir.ancestors().find_map(workspace_edition)
             }
             _ => {}
@@ -503,21 +497,30 @@ fn manifest_edition(dir: &Path) -> Option<Edition> {
 
 /// `[workspace.package] edition` of the manifest in `dir`, if it has one.
 fn workspace_edition(dir: &Path) -> Option<Edition> {
+    manifest_entries(dir)?
+        .into_iter()
+        .find(|(table, key, _)| table == "workspace.package" && key == "edition")
+        .and_then(|(_, _, value)| Edition::from_name(&value))
+}
+
+/// The `key = value` lines of the manifest in `dir`, each with the name of its table, and an
+/// entry with an empty key for each table header (so that an empty `[package]` shows). A
+/// plain line scan, enough for the keys read here: the engine has no TOML parser.
+fn manifest_entries(dir: &Path) -> Option<Vec<(String, String, String)>> {
     let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
-    let mut section = String::new();
+    let mut table = String::new();
+    let mut entries = Vec::new();
     for line in text.lines() {
         let line = line.trim();
         if let Some(header) = line.strip_prefix('[') {
-            section = header.trim_end_matches(']').trim().to_string();
-            continue;
-        }
-        if let Some((key, value)) = line.split_once('=') {
-            if section == "workspace.package" && key.trim() == "edition" {
-                return Edition::from_name(value.trim().trim_matches('"'));
-            }
+            table = header.trim_end_matches(']').trim().to_string();
+            entries.push((table.clone(), String::new(), String::new()));
+        } else if let Some((key, value)) = line.split_once('=') {
+            let value = value.trim().trim_matches('"').to_string();
+            entries.push((table.clone(), key.trim().to_string(), value));
         }
     }
-    None
+    Some(entries)
 }
 
 #[cfg(test)]

@@ -99,11 +99,13 @@ pub fn parse_file(file: FileId, text: &str, edition: Edition) -> Parsed {
         match TokenStream::from_str(&prepared) {
             Ok(tokens) => break Some(tokens),
             Err(e) => {
-                let failure = lex_failure(file, &prepared, rust_from, e);
-                let at = failure.span.lo as usize;
+                let unbalanced = unbalanced(&prepared, rust_from);
                 // A closer with nothing open is all there is to skip; any other error
                 // takes the item around it.
-                let region = if failure.message.starts_with("unexpected closing") {
+                let stray = matches!(unbalanced, Some(Unbalanced::Stray { .. }));
+                let failure = lex_failure(file, &prepared, unbalanced, e);
+                let at = failure.span.lo as usize;
+                let region = if stray {
                     at..at + 1
                 } else {
                     recovery::item_region(&prepared, rust_from, at)
@@ -142,9 +144,14 @@ pub fn parse_file(file: FileId, text: &str, edition: Edition) -> Parsed {
     Parsed { syntax, failures }
 }
 
-/// A lexing error, named the way rustc names it when it is an unbalanced delimiter: which
-/// one, where it opened, and where the file ended.
-fn lex_failure(file: FileId, text: &str, from: usize, e: proc_macro2::LexError) -> ParseFailure {
+/// A lexing error, named the way rustc names it when it is an unbalanced delimiter (as
+/// [`unbalanced`] found it in `text`): which one, where it opened, and where the file ended.
+fn lex_failure(
+    file: FileId,
+    text: &str,
+    unbalanced: Option<Unbalanced>,
+    e: proc_macro2::LexError,
+) -> ParseFailure {
     let line_col = |at: usize| {
         let before = &text[..at.min(text.len())];
         let line = before.matches('\n').count() + 1;
@@ -152,7 +159,7 @@ fn lex_failure(file: FileId, text: &str, from: usize, e: proc_macro2::LexError) 
         (line, column)
     };
     let one_char = |at: usize| Span::new(file, at..at + 1);
-    match unbalanced(text, from) {
+    match unbalanced {
         Some(Unbalanced::Unclosed { open, delimiter }) => ParseFailure {
             span: one_char(open),
             message: format!(
