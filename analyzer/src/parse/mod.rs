@@ -94,10 +94,10 @@ pub fn parse_file(file: FileId, text: &str, edition: Edition) -> Parsed {
     let mut blanked: Vec<std::ops::Range<usize>> = std::iter::once(prefix).chain(docs).collect();
     let mut failures = Vec::new();
     // Lex; on an error, blank the item around it and lex again, so that the rest is kept.
-    let tokens = loop {
+    let (prepared, tokens) = loop {
         let prepared = blank(text, blanked.iter().cloned());
         match TokenStream::from_str(&prepared) {
-            Ok(tokens) => break Some(tokens),
+            Ok(tokens) => break (prepared, tokens),
             Err(e) => {
                 let unbalanced = unbalanced(&prepared, rust_from);
                 // A closer with nothing open is all there is to skip; any other error
@@ -112,26 +112,26 @@ pub fn parse_file(file: FileId, text: &str, edition: Edition) -> Parsed {
                 };
                 failures.push(failure);
                 if failures.len() >= MAX_LEX_ERRORS || region.is_empty() {
-                    break None;
+                    return Parsed {
+                        syntax: empty,
+                        failures,
+                    };
                 }
                 blanked.push(region);
             }
         }
     };
-    let Some(tokens) = tokens else {
-        return Parsed {
-            syntax: empty,
-            failures,
-        };
-    };
-    let tokens = match edition {
+    let in_edition = |tokens| match edition {
         Edition::E2015 => edition::fix_2015(tokens),
         _ => tokens,
     };
-    let syntax = match syn::parse2::<syn::File>(tokens.clone()) {
+    let syntax = match syn::parse2::<syn::File>(in_edition(tokens)) {
         Ok(syntax) => syntax,
         Err(_) => {
-            let (syntax, errors) = recovery::parse_items(tokens);
+            // Rare: lex the same text again rather than keep a copy of every file's tokens
+            // for it.
+            let tokens = TokenStream::from_str(&prepared).expect("this text lexed above");
+            let (syntax, errors) = recovery::parse_items(in_edition(tokens));
             failures.extend(errors.into_iter().map(|e| ParseFailure {
                 span: Span::of(file, e.span()),
                 message: e.to_string(),
