@@ -13,8 +13,7 @@ use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 
 use crate::config::{parse_size, Config};
 use crate::driver::{analyze, Analysis};
-use crate::lint_defs::Level;
-use crate::lint_defs::LintId;
+use crate::lint_defs::{Level, LintId};
 use crate::parse::Edition;
 use crate::report;
 use crate::workspace::{cargo, Workspace};
@@ -211,14 +210,13 @@ fn output_error(e: std::io::Error) -> Stop {
     }
 }
 
-/// `error: ..` on stderr. Unlike `eprintln!`, it does not panic when stderr is closed: then
-/// there is no one to tell.
+/// `error: ..` on stderr (see [`tell`]).
 fn error(message: &str) {
-    let _ = writeln!(std::io::stderr(), "error: {message}");
+    tell(format_args!("error: {message}"));
 }
 
-/// A line on stderr that is not the run's output (notes about baselines, timings), which may
-/// be lost if stderr is closed.
+/// A line on stderr that is not the run's output (errors, notes about baselines, timings).
+/// Unlike `eprintln!`, it does not panic when stderr is closed: then there is no one to tell.
 fn tell(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
@@ -263,7 +261,7 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, Stop> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let workspace = if args.paths.is_empty() {
+    let mut workspace = if args.paths.is_empty() {
         if args.edition.is_some() {
             return Err(
                 "--edition applies to plain paths; in a cargo workspace each target's edition comes from its manifest".into(),
@@ -287,7 +285,6 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, Stop> {
             .extend(crate::config_file::load_gomem_toml(&cwd)?);
         ws
     };
-    let mut workspace = workspace;
     // A path that cannot be read is reported, and the rest is linted; the run is incomplete
     // (exit code 2), as rustc's is with one unreadable input.
     let input_errors = std::mem::take(&mut workspace.errors);

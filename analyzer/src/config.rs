@@ -4,8 +4,7 @@
 //! were given, as rustc does; `warnings` names every warning (`-D warnings` turns warnings into
 //! errors, `-A warnings` silences them).
 
-use crate::lint_defs::Level;
-use crate::lint_defs::LintId;
+use crate::lint_defs::{Level, LintId};
 
 #[derive(Clone, Debug, Default)]
 pub struct Config {
@@ -121,13 +120,7 @@ impl LintLevels {
             return Ok(());
         }
         let Some(id) = LintId::from_name(name) else {
-            let valid: Vec<_> = LintId::ALL
-                .iter()
-                .filter(|id| id.configurable())
-                .map(|id| id.name())
-                .chain(["warnings"])
-                .collect();
-            return Err(crate::lint_defs::unknown_lint(name, &valid));
+            return Err(crate::lint_defs::unknown_lint(name, &configurable_names()));
         };
         if !id.configurable() {
             return Err(format!("the level of `{name}` cannot be changed"));
@@ -135,6 +128,17 @@ impl LintLevels {
         self.levels[id as usize] = level;
         Ok(())
     }
+}
+
+/// The names whose level flags and configuration files may set: every lint whose level may
+/// change, and the group `warnings`.
+pub fn configurable_names() -> Vec<&'static str> {
+    LintId::ALL
+        .iter()
+        .filter(|id| id.configurable())
+        .map(|id| id.name())
+        .chain(["warnings"])
+        .collect()
 }
 
 /// Parses `1048576`, `1MiB`, `512 KiB`, `2GB`. Units are always binary: `KB`, `MB` and `GB`

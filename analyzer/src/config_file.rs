@@ -19,7 +19,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::config::Settings;
+use crate::config::{configurable_names, Settings};
 use crate::lint_defs::Level;
 use crate::lint_defs::LintId;
 
@@ -48,15 +48,9 @@ pub fn parse(origin: &str, base: &Path, value: &Value) -> Result<Settings, Strin
                     let known = name == "warnings"
                         || LintId::from_name(name).is_some_and(|id| id.configurable());
                     if !known {
-                        let valid: Vec<&str> = LintId::ALL
-                            .iter()
-                            .filter(|id| id.configurable())
-                            .map(|id| id.name())
-                            .chain(["warnings"])
-                            .collect();
                         return Err(format!(
                             "{origin}: in `lints`: {}",
-                            crate::lint_defs::unknown_lint(name, &valid)
+                            crate::lint_defs::unknown_lint(name, &configurable_names())
                         ));
                     }
                     let level = match level.as_str() {

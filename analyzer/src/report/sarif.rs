@@ -16,8 +16,7 @@ use serde_json::{json, Value};
 use crate::diagnostic::Diagnostic;
 use crate::driver::Analysis;
 use crate::fingerprint::{fingerprint, relative_uri};
-use crate::lint_defs::Level;
-use crate::lint_defs::LintId;
+use crate::lint_defs::{Level, LintId};
 use crate::source::SourceDb;
 use crate::span::Span;
 
