@@ -93,6 +93,7 @@ pub fn analyze_with_checks(
                 workspace,
                 config,
                 checks,
+                manifests: HashMap::new(),
             }
             .execute(jobs.max(1))
         })
@@ -115,6 +116,7 @@ pub fn analyze_on_this_thread(
         workspace,
         config,
         checks,
+        manifests: HashMap::new(),
     }
     .execute(0);
     analysis.elapsed = start.elapsed();
@@ -211,6 +213,9 @@ struct Run {
     workspace: Workspace,
     config: Config,
     checks: Vec<(LintId, Check)>,
+    /// Each folder's manifest edition, read once for the plain-path files' jobs and their
+    /// crate roots' targets (see [`Workspace::plain_file_edition`]).
+    manifests: HashMap<PathBuf, Option<Edition>>,
 }
 
 impl Run {
@@ -258,7 +263,6 @@ impl Run {
                     },
                 );
             }
-            let mut manifests = HashMap::new();
             for p in &self.workspace.plain_files {
                 push_job(
                     &mut q,
@@ -266,7 +270,7 @@ impl Run {
                         path: p.clone(),
                         owns_dir: is_mod_rs(p),
                         target: None,
-                        edition: self.workspace.plain_file_edition(p, &mut manifests),
+                        edition: self.workspace.plain_file_edition(p, &mut self.manifests),
                     },
                 );
             }
@@ -456,7 +460,7 @@ impl Run {
             crate_types: vec!["lib".into()],
             edition: self
                 .workspace
-                .plain_file_edition(&path, &mut HashMap::new()),
+                .plain_file_edition(&path, &mut self.manifests),
             src_path: path,
         });
         TargetId(self.workspace.targets.len() as u32 - 1)
