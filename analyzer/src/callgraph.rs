@@ -29,10 +29,15 @@ use syn::visit::Visit;
 use syn::{Expr, Stmt};
 
 use crate::consteval::ConstExpr;
-use crate::index::{flatten_use, Import, ItemId, ItemIndex, ItemKind, ModuleId, Resolution};
+use crate::index::{
+    flatten_use, Import, ItemId, ItemIndex, ItemKind, ItemTypes, ModuleId, Resolution,
+};
 use crate::lint::{FactSource, FileContext};
+use crate::semantics::{MethodCall, Resolved};
 use crate::span::Span;
+use crate::std_macros::{self, MacroArgs, Placeholder};
 use crate::syntax::segment_names;
+use crate::types::{type_params, Mutability, Receiver, Ty};
 
 /// Threads spawned by std get this much stack unless `Builder::stack_size` says otherwise.
 pub const SPAWNED_STACK: u64 = 2 << 20;
@@ -76,14 +81,9 @@ pub struct Param {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Callee {
     Item(ItemId),
-    /// A fn nested in a fn body, by its definition's name span.
-    Nested(Span),
-    /// The method `name` of the type `self_ty`, called from module `from`.
-    Method {
-        self_ty: String,
-        name: String,
-        from: ModuleId,
-    },
+    /// A fn by its definition's name span: a fn nested in a fn body, or a method, trait
+    /// default or operator impl that the semantic layer resolved.
+    Def(Span),
 }
 
 #[derive(Debug)]
@@ -121,9 +121,10 @@ pub fn collect(cx: &FileContext<'_>) -> Vec<FnFacts> {
         cx,
         module: cx.module,
         self_ty: None,
-        in_trait: false,
-        trait_impl: false,
+        in_trait: None,
+        generics: Vec::new(),
         fn_name: None,
+        fn_def: None,
         nested: Vec::new(),
         imports: Vec::new(),
         out: Vec::new(),
@@ -135,17 +136,15 @@ pub fn collect(cx: &FileContext<'_>) -> Vec<FnFacts> {
 struct Collector<'a> {
     cx: &'a FileContext<'a>,
     module: ModuleId,
-    /// The self type of the enclosing `impl` (last path segment).
-    self_ty: Option<String>,
-    in_trait: bool,
-    /// Inside `impl Trait for T`: a call from method `m` to an `m` of the same type may go to
-    /// an inherent `m` (which wins over the trait's) or to another impl of a generic trait
-    /// (`impl PartialEq<char> for T { fn eq(..) { self.eq(&T::from(c)) } }`), which names do
-    /// not tell apart. Such calls are left out; rustc's `unconditional_recursion`, which sees
-    /// the types, reports the true ones.
-    trait_impl: bool,
-    /// The fn whose body is being collected.
+    /// The self type of the enclosing `impl`, aliases expanded ([`Ty::SelfTy`] in a trait).
+    self_ty: Option<Ty>,
+    /// The trait whose default methods are being collected.
+    in_trait: Option<String>,
+    /// The type parameters of the enclosing impl or trait.
+    generics: Vec<String>,
+    /// The fn whose body is being collected, and its definition.
     fn_name: Option<String>,
+    fn_def: Option<Span>,
     /// Fns declared in the enclosing blocks, innermost last: nested fns by their definition,
     /// foreign fns (which we cannot follow) as `None`.
     nested: Vec<(String, Option<Span>)>,
@@ -159,38 +158,49 @@ impl Collector<'_> {
         Span::of_tokens(self.cx.file, node)
     }
 
+    /// A written type, with `Self` and the crate's aliases replaced.
+    fn lower(&self, ty: &syn::Type, generics: &[String]) -> Ty {
+        let t = Ty::from_syn(ty, generics);
+        let t = match &self.self_ty {
+            Some(s) => t.subst_self(s),
+            None => t,
+        };
+        self.cx.semantics.expand(self.cx.index, &t, self.module)
+    }
+
     fn items(&mut self, items: &[syn::Item]) {
         for item in items {
             match item {
                 syn::Item::Fn(f) => self.body_fn(&f.attrs, &f.sig, Some(&f.block)),
                 syn::Item::Impl(imp) => {
-                    let outer = std::mem::replace(
-                        &mut self.self_ty,
-                        match &*imp.self_ty {
-                            syn::Type::Path(p) => {
-                                p.path.segments.last().map(|s| s.ident.to_string())
-                            }
-                            _ => None,
-                        },
-                    );
-                    let outer_trait = std::mem::replace(&mut self.trait_impl, imp.trait_.is_some());
+                    let generics = type_params(&imp.generics);
+                    let self_ty = Ty::from_syn(&imp.self_ty, &generics);
+                    let self_ty = self
+                        .cx
+                        .semantics
+                        .expand(self.cx.index, &self_ty, self.module);
+                    let outer = self.self_ty.replace(self_ty);
+                    let outer_generics = std::mem::replace(&mut self.generics, generics);
                     for it in &imp.items {
                         if let syn::ImplItem::Fn(f) = it {
-                            let outer_fn = self.fn_name.replace(f.sig.ident.to_string());
                             self.body_fn(&f.attrs, &f.sig, Some(&f.block));
-                            self.fn_name = outer_fn;
                         }
                     }
-                    self.trait_impl = outer_trait;
+                    self.generics = outer_generics;
                     self.self_ty = outer;
                 }
                 syn::Item::Trait(t) => {
-                    let outer = std::mem::replace(&mut self.in_trait, true);
+                    let outer = self.in_trait.replace(t.ident.to_string());
+                    let outer_ty = self.self_ty.replace(Ty::SelfTy);
+                    let outer_generics =
+                        std::mem::replace(&mut self.generics, type_params(&t.generics));
                     for it in &t.items {
                         if let syn::TraitItem::Fn(f) = it {
                             self.body_fn(&f.attrs, &f.sig, f.default.as_ref());
                         }
                     }
+                    self.generics = outer_generics;
+                    self.self_ty = outer_ty;
                     self.in_trait = outer;
                 }
                 syn::Item::Mod(m) => {
@@ -214,6 +224,9 @@ impl Collector<'_> {
     ) {
         let mut params = Vec::new();
         let mut bound = HashSet::new();
+        let mut env = HashMap::new();
+        let mut generics = self.generics.clone();
+        generics.extend(type_params(&sig.generics));
         for input in &sig.inputs {
             match input {
                 syn::FnArg::Receiver(_) => params.push(Param {
@@ -227,6 +240,12 @@ impl Collector<'_> {
                         _ => None,
                     };
                     bind_names(&t.pat, &mut bound);
+                    if let Some(n) = &name {
+                        let ty = self.lower(&t.ty, &generics);
+                        if self.cx.semantics.worth_tracking(&ty) {
+                            env.insert(n.clone(), ty);
+                        }
+                    }
                     params.push(Param {
                         name,
                         size: param_size(&t.ty),
@@ -235,6 +254,15 @@ impl Collector<'_> {
                 }
             }
         }
+        let receiver = match (crate::types::receiver_of(sig), &self.self_ty) {
+            (Receiver::Value, Some(t)) => t.clone(),
+            (Receiver::Ref(m), Some(t)) => Ty::Ref(m, Box::new(t.clone())),
+            _ => Ty::Unknown,
+        };
+        let ret = match &sig.output {
+            syn::ReturnType::Default => Ty::Tuple(Vec::new()),
+            syn::ReturnType::Type(_, t) => self.lower(t, &generics),
+        };
         let mut facts = FnFacts {
             name: sig.ident.to_string(),
             def: self.span(&sig.ident),
@@ -250,6 +278,8 @@ impl Collector<'_> {
             self.out.push(facts);
             return;
         };
+        let outer_fn = self.fn_name.replace(facts.name.clone());
+        let outer_def = self.fn_def.replace(facts.def);
         let is_test = attrs
             .iter()
             .any(|a| a.path().segments.last().is_some_and(|s| s.ident == "test"));
@@ -267,7 +297,13 @@ impl Collector<'_> {
             stack: is_test.then_some(SPAWNED_STACK),
             nested_bodies: Vec::new(),
             callees: HashMap::new(),
+            env,
+            receiver,
+            ret,
+            expected: None,
+            tail_local: tail_local(body),
         };
+        flow.expected = Some(flow.ret.clone());
         flow.block(body);
         let end = meet(flow.exits.take(), flow.cur.take());
         let nested_bodies = std::mem::take(&mut flow.nested_bodies);
@@ -284,10 +320,15 @@ impl Collector<'_> {
             }
         }
         self.out.push(facts);
-        // Fns nested in the body are fns of their own, which see the same nested names.
+        self.fn_name = outer_fn;
+        self.fn_def = outer_def;
+        // Fns nested in the body are fns of their own, which see the same nested names (but
+        // not the impl's `self`).
+        let outer_ty = self.self_ty.take();
         for f in nested_bodies {
             self.body_fn(&f.attrs, &f.sig, Some(&f.block));
         }
+        self.self_ty = outer_ty;
         self.nested.truncate(nested_before);
         self.imports.truncate(imports_before);
     }
@@ -394,43 +435,69 @@ struct Flow<'c, 'a> {
     nested_bodies: Vec<syn::ItemFn>,
     /// Interned callees, so that the sets cloned at every branch hold plain numbers.
     callees: HashMap<Callee, u32>,
+    /// The types of the parameters and locals worth tracking (see
+    /// [`crate::semantics::Semantics::worth_tracking`]); trusted only for names bound once.
+    env: HashMap<String, Ty>,
+    /// The type of `self`.
+    receiver: Ty,
+    /// The fn's return type.
+    ret: Ty,
+    /// The type the context expects of the expression about to be walked (a `let` with a
+    /// written type, a struct field, the fn's tail): it decides `Default::default()` and
+    /// `into()`. Taken by the first expression walked.
+    expected: Option<Ty>,
+    /// The local that the fn body ends with (`let x = ..; x`), whose type is the return type.
+    tail_local: Option<String>,
 }
 
-/// Macros whose arguments are comma-separated expressions, all evaluated.
-const FORMAT_MACROS: &[&str] = &[
-    "println", "print", "eprintln", "eprint", "format", "write", "writeln", "dbg",
+/// The operator traits: a binary operator, the trait and method it calls, and the method a
+/// trait that does not write it falls back to (`ne` is `!eq` unless written).
+const OPERATORS: &[(&str, &str, &str, Option<&str>)] = &[
+    ("==", "PartialEq", "eq", None),
+    ("!=", "PartialEq", "ne", Some("eq")),
+    ("<", "PartialOrd", "lt", Some("partial_cmp")),
+    ("<=", "PartialOrd", "le", Some("partial_cmp")),
+    (">", "PartialOrd", "gt", Some("partial_cmp")),
+    (">=", "PartialOrd", "ge", Some("partial_cmp")),
+    ("+", "Add", "add", None),
+    ("-", "Sub", "sub", None),
+    ("*", "Mul", "mul", None),
+    ("/", "Div", "div", None),
+    ("%", "Rem", "rem", None),
+    ("&", "BitAnd", "bitand", None),
+    ("|", "BitOr", "bitor", None),
+    ("^", "BitXor", "bitxor", None),
+    ("<<", "Shl", "shl", None),
+    (">>", "Shr", "shr", None),
+    ("+=", "AddAssign", "add_assign", None),
+    ("-=", "SubAssign", "sub_assign", None),
+    ("*=", "MulAssign", "mul_assign", None),
+    ("/=", "DivAssign", "div_assign", None),
+    ("%=", "RemAssign", "rem_assign", None),
 ];
-const PANICKING_MACROS: &[&str] = &["panic", "unreachable", "todo", "unimplemented"];
-/// Macros that neither leave the fn nor panic, and whose arguments we do not look into.
-const PLAIN_MACROS: &[&str] = &[
-    "println",
-    "print",
-    "eprintln",
-    "eprint",
-    "format",
-    "format_args",
-    "write",
-    "writeln",
-    "vec",
-    "matches",
-    "dbg",
-    "concat",
-    "stringify",
-    "include_str",
-    "include_bytes",
-    "env",
-    "option_env",
-    "line",
-    "column",
-    "file",
-    "module_path",
-    "cfg",
-    "debug",
-    "info",
-    "warn",
-    "error",
-    "trace",
-    "log",
+
+/// std's traits whose methods may be called by path (`Default::default()`, `Clone::clone(x)`),
+/// with how each method takes `self`.
+const STD_TRAIT_METHODS: &[(&str, &str, Receiver)] = &[
+    ("Default", "default", Receiver::None),
+    ("Clone", "clone", Receiver::Ref(Mutability::Shared)),
+    ("PartialEq", "eq", Receiver::Ref(Mutability::Shared)),
+    ("PartialEq", "ne", Receiver::Ref(Mutability::Shared)),
+    (
+        "PartialOrd",
+        "partial_cmp",
+        Receiver::Ref(Mutability::Shared),
+    ),
+    ("Ord", "cmp", Receiver::Ref(Mutability::Shared)),
+    ("Hash", "hash", Receiver::Ref(Mutability::Shared)),
+    ("Display", "fmt", Receiver::Ref(Mutability::Shared)),
+    ("Debug", "fmt", Receiver::Ref(Mutability::Shared)),
+    ("From", "from", Receiver::None),
+    ("Deref", "deref", Receiver::Ref(Mutability::Shared)),
+    ("DerefMut", "deref_mut", Receiver::Ref(Mutability::Mut)),
+    ("Index", "index", Receiver::Ref(Mutability::Shared)),
+    ("Drop", "drop", Receiver::Ref(Mutability::Mut)),
+    ("Iterator", "next", Receiver::Ref(Mutability::Mut)),
 ];
 
 impl Flow<'_, '_> {
@@ -438,7 +505,14 @@ impl Flow<'_, '_> {
         self.exits = meet(self.exits.take(), self.cur.clone());
     }
 
-    fn block(&mut self, block: &syn::Block) {
+    /// Walks `e` expecting a value of type `expected`.
+    fn expr_expect(&mut self, e: &Expr, expected: Ty) -> Ty {
+        self.expected = Some(expected);
+        self.expr(e)
+    }
+
+    fn block(&mut self, block: &syn::Block) -> Ty {
+        let expected = self.expected.take();
         // Nested fns and `use`s stay visible until the end of the fn body, so that the nested
         // fns (collected after it) see them too.
         for stmt in &block.stmts {
@@ -462,22 +536,83 @@ impl Flow<'_, '_> {
                 _ => {}
             }
         }
-        for stmt in &block.stmts {
+        let mut ty = Ty::Tuple(Vec::new());
+        let last = block.stmts.len().saturating_sub(1);
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            ty = Ty::Tuple(Vec::new());
             match stmt {
-                Stmt::Local(local) => {
-                    if let Some(init) = &local.init {
-                        self.expr(&init.expr);
-                        if let Some((_, diverge)) = &init.diverge {
-                            let save = self.cur.clone();
-                            self.expr(diverge);
-                            self.cur = save;
-                        }
+                Stmt::Local(local) => self.local(local),
+                Stmt::Expr(e, semi) => {
+                    if i == last && semi.is_none() {
+                        self.expected = expected.clone();
+                    }
+                    let t = self.expr(e);
+                    if semi.is_none() {
+                        ty = t;
                     }
                 }
-                Stmt::Expr(e, _) => self.expr(e),
-                Stmt::Macro(m) => self.mac(&m.mac),
+                Stmt::Macro(m) => {
+                    self.mac(&m.mac);
+                }
                 Stmt::Item(_) => {}
             }
+        }
+        ty
+    }
+
+    fn local(&mut self, local: &syn::Local) {
+        let (pat, written) = match &local.pat {
+            syn::Pat::Type(t) => (&*t.pat, Some(&*t.ty)),
+            p => (p, None),
+        };
+        let name = match pat {
+            syn::Pat::Ident(i) if i.subpat.is_none() => Some(i.ident.to_string()),
+            _ => None,
+        };
+        let written = written.map(|t| {
+            let generics = self.c.generics.clone();
+            self.c.lower(t, &generics)
+        });
+        let Some(init) = &local.init else {
+            if let (Some(n), Some(t)) = (name, written) {
+                self.track(n, t);
+            }
+            return;
+        };
+        let expected = match (&written, &name) {
+            (Some(t), _) => Some(t.clone()),
+            (None, Some(n)) if self.tail_local.as_ref() == Some(n) => Some(self.ret.clone()),
+            _ => None,
+        };
+        self.expected = expected;
+        let ty = self.expr(&init.expr);
+        if let Some((_, diverge)) = &init.diverge {
+            let save = self.cur.clone();
+            self.expr(diverge);
+            self.cur = save;
+        }
+        if let Some(n) = name {
+            self.track(n, written.unwrap_or(ty));
+        }
+    }
+
+    fn track(&mut self, name: String, ty: Ty) {
+        if self.c.cx.semantics.worth_tracking(&ty) {
+            self.env.insert(name, ty);
+        }
+    }
+
+    /// The type of the local or parameter `name`, when it is bound once in the fn.
+    fn local_ty(&self, name: &str) -> Ty {
+        let locals = self.locals();
+        let once = if self.bound.contains(name) {
+            !locals.names.contains(name)
+        } else {
+            !locals.rebound.contains(name)
+        };
+        match self.env.get(name) {
+            Some(t) if once => t.clone(),
+            _ => Ty::Unknown,
         }
     }
 
@@ -496,39 +631,17 @@ impl Flow<'_, '_> {
         self.cur = cur;
     }
 
-    fn expr(&mut self, e: &Expr) {
+    /// Walks an expression in evaluation order, recording its calls; returns its type, as far
+    /// as it is known.
+    fn expr(&mut self, e: &Expr) -> Ty {
+        let expected = self.expected.take();
         match e {
-            Expr::Call(call) => {
-                self.expr(&call.func);
-                let spawned = self.spawned_closure(&call.func, call.args.iter());
-                self.args(call.args.iter(), spawned);
-                if let Expr::Path(p) = &*call.func {
-                    if let Some(callee) = self.resolve_fn(&p.path) {
-                        let args = call.args.iter().map(|a| self.arg(a)).collect();
-                        self.record(callee, self.c.span(&call.func), self.c.span(call), args);
-                    }
-                }
+            Expr::Call(call) => self.call(call, expected),
+            Expr::MethodCall(mc) => self.method_call(mc, expected),
+            Expr::Closure(cl) => {
+                self.deferred(&cl.body, None);
+                Ty::Unknown
             }
-            Expr::MethodCall(mc) => {
-                self.expr(&mc.receiver);
-                let spawned = self.spawned_method(mc);
-                self.args(mc.args.iter(), spawned);
-                if is_self(&mc.receiver) && !self.c.in_trait {
-                    if let Some(self_ty) = self.c.self_ty.clone() {
-                        let callee = Callee::Method {
-                            self_ty,
-                            name: mc.method.to_string(),
-                            from: self.c.module,
-                        };
-                        // The receiver is the first argument of the method.
-                        let args = std::iter::once(Arg::Other)
-                            .chain(mc.args.iter().map(|a| self.arg(a)))
-                            .collect();
-                        self.record(callee, self.c.span(&mc.method), self.c.span(mc), args);
-                    }
-                }
-            }
-            Expr::Closure(cl) => self.deferred(&cl.body, None),
             Expr::Async(a) => {
                 let body: &syn::Block = &a.block;
                 let cur = self.cur.take();
@@ -538,17 +651,21 @@ impl Flow<'_, '_> {
                 self.loops = loops;
                 self.exits = exits;
                 self.cur = cur;
+                Ty::Unknown
             }
             Expr::Return(r) => {
                 if let Some(v) = &r.expr {
-                    self.expr(v);
+                    let ret = self.ret.clone();
+                    self.expr_expect(v, ret);
                 }
                 self.exit_here();
                 self.cur = None;
+                Ty::Never
             }
             Expr::Try(t) => {
                 self.expr(&t.expr);
                 self.exit_here();
+                Ty::Unknown
             }
             Expr::If(i) => {
                 self.expr(&i.cond);
@@ -556,9 +673,11 @@ impl Flow<'_, '_> {
                     Some((_, els)) => {
                         let then = &i.then_branch;
                         let save = self.cur.clone();
+                        self.expected = expected.clone();
                         self.block(then);
                         let after_then = self.cur.take();
                         self.cur = save;
+                        self.expected = expected;
                         self.expr(els);
                         let after_else = self.cur.take();
                         self.cur = meet(after_then, after_else);
@@ -569,6 +688,7 @@ impl Flow<'_, '_> {
                         self.cur = meet(save, self.cur.take());
                     }
                 }
+                Ty::Unknown
             }
             Expr::Match(m) => {
                 self.expr(&m.expr);
@@ -579,6 +699,7 @@ impl Flow<'_, '_> {
                     if let syn::Pat::Guard(g) = &arm.pat {
                         self.expr(&g.guard);
                     }
+                    self.expected = expected.clone();
                     self.expr(&arm.body);
                     let here = self.cur.take();
                     out = Some(match out {
@@ -589,18 +710,21 @@ impl Flow<'_, '_> {
                 // `match x {}` on an empty type does not continue.
                 self.cur = out.unwrap_or(None);
                 self.literal_tests_in_match(m);
+                Ty::Unknown
             }
             Expr::While(w) => {
                 self.expr(&w.cond);
                 let save = self.cur.clone();
                 self.loop_body(w.label.as_ref(), &w.body);
                 self.cur = save;
+                Ty::Tuple(Vec::new())
             }
             Expr::ForLoop(f) => {
                 self.expr(&f.expr);
                 let save = self.cur.clone();
                 self.loop_body(f.label.as_ref(), &f.body);
                 self.cur = save;
+                Ty::Tuple(Vec::new())
             }
             Expr::Loop(l) => {
                 let breaks = self.loop_body(l.label.as_ref(), &l.body);
@@ -608,6 +732,7 @@ impl Flow<'_, '_> {
                 // out with what one turn of the body certainly called.
                 self.exit_here();
                 self.cur = breaks;
+                Ty::Unknown
             }
             Expr::Break(b) => {
                 if let Some(v) = &b.expr {
@@ -626,46 +751,81 @@ impl Flow<'_, '_> {
                 if let Some(frame) = frame {
                     frame.breaks = meet(frame.breaks.take(), cur);
                 }
+                Ty::Never
             }
-            Expr::Continue(_) => self.cur = None,
-            Expr::Binary(b) => {
-                self.expr(&b.left);
-                if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) {
-                    let save = self.cur.clone();
-                    self.expr(&b.right);
-                    self.cur = meet(save, self.cur.take());
-                } else {
-                    self.expr(&b.right);
-                }
-                self.literal_test(b);
+            Expr::Continue(_) => {
+                self.cur = None;
+                Ty::Never
             }
+            Expr::Binary(b) => self.binary(b),
             Expr::Assign(a) => {
                 self.expr(&a.right);
                 self.expr(&a.left);
+                Ty::Tuple(Vec::new())
             }
-            Expr::Block(b) => self.block(&b.block),
-            Expr::Unsafe(u) => self.block(&u.block),
-            Expr::Const(_) => {}
+            Expr::Block(b) => {
+                self.expected = expected;
+                self.block(&b.block)
+            }
+            Expr::Unsafe(u) => {
+                self.expected = expected;
+                self.block(&u.block)
+            }
+            Expr::Const(_) => Ty::Unknown,
             Expr::Macro(m) => self.mac(&m.mac),
-            Expr::Let(l) => self.expr(&l.expr),
-            Expr::Array(a) => a.elems.iter().for_each(|x| self.expr(x)),
-            Expr::Tuple(t) => t.elems.iter().for_each(|x| self.expr(x)),
-            Expr::Struct(s) => {
-                for f in &s.fields {
-                    self.expr(&f.expr);
-                }
-                if let Some(rest) = &s.rest {
-                    self.expr(rest);
+            Expr::Let(l) => {
+                self.expr(&l.expr);
+                Ty::named("bool")
+            }
+            Expr::Array(a) => {
+                a.elems.iter().for_each(|x| {
+                    self.expr(x);
+                });
+                Ty::Unknown
+            }
+            Expr::Tuple(t) => Ty::Tuple(t.elems.iter().map(|x| self.expr(x)).collect()),
+            Expr::Struct(s) => self.struct_lit(s),
+            Expr::Await(a) => {
+                self.expr(&a.base);
+                Ty::Unknown
+            }
+            Expr::Cast(c) => {
+                self.expr(&c.expr);
+                let generics = self.c.generics.clone();
+                self.c.lower(&c.ty, &generics)
+            }
+            Expr::Field(f) => {
+                let base = self.expr(&f.base);
+                match &f.member {
+                    syn::Member::Named(n) => self.c.cx.semantics.field(
+                        self.c.cx.index,
+                        &base,
+                        &n.to_string(),
+                        self.c.module,
+                    ),
+                    syn::Member::Unnamed(i) => match base.strip_refs() {
+                        Ty::Tuple(ts) => ts.get(i.index as usize).cloned().unwrap_or(Ty::Unknown),
+                        b => self.c.cx.semantics.field(
+                            self.c.cx.index,
+                            b,
+                            &i.index.to_string(),
+                            self.c.module,
+                        ),
+                    },
                 }
             }
-            Expr::Await(a) => self.expr(&a.base),
-            Expr::Cast(c) => self.expr(&c.expr),
-            Expr::Field(f) => self.expr(&f.base),
-            Expr::Group(g) => self.expr(&g.expr),
-            Expr::Paren(p) => self.expr(&p.expr),
+            Expr::Group(g) => {
+                self.expected = expected;
+                self.expr(&g.expr)
+            }
+            Expr::Paren(p) => {
+                self.expected = expected;
+                self.expr(&p.expr)
+            }
             Expr::Index(i) => {
-                self.expr(&i.expr);
-                self.expr(&i.index);
+                let base = self.expr(&i.expr);
+                let index = self.expr(&i.index);
+                self.index_op(i, base, index)
             }
             Expr::Range(r) => {
                 if let Some(s) = &r.start {
@@ -674,30 +834,448 @@ impl Flow<'_, '_> {
                 if let Some(s) = &r.end {
                     self.expr(s);
                 }
+                Ty::Unknown
             }
-            Expr::Reference(r) => self.expr(&r.expr),
-            Expr::RawAddr(r) => self.expr(&r.expr),
-            Expr::Repeat(r) => self.expr(&r.expr),
-            Expr::Unary(u) => self.expr(&u.expr),
+            Expr::Reference(r) => {
+                let m = if r.mutability.is_some() {
+                    Mutability::Mut
+                } else {
+                    Mutability::Shared
+                };
+                if let Some(Ty::Ref(_, inner)) = expected {
+                    self.expected = Some(*inner);
+                }
+                Ty::Ref(m, Box::new(self.expr(&r.expr)))
+            }
+            Expr::RawAddr(r) => {
+                self.expr(&r.expr);
+                Ty::Unknown
+            }
+            Expr::Repeat(r) => {
+                self.expr(&r.expr);
+                Ty::Unknown
+            }
+            Expr::Unary(u) => {
+                let t = self.expr(&u.expr);
+                match u.op {
+                    syn::UnOp::Deref(_) => self.deref_op(u, t),
+                    syn::UnOp::Not(_) if t.head() == Some("bool") => t,
+                    _ => Ty::Unknown,
+                }
+            }
             Expr::Yield(y) => {
                 if let Some(v) = &y.expr {
                     self.expr(v);
                 }
+                Ty::Unknown
             }
+            Expr::Lit(l) => Ty::of_lit(&l.lit),
+            Expr::Path(p) => self.path_value(p),
             // Expressions that cannot call anything, and syntax we do not model (`try`
             // blocks, verbatim tokens): nothing certain, no way out assumed.
-            _ => {}
+            _ => Ty::Unknown,
         }
     }
 
-    /// Arguments, in order; a closure given to a spawned thread runs on that thread's stack.
-    fn args<'e>(&mut self, args: impl Iterator<Item = &'e Expr>, spawned: Option<u64>) {
-        for a in args {
-            match (a, spawned) {
-                (Expr::Closure(cl), Some(stack)) => self.deferred(&cl.body, Some(stack)),
-                _ => self.expr(a),
+    /// The type of a path used as a value: `self`, a local, a unit struct.
+    fn path_value(&self, p: &syn::ExprPath) -> Ty {
+        if p.qself.is_some() {
+            return Ty::Unknown;
+        }
+        if let Some(ident) = p.path.get_ident() {
+            if ident == "self" {
+                return self.receiver.clone();
+            }
+            let name = ident.to_string();
+            if self.env.contains_key(&name) {
+                return self.local_ty(&name);
             }
         }
+        Ty::Unknown
+    }
+
+    fn call(&mut self, call: &syn::ExprCall, expected: Option<Ty>) -> Ty {
+        // A closure called where it is written runs right there: `(|| f(x))()`.
+        if let Expr::Closure(cl) = peel(&call.func) {
+            for a in &call.args {
+                self.expr(a);
+            }
+            return self.expr(&cl.body);
+        }
+        self.expr(&call.func);
+        let spawned = self.spawned_closure(&call.func, call.args.iter());
+        let arg_tys = self.args(call.args.iter(), spawned);
+        let Expr::Path(p) = &*call.func else {
+            return Ty::Unknown;
+        };
+        let span = self.c.span(&call.func);
+        let whole = self.c.span(call);
+        if let Some(callee) = self.resolve_fn(&p.path) {
+            let ret = match &callee {
+                Callee::Item(item) => match self.c.cx.index.item(*item).types.as_deref() {
+                    Some(ItemTypes::Fn { ret, .. }) => {
+                        self.c
+                            .cx
+                            .semantics
+                            .expand(self.c.cx.index, ret, self.c.module)
+                    }
+                    _ => Ty::Unknown,
+                },
+                Callee::Def(_) => Ty::Unknown,
+            };
+            let args = call.args.iter().map(|a| self.arg(a)).collect();
+            self.record(callee, span, whole, args);
+            return ret;
+        }
+        let resolved = self.typed_path_call(p, &arg_tys, expected.unwrap_or(Ty::Unknown));
+        match resolved {
+            Some(r) => {
+                if let Some(def) = r.def {
+                    let args = call.args.iter().map(|a| self.arg(a)).collect();
+                    self.record(Callee::Def(def), span, whole, args);
+                }
+                r.ret
+            }
+            None => Ty::Unknown,
+        }
+    }
+
+    /// `Type::f(..)`, `Self::f(..)`, `Trait::f(x, ..)`, `<T as Trait>::f(..)`.
+    fn typed_path_call(&self, p: &syn::ExprPath, args: &[Ty], expected: Ty) -> Option<Resolved> {
+        let sem = self.c.cx.semantics;
+        let index = self.c.cx.index;
+        let from = self.c.module;
+        let name = p.path.segments.last()?.ident.to_string();
+        if let Some(q) = &p.qself {
+            // `<T as Trait>::f(..)`
+            let generics = self.c.generics.clone();
+            let self_ty = self.c.lower(&q.ty, &generics);
+            let trait_ = p.path.segments.iter().nth(q.position.checked_sub(1)?)?;
+            return self.trait_call(
+                &trait_.ident.to_string(),
+                &name,
+                Some(self_ty),
+                args,
+                expected,
+            );
+        }
+        let segs = segment_names(&p.path);
+        let [.., prefix, _] = segs.as_slice() else {
+            return None;
+        };
+        let mut type_path = p.path.clone();
+        type_path.segments.pop();
+        type_path.segments.pop_punct();
+        if prefix == "Self" && segs.len() == 2 {
+            let self_ty = self.c.self_ty.clone()?;
+            if self_ty == Ty::SelfTy {
+                return self.trait_call(
+                    self.c.in_trait.clone()?.as_str(),
+                    &name,
+                    None,
+                    args,
+                    expected,
+                );
+            }
+            return sem.assoc_call(index, &self_ty, &name, args, from);
+        }
+        match index.resolve_path(from, &self.c.imports, &type_path) {
+            Resolution::Local(id) => {
+                let item = index.item(id);
+                if item.name != *prefix {
+                    return None;
+                }
+                match item.kind {
+                    ItemKind::Trait => self.trait_call(prefix, &name, None, args, expected),
+                    ItemKind::Struct | ItemKind::Enum | ItemKind::Union | ItemKind::TypeAlias => {
+                        let ty = sem.path_type(index, &type_path, from);
+                        sem.assoc_call(index, &ty, &name, args, from)
+                    }
+                    _ => None,
+                }
+            }
+            // std's traits by path: `Default::default()`, `fmt::Display::fmt(self, f)`.
+            _ if STD_TRAIT_METHODS
+                .iter()
+                .any(|(t, m, _)| t == prefix && *m == name) =>
+            {
+                self.trait_call(prefix, &name, None, args, expected)
+            }
+            _ => None,
+        }
+    }
+
+    /// `Trait::name(args)`: the self type is the first argument's (through the reference the
+    /// method takes), or, for a method without `self`, the expected type.
+    fn trait_call(
+        &self,
+        trait_: &str,
+        name: &str,
+        self_ty: Option<Ty>,
+        args: &[Ty],
+        expected: Ty,
+    ) -> Option<Resolved> {
+        let sem = self.c.cx.semantics;
+        let index = self.c.cx.index;
+        let receiver = STD_TRAIT_METHODS
+            .iter()
+            .find(|(t, m, _)| *t == trait_ && *m == name)
+            .map(|(_, _, r)| *r)
+            .or_else(|| self.local_trait_receiver(trait_, name));
+        let self_ty = match (self_ty, receiver) {
+            (Some(t), _) => t,
+            (None, Some(Receiver::None)) => expected,
+            (None, Some(Receiver::Ref(_))) => match args.first()? {
+                Ty::Ref(_, t) => (**t).clone(),
+                _ => return None,
+            },
+            (None, Some(Receiver::Value)) => args.first()?.clone(),
+            _ => return None,
+        };
+        let rest = match receiver {
+            Some(Receiver::None) => args,
+            _ => args.get(1..).unwrap_or(&[]),
+        };
+        if self_ty == Ty::SelfTy {
+            // In a trait's default body, `Trait::f(self)` on `Self` runs this very default
+            // when `f` is the fn itself; another method may be overridden by the implementor.
+            let here = self.c.in_trait.as_deref() == Some(trait_)
+                && self.c.fn_name.as_deref() == Some(name);
+            return here.then_some(Resolved {
+                def: self.c.fn_def,
+                ret: Ty::Unknown,
+            });
+        }
+        sem.trait_method(index, trait_, name, &self_ty, Some(rest), self.c.module)
+    }
+
+    /// How the workspace trait `trait_`'s method `name` takes `self`.
+    fn local_trait_receiver(&self, trait_: &str, name: &str) -> Option<Receiver> {
+        let index = self.c.cx.index;
+        let mut path = syn::Path::from(syn::Ident::new(trait_, proc_macro2::Span::call_site()));
+        path.leading_colon = None;
+        let Resolution::Local(id) = index.resolve_path(self.c.module, &self.c.imports, &path)
+        else {
+            return None;
+        };
+        match index.item(id).types.as_deref() {
+            Some(ItemTypes::Trait { methods, .. }) => methods
+                .iter()
+                .find(|m| &*m.name == name)
+                .map(|m| m.receiver),
+            _ => None,
+        }
+    }
+
+    fn method_call(&mut self, mc: &syn::ExprMethodCall, expected: Option<Ty>) -> Ty {
+        let recv = self.expr(&mc.receiver);
+        let spawned = self.spawned_method(mc);
+        let arg_tys = self.args(mc.args.iter(), spawned);
+        let name = mc.method.to_string();
+        // In a trait's default body, `self.f()` on `Self` runs this default when `f` is the
+        // fn itself (an implementor that overrides `f` does not run this body at all); any
+        // other method may be overridden.
+        let on_self = matches!(recv.strip_refs(), Ty::SelfTy);
+        let call = if on_self {
+            let here = self.c.in_trait.is_some() && self.c.fn_name.as_deref() == Some(&name);
+            MethodCall {
+                derefs: Vec::new(),
+                method: here.then_some(Resolved {
+                    def: self.c.fn_def,
+                    ret: Ty::Unknown,
+                }),
+            }
+        } else if recv.is_unknown() {
+            MethodCall::default()
+        } else {
+            self.c.cx.semantics.method_call(
+                self.c.cx.index,
+                &recv,
+                &name,
+                &arg_tys,
+                &expected.unwrap_or(Ty::Unknown),
+                self.c.module,
+            )
+        };
+        let span = self.c.span(&mc.method);
+        let whole = self.c.span(mc);
+        for d in call.derefs {
+            self.record(Callee::Def(d), span, whole, vec![Arg::Other]);
+        }
+        match call.method {
+            Some(r) => {
+                if let Some(def) = r.def {
+                    // The receiver is the first argument of the method.
+                    let args = std::iter::once(Arg::Other)
+                        .chain(mc.args.iter().map(|a| self.arg(a)))
+                        .collect();
+                    self.record(Callee::Def(def), span, whole, args);
+                }
+                r.ret
+            }
+            None => Ty::Unknown,
+        }
+    }
+
+    fn binary(&mut self, b: &syn::ExprBinary) -> Ty {
+        let lhs = self.expr(&b.left);
+        let rhs = if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) {
+            let save = self.cur.clone();
+            self.expr(&b.right);
+            self.cur = meet(save, self.cur.take());
+            Ty::named("bool")
+        } else {
+            self.expr(&b.right)
+        };
+        self.literal_test(b);
+        let op = quote::ToTokens::to_token_stream(&b.op).to_string();
+        let Some(&(_, trait_, method, fallback)) = OPERATORS.iter().find(|(o, ..)| *o == op) else {
+            return Ty::named("bool");
+        };
+        let comparison = trait_.starts_with("Partial");
+        // `a == b` compares through references (`impl PartialEq<&B> for &A`).
+        let (self_ty, rhs) = if comparison {
+            (lhs.strip_refs().clone(), rhs.strip_refs().clone())
+        } else {
+            (lhs, rhs)
+        };
+        let ret = if comparison {
+            Ty::named("bool")
+        } else {
+            Ty::Unknown
+        };
+        if self_ty.is_primitive() || self_ty.head().is_none() {
+            return if self_ty.is_primitive() { self_ty } else { ret };
+        }
+        let sem = self.c.cx.semantics;
+        let index = self.c.cx.index;
+        let rhs_arg = if comparison {
+            Ty::Ref(Mutability::Shared, Box::new(rhs))
+        } else {
+            rhs
+        };
+        let found = sem
+            .trait_method(
+                index,
+                trait_,
+                method,
+                &self_ty,
+                Some(std::slice::from_ref(&rhs_arg)),
+                self.c.module,
+            )
+            .or_else(|| {
+                let f = fallback?;
+                sem.trait_method(
+                    index,
+                    trait_,
+                    f,
+                    &self_ty,
+                    Some(std::slice::from_ref(&rhs_arg)),
+                    self.c.module,
+                )
+            });
+        let Some(r) = found else { return ret };
+        if let Some(def) = r.def {
+            let span = self.c.span(&b.op);
+            let whole = self.c.span(b);
+            self.record(Callee::Def(def), span, whole, vec![Arg::Other, Arg::Other]);
+        }
+        if comparison {
+            ret
+        } else {
+            r.ret
+        }
+    }
+
+    /// `*e` on a value that is not a reference runs its type's `Deref::deref`.
+    fn deref_op(&mut self, u: &syn::ExprUnary, t: Ty) -> Ty {
+        match self
+            .c
+            .cx
+            .semantics
+            .deref(self.c.cx.index, &t, self.c.module)
+        {
+            Some((target, call)) => {
+                if let Some(def) = call {
+                    let span = self.c.span(&u.op);
+                    let whole = self.c.span(u);
+                    self.record(Callee::Def(def), span, whole, vec![Arg::Other]);
+                }
+                target
+            }
+            None => Ty::Unknown,
+        }
+    }
+
+    /// `a[i]` on a type of the workspace runs its `Index::index` (through references).
+    fn index_op(&mut self, e: &syn::ExprIndex, base: Ty, index_ty: Ty) -> Ty {
+        let base = base.strip_refs().clone();
+        if base.head().is_none() || base.is_primitive() {
+            return Ty::Unknown;
+        }
+        let sem = self.c.cx.semantics;
+        let Some(r) = sem.trait_method(
+            self.c.cx.index,
+            "Index",
+            "index",
+            &base,
+            Some(std::slice::from_ref(&index_ty)),
+            self.c.module,
+        ) else {
+            return Ty::Unknown;
+        };
+        if let Some(def) = r.def {
+            let span = self.c.span(&e.bracket_token.span.join());
+            let whole = self.c.span(e);
+            self.record(Callee::Def(def), span, whole, vec![Arg::Other, Arg::Other]);
+        }
+        match r.ret {
+            Ty::Ref(_, t) => *t,
+            _ => Ty::Unknown,
+        }
+    }
+
+    fn struct_lit(&mut self, s: &syn::ExprStruct) -> Ty {
+        let ty = if s.qself.is_none() && s.path.is_ident("Self") {
+            self.c.self_ty.clone().unwrap_or(Ty::Unknown)
+        } else {
+            self.c
+                .cx
+                .semantics
+                .path_type(self.c.cx.index, &s.path, self.c.module)
+        };
+        for f in &s.fields {
+            let field_ty = match (&f.member, ty.is_unknown()) {
+                (syn::Member::Named(n), false) => {
+                    self.c
+                        .cx
+                        .semantics
+                        .field(self.c.cx.index, &ty, &n.to_string(), self.c.module)
+                }
+                _ => Ty::Unknown,
+            };
+            self.expr_expect(&f.expr, field_ty);
+        }
+        if let Some(rest) = &s.rest {
+            self.expr_expect(rest, ty.clone());
+        }
+        ty
+    }
+
+    /// Arguments, in order, with their types; a closure given to a spawned thread runs on
+    /// that thread's stack.
+    fn args<'e>(&mut self, args: impl Iterator<Item = &'e Expr>, spawned: Option<u64>) -> Vec<Ty> {
+        let mut tys = Vec::new();
+        for a in args {
+            match (a, spawned) {
+                (Expr::Closure(cl), Some(stack)) => {
+                    self.deferred(&cl.body, Some(stack));
+                    tys.push(Ty::Unknown);
+                }
+                _ => tys.push(self.expr(a)),
+            }
+        }
+        tys
     }
 
     fn loop_body(&mut self, label: Option<&syn::Label>, body: &syn::Block) -> Option<Must> {
@@ -709,34 +1287,102 @@ impl Flow<'_, '_> {
         self.loops.pop().and_then(|f| f.breaks)
     }
 
-    fn mac(&mut self, mac: &syn::Macro) {
+    fn mac(&mut self, mac: &syn::Macro) -> Ty {
         let Some(name) = mac.path.segments.last().map(|s| s.ident.to_string()) else {
-            return;
+            return Ty::Unknown;
         };
-        if FORMAT_MACROS.contains(&name.as_str()) {
-            // `println!("{}", f(x))`: the arguments are expressions, evaluated in order.
-            let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
-            if let Ok(args) = mac.parse_body_with(parser) {
-                for a in &args {
-                    self.expr(a);
+        let effect = std_macros::effect(&name);
+        if let Some(MacroArgs {
+            exprs,
+            placeholders,
+            ..
+        }) = std_macros::read(mac)
+        {
+            // The arguments are expressions, evaluated in order; each placeholder then runs
+            // its argument's `Display` or `Debug`.
+            let tys: Vec<Ty> = exprs.iter().map(|a| self.expr(a)).collect();
+            for Placeholder { arg, trait_ } in placeholders {
+                let trait_ = match trait_ {
+                    std_macros::FmtTrait::Display => "Display",
+                    std_macros::FmtTrait::Debug => "Debug",
+                    std_macros::FmtTrait::Other => continue,
+                };
+                let ty = match &arg {
+                    std_macros::FmtArg::Expr(i) => tys[*i].clone(),
+                    std_macros::FmtArg::Captured(n) if n == "self" => self.receiver.clone(),
+                    std_macros::FmtArg::Captured(n) => self.local_ty(n),
+                };
+                self.format_call(mac, trait_, ty);
+            }
+            if name == "assert_eq" || name == "assert_ne" || name.starts_with("debug_assert_") {
+                // `assert_eq!(a, b)` compares `a == b`.
+                let (a, b) = (
+                    tys[0].strip_refs().clone(),
+                    tys.get(1).cloned().unwrap_or(Ty::Unknown),
+                );
+                if a.head().is_some() && !a.is_primitive() {
+                    let r = self.c.cx.semantics.trait_method(
+                        self.c.cx.index,
+                        "PartialEq",
+                        "eq",
+                        &a,
+                        Some(&[Ty::Ref(
+                            Mutability::Shared,
+                            Box::new(b.strip_refs().clone()),
+                        )]),
+                        self.c.module,
+                    );
+                    if let Some(def) = r.and_then(|r| r.def) {
+                        let span = self.c.span(&mac.path);
+                        self.record(Callee::Def(def), span, span, vec![Arg::Other, Arg::Other]);
+                    }
                 }
             }
-        } else if PANICKING_MACROS.contains(&name.as_str()) {
-            self.exit_here();
-            self.cur = None;
-        } else if !PLAIN_MACROS.contains(&name.as_str()) {
-            // `assert!` may panic, `bail!`/`try!`/`ensure!` may return: a way out, and then
-            // the path goes on.
-            self.exit_here();
+        }
+        match effect {
+            Some(std_macros::Effect::Panics) => {
+                self.exit_here();
+                self.cur = None;
+                Ty::Never
+            }
+            Some(std_macros::Effect::MayPanic) => {
+                self.exit_here();
+                Ty::Tuple(Vec::new())
+            }
+            Some(std_macros::Effect::Plain) if matches!(name.as_str(), "format") => {
+                Ty::named("String")
+            }
+            Some(std_macros::Effect::Plain) => Ty::Unknown,
+            // `bail!`/`try!`/`ensure!` may return: a way out, and then the path goes on.
+            None => {
+                self.exit_here();
+                Ty::Unknown
+            }
+        }
+    }
+
+    /// A `{}` or `{:?}` placeholder formatting a value of type `ty`.
+    fn format_call(&mut self, mac: &syn::Macro, trait_: &str, ty: Ty) {
+        let base = ty.strip_refs();
+        if base.head().is_none() || base.is_primitive() {
+            return;
+        }
+        let r = self.c.cx.semantics.trait_method(
+            self.c.cx.index,
+            trait_,
+            "fmt",
+            base,
+            None,
+            self.c.module,
+        );
+        if let Some(def) = r.and_then(|r| r.def) {
+            let span = self.c.span(&mac.path);
+            let whole = self.c.span(mac);
+            self.record(Callee::Def(def), span, whole, vec![Arg::Other, Arg::Other]);
         }
     }
 
     fn record(&mut self, callee: Callee, span: Span, expr: Span, args: Vec<Arg>) {
-        if let Callee::Method { name, .. } = &callee {
-            if self.c.trait_impl && self.c.fn_name.as_ref() == Some(name) {
-                return;
-            }
-        }
         let i = self.facts.calls.len();
         self.facts.calls.push(CallSite {
             callee: callee.clone(),
@@ -753,6 +1399,7 @@ impl Flow<'_, '_> {
         }
     }
 
+    /// A call to a free fn (through `use`s) or a nested fn.
     fn resolve_fn(&self, path: &syn::Path) -> Option<Callee> {
         let last = path.segments.last()?.ident.to_string();
         // Most calls go to other crates (`Some`, `Vec::new`, `format_args`...): a name that
@@ -769,18 +1416,8 @@ impl Flow<'_, '_> {
                     return None;
                 }
                 if let Some((_, def)) = self.c.nested.iter().rev().find(|(n, _)| n == name) {
-                    return def.map(Callee::Nested);
+                    return def.map(Callee::Def);
                 }
-            }
-        }
-        if let [first, name] = segs.as_slice() {
-            if first == "Self" {
-                return Some(Callee::Method {
-                    self_ty: self.c.self_ty.clone()?,
-                    name: name.clone(),
-                    from: self.c.module,
-                })
-                .filter(|_| !self.c.in_trait);
             }
         }
         let index = self.c.cx.index;
@@ -795,15 +1432,6 @@ impl Flow<'_, '_> {
                             || (it.name == *segs.last()? && self.prefix_is_module(path)) =>
                     {
                         Some(Callee::Item(item))
-                    }
-                    ItemKind::Struct | ItemKind::Enum | ItemKind::Union
-                        if segs.len() >= 2 && it.name == segs[segs.len() - 2] =>
-                    {
-                        Some(Callee::Method {
-                            self_ty: it.name.clone(),
-                            name: segs.last()?.clone(),
-                            from: self.c.module,
-                        })
                     }
                     _ => None,
                 }
@@ -984,13 +1612,11 @@ impl Flow<'_, '_> {
     }
 }
 
-/// `self` or `(self)`; not `self as &Self`, which calls another impl's method.
-fn is_self(e: &Expr) -> bool {
-    match e {
-        Expr::Paren(p) => is_self(&p.expr),
-        Expr::Group(g) => is_self(&g.expr),
-        Expr::Path(p) => p.path.is_ident("self"),
-        _ => false,
+/// The local a block ends with (`let x = ..; x`), if any.
+fn tail_local(body: &syn::Block) -> Option<String> {
+    match body.stmts.last()? {
+        Stmt::Expr(Expr::Path(p), None) => p.path.get_ident().map(|i| i.to_string()),
+        _ => None,
     }
 }
 
@@ -1035,12 +1661,19 @@ fn bind_names(pat: &syn::Pat, out: &mut HashSet<String>) {
 #[derive(Default)]
 struct Bindings {
     names: HashSet<String>,
+    /// Names bound more than once, whose type at a use the walk cannot tell.
+    rebound: HashSet<String>,
     assigned: HashSet<String>,
 }
 
 impl Visit<'_> for Bindings {
     fn visit_pat_ident(&mut self, i: &syn::PatIdent) {
-        self.names.insert(i.ident.to_string());
+        let name = i.ident.to_string();
+        if self.names.contains(&name) {
+            self.rebound.insert(name);
+        } else {
+            self.names.insert(name);
+        }
         syn::visit::visit_pat_ident(self, i);
     }
     fn visit_expr_assign(&mut self, a: &syn::ExprAssign) {
@@ -1102,18 +1735,12 @@ impl<'f> CallGraph<'f> {
             let n = graph.add_node(FnRef(i));
             by_def.insert(f.def, n);
         }
-        let methods = MethodTable::new(index);
         for (i, f) in fns.iter().enumerate() {
             let from = NodeIndex::new(i);
             for (ci, call) in f.calls.iter().enumerate() {
                 let def = match &call.callee {
                     Callee::Item(item) => Some(index.item(*item).span),
-                    Callee::Nested(span) => Some(*span),
-                    Callee::Method {
-                        self_ty,
-                        name,
-                        from,
-                    } => methods.find(index, self_ty, name, *from),
+                    Callee::Def(span) => Some(*span),
                 };
                 if let Some(&to) = def.as_ref().and_then(|d| by_def.get(d)) {
                     // Calling an async fn builds a future; its body runs when polled, on
@@ -1129,63 +1756,5 @@ impl<'f> CallGraph<'f> {
 
     pub fn fn_of(&self, n: NodeIndex) -> &'f FnFacts {
         self.fns[self.graph[n].0]
-    }
-}
-
-/// Methods by type and name, for `Self::f`, `Type::f` and `self.f()`.
-struct MethodTable {
-    by_name: HashMap<(String, String), Vec<ItemId>>,
-    /// The types each crate defines (by crate root), which are the only ones whose
-    /// inherent methods we all see.
-    local_types: HashSet<(ModuleId, String)>,
-}
-
-impl MethodTable {
-    fn new(index: &ItemIndex) -> MethodTable {
-        let mut by_name: HashMap<(String, String), Vec<ItemId>> = HashMap::new();
-        let mut local_types = HashSet::new();
-        for (i, item) in index.items.iter().enumerate() {
-            match &item.kind {
-                ItemKind::Method { self_ty, .. } => by_name
-                    .entry((self_ty.clone(), item.name.clone()))
-                    .or_default()
-                    .push(ItemId(i as u32)),
-                ItemKind::Struct | ItemKind::Enum | ItemKind::Union => {
-                    local_types.insert((index.crate_root(item.module), item.name.clone()));
-                }
-                _ => {}
-            }
-        }
-        MethodTable {
-            by_name,
-            local_types,
-        }
-    }
-
-    /// The one method `name` of `self_ty` in the crate of `from`: the inherent one if there is
-    /// one, else the only trait method; `None` when ambiguous. The type must be the crate's
-    /// own: a foreign type (`f32`, `Option<T>`, a type parameter) may have an inherent method
-    /// of that name which we cannot see, and which `self.name()` would call first.
-    fn find(&self, index: &ItemIndex, self_ty: &str, name: &str, from: ModuleId) -> Option<Span> {
-        let krate = index.crate_root(from);
-        if !self.local_types.contains(&(krate, self_ty.to_string())) {
-            return None;
-        }
-        let candidates: Vec<&crate::index::Item> = self
-            .by_name
-            .get(&(self_ty.to_string(), name.to_string()))?
-            .iter()
-            .map(|&id| index.item(id))
-            .filter(|it| index.crate_root(it.module) == krate)
-            .collect();
-        let inherent: Vec<_> = candidates
-            .iter()
-            .filter(|it| matches!(&it.kind, ItemKind::Method { trait_: None, .. }))
-            .collect();
-        match (inherent.as_slice(), candidates.as_slice()) {
-            ([one], _) => Some(one.span),
-            ([], [one]) => Some(one.span),
-            _ => None,
-        }
     }
 }

@@ -32,6 +32,7 @@ use crate::lint_defs::{Level, LintId};
 use crate::lints;
 use crate::modtree;
 use crate::parse::{parse_file, Edition, STACK_SIZE};
+use crate::semantics::Semantics;
 use crate::source::{SourceDb, SourceFile};
 use crate::span::{FileId, Span};
 use crate::suppress::Suppression;
@@ -202,6 +203,7 @@ struct Shared {
 /// What the linting workers share once the index is built.
 struct LintContext {
     index: ItemIndex,
+    semantics: Semantics,
     db: Arc<SourceDb>,
     config: Config,
     /// The package of each target, to find a file's package settings.
@@ -227,6 +229,7 @@ impl Run {
         let index = self.link(&mut db, parsed);
         let db = Arc::new(db);
         let context = LintContext {
+            semantics: Semantics::new(&index),
             index,
             db: db.clone(),
             config: self.config.clone(),
@@ -688,6 +691,7 @@ fn lint_file(
 ) {
     let LintContext {
         index,
+        semantics,
         db,
         config,
         checks,
@@ -709,6 +713,7 @@ fn lint_file(
         syntax,
         module,
         index,
+        semantics,
         config,
     };
     let _lines = crate::span::use_line_index(file, &cx.source.text, &cx.source.line_starts);
@@ -757,6 +762,7 @@ fn judge_crate_checks(
 ) -> Vec<Diagnostic> {
     let cx = CrateContext {
         index: &context.index,
+        semantics: &context.semantics,
         db: &context.db,
         config: &context.config,
     };

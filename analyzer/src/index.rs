@@ -20,6 +20,7 @@ use crate::ids::TargetId;
 use crate::layout::{size_lower_bound, TypeShape};
 use crate::modtree::ModDecl;
 use crate::span::{FileId, Span};
+use crate::types::{receiver_of, type_params, Receiver, Ty};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ModuleId(pub u32);
@@ -62,6 +63,50 @@ pub struct ItemSummary {
     pub value: Option<ConstExpr>,
     /// For structs without generics: the shapes of the fields.
     pub fields: Option<Vec<TypeShape>>,
+    /// What the semantic layer reads: signatures, field types, derives, aliases.
+    pub types: Option<Box<ItemTypes>>,
+}
+
+/// The types an item declares, as written (see [`crate::types`]).
+#[derive(Clone, Debug)]
+pub enum ItemTypes {
+    /// A fn or a method (with the head of its `impl`).
+    Fn {
+        receiver: Receiver,
+        params: Vec<Ty>,
+        ret: Ty,
+        impl_: Option<Box<ImplHead>>,
+    },
+    /// A struct, enum or union: named fields (tuple fields as `0`, `1`..) and derives.
+    Adt {
+        fields: Vec<(Box<str>, Ty)>,
+        derives: Vec<Box<str>>,
+        generic: bool,
+    },
+    /// `type Name<params> = ty;`
+    Alias { params: Vec<String>, ty: Ty },
+    /// A trait's methods (with the spans of the default bodies) and supertraits.
+    Trait {
+        supertraits: Vec<Box<str>>,
+        methods: Vec<TraitMethod>,
+    },
+}
+
+/// The head of the `impl` block a method is in.
+#[derive(Clone, Debug)]
+pub struct ImplHead {
+    /// The self type; [`Ty::Unknown`] for a blanket `impl<T> Trait for T`.
+    pub self_ty: Ty,
+    /// The trait's type arguments (`From<A>`: `A`).
+    pub trait_args: Vec<Ty>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TraitMethod {
+    pub name: Box<str>,
+    pub receiver: Receiver,
+    /// The default body's name span, which is its fn's identity in the call graph.
+    pub default: Option<Span>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -147,28 +192,37 @@ fn summarize_items(
         let mut push = |name: &syn::Ident,
                         kind: ItemKind,
                         value: Option<ConstExpr>,
-                        fields: Option<Vec<TypeShape>>| {
+                        fields: Option<Vec<TypeShape>>,
+                        types: Option<ItemTypes>| {
             out.modules[local].items.push(ItemSummary {
                 name: name.to_string(),
                 kind,
                 span: Span::of(file, name.span()),
                 value,
                 fields,
+                types: types.map(Box::new),
             });
         };
         match item {
-            syn::Item::Fn(f) => push(&f.sig.ident, ItemKind::Fn, None, None),
-            syn::Item::Static(s) => push(&s.ident, ItemKind::Static, None, None),
+            syn::Item::Fn(f) => push(
+                &f.sig.ident,
+                ItemKind::Fn,
+                None,
+                None,
+                Some(fn_types(&f.sig, &[], None)),
+            ),
+            syn::Item::Static(s) => push(&s.ident, ItemKind::Static, None, None, None),
             // `thread_local! { static X: T = e; }`, `lazy_static! { static ref X: T = e; }`
             syn::Item::Macro(m) => {
                 for s in macro_statics(&m.mac) {
-                    push(&s.ident, ItemKind::Static, None, None);
+                    push(&s.ident, ItemKind::Static, None, None, None);
                 }
             }
             syn::Item::Const(c) => push(
                 &c.ident,
                 ItemKind::Const,
                 Some(ConstExpr::from_syn(&c.expr)),
+                None,
                 None,
             ),
             syn::Item::Struct(s) => {
@@ -178,12 +232,30 @@ fn summarize_items(
                         .map(|f| TypeShape::from_syn(&f.ty))
                         .collect()
                 });
-                push(&s.ident, ItemKind::Struct, None, fields)
+                let types = adt_types(&s.attrs, &s.generics, &s.fields);
+                push(&s.ident, ItemKind::Struct, None, fields, Some(types))
             }
-            syn::Item::Enum(e) => push(&e.ident, ItemKind::Enum, None, None),
-            syn::Item::Union(u) => push(&u.ident, ItemKind::Union, None, None),
-            syn::Item::Trait(t) => push(&t.ident, ItemKind::Trait, None, None),
-            syn::Item::Type(t) => push(&t.ident, ItemKind::TypeAlias, None, None),
+            syn::Item::Enum(e) => {
+                let types = adt_types(&e.attrs, &e.generics, &syn::Fields::Unit);
+                push(&e.ident, ItemKind::Enum, None, None, Some(types))
+            }
+            syn::Item::Union(u) => {
+                let fields = syn::Fields::Named(u.fields.clone());
+                let types = adt_types(&u.attrs, &u.generics, &fields);
+                push(&u.ident, ItemKind::Union, None, None, Some(types))
+            }
+            syn::Item::Trait(t) => {
+                let types = trait_types(file, t);
+                push(&t.ident, ItemKind::Trait, None, None, Some(types))
+            }
+            syn::Item::Type(t) => {
+                let params = type_params(&t.generics);
+                let types = ItemTypes::Alias {
+                    ty: Ty::from_syn(&t.ty, &[]),
+                    params,
+                };
+                push(&t.ident, ItemKind::TypeAlias, None, None, Some(types))
+            }
             syn::Item::Impl(imp) => {
                 let self_ty = match &*imp.self_ty {
                     syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
@@ -195,6 +267,28 @@ fn summarize_items(
                     .as_ref()
                     .and_then(|(p, _)| p.segments.last())
                     .map(|s| s.ident.to_string());
+                let generics = type_params(&imp.generics);
+                let head = ImplHead {
+                    self_ty: Ty::from_syn(&imp.self_ty, &generics),
+                    trait_args: imp
+                        .trait_
+                        .as_ref()
+                        .and_then(|(p, _)| p.segments.last())
+                        .map(|s| match &s.arguments {
+                            syn::PathArguments::AngleBracketed(a) => a
+                                .args
+                                .iter()
+                                .filter_map(|a| match a {
+                                    syn::GenericArgument::Type(t) => {
+                                        Some(Ty::from_syn(t, &generics))
+                                    }
+                                    _ => None,
+                                })
+                                .collect(),
+                            _ => Vec::new(),
+                        })
+                        .unwrap_or_default(),
+                };
                 for it in &imp.items {
                     if let syn::ImplItem::Fn(f) = it {
                         out.modules[local].items.push(ItemSummary {
@@ -206,6 +300,7 @@ fn summarize_items(
                             span: Span::of(file, f.sig.ident.span()),
                             value: None,
                             fields: None,
+                            types: Some(Box::new(fn_types(&f.sig, &generics, Some(&head)))),
                         });
                     }
                 }
@@ -247,6 +342,93 @@ fn summarize_items(
             },
             _ => {}
         }
+    }
+}
+
+/// A fn's signature; `impl_generics` are the enclosing impl's type parameters.
+fn fn_types(sig: &syn::Signature, impl_generics: &[String], head: Option<&ImplHead>) -> ItemTypes {
+    let mut generics = impl_generics.to_vec();
+    generics.extend(type_params(&sig.generics));
+    ItemTypes::Fn {
+        receiver: receiver_of(sig),
+        params: sig
+            .inputs
+            .iter()
+            .filter_map(|i| match i {
+                syn::FnArg::Typed(t) => Some(Ty::from_syn(&t.ty, &generics)),
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect(),
+        ret: match &sig.output {
+            syn::ReturnType::Default => Ty::Tuple(Vec::new()),
+            syn::ReturnType::Type(_, t) => Ty::from_syn(t, &generics),
+        },
+        impl_: head.map(|h| Box::new(h.clone())),
+    }
+}
+
+/// A struct's, enum's or union's field types and derives.
+fn adt_types(
+    attrs: &[syn::Attribute],
+    generics: &syn::Generics,
+    fields: &syn::Fields,
+) -> ItemTypes {
+    let params = type_params(generics);
+    let mut derives = Vec::new();
+    for a in attrs.iter().filter(|a| a.path().is_ident("derive")) {
+        let _ = a.parse_nested_meta(|m| {
+            if let Some(last) = m.path.segments.last() {
+                derives.push(last.ident.to_string().into_boxed_str());
+            }
+            Ok(())
+        });
+    }
+    ItemTypes::Adt {
+        fields: fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let name = f
+                    .ident
+                    .as_ref()
+                    .map_or_else(|| i.to_string(), |n| n.to_string());
+                (name.into_boxed_str(), Ty::from_syn(&f.ty, &params))
+            })
+            .collect(),
+        derives,
+        generic: !params.is_empty(),
+    }
+}
+
+fn trait_types(file: FileId, t: &syn::ItemTrait) -> ItemTypes {
+    ItemTypes::Trait {
+        supertraits: t
+            .supertraits
+            .iter()
+            .filter_map(|b| match b {
+                syn::TypeParamBound::Trait(tb) => tb
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string().into_boxed_str()),
+                _ => None,
+            })
+            .collect(),
+        methods: t
+            .items
+            .iter()
+            .filter_map(|it| match it {
+                syn::TraitItem::Fn(f) => Some(TraitMethod {
+                    name: f.sig.ident.to_string().into_boxed_str(),
+                    receiver: receiver_of(&f.sig),
+                    default: f
+                        .default
+                        .as_ref()
+                        .map(|_| Span::of(file, f.sig.ident.span())),
+                }),
+                _ => None,
+            })
+            .collect(),
     }
 }
 
@@ -368,6 +550,7 @@ pub struct Item {
     pub span: Span,
     pub value: Option<ConstExpr>,
     pub fields: Option<Vec<TypeShape>>,
+    pub types: Option<Box<ItemTypes>>,
 }
 
 /// What a path names.
@@ -488,6 +671,7 @@ impl IndexBuilder {
                     span: it.span,
                     value: it.value,
                     fields: it.fields,
+                    types: it.types,
                 });
             }
             ids.push(id);

@@ -41,10 +41,13 @@ pub mod modtree;
 pub mod parse;
 #[cfg(feature = "cli")]
 pub mod report;
+pub mod semantics;
 pub mod source;
 pub mod span;
+pub mod std_macros;
 pub mod suppress;
 pub mod syntax;
 #[cfg(test)]
 mod test_util;
+pub mod types;
 pub mod workspace;

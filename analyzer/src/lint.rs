@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::index::{ItemIndex, ModuleId};
 use crate::lint_defs::LintId;
+use crate::semantics::Semantics;
 use crate::source::{SourceDb, SourceFile};
 use crate::span::FileId;
 
@@ -27,6 +28,7 @@ pub struct FileContext<'a> {
     /// The module the file's top level is.
     pub module: ModuleId,
     pub index: &'a ItemIndex,
+    pub semantics: &'a Semantics,
     pub config: &'a Config,
 }
 
@@ -48,6 +50,7 @@ pub type Facts = Box<dyn Any + Send>;
 /// What a crate check's `judge` sees: the whole workspace's index, sources and settings.
 pub struct CrateContext<'a> {
     pub index: &'a ItemIndex,
+    pub semantics: &'a Semantics,
     pub db: &'a SourceDb,
     pub config: &'a Config,
 }

@@ -23,11 +23,15 @@ const ANALYZER_LAYERS: &[(&str, &[&str])] = &[
     ("ids and spans", &["span", "ids", "lint_defs"]),
     (
         "sources, syntax and findings",
-        &["source", "parse", "syntax", "diagnostic"],
+        &["source", "parse", "syntax", "std_macros", "diagnostic"],
     ),
     ("configuration", &["config", "config_file"]),
     ("workspace and module tree", &["workspace", "modtree"]),
-    ("item index and layout", &["consteval", "layout", "index"]),
+    (
+        "item index and layout",
+        &["consteval", "layout", "types", "index"],
+    ),
+    ("semantics", &["semantics"]),
     ("what a lint is", &["lint"]),
     ("facts", &["allocation", "callgraph", "globals", "escape"]),
     ("the lints and their registry", &["lints"]),

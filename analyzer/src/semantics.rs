@@ -1,0 +1,933 @@
+//! The semantic layer: impls, traits, aliases and field types of the whole workspace, and the
+//! resolution of method calls, trait calls and operators on top of them.
+//!
+//! Built once per run from the [`ItemIndex`] (the items' written signatures, see
+//! [`crate::index::ItemTypes`]), after every file is summarized and before any body is read;
+//! the fact collectors ask it, with the types they know of an expression, which fn a call,
+//! an operator or a format placeholder runs. It holds no syntax.
+//!
+//! Resolution follows Rust's method lookup where the source tells enough: at each step of
+//! autoderef (the receiver, then what `*` gives: a reference's target, a `Box`, or a local
+//! `Deref` impl's target, which is itself a call), methods taking `self` by value, then by
+//! reference; inherent methods before trait methods; a trait method chosen among several by
+//! its arguments' types. It is best effort and says "unknown" rather than guess:
+//! - a type we do not see all the methods of (std's and other crates' types, generic
+//!   parameters) answers only for traits of the workspace implemented on it, and not at all for
+//!   names std's types may have as inherent methods ([`MAYBE_INHERENT`]);
+//! - a method that another crate's blanket trait may provide (`into`, `borrow`..) stops the
+//!   lookup, except for the few std blankets whose target is known (`to_string` runs
+//!   `Display::fmt`, `into` runs the target's `From::from`);
+//! - candidates are looked for in the caller's crate only.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::index::{ImplHead, ItemId, ItemIndex, ItemKind, ItemTypes, ModuleId, Resolution};
+use crate::span::Span;
+use crate::types::{Mutability, Receiver, Ty};
+
+/// A resolved call: the fn's definition (its name span, its identity in the call graph), or
+/// `None` for a fn without a body we can see (a derived impl), and the type it returns.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub def: Option<Span>,
+    pub ret: Ty,
+}
+
+/// What a method call runs: the `deref` impls autoderef went through, then the method.
+#[derive(Clone, Debug, Default)]
+pub struct MethodCall {
+    pub derefs: Vec<Span>,
+    pub method: Option<Resolved>,
+}
+
+/// Std's derivable traits: the methods a derive provides, with their receivers and the
+/// types of their other parameters (`&Self` for comparisons), and what they return.
+const DERIVED: &[(&str, &str, Receiver, Option<DerivedRet>)] = &[
+    (
+        "Clone",
+        "clone",
+        Receiver::Ref(Mutability::Shared),
+        Some(DerivedRet::SelfTy),
+    ),
+    (
+        "PartialEq",
+        "eq",
+        Receiver::Ref(Mutability::Shared),
+        Some(DerivedRet::Bool),
+    ),
+    (
+        "PartialEq",
+        "ne",
+        Receiver::Ref(Mutability::Shared),
+        Some(DerivedRet::Bool),
+    ),
+    (
+        "PartialOrd",
+        "partial_cmp",
+        Receiver::Ref(Mutability::Shared),
+        None,
+    ),
+    (
+        "PartialOrd",
+        "lt",
+        Receiver::Ref(Mutability::Shared),
+        Some(DerivedRet::Bool),
+    ),
+    (
+        "PartialOrd",
+        "le",
+        Receiver::Ref(Mutability::Shared),
+        Some(DerivedRet::Bool),
+    ),
+    (
+        "PartialOrd",
+        "gt",
+        Receiver::Ref(Mutability::Shared),
+        Some(DerivedRet::Bool),
+    ),
+    (
+        "PartialOrd",
+        "ge",
+        Receiver::Ref(Mutability::Shared),
+        Some(DerivedRet::Bool),
+    ),
+    ("Ord", "cmp", Receiver::Ref(Mutability::Shared), None),
+    ("Hash", "hash", Receiver::Ref(Mutability::Shared), None),
+    ("Debug", "fmt", Receiver::Ref(Mutability::Shared), None),
+    (
+        "Default",
+        "default",
+        Receiver::None,
+        Some(DerivedRet::SelfTy),
+    ),
+];
+
+#[derive(Clone, Copy, Debug)]
+enum DerivedRet {
+    SelfTy,
+    Bool,
+}
+
+/// Methods std gives every type (or every type with some trait): a call by one of these names
+/// on a type without a method of its own by that name goes to std.
+const STD_BLANKET: &[&str] = &[
+    "into",
+    "try_into",
+    "borrow",
+    "borrow_mut",
+    "type_id",
+    "to_owned",
+    "clone_into",
+    "to_string",
+    "from",
+    "try_from",
+];
+
+/// Names that std's own types (integers, floats, `str`, slices, `Vec`, `Option`, `Box`..)
+/// have, or may have, as inherent methods, which win over any trait method of ours: `impl
+/// Float for f64 { fn sqrt(self) -> f64 { self.sqrt() } }` calls `f64::sqrt`, not itself.
+/// The prefixes cover families (`checked_add`, `to_le_bytes`, `is_nan`..).
+const MAYBE_INHERENT: &[&str] = &[
+    "abs",
+    "pow",
+    "powi",
+    "powf",
+    "sqrt",
+    "cbrt",
+    "exp",
+    "exp2",
+    "ln",
+    "log",
+    "log2",
+    "log10",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "sinh",
+    "cosh",
+    "tanh",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "fract",
+    "signum",
+    "mul_add",
+    "hypot",
+    "recip",
+    "min",
+    "max",
+    "clamp",
+    "count_ones",
+    "count_zeros",
+    "leading_zeros",
+    "trailing_zeros",
+    "leading_ones",
+    "trailing_ones",
+    "rotate_left",
+    "rotate_right",
+    "swap_bytes",
+    "reverse_bits",
+    "len",
+    "get",
+    "get_mut",
+    "first",
+    "last",
+    "iter",
+    "iter_mut",
+    "push",
+    "pop",
+    "insert",
+    "remove",
+    "contains",
+    "split",
+    "join",
+    "concat",
+    "repeat",
+    "replace",
+    "trim",
+    "lines",
+    "chars",
+    "bytes",
+    "map",
+    "and_then",
+    "unwrap",
+    "expect",
+    "ok",
+    "err",
+    "take",
+    "sort",
+    "dedup",
+    "retain",
+    "clear",
+    "extend",
+    "append",
+    "reserve",
+    "capacity",
+    "total_cmp",
+    "div_euclid",
+    "rem_euclid",
+    "ilog",
+    "ilog2",
+    "ilog10",
+    "midpoint",
+    "next_multiple_of",
+    "downcast",
+    "leak",
+    "copied",
+    "cloned",
+    "filter",
+    "find",
+    "position",
+    "rev",
+    "step_by",
+    "zip",
+    "chunks",
+    "windows",
+    "swap",
+    "fill",
+    "sum",
+    "product",
+    "hash",
+    "fmt",
+    "eq",
+    "cmp",
+    "partial_cmp",
+];
+const MAYBE_INHERENT_PREFIXES: &[&str] = &[
+    "checked_",
+    "wrapping_",
+    "saturating_",
+    "overflowing_",
+    "unchecked_",
+    "to_",
+    "from_",
+    "is_",
+    "as_",
+    "into_",
+    "split_",
+    "trim_",
+    "strip_",
+    "starts_",
+    "ends_",
+    "find_",
+    "char_",
+    "escape_",
+    "make_",
+    "unwrap_",
+    "map_",
+    "ok_",
+    "get_",
+    "sort_",
+    "binary_",
+    "rsplit",
+    "rfind",
+];
+
+fn maybe_inherent(name: &str) -> bool {
+    MAYBE_INHERENT.contains(&name) || MAYBE_INHERENT_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Autoderef stops after this many steps (rustc's limit is 128; real chains are short).
+const AUTODEREF_STEPS: usize = 8;
+/// Alias expansion gives up past this depth (an alias of an alias of ..).
+const ALIAS_DEPTH: usize = 8;
+
+#[derive(Default)]
+pub struct Semantics {
+    /// Impl methods by self type head and name.
+    methods: HashMap<(Box<str>, Box<str>), Vec<ItemId>>,
+    /// Methods of blanket impls (`impl<T: Bound> Ext for T`), by name: they may apply to
+    /// any type.
+    blanket: HashSet<Box<str>>,
+    /// Trait impls by trait name and self type head: the impl's first method (its head is
+    /// shared by all its methods), for the operators and placeholders.
+    trait_impls: HashMap<(Box<str>, Box<str>), Vec<ItemId>>,
+    /// Structs, enums and unions by crate root and name.
+    adts: HashMap<(ModuleId, Box<str>), Vec<ItemId>>,
+    /// Type aliases by crate root and name.
+    aliases: HashMap<(ModuleId, Box<str>), Vec<ItemId>>,
+    /// Traits by crate root and name.
+    traits: HashMap<(ModuleId, Box<str>), Vec<ItemId>>,
+    /// Names of the workspace's ADTs, in any crate: the types worth tracking in a body.
+    adt_names: HashSet<Box<str>>,
+}
+
+impl Semantics {
+    pub fn new(index: &ItemIndex) -> Semantics {
+        let mut s = Semantics::default();
+        for (i, item) in index.items.iter().enumerate() {
+            let id = ItemId(i as u32);
+            let krate = index.crate_root(item.module);
+            let name: Box<str> = item.name.as_str().into();
+            match &item.kind {
+                ItemKind::Method { self_ty, trait_ } => {
+                    let Some(head) = impl_head(item.types.as_deref()) else {
+                        continue;
+                    };
+                    if head.self_ty.is_unknown() {
+                        s.blanket.insert(name.clone());
+                    }
+                    s.methods
+                        .entry((self_ty.as_str().into(), name))
+                        .or_default()
+                        .push(id);
+                    if let Some(t) = trait_ {
+                        let v = s
+                            .trait_impls
+                            .entry((t.as_str().into(), self_ty.as_str().into()))
+                            .or_default();
+                        // One entry per impl block: methods of one impl share their head.
+                        if !v.iter().any(|&o| same_impl(index, o, id)) {
+                            v.push(id);
+                        }
+                    }
+                }
+                ItemKind::Struct | ItemKind::Enum | ItemKind::Union => {
+                    s.adt_names.insert(name.clone());
+                    s.adts.entry((krate, name)).or_default().push(id);
+                }
+                ItemKind::TypeAlias => s.aliases.entry((krate, name)).or_default().push(id),
+                ItemKind::Trait => s.traits.entry((krate, name)).or_default().push(id),
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// Whether a body should track values of this type: it names a type of the workspace.
+    pub fn worth_tracking(&self, ty: &Ty) -> bool {
+        match ty {
+            Ty::Named(n, args) => {
+                self.adt_names.contains(n) || args.iter().any(|a| self.worth_tracking(a))
+            }
+            Ty::Ref(_, t) | Ty::Slice(t) | Ty::Array(t) => self.worth_tracking(t),
+            Ty::Tuple(ts) => ts.iter().any(|t| self.worth_tracking(t)),
+            Ty::SelfTy | Ty::Dyn(_) => true,
+            Ty::Never | Ty::Unknown => false,
+        }
+    }
+
+    /// The struct, enum or union `name` of the crate of `from`, when there is exactly one.
+    fn adt(&self, index: &ItemIndex, name: &str, from: ModuleId) -> Option<ItemId> {
+        match self
+            .adts
+            .get(&(index.crate_root(from), name.into()))?
+            .as_slice()
+        {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
+    fn is_local_adt(&self, index: &ItemIndex, ty: &Ty, from: ModuleId) -> bool {
+        ty.head()
+            .is_some_and(|h| self.adt(index, h, from).is_some())
+    }
+
+    /// `ty` with the crate's type aliases expanded, generic aliases included.
+    pub fn expand(&self, index: &ItemIndex, ty: &Ty, from: ModuleId) -> Ty {
+        self.expand_depth(index, ty, from, 0)
+    }
+
+    fn expand_depth(&self, index: &ItemIndex, ty: &Ty, from: ModuleId, depth: usize) -> Ty {
+        if depth > ALIAS_DEPTH {
+            return Ty::Unknown;
+        }
+        ty.map_named(&mut |t| {
+            let Ty::Named(name, args) = t else {
+                return None;
+            };
+            let ids = self.aliases.get(&(index.crate_root(from), name.clone()))?;
+            let [id] = ids.as_slice() else {
+                return Some(Ty::Unknown);
+            };
+            let Some(ItemTypes::Alias { params, ty: target }) = index.item(*id).types.as_deref()
+            else {
+                return Some(Ty::Unknown);
+            };
+            let args: Vec<Ty> = args
+                .iter()
+                .map(|a| self.expand_depth(index, a, from, depth + 1))
+                .collect();
+            let substituted = target.map_named(&mut |u| match u {
+                Ty::Named(n, inner) if inner.is_empty() => params
+                    .iter()
+                    .position(|p| **p == **n)
+                    .map(|i| args.get(i).cloned().unwrap_or(Ty::Unknown)),
+                _ => None,
+            });
+            Some(self.expand_depth(index, &substituted, from, depth + 1))
+        })
+    }
+
+    /// The type of the field `field` of a value of type `ty` (through references).
+    pub fn field(&self, index: &ItemIndex, ty: &Ty, field: &str, from: ModuleId) -> Ty {
+        let base = ty.strip_refs();
+        let Some(id) = base.head().and_then(|h| self.adt(index, h, from)) else {
+            return Ty::Unknown;
+        };
+        match index.item(id).types.as_deref() {
+            Some(ItemTypes::Adt {
+                fields,
+                generic: false,
+                ..
+            }) => fields
+                .iter()
+                .find(|(n, _)| **n == *field)
+                .map_or(Ty::Unknown, |(_, t)| {
+                    self.expand(index, &t.subst_self(base), from)
+                }),
+            _ => Ty::Unknown,
+        }
+    }
+
+    /// The type a struct literal or a path names (`Point`, `Self`, an alias).
+    pub fn path_type(&self, index: &ItemIndex, path: &syn::Path, from: ModuleId) -> Ty {
+        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        match index.resolve_path(from, &[], path) {
+            Resolution::Local(id)
+                if matches!(
+                    index.item(id).kind,
+                    ItemKind::Struct | ItemKind::Enum | ItemKind::Union | ItemKind::TypeAlias
+                ) && index.item(id).name == *segs.last().unwrap_or(&String::new()) =>
+            {
+                self.expand(index, &Ty::named(&index.item(id).name), from)
+            }
+            _ => Ty::Unknown,
+        }
+    }
+
+    /// One step of `*`: a reference's target, a `Box`'s content, or a local `Deref` impl's
+    /// target (with that impl's `deref`, which the step calls).
+    pub fn deref(&self, index: &ItemIndex, ty: &Ty, from: ModuleId) -> Option<(Ty, Option<Span>)> {
+        match ty {
+            Ty::Ref(_, t) => Some(((**t).clone(), None)),
+            Ty::Named(n, args) if matches!(&**n, "Box" | "Rc" | "Arc") => {
+                Some((args.first().cloned().unwrap_or(Ty::Unknown), None))
+            }
+            Ty::Named(..) => {
+                let r = self.trait_method(index, "Deref", "deref", ty, None, from)?;
+                let target = match r.ret {
+                    Ty::Ref(_, t) => *t,
+                    _ => Ty::Unknown,
+                };
+                Some((target, r.def))
+            }
+            _ => None,
+        }
+    }
+
+    /// `Trait::name` for `self_ty` (`<self_ty as Trait>::name`): the impl's method, or a
+    /// derived one. `args` (the types of the arguments after `self`, when known) choose
+    /// between impls of a generic trait (`From<A>`, `PartialEq<B>`).
+    pub fn trait_method(
+        &self,
+        index: &ItemIndex,
+        trait_: &str,
+        name: &str,
+        self_ty: &Ty,
+        args: Option<&[Ty]>,
+        from: ModuleId,
+    ) -> Option<Resolved> {
+        let head = self_ty.head()?;
+        let krate = index.crate_root(from);
+        let mut found: Vec<Resolved> = Vec::new();
+        for &first in self
+            .trait_impls
+            .get(&(trait_.into(), head.into()))
+            .into_iter()
+            .flatten()
+        {
+            let impl_item = index.item(first);
+            if index.crate_root(impl_item.module) != krate {
+                continue;
+            }
+            let Some(head) = impl_head(impl_item.types.as_deref()) else {
+                continue;
+            };
+            if !ty_matches(&head.self_ty, self_ty) {
+                continue;
+            }
+            let method = self
+                .methods
+                .get(&(head_name(&head.self_ty), name.into()))
+                .into_iter()
+                .flatten()
+                .copied()
+                .find(|&m| same_impl(index, m, first));
+            let resolved = match method {
+                Some(m) => self.resolved(index, m, self_ty),
+                // A method the impl does not write: the trait's default, which we see only
+                // for the workspace's traits.
+                None => self.trait_default(index, trait_, name, from)?,
+            };
+            if let (Some(args), Some(m)) = (args, method) {
+                if !self.params_match(index, m, self_ty, args, from) {
+                    continue;
+                }
+            }
+            found.push(resolved);
+        }
+        if found.is_empty() && self.derives(index, self_ty, trait_, from) {
+            return derived(trait_, name, self_ty);
+        }
+        match found.len() {
+            1 => found.pop(),
+            _ => None,
+        }
+    }
+
+    /// The default body of `name` in the workspace trait `trait_`.
+    fn trait_default(
+        &self,
+        index: &ItemIndex,
+        trait_: &str,
+        name: &str,
+        from: ModuleId,
+    ) -> Option<Resolved> {
+        let ids = self.traits.get(&(index.crate_root(from), trait_.into()))?;
+        let [id] = ids.as_slice() else { return None };
+        let Some(ItemTypes::Trait { methods, .. }) = index.item(*id).types.as_deref() else {
+            return None;
+        };
+        let m = methods.iter().find(|m| &*m.name == name)?;
+        Some(Resolved {
+            def: Some(m.default?),
+            ret: Ty::Unknown,
+        })
+    }
+
+    /// Whether the workspace trait `trait_` (of the crate of `from`) has a method `name` with
+    /// a default body: its span.
+    pub fn default_of(
+        &self,
+        index: &ItemIndex,
+        trait_: &str,
+        name: &str,
+        from: ModuleId,
+    ) -> Option<Span> {
+        self.trait_default(index, trait_, name, from)?.def
+    }
+
+    fn derives(&self, index: &ItemIndex, ty: &Ty, trait_: &str, from: ModuleId) -> bool {
+        let Some(id) = ty.head().and_then(|h| self.adt(index, h, from)) else {
+            return false;
+        };
+        matches!(index.item(id).types.as_deref(),
+            Some(ItemTypes::Adt { derives, .. }) if derives.iter().any(|d| &**d == trait_))
+    }
+
+    fn resolved(&self, index: &ItemIndex, m: ItemId, self_ty: &Ty) -> Resolved {
+        let item = index.item(m);
+        let ret = match item.types.as_deref() {
+            Some(ItemTypes::Fn { ret, .. }) => {
+                self.expand(index, &ret.subst_self(self_ty), item.module)
+            }
+            _ => Ty::Unknown,
+        };
+        Resolved {
+            def: Some(item.span),
+            ret,
+        }
+    }
+
+    fn params_match(
+        &self,
+        index: &ItemIndex,
+        m: ItemId,
+        self_ty: &Ty,
+        args: &[Ty],
+        from: ModuleId,
+    ) -> bool {
+        let Some(ItemTypes::Fn { params, .. }) = index.item(m).types.as_deref() else {
+            return true;
+        };
+        params.iter().zip(args).all(|(p, a)| {
+            let p = self.expand(index, &p.subst_self(self_ty), from);
+            !p.is_known() || !a.is_known() || p == *a
+        })
+    }
+
+    /// What `recv.name(args)` runs, where `recv` has type `recv_ty`.
+    pub fn method_call(
+        &self,
+        index: &ItemIndex,
+        recv_ty: &Ty,
+        name: &str,
+        args: &[Ty],
+        expected: &Ty,
+        from: ModuleId,
+    ) -> MethodCall {
+        let mut out = MethodCall::default();
+        if self.blanket.contains(name) {
+            return out;
+        }
+        let mut cur = self.expand(index, recv_ty, from);
+        for _ in 0..AUTODEREF_STEPS {
+            // By value: a `&T` receiver matches `&self` methods of `T`; a `T`, `self` ones.
+            let by_value = match &cur {
+                Ty::Ref(m, inner) => {
+                    match self.probe(index, inner, name, Receiver::Ref(*m), args, expected, from) {
+                        Probe::NotFound => {
+                            self.probe_ref_impl(index, &cur, name, Receiver::Value, from)
+                        }
+                        p => p,
+                    }
+                }
+                t => self.probe(index, t, name, Receiver::Value, args, expected, from),
+            };
+            match by_value {
+                Probe::Found(r) => {
+                    out.method = Some(r);
+                    return out;
+                }
+                Probe::Unknown => return MethodCall::default(),
+                Probe::NotFound => {}
+            }
+            for m in [Mutability::Shared, Mutability::Mut] {
+                let autoref = match &cur {
+                    Ty::Ref(..) => self.probe_ref_impl(index, &cur, name, Receiver::Ref(m), from),
+                    _ => self.probe(index, &cur, name, Receiver::Ref(m), args, expected, from),
+                };
+                {
+                    match autoref {
+                        Probe::Found(r) => {
+                            out.method = Some(r);
+                            return out;
+                        }
+                        Probe::Unknown => return MethodCall::default(),
+                        Probe::NotFound => {}
+                    }
+                }
+            }
+            match self.deref(index, &cur, from) {
+                Some((next, call)) => {
+                    out.derefs.extend(call);
+                    cur = self.expand(index, &next, from);
+                }
+                None => return MethodCall::default(),
+            }
+        }
+        MethodCall::default()
+    }
+
+    /// The methods `name` of our trait impls for a reference type (`impl Read for &Fd`),
+    /// taking `self` as `receiver`. std implements many traits for references too, but a
+    /// name that none of ours has there is looked for further.
+    fn probe_ref_impl(
+        &self,
+        index: &ItemIndex,
+        ty: &Ty,
+        name: &str,
+        receiver: Receiver,
+        from: ModuleId,
+    ) -> Probe {
+        let krate = index.crate_root(from);
+        let found: Vec<ItemId> = self
+            .methods
+            .get(&("".into(), name.into()))
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&m| {
+                let item = index.item(m);
+                index.crate_root(item.module) == krate
+                    && impl_head(item.types.as_deref())
+                        .is_some_and(|h| matches!(h.self_ty, Ty::Ref(..)) && ty_matches(&h.self_ty, ty))
+                    && matches!(item.types.as_deref(), Some(ItemTypes::Fn { receiver: r, .. }) if *r == receiver)
+            })
+            .collect();
+        match found.as_slice() {
+            [] => Probe::NotFound,
+            [one] => Probe::Found(self.resolved(index, *one, ty)),
+            _ => Probe::Unknown,
+        }
+    }
+
+    /// The methods `name` of `ty` taking `self` as `receiver`, at one step of the lookup.
+    #[allow(clippy::too_many_arguments)]
+    fn probe(
+        &self,
+        index: &ItemIndex,
+        ty: &Ty,
+        name: &str,
+        receiver: Receiver,
+        args: &[Ty],
+        expected: &Ty,
+        from: ModuleId,
+    ) -> Probe {
+        let Some(head) = ty.head() else {
+            return Probe::Unknown;
+        };
+        let local = self.is_local_adt(index, ty, from);
+        if !local && (maybe_inherent(name) || ty.is_primitive() && name.starts_with("to")) {
+            return Probe::Unknown;
+        }
+        let krate = index.crate_root(from);
+        let candidates: Vec<ItemId> = self
+            .methods
+            .get(&(head.into(), name.into()))
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&m| {
+                let item = index.item(m);
+                index.crate_root(item.module) == krate
+                    && impl_head(item.types.as_deref()).is_some_and(|h| ty_matches(&h.self_ty, ty))
+                    && matches!(item.types.as_deref(), Some(ItemTypes::Fn { receiver: r, .. }) if *r == receiver)
+            })
+            .collect();
+        let inherent: Vec<ItemId> = candidates
+            .iter()
+            .copied()
+            .filter(|&m| matches!(&index.item(m).kind, ItemKind::Method { trait_: None, .. }))
+            .collect();
+        if let [one] = inherent.as_slice() {
+            return Probe::Found(self.resolved(index, *one, ty));
+        }
+        if inherent.len() > 1 {
+            return Probe::Unknown;
+        }
+        let traits: Vec<ItemId> = candidates
+            .iter()
+            .copied()
+            .filter(|&m| self.params_match(index, m, ty, args, from))
+            .collect();
+        match traits.as_slice() {
+            [one] => return Probe::Found(self.resolved(index, *one, ty)),
+            [] if !candidates.is_empty() => return Probe::Unknown,
+            [] => {}
+            _ => return Probe::Unknown,
+        }
+        // Methods a derive gives the type.
+        for (trait_, method, r, _) in DERIVED {
+            if *method == name && *r == receiver && self.derives(index, ty, trait_, from) {
+                return derived(trait_, name, ty).map_or(Probe::Unknown, Probe::Found);
+            }
+        }
+        if STD_BLANKET.contains(&name) {
+            return match (name, receiver) {
+                // `ToString` for every `Display` type: runs its `fmt`.
+                ("to_string", Receiver::Ref(Mutability::Shared)) => {
+                    match self.trait_method(index, "Display", "fmt", ty, None, from) {
+                        Some(r) => Probe::Found(Resolved {
+                            def: r.def,
+                            ret: Ty::named("String"),
+                        }),
+                        None => Probe::Unknown,
+                    }
+                }
+                // `Into<U>` for every `T` where `U: From<T>`: runs `U::from`.
+                ("into", Receiver::Value) if expected.is_known() => {
+                    match self.trait_method(
+                        index,
+                        "From",
+                        "from",
+                        expected,
+                        Some(std::slice::from_ref(ty)),
+                        from,
+                    ) {
+                        Some(r) => Probe::Found(r),
+                        None => Probe::Unknown,
+                    }
+                }
+                _ => Probe::Unknown,
+            };
+        }
+        // A type we see all the methods of has none here: look further. A foreign type with
+        // a method of that name from one of our traits, taking `self` another way, has it
+        // further too (the name is not one std's types may have, see above).
+        let ours_elsewhere = || {
+            self.methods
+                .get(&(head.into(), name.into()))
+                .into_iter()
+                .flatten()
+                .any(|&m| index.crate_root(index.item(m).module) == krate)
+        };
+        if local || ours_elsewhere() {
+            Probe::NotFound
+        } else {
+            Probe::Unknown
+        }
+    }
+
+    /// What `Type::name(args)` runs, `Type` being `self_ty` (`Self::f`, `Point::new`).
+    pub fn assoc_call(
+        &self,
+        index: &ItemIndex,
+        self_ty: &Ty,
+        name: &str,
+        args: &[Ty],
+        from: ModuleId,
+    ) -> Option<Resolved> {
+        if !self.is_local_adt(index, self_ty, from) {
+            return None;
+        }
+        let head = self_ty.head()?;
+        let krate = index.crate_root(from);
+        let candidates: Vec<ItemId> = self
+            .methods
+            .get(&(head.into(), name.into()))
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&m| index.crate_root(index.item(m).module) == krate)
+            .collect();
+        let inherent: Vec<ItemId> = candidates
+            .iter()
+            .copied()
+            .filter(|&m| matches!(&index.item(m).kind, ItemKind::Method { trait_: None, .. }))
+            .collect();
+        let pick = |ids: &[ItemId]| match ids {
+            [one] => Some(self.resolved(index, *one, self_ty)),
+            _ => None,
+        };
+        if !inherent.is_empty() {
+            return pick(&inherent);
+        }
+        // A trait method called as `Type::f(x, ..)`: `x` is the receiver when it takes one.
+        let traits: Vec<ItemId> = candidates
+            .iter()
+            .copied()
+            .filter(|&m| {
+                let skip = match index.item(m).types.as_deref() {
+                    Some(ItemTypes::Fn {
+                        receiver: Receiver::None,
+                        ..
+                    }) => 0,
+                    _ => 1,
+                };
+                self.params_match(index, m, self_ty, args.get(skip..).unwrap_or(&[]), from)
+            })
+            .collect();
+        if candidates.is_empty() {
+            for (trait_, method, _, _) in DERIVED {
+                if *method == name && self.derives(index, self_ty, trait_, from) {
+                    return derived(trait_, name, self_ty);
+                }
+            }
+        }
+        pick(&traits)
+    }
+}
+
+enum Probe {
+    Found(Resolved),
+    /// No method of that name here, and we see all there is: look at the next step.
+    NotFound,
+    /// Something we cannot see may answer: stop.
+    Unknown,
+}
+
+fn derived(trait_: &str, name: &str, self_ty: &Ty) -> Option<Resolved> {
+    let (_, _, _, ret) = DERIVED
+        .iter()
+        .find(|(t, m, _, _)| *t == trait_ && *m == name)?;
+    Some(Resolved {
+        def: None,
+        ret: match ret {
+            Some(DerivedRet::SelfTy) => self_ty.clone(),
+            Some(DerivedRet::Bool) => Ty::named("bool"),
+            None => Ty::Unknown,
+        },
+    })
+}
+
+fn impl_head(types: Option<&ItemTypes>) -> Option<&ImplHead> {
+    match types? {
+        ItemTypes::Fn { impl_, .. } => impl_.as_deref(),
+        _ => None,
+    }
+}
+
+fn head_name(ty: &Ty) -> Box<str> {
+    ty.head().unwrap_or("").into()
+}
+
+/// Whether two methods come from one `impl` block (same file, same head).
+fn same_impl(index: &ItemIndex, a: ItemId, b: ItemId) -> bool {
+    let (ia, ib) = (index.item(a), index.item(b));
+    if ia.module != ib.module {
+        return false;
+    }
+    match (
+        impl_head(ia.types.as_deref()),
+        impl_head(ib.types.as_deref()),
+        &ia.kind,
+        &ib.kind,
+    ) {
+        (
+            Some(ha),
+            Some(hb),
+            ItemKind::Method { trait_: ta, .. },
+            ItemKind::Method { trait_: tb, .. },
+        ) => ta == tb && ha.self_ty == hb.self_ty && ha.trait_args == hb.trait_args,
+        _ => false,
+    }
+}
+
+/// Whether an impl's self type (where [`Ty::Unknown`] stands for a generic parameter) covers
+/// `ty`. Unknown parts of `ty` match anything: the caller checks that one impl is left.
+pub fn ty_matches(impl_ty: &Ty, ty: &Ty) -> bool {
+    match (impl_ty, ty) {
+        (Ty::Unknown, _) | (_, Ty::Unknown) => true,
+        (Ty::Named(a, xs), Ty::Named(b, ys)) => {
+            a == b
+                && (xs.is_empty()
+                    || ys.is_empty()
+                    || xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| ty_matches(x, y)))
+        }
+        (Ty::Ref(m, x), Ty::Ref(n, y)) => m == n && ty_matches(x, y),
+        (Ty::Dyn(a), Ty::Dyn(b)) => a == b,
+        (Ty::Tuple(xs), Ty::Tuple(ys)) => {
+            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| ty_matches(x, y))
+        }
+        (Ty::Slice(x), Ty::Slice(y)) | (Ty::Array(x), Ty::Array(y)) => ty_matches(x, y),
+        _ => false,
+    }
+}

@@ -1,0 +1,328 @@
+//! std's macros read as the expressions they take: `println!("{}", f(x))` evaluates `f(x)`
+//! and formats it with `Display`; `assert_eq!(a, b)` compares with `==`; `vec![a, b]` builds
+//! from `a` and `b`. The one home of what gomem knows about std's macros, so that every
+//! fact collector sees inside them.
+//!
+//! A macro is known by the last segment of its path (`std::println!` is `println!`): a
+//! workspace macro of the same name is read the same way, which errs on the side of seeing
+//! calls that its expansion may not make; unknown macros stay opaque.
+
+use syn::Expr;
+
+/// What a known macro does besides evaluating its arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Evaluates its arguments and goes on.
+    Plain,
+    /// May panic (`assert!`): a way out of the fn, then the path goes on.
+    MayPanic,
+    /// Always panics (`panic!`, `unreachable!`, `todo!`).
+    Panics,
+}
+
+/// The shape of a known macro's arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// `fmt, args..`
+    Format,
+    /// `writer, fmt, args..`
+    Write,
+    /// `n` expressions, then an optional `fmt, args..` (`assert!`: 1, `assert_eq!`: 2).
+    ExprsThenFormat(usize),
+    /// Comma-separated expressions (`dbg!`, `vec![a, b]`), or `vec![e; n]`.
+    Exprs,
+    /// One expression, then a pattern (`matches!`).
+    FirstExpr,
+    /// Nothing evaluated at run time (`stringify!`, `include_str!`, `line!`..).
+    Nothing,
+}
+
+/// std's (and `log`'s) macros, by name.
+const MACROS: &[(&str, Shape, Effect)] = &[
+    ("println", Shape::Format, Effect::Plain),
+    ("print", Shape::Format, Effect::Plain),
+    ("eprintln", Shape::Format, Effect::Plain),
+    ("eprint", Shape::Format, Effect::Plain),
+    ("format", Shape::Format, Effect::Plain),
+    ("format_args", Shape::Format, Effect::Plain),
+    ("write", Shape::Write, Effect::Plain),
+    ("writeln", Shape::Write, Effect::Plain),
+    ("panic", Shape::Format, Effect::Panics),
+    ("unreachable", Shape::Format, Effect::Panics),
+    ("todo", Shape::Format, Effect::Panics),
+    ("unimplemented", Shape::Format, Effect::Panics),
+    ("assert", Shape::ExprsThenFormat(1), Effect::MayPanic),
+    ("debug_assert", Shape::ExprsThenFormat(1), Effect::MayPanic),
+    ("assert_eq", Shape::ExprsThenFormat(2), Effect::MayPanic),
+    ("assert_ne", Shape::ExprsThenFormat(2), Effect::MayPanic),
+    (
+        "debug_assert_eq",
+        Shape::ExprsThenFormat(2),
+        Effect::MayPanic,
+    ),
+    (
+        "debug_assert_ne",
+        Shape::ExprsThenFormat(2),
+        Effect::MayPanic,
+    ),
+    ("dbg", Shape::Exprs, Effect::Plain),
+    ("vec", Shape::Exprs, Effect::Plain),
+    ("matches", Shape::FirstExpr, Effect::Plain),
+    ("debug", Shape::Format, Effect::Plain),
+    ("info", Shape::Format, Effect::Plain),
+    ("warn", Shape::Format, Effect::Plain),
+    ("error", Shape::Format, Effect::Plain),
+    ("trace", Shape::Format, Effect::Plain),
+    ("concat", Shape::Nothing, Effect::Plain),
+    ("stringify", Shape::Nothing, Effect::Plain),
+    ("include_str", Shape::Nothing, Effect::Plain),
+    ("include_bytes", Shape::Nothing, Effect::Plain),
+    ("env", Shape::Nothing, Effect::Plain),
+    ("option_env", Shape::Nothing, Effect::Plain),
+    ("line", Shape::Nothing, Effect::Plain),
+    ("column", Shape::Nothing, Effect::Plain),
+    ("file", Shape::Nothing, Effect::Plain),
+    ("module_path", Shape::Nothing, Effect::Plain),
+    ("cfg", Shape::Nothing, Effect::Plain),
+];
+
+/// The formatting trait a placeholder calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FmtTrait {
+    Display,
+    Debug,
+    /// `{:x}`, `{:e}`, `{:p}`..: traits no lint follows.
+    Other,
+}
+
+/// What a placeholder formats: an argument by position, or a name (a `name = value` argument,
+/// or a variable captured from the scope: `{self}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FmtArg {
+    /// Index into [`MacroArgs::exprs`].
+    Expr(usize),
+    Captured(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placeholder {
+    pub arg: FmtArg,
+    pub trait_: FmtTrait,
+}
+
+/// A known macro's invocation, read.
+#[derive(Debug)]
+pub struct MacroArgs {
+    pub effect: Effect,
+    /// The expressions it evaluates, in order (a named argument `x = e` as `e`).
+    pub exprs: Vec<Expr>,
+    pub placeholders: Vec<Placeholder>,
+}
+
+/// The effect of the macro named `name`, if gomem knows it.
+pub fn effect(name: &str) -> Option<Effect> {
+    MACROS.iter().find(|(n, ..)| *n == name).map(|(_, _, e)| *e)
+}
+
+/// Reads a known macro's arguments; `None` for an unknown macro or arguments that do not
+/// parse as the macro's shape.
+pub fn read(mac: &syn::Macro) -> Option<MacroArgs> {
+    let name = mac.path.segments.last()?.ident.to_string();
+    let &(_, shape, effect) = MACROS.iter().find(|(n, ..)| *n == name)?;
+    if shape == Shape::Nothing {
+        return Some(MacroArgs {
+            effect,
+            exprs: Vec::new(),
+            placeholders: Vec::new(),
+        });
+    }
+    if name == "vec" {
+        // `vec![e; n]`
+        let repeat = mac.parse_body_with(|input: syn::parse::ParseStream| {
+            let e: Expr = input.parse()?;
+            let _: syn::Token![;] = input.parse()?;
+            let n: Expr = input.parse()?;
+            Ok(vec![e, n])
+        });
+        if let Ok(exprs) = repeat {
+            return Some(MacroArgs {
+                effect,
+                exprs,
+                placeholders: Vec::new(),
+            });
+        }
+    }
+    if shape == Shape::FirstExpr {
+        let first = mac.parse_body_with(|input: syn::parse::ParseStream| {
+            let e: Expr = input.parse()?;
+            let _: proc_macro2::TokenStream = input.parse()?;
+            Ok(e)
+        });
+        return first.ok().map(|e| MacroArgs {
+            effect,
+            exprs: vec![e],
+            placeholders: Vec::new(),
+        });
+    }
+    let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+    let args: Vec<Expr> = mac.parse_body_with(parser).ok()?.into_iter().collect();
+    let fmt_at = match shape {
+        Shape::Format => Some(0),
+        Shape::Write => Some(1),
+        Shape::ExprsThenFormat(n) => Some(n),
+        _ => None,
+    };
+    let mut exprs = Vec::with_capacity(args.len());
+    let mut names = Vec::new();
+    for a in args {
+        match a {
+            // `name = value` after the format string.
+            Expr::Assign(x) if matches!(&*x.left, Expr::Path(p) if p.path.get_ident().is_some()) => {
+                if let Expr::Path(p) = &*x.left {
+                    names.push((p.path.get_ident().map(|i| i.to_string()), exprs.len()));
+                }
+                exprs.push(*x.right);
+            }
+            e => exprs.push(e),
+        }
+    }
+    let placeholders = match fmt_at.and_then(|i| exprs.get(i)) {
+        Some(Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        })) => {
+            let first = fmt_at.unwrap_or(0) + 1;
+            parse_placeholders(&s.value())
+                .into_iter()
+                .filter_map(|(arg, trait_)| {
+                    let arg = match arg {
+                        RawArg::Position(i) => FmtArg::Expr(first + i),
+                        RawArg::Name(n) => {
+                            match names.iter().find(|(m, _)| m.as_deref() == Some(&n)) {
+                                Some((_, i)) => FmtArg::Expr(*i),
+                                None => FmtArg::Captured(n),
+                            }
+                        }
+                    };
+                    if let FmtArg::Expr(i) = arg {
+                        if i >= exprs.len() {
+                            return None;
+                        }
+                    }
+                    Some(Placeholder { arg, trait_ })
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    Some(MacroArgs {
+        effect,
+        exprs,
+        placeholders,
+    })
+}
+
+enum RawArg {
+    Position(usize),
+    Name(String),
+}
+
+/// The placeholders of a format string: which argument each formats, and with which trait.
+fn parse_placeholders(fmt: &str) -> Vec<(RawArg, FmtTrait)> {
+    let mut out = Vec::new();
+    let mut next = 0;
+    let mut chars = fmt.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '{' if chars.peek().map(|(_, c)| *c) == Some('{') => {
+                chars.next();
+            }
+            '{' => {
+                let rest = &fmt[i + 1..];
+                let Some(end) = rest.find('}') else { break };
+                let inner = &rest[..end];
+                let (arg, spec) = inner.split_once(':').unwrap_or((inner, ""));
+                // `{:.*}` takes the precision from the next positional argument first.
+                if spec.contains(".*") {
+                    next += 1;
+                }
+                let arg = arg.trim();
+                let raw = if arg.is_empty() {
+                    next += 1;
+                    RawArg::Position(next - 1)
+                } else if let Ok(n) = arg.parse::<usize>() {
+                    RawArg::Position(n)
+                } else {
+                    RawArg::Name(arg.to_string())
+                };
+                let trait_ = match spec.chars().last() {
+                    None => FmtTrait::Display,
+                    Some('?') => FmtTrait::Debug,
+                    Some('x' | 'X' | 'o' | 'b' | 'e' | 'E' | 'p') => FmtTrait::Other,
+                    Some(_) => FmtTrait::Display,
+                };
+                out.push((raw, trait_));
+                for _ in 0..inner.chars().count() + 1 {
+                    chars.next();
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_str(src: &str) -> MacroArgs {
+        let mac: syn::Macro = syn::parse_str(src).unwrap();
+        read(&mac).unwrap()
+    }
+
+    #[test]
+    fn placeholders_name_their_arguments_and_traits() {
+        let m = read_str(r#"write!(f, "{} and {:?}, {{literal}} {x:>4} {1:#?} {:x}", a, b, c)"#);
+        assert_eq!(m.exprs.len(), 5);
+        assert_eq!(
+            m.placeholders,
+            vec![
+                Placeholder {
+                    arg: FmtArg::Expr(2),
+                    trait_: FmtTrait::Display
+                },
+                Placeholder {
+                    arg: FmtArg::Expr(3),
+                    trait_: FmtTrait::Debug
+                },
+                Placeholder {
+                    arg: FmtArg::Captured("x".into()),
+                    trait_: FmtTrait::Display
+                },
+                Placeholder {
+                    arg: FmtArg::Expr(3),
+                    trait_: FmtTrait::Debug
+                },
+                Placeholder {
+                    arg: FmtArg::Expr(4),
+                    trait_: FmtTrait::Other
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn named_arguments_and_asserts() {
+        let m = read_str(r#"println!("{v}", v = self)"#);
+        assert_eq!(m.placeholders[0].arg, FmtArg::Expr(1));
+        let m = read_str(r#"assert_eq!(a, b, "{}", c)"#);
+        assert_eq!(m.effect, Effect::MayPanic);
+        assert_eq!(m.placeholders[0].arg, FmtArg::Expr(3));
+        let m = read_str("vec![f(); n]");
+        assert_eq!(m.exprs.len(), 2);
+        let m = read_str("matches!(x.kind(), Kind::A | Kind::B)");
+        assert_eq!(m.exprs.len(), 1);
+        assert!(read(&syn::parse_str("my_macro!(a, b)").unwrap()).is_none());
+    }
+}
