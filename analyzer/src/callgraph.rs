@@ -7,15 +7,16 @@
 //! What a call resolves to (best effort, and never a guess):
 //! - paths to free fns, through `use` aliases, globs, `self::`/`super::`/`crate::` (the
 //!   [`ItemIndex`]'s resolution), and fns nested in a fn body, by name;
-//! - `Self::f(..)`, `Type::f(..)` and `self.f(..)` to the method `f` of that type in the same
-//!   crate, when exactly one such method exists (an inherent method wins over trait methods,
-//!   as in rustc's method lookup). Two trait impls for one type with a method of the same name
-//!   (`From<A>` and `From<B>`) are ambiguous: no edge.
+//! - methods, trait calls, operators, `*`, `[]` and format placeholders, by the types of the
+//!   expressions involved: the walk of a body computes, along with the calls, the type of each
+//!   expression as far as the source tells (`self`, typed parameters and locals, fields,
+//!   literals, what resolved calls return), and the [`crate::semantics`] layer picks the fn.
 //!
-//! What it does not resolve: calls through closures, fn pointers and trait objects, methods
-//! on any receiver but `self`, `self` calls in trait default methods (an implementor may
-//! override the callee), generic calls (`T::f()`), and calls inside macro invocations. A name
-//! bound as a local (a parameter or `let` holding a closure) is never taken for a fn.
+//! What it does not resolve: calls through closures kept for later, fn pointers, trait
+//! objects and generic parameters, methods of types whose methods we do not all see, calls
+//! from a trait's default method to another method (an implementor may override the callee),
+//! and calls inside unknown macros. A name bound as a local (a parameter or `let` holding a
+//! closure) is never taken for a fn, and a local bound twice in a body has no type.
 //!
 //! A call is *certain* when every path through its fn makes it before the fn returns: a
 //! forward must-analysis over the body's structure, where `return`, `?`, panicking macros
@@ -25,6 +26,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use petgraph::graph::{DiGraph, NodeIndex};
+use quote::ToTokens;
 use syn::visit::Visit;
 use syn::{Expr, Stmt};
 
@@ -50,6 +52,8 @@ pub const UNKNOWN_STACK: u64 = u64::MAX;
 #[derive(Debug)]
 pub struct FnFacts {
     pub name: String,
+    /// How messages name it: `f`, `Type::f`, `<Type as Trait>::f`, `Trait::f` (a default).
+    pub path: String,
     /// The fn's name where it is defined; also its identity (an index item's span).
     pub def: Span,
     pub module: ModuleId,
@@ -98,6 +102,9 @@ pub struct CallSite {
     /// The stack of the thread the call runs on, when the analysis can tell (a closure given
     /// to `thread::spawn`, a `#[test]`); `None` means the main thread or unknown.
     pub stack: Option<u64>,
+    /// Whether the future the call returns is awaited right there (`f().await`,
+    /// `Box::pin(f()).await`): an async fn's body then runs on this stack, inside this poll.
+    pub awaited: bool,
 }
 
 /// What an argument is, for the depth estimate of a recursion.
@@ -123,6 +130,7 @@ pub fn collect(cx: &FileContext<'_>) -> Vec<FnFacts> {
         self_ty: None,
         in_trait: None,
         generics: Vec::new(),
+        owner: None,
         fn_name: None,
         fn_def: None,
         nested: Vec::new(),
@@ -142,6 +150,8 @@ struct Collector<'a> {
     in_trait: Option<String>,
     /// The type parameters of the enclosing impl or trait.
     generics: Vec<String>,
+    /// How messages name the enclosing impl or trait: `Type`, `<Type as Trait>`, `Trait`.
+    owner: Option<String>,
     /// The fn whose body is being collected, and its definition.
     fn_name: Option<String>,
     fn_def: Option<Span>,
@@ -179,6 +189,18 @@ impl Collector<'_> {
                         .cx
                         .semantics
                         .expand(self.cx.index, &self_ty, self.module);
+                    let ty_name = self_ty
+                        .head()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| compact_tokens(&imp.self_ty));
+                    let owner = match &imp.trait_ {
+                        Some((t, _)) => format!(
+                            "<{ty_name} as {}>",
+                            t.segments.last().map(compact_tokens).unwrap_or_default()
+                        ),
+                        None => ty_name,
+                    };
+                    let outer_owner = self.owner.replace(owner);
                     let outer = self.self_ty.replace(self_ty);
                     let outer_generics = std::mem::replace(&mut self.generics, generics);
                     for it in &imp.items {
@@ -188,9 +210,11 @@ impl Collector<'_> {
                     }
                     self.generics = outer_generics;
                     self.self_ty = outer;
+                    self.owner = outer_owner;
                 }
                 syn::Item::Trait(t) => {
                     let outer = self.in_trait.replace(t.ident.to_string());
+                    let outer_owner = self.owner.replace(t.ident.to_string());
                     let outer_ty = self.self_ty.replace(Ty::SelfTy);
                     let outer_generics =
                         std::mem::replace(&mut self.generics, type_params(&t.generics));
@@ -202,6 +226,7 @@ impl Collector<'_> {
                     self.generics = outer_generics;
                     self.self_ty = outer_ty;
                     self.in_trait = outer;
+                    self.owner = outer_owner;
                 }
                 syn::Item::Mod(m) => {
                     if let Some((_, content)) = &m.content {
@@ -265,13 +290,19 @@ impl Collector<'_> {
         };
         let mut facts = FnFacts {
             name: sig.ident.to_string(),
+            path: match &self.owner {
+                Some(o) => format!("{o}::{}", sig.ident),
+                None => sig.ident.to_string(),
+            },
             def: self.span(&sig.ident),
             module: self.module,
             params,
             calls: Vec::new(),
             literal_tests: Vec::new(),
             has_body: body.is_some(),
-            is_async: sig.asyncness.is_some(),
+            // A fn that returns an async block as its future runs that block when the future
+            // is polled, as an async fn does.
+            is_async: sig.asyncness.is_some() || body.is_some_and(|b| future_tail(b).is_some()),
             rewritten_by: rewriting_attribute(attrs),
         };
         let Some(body) = body else {
@@ -302,6 +333,9 @@ impl Collector<'_> {
             ret,
             expected: None,
             tail_local: tail_local(body),
+            awaiting: false,
+            awaited_call: false,
+            future_tail: future_tail(body),
         };
         flow.expected = Some(flow.ret.clone());
         flow.block(body);
@@ -325,10 +359,14 @@ impl Collector<'_> {
         // Fns nested in the body are fns of their own, which see the same nested names (but
         // not the impl's `self`).
         let outer_ty = self.self_ty.take();
+        let outer_owner = self.owner.take();
+        let outer_trait = self.in_trait.take();
         for f in nested_bodies {
             self.body_fn(&f.attrs, &f.sig, Some(&f.block));
         }
         self.self_ty = outer_ty;
+        self.owner = outer_owner;
+        self.in_trait = outer_trait;
         self.nested.truncate(nested_before);
         self.imports.truncate(imports_before);
     }
@@ -368,6 +406,9 @@ const BODY_KEEPING_ATTRIBUTES: &[&str] = &[
     "main",
     "instrument",
     "escape",
+    // Rewrites `async fn f(..) { body }` into `fn f(..) -> Pin<Box<dyn Future>> {
+    // Box::pin(async move { body }) }`: the same calls, made when the future is polled.
+    "async_trait",
 ];
 
 /// Tools whose attributes (`#[rustfmt::skip]`, `#[clippy::..]`, `#[gomem::allow]`) only
@@ -448,6 +489,12 @@ struct Flow<'c, 'a> {
     expected: Option<Ty>,
     /// The local that the fn body ends with (`let x = ..; x`), whose type is the return type.
     tail_local: Option<String>,
+    /// Set while walking the operand of `.await`; taken by the first expression walked.
+    awaiting: bool,
+    /// Whether the call about to be recorded is awaited.
+    awaited_call: bool,
+    /// The async block the fn returns as its future, by address (see [`future_tail`]).
+    future_tail: Option<*const syn::ExprAsync>,
 }
 
 /// The operator traits: a binary operator, the trait and method it calls, and the method a
@@ -635,11 +682,19 @@ impl Flow<'_, '_> {
     /// as it is known.
     fn expr(&mut self, e: &Expr) -> Ty {
         let expected = self.expected.take();
+        let awaited = std::mem::take(&mut self.awaiting);
         match e {
-            Expr::Call(call) => self.call(call, expected),
-            Expr::MethodCall(mc) => self.method_call(mc, expected),
+            Expr::Call(call) => self.call(call, expected, awaited),
+            Expr::MethodCall(mc) => self.method_call(mc, expected, awaited),
             Expr::Closure(cl) => {
                 self.deferred(&cl.body, None);
+                Ty::Unknown
+            }
+            // The future a fn returns (`Box::pin(async move { .. })`, as `#[async_trait]`
+            // writes it) and an async block awaited in place run as part of the body.
+            Expr::Async(a) if awaited || self.future_tail == Some(a as *const _) => {
+                self.expected = expected;
+                self.block(&a.block);
                 Ty::Unknown
             }
             Expr::Async(a) => {
@@ -786,7 +841,9 @@ impl Flow<'_, '_> {
             Expr::Tuple(t) => Ty::Tuple(t.elems.iter().map(|x| self.expr(x)).collect()),
             Expr::Struct(s) => self.struct_lit(s),
             Expr::Await(a) => {
+                self.awaiting = true;
                 self.expr(&a.base);
+                self.awaiting = false;
                 Ty::Unknown
             }
             Expr::Cast(c) => {
@@ -816,10 +873,12 @@ impl Flow<'_, '_> {
             }
             Expr::Group(g) => {
                 self.expected = expected;
+                self.awaiting = awaited;
                 self.expr(&g.expr)
             }
             Expr::Paren(p) => {
                 self.expected = expected;
+                self.awaiting = awaited;
                 self.expr(&p.expr)
             }
             Expr::Index(i) => {
@@ -894,7 +953,7 @@ impl Flow<'_, '_> {
         Ty::Unknown
     }
 
-    fn call(&mut self, call: &syn::ExprCall, expected: Option<Ty>) -> Ty {
+    fn call(&mut self, call: &syn::ExprCall, expected: Option<Ty>, awaited: bool) -> Ty {
         // A closure called where it is written runs right there: `(|| f(x))()`.
         if let Expr::Closure(cl) = peel(&call.func) {
             for a in &call.args {
@@ -904,7 +963,15 @@ impl Flow<'_, '_> {
         }
         self.expr(&call.func);
         let spawned = self.spawned_closure(&call.func, call.args.iter());
-        let arg_tys = self.args(call.args.iter(), spawned);
+        // `Box::pin(f()).await` awaits `f()`.
+        let pins = matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "pin"));
+        let arg_tys = if awaited && pins && call.args.len() == 1 {
+            self.awaiting = true;
+            vec![self.expr(&call.args[0])]
+        } else {
+            self.args(call.args.iter(), spawned)
+        };
+        self.awaited_call = awaited;
         let Expr::Path(p) = &*call.func else {
             return Ty::Unknown;
         };
@@ -1067,10 +1134,11 @@ impl Flow<'_, '_> {
         }
     }
 
-    fn method_call(&mut self, mc: &syn::ExprMethodCall, expected: Option<Ty>) -> Ty {
+    fn method_call(&mut self, mc: &syn::ExprMethodCall, expected: Option<Ty>, awaited: bool) -> Ty {
         let recv = self.expr(&mc.receiver);
         let spawned = self.spawned_method(mc);
         let arg_tys = self.args(mc.args.iter(), spawned);
+        self.awaited_call = awaited;
         let name = mc.method.to_string();
         // In a trait's default body, `self.f()` on `Self` runs this default when `f` is the
         // fn itself (an implementor that overrides `f` does not run this body at all); any
@@ -1128,7 +1196,7 @@ impl Flow<'_, '_> {
             self.expr(&b.right)
         };
         self.literal_test(b);
-        let op = quote::ToTokens::to_token_stream(&b.op).to_string();
+        let op = b.op.to_token_stream().to_string();
         let Some(&(_, trait_, method, fallback)) = OPERATORS.iter().find(|(o, ..)| *o == op) else {
             return Ty::named("bool");
         };
@@ -1391,6 +1459,7 @@ impl Flow<'_, '_> {
             args,
             certain: false,
             stack: self.stack,
+            awaited: std::mem::take(&mut self.awaited_call),
         });
         let next = self.callees.len() as u32;
         let id = *self.callees.entry(callee).or_insert(next);
@@ -1612,6 +1681,36 @@ impl Flow<'_, '_> {
     }
 }
 
+/// The async block a fn body returns as its future: `async move { .. }` or
+/// `Box::pin(async move { .. })` as its tail.
+fn future_tail(body: &syn::Block) -> Option<*const syn::ExprAsync> {
+    let Stmt::Expr(tail, None) = body.stmts.last()? else {
+        return None;
+    };
+    match tail {
+        Expr::Async(a) => Some(a as *const _),
+        Expr::Call(c) if c.args.len() == 1 => match (&*c.func, &c.args[0]) {
+            (Expr::Path(p), Expr::Async(a))
+                if p.path.segments.last().is_some_and(|s| s.ident == "pin") =>
+            {
+                Some(a as *const _)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A type's tokens without the spaces the printer puts between them.
+fn compact_tokens(ty: &impl quote::ToTokens) -> String {
+    ty.to_token_stream()
+        .to_string()
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace("& ", "&")
+}
+
 /// The local a block ends with (`let x = ..; x`), if any.
 fn tail_local(body: &syn::Block) -> Option<String> {
     match body.stmts.last()? {
@@ -1744,8 +1843,9 @@ impl<'f> CallGraph<'f> {
                 };
                 if let Some(&to) = def.as_ref().and_then(|d| by_def.get(d)) {
                     // Calling an async fn builds a future; its body runs when polled, on
-                    // whatever stack polls it: not a call on this stack.
-                    if !fns[to.index()].is_async {
+                    // whatever stack polls it: not a call on this stack, unless the caller
+                    // awaits it right there, polling it inside its own poll.
+                    if !fns[to.index()].is_async || call.awaited {
                         graph.add_edge(from, to, CallRef { call: ci });
                     }
                 }

@@ -134,6 +134,14 @@ fn unbounded_recursion() {
 }
 
 #[test]
+fn unbounded_recursion_traits() {
+    check_plain(
+        "unbounded_recursion_traits",
+        fixtures().join("lints/unbounded_recursion_traits.rs"),
+    );
+}
+
+#[test]
 fn unbounded_global() {
     check_plain(
         "unbounded_global",

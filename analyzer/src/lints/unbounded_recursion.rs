@@ -70,18 +70,29 @@ frame size used is a lower bound (return address, frame pointer and arguments, 1
 aligned), so a reported depth overflows in debug builds for sure; an optimizing build may turn
 simple recursions into loops, but nothing guarantees it.
 
-Calls are resolved best effort (see the `callgraph` module): free fns through `use`, nested fns,
-`Self::f`, `Type::f` and `self.f()` when one method of that name exists for the type. Calls
-through closures, fn pointers, trait objects and generics, and calls inside macros are not
-followed, so recursion through them is not seen. `self` calls in trait default methods are not
-followed, since implementors override them (`PartialEq::ne` calling `eq` is not a cycle).
+Calls are resolved best effort, with the types the source tells (see the `semantics` module):
+free fns through `use`, nested fns, `Type::f` and `Self::f`, methods on any receiver whose type
+is known (`self`, parameters, typed locals, fields, literals: `0.bar()` is `i32`'s), following
+Rust's lookup through references, `Box` and the crate's `Deref` impls; `Trait::f(x)` and
+`<T as Trait>::f(x)`; operators (`==` runs `PartialEq::eq`, `+` `Add::add`, `*x` `Deref::deref`,
+`x[i]` `Index::index`); `{}` and `{:?}` in std's format macros (`Display::fmt`,
+`Debug::fmt`), `to_string()` (`Display::fmt`), `into()` (the target's `From::from`),
+`Default::default()` and `..Default::default()` with the type they must produce; the arguments
+of std's macros (`assert!`, `vec!`, `println!`..); closures called where they are written; and
+the future a fn returns (`Box::pin(async move { .. })`, as `#[async_trait]` writes it), whose
+body runs when it is awaited. A trait's default method calling itself on `self` is followed;
+a default calling *another* method is not, since implementors override it (`PartialEq::ne`
+calling `eq` is not a cycle). Not followed: calls through closures stored for later, fn
+pointers, trait objects and generic parameters, methods of types whose methods we cannot all
+see (std's types, other crates'), and unknown macros; recursion through them is not seen.
 
 A fn under an attribute that gomem does not know to keep the body as written (an attribute
 macro such as `#[salsa::tracked]`, which turns `fn f(db) { f(db) + 1 }` into a memoized query
 with cycle recovery) is left alone: its calls may not be what they look like. rustc's
 attributes (`#[inline]`, `#[must_use]`, `#[track_caller]`, `#[cfg(..)]`...), tool attributes
 (`#[rustfmt::skip]`, `#[clippy::..]`), test harnesses (`#[test]`, `#[tokio::test]`),
-`#[tokio::main]` and `#[tracing::instrument]` keep the body and are judged as usual.
+`#[tokio::main]`, `#[tracing::instrument]` and `#[async_trait]` keep the body and are judged
+as usual.
 "#,
     check: Check::Crate(CrateCheck {
         facts: &callgraph::FACTS,
@@ -144,13 +155,13 @@ fn no_way_out(cg: &CallGraph, scc: &[NodeIndex]) -> Option<Diagnostic> {
         Diagnostic::new(
             LintId::UnboundedRecursion,
             first.def,
-            format!("`{}` cannot return without calling itself", first.name),
+            format!("`{}` cannot return without calling itself", first.path),
         )
         .primary_label("every path through this fn calls it again")
     } else {
         let names: Vec<String> = members
             .iter()
-            .map(|&n| format!("`{}`", cg.fn_of(n).name))
+            .map(|&n| format!("`{}`", cg.fn_of(n).path))
             .collect();
         Diagnostic::new(
             LintId::UnboundedRecursion,
@@ -167,7 +178,7 @@ fn no_way_out(cg: &CallGraph, scc: &[NodeIndex]) -> Option<Diagnostic> {
             let label = if to == n {
                 "recursive call on every path".to_string()
             } else {
-                format!("calls `{}` on every path", cg.fn_of(to).name)
+                format!("calls `{}` on every path", cg.fn_of(to).path)
             };
             d = d.label(call.span, label);
         }
@@ -231,12 +242,12 @@ fn too_deep(cg: &CallGraph, n: NodeIndex) -> Vec<Diagnostic> {
             call.expr,
             format!(
                 "this call recurses about {depth} levels deep into `{}`, which needs at least {} of stack: more than {stack_name} {}",
-                f.name,
+                f.path,
                 human_size(needed),
                 human_size(stack)
             ),
         )
-        .primary_label(format!("`{}` recurses {depth} times from here", f.name));
+        .primary_label(format!("`{}` recurses {depth} times from here", f.path));
         for c in &self_calls {
             d = d.label(
                 c.span,
@@ -246,11 +257,11 @@ fn too_deep(cg: &CallGraph, n: NodeIndex) -> Vec<Diagnostic> {
         out.push(
             d.note(format!(
                 "each frame of `{}` takes at least {frame} bytes (return address, frame pointer and arguments); debug builds take several times more, and an optimized build turns recursion into a loop only when it can",
-                f.name
+                f.path
             ))
             .help(format!(
                 "rewrite `{}` as a loop, or call it on a thread with a larger stack (`std::thread::Builder::new().stack_size(..)`)",
-                f.name
+                f.path
             )),
         );
     }
