@@ -20,6 +20,7 @@ use crate::allocation::sized_allocations;
 use crate::index::{flatten_use, macro_statics, Import, ItemKind, ModuleId, Resolution};
 use crate::lint::{FactSource, FileContext};
 use crate::span::Span;
+use crate::types::Ty;
 
 #[derive(Debug, Default)]
 pub struct GlobalFacts {
@@ -178,6 +179,8 @@ pub fn collect(cx: &FileContext<'_>) -> GlobalFacts {
         guards: HashMap::new(),
         facts: GlobalFacts::default(),
         types,
+        local_aliases: Vec::new(),
+        local_statics: Vec::new(),
     };
     c.visit_file(cx.syntax);
     c.facts
@@ -214,6 +217,11 @@ struct Collector<'a> {
     facts: GlobalFacts,
     /// The types of the globals this file declares (others' are not at hand).
     types: HashMap<Span, syn::Type>,
+    /// Type aliases declared in the enclosing fn bodies, innermost last.
+    local_aliases: Vec<(String, Ty)>,
+    /// Statics declared in the enclosing fn bodies (`fn cache() { static C: .. }`), which
+    /// the index does not see, by name and definition.
+    local_statics: Vec<(String, Span)>,
 }
 
 impl Collector<'_> {
@@ -221,12 +229,27 @@ impl Collector<'_> {
         Span::of_tokens(self.cx.file, node)
     }
 
+    /// A global's written type with type aliases expanded: those of the enclosing fn bodies,
+    /// then the crate's (`type Cache = Mutex<Vec<Entry>>; static C: Cache = ..`).
+    fn declared_type(&self, ty: &syn::Type) -> Ty {
+        let ty = Ty::from_syn(ty, &[]).map_named(&mut |t| match t {
+            Ty::Named(n, args) if args.is_empty() => self
+                .local_aliases
+                .iter()
+                .rev()
+                .find(|(a, _)| **a == **n)
+                .map(|(_, t)| t.clone()),
+            _ => None,
+        });
+        self.cx.semantics.expand(self.cx.index, &ty, self.module)
+    }
+
     fn declare(&mut self, s: &syn::ItemStatic, kind: DeclKind) {
         let kind = match (kind, &s.mutability) {
             (DeclKind::Static, syn::StaticMutability::Mut(_)) => DeclKind::StaticMut,
             (k, _) => k,
         };
-        let (collection, wrapped) = contents(&s.ty);
+        let (collection, wrapped) = contents(&self.declared_type(&s.ty));
         self.facts.decls.push(GlobalDecl {
             def: self.span(&s.ident),
             name: s.ident.to_string(),
@@ -243,6 +266,9 @@ impl Collector<'_> {
         if let Some(id) = path.get_ident() {
             if let Some(g) = self.guards.get(&id.to_string()) {
                 return Some(*g);
+            }
+            if let Some((_, def)) = self.local_statics.iter().rev().find(|(n, _)| id == n) {
+                return Some(*def);
             }
         }
         let last = path.segments.last()?.ident.to_string();
@@ -333,32 +359,22 @@ fn inner_collection(mut ty: &syn::Type) -> &syn::Type {
 }
 
 /// The collection a global's type holds, and whether a mutable wrapper is on the way.
-fn contents(ty: &syn::Type) -> (Option<&'static str>, bool) {
+fn contents(ty: &Ty) -> (Option<&'static str>, bool) {
     let mut wrapped = false;
     let mut ty = ty;
     loop {
-        let syn::Type::Path(p) = ty else {
+        let Ty::Named(name, args) = ty else {
             return (None, wrapped);
         };
-        let Some(last) = p.path.segments.last() else {
-            return (None, wrapped);
-        };
-        let name = last.ident.to_string();
-        if let Some(c) = COLLECTIONS.iter().find(|c| **c == name) {
+        if let Some(c) = COLLECTIONS.iter().find(|c| **c == &**name) {
             return (Some(c), wrapped);
         }
-        if MUTABLE_WRAPPERS.contains(&name.as_str()) {
+        if MUTABLE_WRAPPERS.contains(&&**name) {
             wrapped = true;
-        } else if !matches!(name.as_str(), "Arc" | "Rc" | "Box" | "Option") {
+        } else if !matches!(&**name, "Arc" | "Rc" | "Box" | "Option") {
             return (None, wrapped);
         }
-        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-            return (None, wrapped);
-        };
-        let Some(inner) = args.args.iter().find_map(|a| match a {
-            syn::GenericArgument::Type(t) => Some(t),
-            _ => None,
-        }) else {
+        let Some(inner) = args.first() else {
             return (None, wrapped);
         };
         ty = inner;
@@ -406,12 +422,28 @@ impl<'ast> Visit<'ast> for Collector<'_> {
     }
 
     fn visit_block(&mut self, b: &'ast syn::Block) {
+        let aliases_before = self.local_aliases.len();
+        let statics_before = self.local_statics.len();
         for stmt in &b.stmts {
-            if let syn::Stmt::Item(syn::Item::Use(u)) = stmt {
-                flatten_use(&u.tree, &mut Vec::new(), &mut self.imports);
+            match stmt {
+                syn::Stmt::Item(syn::Item::Use(u)) => {
+                    flatten_use(&u.tree, &mut Vec::new(), &mut self.imports)
+                }
+                syn::Stmt::Item(syn::Item::Type(t)) if t.generics.params.is_empty() => {
+                    let ty = self.declared_type(&t.ty);
+                    self.local_aliases.push((t.ident.to_string(), ty));
+                }
+                syn::Stmt::Item(syn::Item::Static(st)) => {
+                    let def = self.span(&st.ident);
+                    self.local_statics.push((st.ident.to_string(), def));
+                    self.types.insert(def, (*st.ty).clone());
+                }
+                _ => {}
             }
         }
         syn::visit::visit_block(self, b);
+        self.local_aliases.truncate(aliases_before);
+        self.local_statics.truncate(statics_before);
     }
 
     fn visit_local(&mut self, l: &'ast syn::Local) {

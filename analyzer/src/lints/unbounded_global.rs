@@ -45,7 +45,9 @@ A global that is shrunk or replaced anywhere in the crate (even on a path that r
 global that is handed to code the analysis does not follow (passed to a fn, a guard returned
 from a fn), since that code may shrink it; `pub` globals, which code outside the workspace may
 shrink; collections inside a global struct's fields. Growth through a `use` alias or a guard
-bound to a local is seen; growth inside macro invocations is not.
+bound to a local is seen, as are globals declared inside a fn body and types behind type
+aliases (the crate's, generic ones included, and those written in the enclosing fn); growth
+inside macro invocations is not.
 "#,
     check: Check::Crate(CrateCheck {
         facts: &globals::FACTS,
