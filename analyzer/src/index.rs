@@ -75,6 +75,8 @@ pub enum ItemTypes {
         receiver: Receiver,
         params: Vec<Ty>,
         ret: Ty,
+        /// The return type's shape, for the size of the value a call leaves on the stack.
+        ret_shape: TypeShape,
         impl_: Option<Box<ImplHead>>,
     },
     /// A struct, enum or union: named fields (tuple fields as `0`, `1`..) and derives.
@@ -362,6 +364,10 @@ fn fn_types(sig: &syn::Signature, impl_generics: &[String], head: Option<&ImplHe
         ret: match &sig.output {
             syn::ReturnType::Default => Ty::Tuple(Vec::new()),
             syn::ReturnType::Type(_, t) => Ty::from_syn(t, &generics),
+        },
+        ret_shape: match &sig.output {
+            syn::ReturnType::Type(_, t) if generics.is_empty() => TypeShape::from_syn(t),
+            _ => TypeShape::Unknown,
         },
         impl_: head.map(|h| Box::new(h.clone())),
     }

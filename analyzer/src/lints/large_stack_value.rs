@@ -6,7 +6,7 @@ use syn::{Expr, Stmt};
 use crate::callgraph::{MAIN_STACK, SPAWNED_STACK};
 use crate::consteval::ConstExpr;
 use crate::diagnostic::Diagnostic;
-use crate::index::{flatten_use, Import, ModuleId, Resolution};
+use crate::index::{flatten_use, Import, ItemKind, ItemTypes, ModuleId, Resolution};
 use crate::layout::{human_size, primitive_size, TypeShape};
 use crate::lint::{Check, FileContext, Lint};
 use crate::lint_defs::{Level, LintId};
@@ -369,6 +369,24 @@ impl Checker<'_> {
                     .value_size(&r.expr, elem_ty)
                     .or_else(|| element_size(&r.expr))?;
                 elem.checked_mul(u64::try_from(n).ok()?)
+            }
+            // A workspace fn's return value (`[make_page(); 64]`, `let t = table();`).
+            Expr::Call(c) => {
+                let Expr::Path(p) = peel(&c.func) else {
+                    return None;
+                };
+                let index = self.cx.index;
+                let Resolution::Local(id) = index.resolve_path(self.module, &self.imports, &p.path)
+                else {
+                    return None;
+                };
+                let item = index.item(id);
+                match (&item.kind, item.types.as_deref()) {
+                    (ItemKind::Fn, Some(ItemTypes::Fn { ret_shape, .. })) => {
+                        index.size_of(item.module, ret_shape)
+                    }
+                    _ => None,
+                }
             }
             Expr::Struct(s) if s.rest.is_none() => {
                 let ty = syn::Type::Path(syn::TypePath {
