@@ -1018,8 +1018,10 @@ impl Flow<'_, '_> {
             let generics = self.c.generics.clone();
             let self_ty = self.c.lower(&q.ty, &generics);
             let trait_ = p.path.segments.iter().nth(q.position.checked_sub(1)?)?;
+            let written = self.written_args(&trait_.arguments);
             return self.trait_call(
                 &trait_.ident.to_string(),
+                written.as_deref(),
                 &name,
                 Some(self_ty),
                 args,
@@ -1038,6 +1040,7 @@ impl Flow<'_, '_> {
             if self_ty == Ty::SelfTy {
                 return self.trait_call(
                     self.c.in_trait.clone()?.as_str(),
+                    None,
                     &name,
                     None,
                     args,
@@ -1053,7 +1056,10 @@ impl Flow<'_, '_> {
                     return None;
                 }
                 match item.kind {
-                    ItemKind::Trait => self.trait_call(prefix, &name, None, args, expected),
+                    ItemKind::Trait => {
+                        let written = self.written_args(&type_path.segments.last()?.arguments);
+                        self.trait_call(prefix, written.as_deref(), &name, None, args, expected)
+                    }
                     ItemKind::Struct | ItemKind::Enum | ItemKind::Union | ItemKind::TypeAlias => {
                         let ty = sem.path_type(index, &type_path, from);
                         sem.assoc_call(index, &ty, &name, args, from)
@@ -1066,7 +1072,8 @@ impl Flow<'_, '_> {
                 .iter()
                 .any(|(t, m, _)| t == prefix && *m == name) =>
             {
-                self.trait_call(prefix, &name, None, args, expected)
+                let written = self.written_args(&type_path.segments.last()?.arguments);
+                self.trait_call(prefix, written.as_deref(), &name, None, args, expected)
             }
             _ => None,
         }
@@ -1077,6 +1084,7 @@ impl Flow<'_, '_> {
     fn trait_call(
         &self,
         trait_: &str,
+        trait_args: Option<&[Ty]>,
         name: &str,
         self_ty: Option<Ty>,
         args: &[Ty],
@@ -1113,7 +1121,32 @@ impl Flow<'_, '_> {
                 ret: Ty::Unknown,
             });
         }
-        sem.trait_method(index, trait_, name, &self_ty, Some(rest), self.c.module)
+        sem.trait_method_of(
+            index,
+            trait_,
+            trait_args,
+            name,
+            &self_ty,
+            Some(rest),
+            self.c.module,
+        )
+    }
+
+    /// The type arguments written on a path segment (`PartialEq<str>`), if any.
+    fn written_args(&self, args: &syn::PathArguments) -> Option<Vec<Ty>> {
+        let syn::PathArguments::AngleBracketed(a) = args else {
+            return None;
+        };
+        let generics = self.c.generics.clone();
+        Some(
+            a.args
+                .iter()
+                .filter_map(|g| match g {
+                    syn::GenericArgument::Type(t) => Some(self.c.lower(t, &generics)),
+                    _ => None,
+                })
+                .collect(),
+        )
     }
 
     /// How the workspace trait `trait_`'s method `name` takes `self`.

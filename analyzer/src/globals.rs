@@ -363,15 +363,15 @@ fn contents(ty: &Ty) -> (Option<&'static str>, bool) {
     let mut wrapped = false;
     let mut ty = ty;
     loop {
-        let Ty::Named(name, args) = ty else {
+        let (Some(name), Ty::Named(_, args)) = (ty.last_segment(), ty) else {
             return (None, wrapped);
         };
-        if let Some(c) = COLLECTIONS.iter().find(|c| **c == &**name) {
+        if let Some(c) = COLLECTIONS.iter().find(|c| **c == name) {
             return (Some(c), wrapped);
         }
-        if MUTABLE_WRAPPERS.contains(&&**name) {
+        if MUTABLE_WRAPPERS.contains(&name) {
             wrapped = true;
-        } else if !matches!(&**name, "Arc" | "Rc" | "Box" | "Option") {
+        } else if !matches!(name, "Arc" | "Rc" | "Box" | "Option") {
             return (None, wrapped);
         }
         let Some(inner) = args.first() else {

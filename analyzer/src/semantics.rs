@@ -295,6 +295,8 @@ pub struct Semantics {
     traits: HashMap<(ModuleId, Box<str>), Vec<ItemId>>,
     /// Names of the workspace's ADTs, in any crate: the types worth tracking in a body.
     adt_names: HashSet<Box<str>>,
+    /// Each impl method's self type, read in the impl's module (see [`Semantics::expand`]).
+    impl_self: HashMap<ItemId, Ty>,
 }
 
 impl Semantics {
@@ -336,20 +338,33 @@ impl Semantics {
                 _ => {}
             }
         }
+        // Self types are read once every ADT and alias is known.
+        for (i, item) in index.items.iter().enumerate() {
+            if let Some(head) = impl_head(item.types.as_deref()) {
+                let ty = s.expand(index, &head.self_ty, item.module);
+                s.impl_self.insert(ItemId(i as u32), ty);
+            }
+        }
         s
+    }
+
+    /// The self type of the impl method `m`, as its module reads it.
+    fn impl_self_ty(&self, m: ItemId) -> &Ty {
+        self.impl_self.get(&m).unwrap_or(&Ty::Unknown)
     }
 
     /// Whether a body should track values of this type: it names a type of the workspace.
     pub fn worth_tracking(&self, ty: &Ty) -> bool {
-        match ty {
-            Ty::Named(n, args) => {
-                self.adt_names.contains(n) || args.iter().any(|a| self.worth_tracking(a))
+        ty.is_primitive()
+            || match ty {
+                Ty::Named(n, args) => {
+                    self.adt_names.contains(n) || args.iter().any(|a| self.worth_tracking(a))
+                }
+                Ty::Ref(_, t) | Ty::Slice(t) | Ty::Array(t) => self.worth_tracking(t),
+                Ty::Tuple(ts) => ts.iter().any(|t| self.worth_tracking(t)),
+                Ty::SelfTy | Ty::Dyn(_) => true,
+                Ty::Never | Ty::Unknown => false,
             }
-            Ty::Ref(_, t) | Ty::Slice(t) | Ty::Array(t) => self.worth_tracking(t),
-            Ty::Tuple(ts) => ts.iter().any(|t| self.worth_tracking(t)),
-            Ty::SelfTy | Ty::Dyn(_) => true,
-            Ty::Never | Ty::Unknown => false,
-        }
     }
 
     /// The struct, enum or union `name` of the crate of `from`, when there is exactly one.
@@ -382,7 +397,24 @@ impl Semantics {
             let Ty::Named(name, args) = t else {
                 return None;
             };
-            let ids = self.aliases.get(&(index.crate_root(from), name.clone()))?;
+            let krate = index.crate_root(from);
+            if let Some(ids) = self.adts.get(&(krate, name.clone())) {
+                // A name the crate gives a type of its own may still stand for another
+                // crate's type here (`use std::time::Instant;` beside a mirror `Instant`).
+                let path = syn::parse_str::<syn::Path>(name).ok()?;
+                let renamed: Box<str> = match index.resolve_path(from, &[], &path) {
+                    Resolution::Local(id) if ids.contains(&id) => return None,
+                    Resolution::Local(_) => return None,
+                    Resolution::External(p) => p.join("::").into(),
+                    _ => format!("?::{name}").into(),
+                };
+                let args = args
+                    .iter()
+                    .map(|a| self.expand_depth(index, a, from, depth + 1))
+                    .collect();
+                return Some(Ty::Named(renamed, args));
+            }
+            let ids = self.aliases.get(&(krate, name.clone()))?;
             let [id] = ids.as_slice() else {
                 return Some(Ty::Unknown);
             };
@@ -420,7 +452,7 @@ impl Semantics {
                 .iter()
                 .find(|(n, _)| **n == *field)
                 .map_or(Ty::Unknown, |(_, t)| {
-                    self.expand(index, &t.subst_self(base), from)
+                    self.expand(index, &t.subst_self(base), index.item(id).module)
                 }),
             _ => Ty::Unknown,
         }
@@ -436,7 +468,11 @@ impl Semantics {
                     ItemKind::Struct | ItemKind::Enum | ItemKind::Union | ItemKind::TypeAlias
                 ) && index.item(id).name == *segs.last().unwrap_or(&String::new()) =>
             {
-                self.expand(index, &Ty::named(&index.item(id).name), from)
+                self.expand(
+                    index,
+                    &Ty::named(&index.item(id).name),
+                    index.item(id).module,
+                )
             }
             _ => Ty::Unknown,
         }
@@ -474,8 +510,30 @@ impl Semantics {
         args: Option<&[Ty]>,
         from: ModuleId,
     ) -> Option<Resolved> {
-        let head = self_ty.head()?;
+        self.trait_method_of(index, trait_, None, name, self_ty, args, from)
+    }
+
+    /// [`Semantics::trait_method`] with the trait's arguments when the code writes them
+    /// (`<T as PartialEq<str>>::eq`).
+    ///
+    /// An impl of a generic trait (`From<A>`), or any impl for a type that is not the crate's
+    /// own (std implements `Index<usize>` for `Vec` beside the crate's `Index<MyIdx>`), is
+    /// chosen only when the arguments' types are known and match it; a derive counts as one
+    /// more impl.
+    #[allow(clippy::too_many_arguments)]
+    pub fn trait_method_of(
+        &self,
+        index: &ItemIndex,
+        trait_: &str,
+        trait_args: Option<&[Ty]>,
+        name: &str,
+        self_ty: &Ty,
+        args: Option<&[Ty]>,
+        from: ModuleId,
+    ) -> Option<Resolved> {
+        let head = self_ty.last_segment()?;
         let krate = index.crate_root(from);
+        let local = self.is_local_adt(index, self_ty, from);
         let mut found: Vec<Resolved> = Vec::new();
         for &first in self
             .trait_impls
@@ -490,36 +548,82 @@ impl Semantics {
             let Some(head) = impl_head(impl_item.types.as_deref()) else {
                 continue;
             };
-            if !ty_matches(&head.self_ty, self_ty) {
+            if !ty_matches(self.impl_self_ty(first), self_ty) {
                 continue;
             }
+            if let Some(written) = trait_args {
+                let fits = written.len() == head.trait_args.len()
+                    && written.iter().zip(&head.trait_args).all(|(w, t)| {
+                        let t = self.expand(index, &t.subst_self(self_ty), impl_item.module);
+                        !w.is_known() || !t.is_known() || *w == t
+                    });
+                if !fits {
+                    continue;
+                }
+            }
+            let ItemKind::Method { self_ty: key, .. } = &impl_item.kind else {
+                continue;
+            };
             let method = self
                 .methods
-                .get(&(head_name(&head.self_ty), name.into()))
+                .get(&(key.as_str().into(), name.into()))
                 .into_iter()
                 .flatten()
                 .copied()
                 .find(|&m| same_impl(index, m, first));
+            // std's blanket impls (`impl<T> From<T> for T`) sit beside ours for these.
+            let blanket_beside = matches!(
+                trait_,
+                "From" | "Into" | "TryFrom" | "TryInto" | "Borrow" | "BorrowMut"
+            );
+            let strict = !local || blanket_beside;
+            if let Some(m) = method {
+                let fits = match args {
+                    Some(args) if strict => self.params_fit(index, m, self_ty, args),
+                    Some(args) => self.params_match(index, m, self_ty, args),
+                    None => !strict || trait_args.is_some(),
+                };
+                if !fits {
+                    continue;
+                }
+            }
             let resolved = match method {
                 Some(m) => self.resolved(index, m, self_ty),
                 // A method the impl does not write: the trait's default, which we see only
                 // for the workspace's traits.
                 None => self.trait_default(index, trait_, name, from)?,
             };
-            if let (Some(args), Some(m)) = (args, method) {
-                if !self.params_match(index, m, self_ty, args, from) {
-                    continue;
-                }
-            }
             found.push(resolved);
         }
-        if found.is_empty() && self.derives(index, self_ty, trait_, from) {
-            return derived(trait_, name, self_ty);
+        if self.derives(index, self_ty, trait_, from) {
+            // A derived `PartialEq`/`PartialOrd` compares with `Self` only.
+            let fits = match args {
+                Some([Ty::Ref(_, other)]) if matches!(trait_, "PartialEq" | "PartialOrd") => {
+                    !other.is_known() || **other == *self_ty
+                }
+                _ => true,
+            };
+            if fits {
+                found.extend(derived(trait_, name, self_ty));
+            }
         }
         match found.len() {
             1 => found.pop(),
             _ => None,
         }
+    }
+
+    /// Whether every argument's type is known and is the parameter's.
+    fn params_fit(&self, index: &ItemIndex, m: ItemId, self_ty: &Ty, args: &[Ty]) -> bool {
+        let item = index.item(m);
+        let Some(ItemTypes::Fn { params, .. }) = item.types.as_deref() else {
+            return false;
+        };
+        params.len() == args.len()
+            && params.iter().zip(args).all(|(p, a)| {
+                let p = self.expand(index, &p.subst_self(self_ty), item.module);
+                p.is_known() && a.is_known() && same_or_literal(&p, a)
+            })
     }
 
     /// The default body of `name` in the workspace trait `trait_`.
@@ -576,20 +680,14 @@ impl Semantics {
         }
     }
 
-    fn params_match(
-        &self,
-        index: &ItemIndex,
-        m: ItemId,
-        self_ty: &Ty,
-        args: &[Ty],
-        from: ModuleId,
-    ) -> bool {
-        let Some(ItemTypes::Fn { params, .. }) = index.item(m).types.as_deref() else {
+    fn params_match(&self, index: &ItemIndex, m: ItemId, self_ty: &Ty, args: &[Ty]) -> bool {
+        let item = index.item(m);
+        let Some(ItemTypes::Fn { params, .. }) = item.types.as_deref() else {
             return true;
         };
         params.iter().zip(args).all(|(p, a)| {
-            let p = self.expand(index, &p.subst_self(self_ty), from);
-            !p.is_known() || !a.is_known() || p == *a
+            let p = self.expand(index, &p.subst_self(self_ty), item.module);
+            !p.is_known() || !a.is_known() || same_or_literal(&p, a)
         })
     }
 
@@ -607,7 +705,8 @@ impl Semantics {
         if self.blanket.contains(name) {
             return out;
         }
-        let mut cur = self.expand(index, recv_ty, from);
+        // Types reach here already read in the module that wrote them.
+        let mut cur = recv_ty.clone();
         for _ in 0..AUTODEREF_STEPS {
             // By value: a `&T` receiver matches `&self` methods of `T`; a `T`, `self` ones.
             let by_value = match &cur {
@@ -648,7 +747,7 @@ impl Semantics {
             match self.deref(index, &cur, from) {
                 Some((next, call)) => {
                     out.derefs.extend(call);
-                    cur = self.expand(index, &next, from);
+                    cur = next;
                 }
                 None => return MethodCall::default(),
             }
@@ -677,8 +776,8 @@ impl Semantics {
             .filter(|&m| {
                 let item = index.item(m);
                 index.crate_root(item.module) == krate
-                    && impl_head(item.types.as_deref())
-                        .is_some_and(|h| matches!(h.self_ty, Ty::Ref(..)) && ty_matches(&h.self_ty, ty))
+                    && matches!(self.impl_self_ty(m), Ty::Ref(..))
+                    && ty_matches(self.impl_self_ty(m), ty)
                     && matches!(item.types.as_deref(), Some(ItemTypes::Fn { receiver: r, .. }) if *r == receiver)
             })
             .collect();
@@ -705,7 +804,10 @@ impl Semantics {
             return Probe::Unknown;
         };
         let local = self.is_local_adt(index, ty, from);
-        if !local && (maybe_inherent(name) || ty.is_primitive() && name.starts_with("to")) {
+        // Of the types that are not the crate's own, we know what inherent methods the
+        // primitives and std's pointers may have; any other type may have one by this name.
+        let transparent = ty.is_primitive() || matches!(ty.head(), Some("Box" | "Rc" | "Arc"));
+        if !local && (!transparent || maybe_inherent(name) || name.starts_with("to")) {
             return Probe::Unknown;
         }
         let krate = index.crate_root(from);
@@ -718,7 +820,7 @@ impl Semantics {
             .filter(|&m| {
                 let item = index.item(m);
                 index.crate_root(item.module) == krate
-                    && impl_head(item.types.as_deref()).is_some_and(|h| ty_matches(&h.self_ty, ty))
+                    && ty_matches(self.impl_self_ty(m), ty)
                     && matches!(item.types.as_deref(), Some(ItemTypes::Fn { receiver: r, .. }) if *r == receiver)
             })
             .collect();
@@ -736,7 +838,7 @@ impl Semantics {
         let traits: Vec<ItemId> = candidates
             .iter()
             .copied()
-            .filter(|&m| self.params_match(index, m, ty, args, from))
+            .filter(|&m| self.params_match(index, m, ty, args))
             .collect();
         match traits.as_slice() {
             [one] => return Probe::Found(self.resolved(index, *one, ty)),
@@ -842,7 +944,7 @@ impl Semantics {
                     }) => 0,
                     _ => 1,
                 };
-                self.params_match(index, m, self_ty, args.get(skip..).unwrap_or(&[]), from)
+                self.params_match(index, m, self_ty, args.get(skip..).unwrap_or(&[]))
             })
             .collect();
         if candidates.is_empty() {
@@ -854,6 +956,20 @@ impl Semantics {
         }
         pick(&traits)
     }
+}
+
+/// Whether an argument of type `a` fits a parameter of type `p`: the same type, or an `i32`
+/// or `f64` that may be an unsuffixed literal, which takes the parameter's type.
+fn same_or_literal(p: &Ty, a: &Ty) -> bool {
+    const INTS: &[&str] = &[
+        "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+    ];
+    p == a
+        || match (p.head(), a.head()) {
+            (Some(p), Some("i32")) => INTS.contains(&p),
+            (Some("f32"), Some("f64")) => true,
+            _ => false,
+        }
 }
 
 enum Probe {
@@ -883,10 +999,6 @@ fn impl_head(types: Option<&ItemTypes>) -> Option<&ImplHead> {
         ItemTypes::Fn { impl_, .. } => impl_.as_deref(),
         _ => None,
     }
-}
-
-fn head_name(ty: &Ty) -> Box<str> {
-    ty.head().unwrap_or("").into()
 }
 
 /// Whether two methods come from one `impl` block (same file, same head).

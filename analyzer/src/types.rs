@@ -12,6 +12,8 @@
 pub enum Ty {
     /// A named type with its type arguments: a struct, enum, alias, a std type (`Vec`,
     /// `String`, `i32`), or a generic parameter (told apart where the generics are known).
+    /// The name is the last segment of the path, or the whole path when it goes through
+    /// another crate or module (`std::time::Instant`).
     Named(Box<str>, Vec<Ty>),
     Ref(Mutability, Box<Ty>),
     /// `dyn Trait` (and `impl Trait`): the traits, by last segment.
@@ -75,6 +77,12 @@ impl Ty {
         }
     }
 
+    /// The last segment of a named type's name (`Mutex` for `std::sync::Mutex`), to match
+    /// std's well-known types however the path is written.
+    pub fn last_segment(&self) -> Option<&str> {
+        self.head().map(|h| h.rsplit("::").next().unwrap_or(h))
+    }
+
     pub fn is_primitive(&self) -> bool {
         self.head().is_some_and(|h| PRIMITIVES.contains(&h))
     }
@@ -134,7 +142,20 @@ impl Ty {
                 let Some(last) = p.path.segments.last() else {
                     return Ty::Unknown;
                 };
-                let name = last.ident.to_string();
+                // `std::time::Instant` is not the crate's own `Instant`: a path through
+                // another crate or module keeps its prefix (`crate::`, `self::` and `super::`
+                // paths stay the crate's), so that the two are never taken for one type.
+                let segs: Vec<String> = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                let name = match segs.first().map(String::as_str) {
+                    Some("crate" | "self" | "super") | None => last.ident.to_string(),
+                    _ if segs.len() > 1 => segs.join("::"),
+                    _ => last.ident.to_string(),
+                };
                 if p.path.segments.len() == 1 && generics.contains(&name) {
                     return Ty::Unknown;
                 }
@@ -255,8 +276,9 @@ mod tests {
     fn written_types() {
         assert_eq!(
             ty("std::rc::Rc<Node>"),
-            Ty::Named("Rc".into(), vec![Ty::named("Node")])
+            Ty::Named("std::rc::Rc".into(), vec![Ty::named("Node")])
         );
+        assert_eq!(ty("crate::model::Node"), Ty::named("Node"));
         assert_eq!(
             ty("&'a mut Self"),
             Ty::Ref(Mutability::Mut, Box::new(Ty::SelfTy))
