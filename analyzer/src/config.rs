@@ -24,6 +24,9 @@ pub struct Config {
     /// beside gomem's (`--with-check`), so that each problem is reported once. Files skipped
     /// for nesting too deep for gomem's parser are still reported: rustc may well compile them.
     pub compiler_reports_unreadable_files: bool,
+    /// How much source (bytes) a batch of packages may hold before the next package starts a
+    /// new one (see the driver); 0 for the default. Findings do not depend on it.
+    pub batch_bytes: u64,
 }
 
 impl Config {

@@ -14,8 +14,15 @@
 //! 4. once the workers are done (and their syntax trees freed), the coordinating thread runs
 //!    each crate check's judge over the facts of all files.
 //!
-//! Invariants: every file gets a [`FileId`] exactly once (deduplicated by path), and the
-//! result is the same whatever the number of workers (diagnostics are sorted at the end).
+//! Memory: the packages are taken in batches of a few MB of source ([`BATCH_BYTES`]); each
+//! batch goes through steps 1-4 with its own index, and its syntax trees, index and facts are
+//! freed before the next one starts, so the peak follows the largest batch, not the
+//! workspace. Nothing the lints resolve crosses a package (a path into another crate is
+//! external), so a package's findings do not depend on the batch it is in.
+//!
+//! Invariants: every file gets a [`FileId`] exactly once (deduplicated by path, across
+//! batches), and the result is the same whatever the number of workers (diagnostics are
+//! sorted at the end).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -95,6 +102,7 @@ pub fn analyze_with_checks(
                 config,
                 checks,
                 manifests: HashMap::new(),
+                leak_trees: false,
             }
             .execute(jobs.max(1))
         })
@@ -118,6 +126,7 @@ pub fn analyze_on_this_thread(
         config,
         checks,
         manifests: HashMap::new(),
+        leak_trees: false,
     }
     .execute(0);
     analysis.elapsed = start.elapsed();
@@ -140,9 +149,14 @@ impl Default for Phases {
 }
 
 impl Phases {
+    /// Ends the phase `name`; a phase that comes again (in the next batch) adds up.
     fn lap(&mut self, name: &'static str) {
         let now = Instant::now();
-        self.done.push((name, now - self.last));
+        let took = now - self.last;
+        match self.done.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, d)) => *d += took,
+            None => self.done.push((name, took)),
+        }
         self.last = now;
     }
 }
@@ -218,6 +232,8 @@ struct Run {
     /// Each folder's manifest edition, read once for the plain-path files' jobs and their
     /// crate roots' targets (see [`Workspace::plain_file_edition`]).
     manifests: HashMap<PathBuf, Option<Edition>>,
+    /// Whether the current batch's syntax trees may be left to the process's exit.
+    leak_trees: bool,
 }
 
 impl Run {
@@ -228,11 +244,13 @@ impl Run {
         let parsed = std::mem::take(&mut *shared.parsed.lock().unwrap_or_else(|e| e.into_inner()));
         let index = self.link(&mut db, parsed);
         let db = Arc::new(db);
+        let mut config = self.config.clone();
+        config.leak_syntax_at_exit = self.leak_trees;
         let context = LintContext {
             semantics: Semantics::new(&index),
             index,
             db: db.clone(),
-            config: self.config.clone(),
+            config,
             target_packages: self.workspace.targets.iter().map(|t| t.package).collect(),
             checks: self.checks.clone(),
         };
@@ -241,10 +259,137 @@ impl Run {
     }
 
     fn execute(mut self, jobs: usize) -> Analysis {
+        let mut carry = Carry::default();
+        let mut phases = Phases::default();
+        let batches = self.batches(jobs);
+        let last = batches.len().saturating_sub(1);
+        for (i, batch) in batches.into_iter().enumerate() {
+            // Only the last batch's trees may be left to the process's exit.
+            self.leak_trees = i == last && self.config.leak_syntax_at_exit;
+            self.run_batch(batch, jobs, &mut carry, &mut phases);
+        }
+        let Carry {
+            db,
+            mut diagnostics,
+            suppressions,
+            ..
+        } = carry;
+        let reported = crate::suppress::apply(&mut diagnostics, &suppressions, &self.config);
+        diagnostics.extend(reported);
+        for d in &mut diagnostics {
+            if d.lint.configurable() {
+                // A lint may raise its own level (e.g. a finding inside a loop); flags cap it.
+                let package = db
+                    .get(d.primary.span.file)
+                    .target
+                    .and_then(|t| self.workspace.targets.get(t.0 as usize))
+                    .map(|t| t.package);
+                let configured = self.config.for_package(package).levels.get(d.lint);
+                d.level = if configured == Level::Allow {
+                    Level::Allow
+                } else {
+                    d.level.max(configured)
+                };
+            }
+        }
+        diagnostics.retain(|d| d.level != Level::Allow);
+        // By path, not file id: ids depend on which worker read which file first.
+        diagnostics.sort_by(|a, b| {
+            let path = |d: &Diagnostic| &db.get(d.primary.span.file).path;
+            path(a)
+                .cmp(path(b))
+                .then_with(|| a.sort_key().cmp(&b.sort_key()))
+                .then_with(|| a.message.cmp(&b.message))
+        });
+        diagnostics.dedup();
+        Analysis {
+            workspace: self.workspace,
+            db,
+            diagnostics,
+            elapsed: Duration::ZERO,
+            phases: phases.done,
+        }
+    }
+
+    /// The initial jobs, in batches of whole packages (see [`BATCH_BYTES`]).
+    fn batches(&mut self, jobs: usize) -> Vec<Vec<Job>> {
+        let mut groups: Vec<(PathBuf, Vec<Job>, u64)> = Vec::new();
+        let mut group_of: HashMap<PathBuf, usize> = HashMap::new();
+        let mut package_dirs: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+        let mut add = |key: PathBuf, job: Job, bytes: u64| {
+            let i = *group_of.entry(key.clone()).or_insert_with(|| {
+                groups.push((key, Vec::new(), 0));
+                groups.len() - 1
+            });
+            groups[i].1.push(job);
+            groups[i].2 += bytes;
+        };
+        for (i, t) in self.workspace.targets.iter().enumerate() {
+            let key = PathBuf::from(format!("package {}", t.package.0));
+            let bytes = t
+                .src_path
+                .parent()
+                .map_or(0, |dir| rust_bytes_under(dir, 0));
+            add(
+                key,
+                Job {
+                    path: t.src_path.clone(),
+                    owns_dir: true,
+                    target: Some(TargetId(i as u32)),
+                    edition: t.edition,
+                },
+                bytes,
+            );
+        }
+        for p in &self.workspace.plain_files {
+            let key = package_dir(p, &mut package_dirs)
+                .or_else(|| p.parent().map(PathBuf::from))
+                .unwrap_or_default();
+            let bytes = std::fs::metadata(p).map_or(0, |m| m.len());
+            let job = Job {
+                path: p.clone(),
+                owns_dir: is_mod_rs(p),
+                target: None,
+                edition: self.workspace.plain_file_edition(p, &mut self.manifests),
+            };
+            add(key, job, bytes);
+        }
+        // One batch on this thread (the attribute's many small runs) or for a small run.
+        if jobs == 0 {
+            return vec![groups.into_iter().flat_map(|(_, jobs, _)| jobs).collect()];
+        }
+        let mut batches: Vec<Vec<Job>> = Vec::new();
+        let mut size = 0u64;
+        for (_, group, bytes) in groups {
+            let budget = match self.config.batch_bytes {
+                0 => BATCH_BYTES,
+                n => n,
+            };
+            if batches.is_empty() || size.saturating_add(bytes) > budget {
+                batches.push(Vec::new());
+                size = 0;
+            }
+            size = size.saturating_add(bytes);
+            if let Some(b) = batches.last_mut() {
+                b.extend(group);
+            }
+        }
+        if batches.is_empty() {
+            batches.push(Vec::new());
+        }
+        batches
+    }
+
+    /// Parses, indexes and lints one batch of packages, then judges their facts: their syntax
+    /// trees, index and facts are freed before the next batch starts.
+    fn run_batch(&mut self, batch: Vec<Job>, jobs: usize, carry: &mut Carry, phases: &mut Phases) {
         let shared = Shared {
-            queue: Mutex::new(Queue::default()),
+            queue: Mutex::new(Queue {
+                seen: std::mem::take(&mut carry.seen),
+                ..Queue::default()
+            }),
             wake: Condvar::new(),
-            db: Mutex::new(SourceDb::default()),
+            db: Mutex::new(std::mem::take(&mut carry.db)),
             parsed: Mutex::new(Vec::new()),
             diagnostics: Mutex::new(Vec::new()),
             facts: Mutex::new(Vec::new()),
@@ -255,30 +400,10 @@ impl Run {
         };
         {
             let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
-            for (i, t) in self.workspace.targets.iter().enumerate() {
-                push_job(
-                    &mut q,
-                    Job {
-                        path: t.src_path.clone(),
-                        owns_dir: true,
-                        target: Some(TargetId(i as u32)),
-                        edition: t.edition,
-                    },
-                );
-            }
-            for p in &self.workspace.plain_files {
-                push_job(
-                    &mut q,
-                    Job {
-                        path: p.clone(),
-                        owns_dir: is_mod_rs(p),
-                        target: None,
-                        edition: self.workspace.plain_file_edition(p, &mut self.manifests),
-                    },
-                );
+            for job in batch {
+                push_job(&mut q, job);
             }
         }
-        let mut phases = Phases::default();
         let parsed_barrier = Barrier::new(jobs + 1);
         let index_barrier = Barrier::new(jobs + 1);
         let mut frozen = Arc::new(SourceDb::default());
@@ -321,57 +446,28 @@ impl Run {
             });
         }
         let Shared {
+            queue,
             diagnostics,
             facts,
             suppressions,
             context,
             ..
         } = shared;
-        let mut diagnostics = diagnostics.into_inner().unwrap_or_else(|e| e.into_inner());
+        carry.seen = queue.into_inner().unwrap_or_else(|e| e.into_inner()).seen;
+        carry
+            .diagnostics
+            .extend(diagnostics.into_inner().unwrap_or_else(|e| e.into_inner()));
         if let Some(context) = context.get() {
             let facts = facts.into_inner().unwrap_or_else(|e| e.into_inner());
-            diagnostics.extend(judge_crate_checks(context, facts));
+            carry.diagnostics.extend(judge_crate_checks(context, facts));
             phases.lap("crate checks");
         }
-        let suppressions = suppressions.into_inner().unwrap_or_else(|e| e.into_inner());
-        let reported = crate::suppress::apply(&mut diagnostics, &suppressions, &self.config);
-        diagnostics.extend(reported);
+        carry
+            .suppressions
+            .extend(suppressions.into_inner().unwrap_or_else(|e| e.into_inner()));
         // The workers are gone: the context was the database's last other owner.
         drop(context);
-        let db = Arc::try_unwrap(frozen).expect("no worker outlives the run");
-        for d in &mut diagnostics {
-            if d.lint.configurable() {
-                // A lint may raise its own level (e.g. a finding inside a loop); flags cap it.
-                let package = db
-                    .get(d.primary.span.file)
-                    .target
-                    .and_then(|t| self.workspace.targets.get(t.0 as usize))
-                    .map(|t| t.package);
-                let configured = self.config.for_package(package).levels.get(d.lint);
-                d.level = if configured == Level::Allow {
-                    Level::Allow
-                } else {
-                    d.level.max(configured)
-                };
-            }
-        }
-        diagnostics.retain(|d| d.level != Level::Allow);
-        // By path, not file id: ids depend on which worker read which file first.
-        diagnostics.sort_by(|a, b| {
-            let path = |d: &Diagnostic| &db.get(d.primary.span.file).path;
-            path(a)
-                .cmp(path(b))
-                .then_with(|| a.sort_key().cmp(&b.sort_key()))
-                .then_with(|| a.message.cmp(&b.message))
-        });
-        diagnostics.dedup();
-        Analysis {
-            workspace: self.workspace,
-            db,
-            diagnostics,
-            elapsed: Duration::ZERO,
-            phases: phases.done,
-        }
+        carry.db = Arc::try_unwrap(frozen).expect("no worker outlives the run");
     }
 
     /// Links the module tree, gives plain-path roots a target, and builds the index.
@@ -468,6 +564,60 @@ impl Run {
         });
         TargetId(self.workspace.targets.len() as u32 - 1)
     }
+}
+
+/// A batch's share of the source, in bytes, above which the next package starts a new batch.
+/// Syntax trees take about 30 times their source; 8 MiB keeps a batch's trees in a few
+/// hundred MB however large the workspace (a package larger than this is a batch of its own).
+const BATCH_BYTES: u64 = 8 << 20;
+
+/// What outlives a batch.
+#[derive(Default)]
+struct Carry {
+    db: SourceDb,
+    /// Files already queued, so that each gets one id and one parse across batches.
+    seen: HashSet<PathBuf>,
+    diagnostics: Vec<Diagnostic>,
+    suppressions: Vec<Suppression>,
+}
+
+/// The folder of the package a plain file belongs to: its nearest ancestor with a
+/// `Cargo.toml` (cached per folder).
+fn package_dir(
+    file: &std::path::Path,
+    cache: &mut HashMap<PathBuf, Option<PathBuf>>,
+) -> Option<PathBuf> {
+    let dir = file.parent()?;
+    if let Some(found) = cache.get(dir) {
+        return found.clone();
+    }
+    let found = if dir.join("Cargo.toml").is_file() {
+        Some(dir.to_path_buf())
+    } else {
+        package_dir(dir, cache)
+    };
+    cache.insert(dir.to_path_buf(), found.clone());
+    found
+}
+
+/// The bytes of the `.rs` files under `dir`, to size a package's batch (a few levels deep:
+/// an estimate).
+fn rust_bytes_under(dir: &std::path::Path, depth: usize) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut total = 0;
+    for e in entries.flatten() {
+        let path = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() && depth < 4 => total += rust_bytes_under(&path, depth + 1),
+            Ok(t) if t.is_file() && path.extension().is_some_and(|x| x == "rs") => {
+                total += e.metadata().map_or(0, |m| m.len())
+            }
+            _ => {}
+        }
+    }
+    total
 }
 
 fn is_mod_rs(path: &std::path::Path) -> bool {
