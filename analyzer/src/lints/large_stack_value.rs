@@ -61,6 +61,7 @@ fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
         imports: Vec::new(),
         stack: Stack::Main,
         out: Vec::new(),
+        params: Vec::new(),
     };
     v.visit_file(cx.syntax);
     v.out
@@ -96,6 +97,9 @@ struct Checker<'a> {
     imports: Vec<Import>,
     stack: Stack,
     out: Vec<Diagnostic>,
+    /// The written types of the current fn's plain parameters (`x: &Box<Big>`), for values
+    /// copied out through them (`let v = **x;`).
+    params: Vec<(String, syn::Type)>,
 }
 
 impl<'ast> Visit<'ast> for Checker<'_> {
@@ -109,15 +113,31 @@ impl<'ast> Visit<'ast> for Checker<'_> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let stack = fn_stack(&f.attrs);
         let outer = std::mem::replace(&mut self.stack, stack);
-        syn::visit::visit_item_fn(self, f);
+        // The signature first: its patterns are the parameters, not names bound again.
+        let params = std::mem::take(&mut self.params);
+        self.visit_signature(&f.sig);
+        self.params = plain_params(&f.sig);
+        self.visit_block(&f.block);
+        self.params = params;
         self.stack = outer;
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         let stack = fn_stack(&f.attrs);
         let outer = std::mem::replace(&mut self.stack, stack);
-        syn::visit::visit_impl_item_fn(self, f);
+        // The signature first: its patterns are the parameters, not names bound again.
+        let params = std::mem::take(&mut self.params);
+        self.visit_signature(&f.sig);
+        self.params = plain_params(&f.sig);
+        self.visit_block(&f.block);
+        self.params = params;
         self.stack = outer;
+    }
+
+    // A name bound again is not the parameter any more.
+    fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+        self.params.retain(|(n, _)| i.ident != n);
+        syn::visit::visit_pat_ident(self, i);
     }
 
     // Statics and consts are `oversized_static`'s.
@@ -370,6 +390,29 @@ impl Checker<'_> {
                     .or_else(|| element_size(&r.expr))?;
                 elem.checked_mul(u64::try_from(n).ok()?)
             }
+            // A value copied out from behind references and boxes: `**x` with `x: &Box<Big>`.
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                let mut derefs = 0;
+                let mut inner = e;
+                while let Expr::Unary(syn::ExprUnary {
+                    op: syn::UnOp::Deref(_),
+                    expr,
+                    ..
+                }) = peel(inner)
+                {
+                    derefs += 1;
+                    inner = expr;
+                }
+                let Expr::Path(p) = peel(inner) else {
+                    return None;
+                };
+                let name = p.path.get_ident()?.to_string();
+                let mut ty = &self.params.iter().rev().find(|(n, _)| *n == name)?.1;
+                for _ in 0..derefs {
+                    ty = pointee(ty)?;
+                }
+                self.type_size(ty)
+            }
             // A workspace fn's return value (`[make_page(); 64]`, `let t = table();`).
             Expr::Call(c) => {
                 let Expr::Path(p) = peel(&c.func) else {
@@ -398,6 +441,43 @@ impl Checker<'_> {
             }
             _ => ty.and_then(|t| self.type_size(t)),
         }
+    }
+}
+
+/// The parameters of a signature bound to a plain name, with their written types.
+fn plain_params(sig: &syn::Signature) -> Vec<(String, syn::Type)> {
+    sig.inputs
+        .iter()
+        .filter_map(|i| match i {
+            syn::FnArg::Typed(t) => match &*t.pat {
+                syn::Pat::Ident(id) => Some((id.ident.to_string(), (*t.ty).clone())),
+                _ => None,
+            },
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+/// What `*` on a value of type `ty` gives: a reference's target, a `Box`'s, `Rc`'s or
+/// `Arc`'s content.
+fn pointee(ty: &syn::Type) -> Option<&syn::Type> {
+    match ty {
+        syn::Type::Reference(r) => Some(&r.elem),
+        syn::Type::Paren(p) => pointee(&p.elem),
+        syn::Type::Path(p) => {
+            let last = p.path.segments.last()?;
+            if !matches!(last.ident.to_string().as_str(), "Box" | "Rc" | "Arc") {
+                return None;
+            }
+            match &last.arguments {
+                syn::PathArguments::AngleBracketed(a) => a.args.iter().find_map(|g| match g {
+                    syn::GenericArgument::Type(t) => Some(t),
+                    _ => None,
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
