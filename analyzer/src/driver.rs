@@ -920,6 +920,11 @@ fn judge_crate_checks(
     for (source, file, f) in &facts {
         by_source.entry(source).or_default().push((*file, f));
     }
+    // Judges see the files in the order of their paths: file ids depend on which worker read
+    // which file first, and a judge's choices (where a cycle starts) must not.
+    for files in by_source.values_mut() {
+        files.sort_by(|a, b| context.db.get(a.0).path.cmp(&context.db.get(b.0).path));
+    }
     let mut out = Vec::new();
     for &(id, check) in &context.checks {
         let Check::Crate(check) = check else { continue };

@@ -666,6 +666,19 @@ impl Semantics {
             Some(ItemTypes::Adt { derives, .. }) if derives.iter().any(|d| &**d == trait_))
     }
 
+    /// Whether the type derives the very trait that the impl method `m` implements: a derive
+    /// of std's cannot sit beside an impl of its trait, so it is another crate's, which may
+    /// write methods of the same names (serde's `#[serde(remote = "Self")]` makes `serialize`
+    /// an inherent fn, which `Type::serialize` then calls).
+    fn derive_may_shadow(&self, index: &ItemIndex, m: ItemId, ty: &Ty, from: ModuleId) -> bool {
+        match &index.item(m).kind {
+            ItemKind::Method {
+                trait_: Some(t), ..
+            } => self.derives(index, ty, t, from),
+            _ => false,
+        }
+    }
+
     fn resolved(&self, index: &ItemIndex, m: ItemId, self_ty: &Ty) -> Resolved {
         let item = index.item(m);
         let ret = match item.types.as_deref() {
@@ -841,6 +854,7 @@ impl Semantics {
             .filter(|&m| self.params_match(index, m, ty, args))
             .collect();
         match traits.as_slice() {
+            [one] if self.derive_may_shadow(index, *one, ty, from) => return Probe::Unknown,
             [one] => return Probe::Found(self.resolved(index, *one, ty)),
             [] if !candidates.is_empty() => return Probe::Unknown,
             [] => {}
@@ -918,7 +932,10 @@ impl Semantics {
             .into_iter()
             .flatten()
             .copied()
-            .filter(|&m| index.crate_root(index.item(m).module) == krate)
+            .filter(|&m| {
+                index.crate_root(index.item(m).module) == krate
+                    && ty_matches(self.impl_self_ty(m), self_ty)
+            })
             .collect();
         let inherent: Vec<ItemId> = candidates
             .iter()
@@ -926,7 +943,9 @@ impl Semantics {
             .filter(|&m| matches!(&index.item(m).kind, ItemKind::Method { trait_: None, .. }))
             .collect();
         let pick = |ids: &[ItemId]| match ids {
-            [one] => Some(self.resolved(index, *one, self_ty)),
+            [one] if !self.derive_may_shadow(index, *one, self_ty, from) => {
+                Some(self.resolved(index, *one, self_ty))
+            }
             _ => None,
         };
         if !inherent.is_empty() {

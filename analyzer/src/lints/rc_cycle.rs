@@ -206,7 +206,7 @@ fn walk(
     }
 }
 
-fn judge(_cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> {
+fn judge(cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> {
     let types: Vec<&TypeDef> = facts_of::<TypeFacts>(facts)
         .into_iter()
         .flat_map(|(_, f)| &f.types)
@@ -265,7 +265,11 @@ fn judge(_cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> 
             }
         };
         let mut nodes: Vec<NodeIndex> = cycle.iter().map(|(from, _, _)| *from).collect();
-        nodes.sort_by_key(|n| types[graph[*n]].def);
+        // By place in the source, not by file id (which depends on the order files were read).
+        nodes.sort_by_key(|n| {
+            let def = types[graph[*n]].def;
+            (&cx.db.get(def.file).path, def.lo)
+        });
         nodes.dedup();
         let members: Vec<&TypeDef> = nodes.iter().map(|&n| types[graph[n]]).collect();
         let names: Vec<String> = members.iter().map(|t| format!("`{}`", t.name)).collect();
