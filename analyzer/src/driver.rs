@@ -266,7 +266,11 @@ impl Run {
         for (i, batch) in batches.into_iter().enumerate() {
             // Only the last batch's trees may be left to the process's exit.
             self.leak_trees = i == last && self.config.leak_syntax_at_exit;
+            let first = carry.db.len();
             self.run_batch(batch, jobs, &mut carry, &mut phases);
+            if last > 0 {
+                release_unreported(&mut carry, first);
+            }
         }
         let Carry {
             db,
@@ -579,6 +583,24 @@ struct Carry {
     seen: HashSet<PathBuf>,
     diagnostics: Vec<Diagnostic>,
     suppressions: Vec<Suppression>,
+}
+
+/// Frees the text of the files from `first` on that no finding or suppression points into:
+/// in a run of many batches, the sources would otherwise be the largest thing kept.
+fn release_unreported(carry: &mut Carry, first: usize) {
+    let mut kept: HashSet<FileId> = HashSet::new();
+    for d in &carry.diagnostics {
+        kept.insert(d.primary.span.file);
+        kept.extend(d.secondary.iter().map(|l| l.span.file));
+        kept.extend(d.suggestions.iter().map(|s| s.span.file));
+    }
+    kept.extend(carry.suppressions.iter().map(|s| s.span.file));
+    for i in first..carry.db.len() {
+        let id = FileId(i as u32);
+        if !kept.contains(&id) {
+            carry.db.release_text(id);
+        }
+    }
 }
 
 /// The folder of the package a plain file belongs to: its nearest ancestor with a

@@ -90,6 +90,14 @@ impl SourceDb {
         &self.files[id.index()]
     }
 
+    /// Frees a file's text and line index once the run knows it has nothing to report in it
+    /// (a large run keeps only what its reports show); its path and id stay.
+    pub fn release_text(&mut self, id: FileId) {
+        let file = self.get_mut(id);
+        file.text = Arc::from("");
+        file.line_starts = Arc::from([0u32]);
+    }
+
     pub fn get_mut(&mut self, id: FileId) -> &mut SourceFile {
         &mut self.files[id.index()]
     }
