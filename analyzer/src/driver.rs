@@ -212,6 +212,9 @@ struct Shared {
     in_memory: HashMap<PathBuf, Arc<str>>,
     /// [`Config::compiler_reports_unreadable_files`].
     compiler_reports_unreadable_files: bool,
+    /// Whether this batch's trees are dropped after summarizing and parsed again for the
+    /// checks (see [`Batch::reparse`]).
+    reparse: bool,
 }
 
 /// What the linting workers share once the index is built.
@@ -316,7 +319,7 @@ impl Run {
     }
 
     /// The initial jobs, in batches of whole packages (see [`BATCH_BYTES`]).
-    fn batches(&mut self, jobs: usize) -> Vec<Vec<Job>> {
+    fn batches(&mut self, jobs: usize) -> Vec<Batch> {
         let mut groups: Vec<(PathBuf, Vec<Job>, u64)> = Vec::new();
         let mut group_of: HashMap<PathBuf, usize> = HashMap::new();
         let mut package_dirs: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
@@ -360,9 +363,12 @@ impl Run {
         }
         // One batch on this thread (the attribute's many small runs) or for a small run.
         if jobs == 0 {
-            return vec![groups.into_iter().flat_map(|(_, jobs, _)| jobs).collect()];
+            return vec![Batch {
+                jobs: groups.into_iter().flat_map(|(_, jobs, _)| jobs).collect(),
+                reparse: false,
+            }];
         }
-        let mut batches: Vec<Vec<Job>> = Vec::new();
+        let mut batches: Vec<Batch> = Vec::new();
         let mut size = 0u64;
         for (_, group, bytes) in groups {
             let budget = match self.config.batch_bytes {
@@ -370,23 +376,24 @@ impl Run {
                 n => n,
             };
             if batches.is_empty() || size.saturating_add(bytes) > budget {
-                batches.push(Vec::new());
+                batches.push(Batch::default());
                 size = 0;
             }
             size = size.saturating_add(bytes);
             if let Some(b) = batches.last_mut() {
-                b.extend(group);
+                b.jobs.extend(group);
+                b.reparse = size > budget.saturating_mul(2);
             }
         }
         if batches.is_empty() {
-            batches.push(Vec::new());
+            batches.push(Batch::default());
         }
         batches
     }
 
     /// Parses, indexes and lints one batch of packages, then judges their facts: their syntax
     /// trees, index and facts are freed before the next batch starts.
-    fn run_batch(&mut self, batch: Vec<Job>, jobs: usize, carry: &mut Carry, phases: &mut Phases) {
+    fn run_batch(&mut self, batch: Batch, jobs: usize, carry: &mut Carry, phases: &mut Phases) {
         let shared = Shared {
             queue: Mutex::new(Queue {
                 seen: std::mem::take(&mut carry.seen),
@@ -401,10 +408,11 @@ impl Run {
             context: OnceLock::new(),
             in_memory: self.workspace.in_memory.iter().cloned().collect(),
             compiler_reports_unreadable_files: self.config.compiler_reports_unreadable_files,
+            reparse: batch.reparse,
         };
         {
             let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
-            for job in batch {
+            for job in batch.jobs {
                 push_job(&mut q, job);
             }
         }
@@ -575,6 +583,24 @@ impl Run {
 /// hundred MB however large the workspace (a package larger than this is a batch of its own).
 const BATCH_BYTES: u64 = 8 << 20;
 
+/// Initial jobs of whole packages.
+#[derive(Default)]
+struct Batch {
+    jobs: Vec<Job>,
+    /// A batch over twice [`BATCH_BYTES`] (one package of generated bindings, say) does not
+    /// keep its trees between the two phases: each file is parsed once to be summarized and
+    /// once more to be checked, so that a package of any size takes a few trees' memory at a
+    /// time, for the price of a second parse.
+    reparse: bool,
+}
+
+/// A parsed file as the checks will get it.
+enum Tree {
+    Kept(syn::File),
+    /// Dropped after summarizing: parsed again, in this edition, when its turn comes.
+    Again(Edition),
+}
+
 /// What outlives a batch.
 #[derive(Default)]
 struct Carry {
@@ -666,8 +692,8 @@ fn worker(shared: &Shared, parsed_barrier: &Barrier, index_barrier: &Barrier) {
 type Held = Option<Box<dyn std::any::Any + Send>>;
 
 /// Phase 1 of a worker: reads and parses files from the queue until it is drained.
-fn parse_files(shared: &Shared) -> (Vec<(FileId, syn::File)>, Held) {
-    let mut mine: Vec<(FileId, syn::File)> = Vec::new();
+fn parse_files(shared: &Shared) -> (Vec<(FileId, Tree)>, Held) {
+    let mut mine: Vec<(FileId, Tree)> = Vec::new();
     let mut crashed = None;
     loop {
         let job = {
@@ -703,7 +729,7 @@ fn parse_files(shared: &Shared) -> (Vec<(FileId, syn::File)>, Held) {
 }
 
 /// Phase 2 of a worker, once the index is built: lints the files it parsed.
-fn lint_files(shared: &Shared, mine: Vec<(FileId, syn::File)>, crashed: Held) {
+fn lint_files(shared: &Shared, mut mine: Vec<(FileId, Tree)>, crashed: Held) {
     if let Some(panic) = crashed {
         std::panic::resume_unwind(panic);
     }
@@ -714,11 +740,35 @@ fn lint_files(shared: &Shared, mine: Vec<(FileId, syn::File)>, crashed: Held) {
     let mut found = Vec::new();
     let mut facts = Vec::new();
     let mut suppressions = Vec::new();
-    for (file, syntax) in &mine {
-        lint_file(*file, syntax, &context, &mut found, &mut facts);
-        let source = context.db.get(*file);
-        let _lines = crate::span::use_line_index(*file, &source.text, &source.line_starts);
-        suppressions.extend(crate::suppress::collect(*file, source, syntax));
+    for (file, tree) in &mut mine {
+        let file = *file;
+        let again = match tree {
+            Tree::Kept(_) => None,
+            Tree::Again(edition) => {
+                let source = context.db.get(file);
+                let _lines = crate::span::use_line_index(file, &source.text, &source.line_starts);
+                // Its failures were reported the first time.
+                match catch_unwind(AssertUnwindSafe(|| {
+                    let mut syntax = parse_file(file, &source.text, *edition).syntax;
+                    expand_cfg_macros(&mut syntax.items);
+                    syntax
+                })) {
+                    Ok(syntax) => Some(syntax),
+                    Err(_) => continue,
+                }
+            }
+        };
+        let syntax = match (tree, &again) {
+            (Tree::Kept(syntax), _) => &*syntax,
+            (_, Some(syntax)) => syntax,
+            _ => continue,
+        };
+        lint_file(file, syntax, &context, &mut found, &mut facts);
+        let source = context.db.get(file);
+        let _lines = crate::span::use_line_index(file, &source.text, &source.line_starts);
+        suppressions.extend(crate::suppress::collect(file, source, syntax));
+        // A tree parsed again is dropped right here, on this thread's deep stack.
+        drop(again);
     }
     shared
         .suppressions
@@ -742,7 +792,7 @@ fn lint_files(shared: &Shared, mine: Vec<(FileId, syn::File)>, crashed: Held) {
 }
 
 /// Reads and parses one file; returns its tree for the linting phase.
-fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
+fn process(shared: &Shared, job: Job) -> Option<(FileId, Tree)> {
     let read = match shared.in_memory.get(&job.path) {
         Some(text) => Ok(text.as_bytes().to_vec()),
         None => std::fs::read(&job.path),
@@ -851,7 +901,12 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, syn::File)> {
             summary,
             children,
         });
-    Some((file, syntax))
+    if shared.reparse {
+        // Dropped here, on this thread's deep stack.
+        drop(syntax);
+        return Some((file, Tree::Again(job.edition)));
+    }
+    Some((file, Tree::Kept(syntax)))
 }
 
 fn lint_file(
