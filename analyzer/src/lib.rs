@@ -38,6 +38,7 @@ pub mod lint;
 pub mod lint_defs;
 pub mod lints;
 pub mod modtree;
+pub mod one_time;
 pub mod parse;
 #[cfg(feature = "cli")]
 pub mod report;
@@ -45,6 +46,7 @@ pub mod source;
 pub mod span;
 pub mod suppress;
 pub mod syntax;
+pub mod test_code;
 #[cfg(test)]
 mod test_util;
 pub mod workspace;

@@ -23,7 +23,14 @@ const ANALYZER_LAYERS: &[(&str, &[&str])] = &[
     ("ids and spans", &["span", "ids", "lint_defs"]),
     (
         "sources, syntax and findings",
-        &["source", "parse", "syntax", "diagnostic"],
+        &[
+            "source",
+            "parse",
+            "syntax",
+            "one_time",
+            "test_code",
+            "diagnostic",
+        ],
     ),
     ("configuration", &["config", "config_file"]),
     ("workspace and module tree", &["workspace", "modtree"]),
