@@ -1005,6 +1005,12 @@ impl Literal {
 }
 struct Unread { h: JoinHandle<()> }
 impl Unread { fn new() -> Self { Unread { h: thread::spawn(|| {}) } } }
+struct Both { h: Option<JoinHandle<()>> }
+impl Both {
+    fn start(&mut self) { self.h = Some(thread::spawn(|| {})); }
+    fn abandon(&mut self) { self.h.take(); }
+    fn join(&mut self) { if let Some(h) = self.h.take() { h.join().unwrap(); } }
+}
 "#;
         assert_eq!(lines(src), [5, 17]);
     }
