@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use crate::span::{FileId, Span};
 
-/// The byte ranges of `file`'s test code, outermost items only, in file order.
+/// The byte ranges of `file`'s test code, outermost items only, sorted.
 /// `id` is the file's id, for [`Span::of_tokens`]: call it on the thread that parsed it.
 pub fn test_regions(id: FileId, file: &syn::File) -> Vec<Range<u32>> {
     let mut out = Vec::new();
@@ -23,6 +23,8 @@ pub fn test_regions(id: FileId, file: &syn::File) -> Vec<Range<u32>> {
         return out;
     }
     items(id, &file.items, &mut out);
+    // Items that `cfg_if!` and the like expanded may come after the items written below them.
+    out.sort_by_key(|r| r.start);
     out
 }
 
