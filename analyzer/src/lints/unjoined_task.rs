@@ -18,8 +18,9 @@ A thread or async task that is spawned and then forgotten: its `JoinHandle` is d
 (`thread::spawn(..);`, `let _ = tokio::spawn(..)`, `drop(handle)`), bound to a variable that is
 never joined, awaited, returned, stored or passed on, or pushed into (or collected into) a
 local collection that is never used again; or stored in a field (`self.handle =
-Some(thread::spawn(..))`, `Worker { handle: thread::spawn(..) }`) that the type's impls in
-the same file only ever take out to drop (`self.handle.take();`).
+Some(thread::spawn(..))`, `Worker { handle: thread::spawn(..) }`, or the same through a local
+bound to the handle) that the type's impls in the same file only ever take out to drop
+(`self.handle.take();`, `let _ = self.handle.take();`, `drop(self.handle.take())`).
 
 Recognized spawns: `std::thread::spawn`, `std::thread::Builder::new()...spawn(..)`,
 `tokio::spawn`, `tokio::task::{spawn, spawn_blocking, spawn_local}`,
@@ -152,6 +153,7 @@ fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
     v.out
 }
 
+#[derive(Clone, Copy)]
 struct Site {
     kind: Spawned,
     /// The callee: `thread::spawn`, or `.spawn` of a builder.
@@ -459,6 +461,7 @@ impl<'ast> Checker<'_, 'ast> {
             consumed: false,
             moved_into: None,
             dropped: None,
+            stored: None,
             file: self.cx.file,
             is_drop: &is_drop,
         };
@@ -472,6 +475,7 @@ impl<'ast> Checker<'_, 'ast> {
             consumed: uses.consumed,
             moved_into: uses.moved_into,
             dropped: uses.dropped,
+            stored: uses.stored,
         }
     }
 
@@ -481,6 +485,18 @@ impl<'ast> Checker<'_, 'ast> {
             return;
         };
         let uses = self.scan(name, &stmts[i + 1..], INSPECTING);
+        if let Some((ty, field)) = uses.stored {
+            // Judged with the handles stored in that field directly.
+            let ty = if ty == "Self" {
+                self.impl_ty.clone()
+            } else {
+                Some(ty)
+            };
+            if let (Some(ty), 0) = (ty, self.once) {
+                self.stored.push((ty, field, *site));
+            }
+            return;
+        }
         if uses.consumed {
             return;
         }
@@ -772,6 +788,9 @@ struct Outcome {
     moved_into: Option<syn::Ident>,
     /// `drop(name)`: detached on purpose, but detached all the same.
     dropped: Option<Span>,
+    /// `self.field = Some(name)`, `Worker { field: name }`: moved into a field of a type
+    /// (its last name, or `Self`), and the field.
+    stored: Option<(String, String)>,
 }
 
 /// The visitor behind [`Checker::scan`].
@@ -782,6 +801,7 @@ struct Uses<'a> {
     consumed: bool,
     moved_into: Option<syn::Ident>,
     dropped: Option<Span>,
+    stored: Option<(String, String)>,
     file: crate::span::FileId,
     is_drop: &'a dyn Fn(&Expr) -> bool,
 }
@@ -795,6 +815,25 @@ impl Uses<'_> {
 impl<'ast> Visit<'ast> for Uses<'_> {
     fn visit_expr(&mut self, e: &'ast Expr) {
         if self.consumed {
+            return;
+        }
+        // Moved into a field: `self.handle = Some(name)`, `Worker { handle: Some(name) }`.
+        let stored = match e {
+            Expr::Assign(a) if self.is_name(peel(unwrap_some(&a.right))) => {
+                self_field(&a.left).map(|f| ("Self".to_string(), f.to_string()))
+            }
+            Expr::Struct(st) => st.fields.iter().find_map(|f| match &f.member {
+                syn::Member::Named(field) if self.is_name(peel(unwrap_some(&f.expr))) => {
+                    let ty = st.path.segments.last()?.ident.to_string();
+                    Some((ty, field.to_string()))
+                }
+                _ => None,
+            }),
+            _ => None,
+        };
+        if let Some(stored) = stored {
+            self.stored = Some(stored);
+            self.consumed = true;
             return;
         }
         if let Expr::MethodCall(m) = e {
@@ -1013,5 +1052,28 @@ impl Both {
 }
 "#;
         assert_eq!(lines(src), [5, 17]);
+    }
+
+    #[test]
+    fn a_handle_bound_to_a_local_then_stored_in_a_field_is_followed() {
+        let src = r#"
+use std::thread::{self, JoinHandle};
+struct Assigned { h: Option<JoinHandle<()>> }
+impl Assigned {
+    fn start(&mut self) { let h = thread::spawn(|| {}); self.h = Some(h); }
+    fn stop(&mut self) { drop(self.h.take()); }
+}
+struct Literal { h: Option<JoinHandle<()>> }
+impl Literal {
+    fn new() -> Self { let h = thread::spawn(|| {}); Self { h: Some(h) } }
+    fn stop(&mut self) { let _ = self.h.take(); }
+}
+struct Kept { h: Option<JoinHandle<()>> }
+impl Kept {
+    fn new() -> Self { let h = thread::spawn(|| {}); Kept { h: Some(h) } }
+    fn join(&mut self) { self.h.take().unwrap().join().unwrap(); }
+}
+"#;
+        assert_eq!(lines(src), [5, 10]);
     }
 }
