@@ -200,8 +200,17 @@ fn help_list_and_explain() {
             && list.contains("oversized_static")
             && !list.contains("internal_error")
     );
+    // A lint with a level of its own in test code says so.
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("unjoined_task") && l.ends_with("; in test code: allow")),
+        "{list}"
+    );
     let out = gomem_lint(&["--explain", "oversized-static"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("## Why it matters"));
+    let out = gomem_lint(&["--explain", "unjoined_task"]);
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .starts_with("# gomem::unjoined_task (default: warn; in test code: allow)"));
 }
 
 /// `cargo gomem-lint --explain escape | head -c 10`: the reader goes away, and the output
