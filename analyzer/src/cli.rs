@@ -236,10 +236,11 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, Stop> {
             let lint = crate::lints::lint(id);
             writeln!(
                 out,
-                "{:<width$} {:<5} {}",
+                "{:<width$} {:<5} {}{}",
                 id.name(),
                 id.default_level().as_str(),
-                lint.summary
+                lint.summary,
+                in_tests_note(id)
             )
             .map_err(output_error)?;
         }
@@ -252,9 +253,10 @@ fn run(argv: Vec<std::ffi::OsString>) -> Result<ExitCode, Stop> {
         })?;
         writeln!(
             std::io::stdout().lock(),
-            "# gomem::{} (default: {})\n\n{}",
+            "# gomem::{} (default: {}{})\n\n{}",
             id.name(),
             id.default_level().as_str(),
+            in_tests_note(id),
             crate::lints::lint(id).explanation
         )
         .map_err(output_error)?;
@@ -546,4 +548,14 @@ fn quiet_worker_panics() {
             default(info);
         }
     }));
+}
+
+/// `; in test code: allow` for a lint whose default level in test code is its own.
+fn in_tests_note(id: LintId) -> String {
+    match id.default_level_in_tests() {
+        Some(level) if level != id.default_level() => {
+            format!("; in test code: {}", level.as_str())
+        }
+        _ => String::new(),
+    }
 }

@@ -3,6 +3,13 @@
 //! Levels start at each lint's default and are changed by `-A/-W/-D` flags in the order they
 //! were given, as rustc does; `warnings` names every warning (`-D warnings` turns warnings into
 //! errors, `-A warnings` silences them).
+//!
+//! Test code (`#[test]` fns, `#[cfg(test)]` items, test, bench and example targets) has a level
+//! of its own per lint, set by configuration files (`[lints.<id>] in_tests = ".."`): by
+//! default it is the lint's level, except where `LintId::default_level_in_tests` says
+//! otherwise. A configuration file's `lints.<id> = ".."` (or `level = ".."`) sets the level
+//! outside test code only; a flag (`-D unjoined_task`) sets both, as the command line has the
+//! last word; `warnings` applies to both.
 
 use crate::lint_defs::{Level, LintId};
 
@@ -42,7 +49,12 @@ impl Config {
     pub fn apply(&mut self, settings: &Settings) -> Result<(), String> {
         for (name, level) in &settings.levels {
             self.levels
-                .set(name, *level)
+                .set_outside_tests(name, *level)
+                .map_err(|e| format!("{}: in `lints`: {e}", settings.origin))?;
+        }
+        for (name, level) in &settings.test_levels {
+            self.levels
+                .set_in_tests(name, *level)
                 .map_err(|e| format!("{}: in `lints`: {e}", settings.origin))?;
         }
         if let Some(n) = settings.static_size {
@@ -62,6 +74,8 @@ pub struct Settings {
     pub origin: String,
     /// `lints.<id> = "allow" | "warn" | "deny"`, in file order.
     pub levels: Vec<(String, Level)>,
+    /// `lints.<id>.in_tests = ".."`: the lint's level in test code, in file order.
+    pub test_levels: Vec<(String, Level)>,
     pub static_size: Option<u64>,
     pub stack_value_size: Option<u64>,
     /// Glob patterns of files whose findings are not reported, relative to `base`.
@@ -90,6 +104,8 @@ impl Default for Thresholds {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LintLevels {
     levels: Vec<Level>,
+    /// The level in test code, where it is not the lint's level.
+    in_tests: Vec<Option<Level>>,
     /// `-D warnings`/`-A warnings`: what happens to findings whose level is `Warn`.
     warnings: Option<Level>,
 }
@@ -98,6 +114,10 @@ impl Default for LintLevels {
     fn default() -> Self {
         LintLevels {
             levels: LintId::ALL.iter().map(|id| id.default_level()).collect(),
+            in_tests: LintId::ALL
+                .iter()
+                .map(|id| id.default_level_in_tests())
+                .collect(),
             warnings: None,
         }
     }
@@ -105,15 +125,60 @@ impl Default for LintLevels {
 
 impl LintLevels {
     pub fn get(&self, id: LintId) -> Level {
-        let level = self.levels[id as usize];
+        self.grouped(self.levels[id as usize])
+    }
+
+    /// The level of `id`'s findings in test code.
+    pub fn get_in_tests(&self, id: LintId) -> Level {
+        self.grouped(self.in_tests[id as usize].unwrap_or(self.levels[id as usize]))
+    }
+
+    /// The level of a finding of `id`, in test code or not.
+    pub fn get_for(&self, id: LintId, in_tests: bool) -> Level {
+        if in_tests {
+            self.get_in_tests(id)
+        } else {
+            self.get(id)
+        }
+    }
+
+    /// Whether `id` is allowed everywhere, in test code too: its check need not run.
+    pub fn off(&self, id: LintId) -> bool {
+        self.get(id) == Level::Allow && self.get_in_tests(id) == Level::Allow
+    }
+
+    /// `level` after `-D warnings`/`-A warnings`.
+    fn grouped(&self, level: Level) -> Level {
         match (level, self.warnings) {
             (Level::Warn, Some(w)) => w,
             _ => level,
         }
     }
 
-    /// Applies one command-line flag: `level` for `name` (a lint id or `warnings`).
+    /// Sets the level of `name`'s findings in test code (`lints.<name>.in_tests`).
+    pub fn set_in_tests(&mut self, name: &str, level: Level) -> Result<(), String> {
+        let Some(id) = LintId::from_name(name) else {
+            return Err(crate::lint_defs::unknown_lint(name, &lint_names()));
+        };
+        if !id.configurable() {
+            return Err(format!("the level of `{name}` cannot be changed"));
+        }
+        self.in_tests[id as usize] = Some(level);
+        Ok(())
+    }
+
+    /// Applies one command-line flag: `level` for `name` (a lint id or `warnings`), in test
+    /// code and elsewhere.
     pub fn set(&mut self, name: &str, level: Level) -> Result<(), String> {
+        self.set_outside_tests(name, level)?;
+        if let Some(id) = LintId::from_name(name) {
+            self.in_tests[id as usize] = None;
+        }
+        Ok(())
+    }
+
+    /// `lints.<name> = ".."` in a configuration file: the level outside test code.
+    pub fn set_outside_tests(&mut self, name: &str, level: Level) -> Result<(), String> {
         if name == "warnings" {
             self.warnings = if level == Level::Warn {
                 None
@@ -141,6 +206,15 @@ pub fn configurable_names() -> Vec<&'static str> {
         .filter(|id| id.configurable())
         .map(|id| id.name())
         .chain(["warnings"])
+        .collect()
+}
+
+/// The lints whose level in test code may be set (`warnings` is not a lint).
+fn lint_names() -> Vec<&'static str> {
+    LintId::ALL
+        .iter()
+        .filter(|id| id.configurable())
+        .map(|id| id.name())
         .collect()
 }
 
@@ -184,6 +258,39 @@ mod tests {
         l.set("warnings", Level::Allow).unwrap();
         assert_eq!(l.get(LintId::OversizedStatic), Level::Allow);
         assert_eq!(l.get(LintId::UnjoinedTask), Level::Deny);
+    }
+
+    #[test]
+    fn test_code_has_its_own_level() {
+        let mut l = LintLevels::default();
+        assert_eq!(l.get_in_tests(LintId::UnjoinedTask), Level::Allow);
+        assert_eq!(l.get_in_tests(LintId::RcCycle), Level::Warn);
+        // A configuration file's level leaves a lint's own test level alone, and moves the
+        // others with it.
+        l.set_outside_tests("unjoined_task", Level::Deny).unwrap();
+        l.set_outside_tests("rc_cycle", Level::Deny).unwrap();
+        assert_eq!(l.get_in_tests(LintId::UnjoinedTask), Level::Allow);
+        assert_eq!(l.get_in_tests(LintId::RcCycle), Level::Deny);
+        assert!(!l.off(LintId::UnjoinedTask));
+        l.set_in_tests("unjoined-task", Level::Warn).unwrap();
+        assert_eq!(l.get_for(LintId::UnjoinedTask, true), Level::Warn);
+        l.set("warnings", Level::Deny).unwrap();
+        assert_eq!(l.get_for(LintId::UnjoinedTask, true), Level::Deny);
+        l.set_outside_tests("unjoined_task", Level::Allow).unwrap();
+        assert!(!l.off(LintId::UnjoinedTask), "still on in tests");
+        l.set_in_tests("unjoined_task", Level::Allow).unwrap();
+        assert!(l.off(LintId::UnjoinedTask));
+        // A flag has the last word, in test code too.
+        l.set("unjoined_task", Level::Warn).unwrap();
+        assert_eq!(
+            l.get_for(LintId::UnjoinedTask, true),
+            Level::Deny,
+            "-D warnings"
+        );
+        l.set("unjoined_task", Level::Allow).unwrap();
+        assert!(l.off(LintId::UnjoinedTask));
+        assert!(l.set_in_tests("warnings", Level::Allow).is_err());
+        assert!(l.set_in_tests("internal_error", Level::Allow).is_err());
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! [lints]
 //! unjoined_task = "deny"
 //! rc_cycle = "allow"
+//! [lints.unwaited_child]              # the same, with a level for test code of its own
+//! level = "deny"
+//! in_tests = "warn"                   # `#[test]` fns, `#[cfg(test)]` items, tests, benches, examples
 //! [thresholds]
 //! static-size = "1MiB"                # oversized_static, retained_global
 //! stack-value-size = "512KiB"         # large_stack_value
@@ -25,6 +28,20 @@ use crate::lint_defs::LintId;
 
 const KEYS: &[&str] = &["lints", "thresholds", "exclude"];
 const THRESHOLDS: &[&str] = &["static-size", "stack-value-size"];
+/// The keys of a `[lints.<id>]` table.
+const LINT_KEYS: &str = "level, in_tests";
+
+/// `"allow"`, `"warn"` or `"deny"`, the value of the setting `key`.
+fn level_of(origin: &str, key: &str, value: &Value) -> Result<Level, String> {
+    match value.as_str() {
+        Some("allow") => Ok(Level::Allow),
+        Some("warn") => Ok(Level::Warn),
+        Some("deny") => Ok(Level::Deny),
+        _ => Err(format!(
+            "{origin}: `{key}` must be \"allow\", \"warn\" or \"deny\", not {value}"
+        )),
+    }
+}
 
 /// Settings from a metadata table or a parsed `gomem.toml` (as JSON values).
 pub fn parse(origin: &str, base: &Path, value: &Value) -> Result<Settings, String> {
@@ -44,7 +61,7 @@ pub fn parse(origin: &str, base: &Path, value: &Value) -> Result<Settings, Strin
                         "{origin}: `lints` must be a table of `lint = \"level\"`"
                     ));
                 };
-                for (name, level) in lints {
+                for (name, setting) in lints {
                     let known = name == "warnings"
                         || LintId::from_name(name).is_some_and(|id| id.configurable());
                     if !known {
@@ -53,17 +70,31 @@ pub fn parse(origin: &str, base: &Path, value: &Value) -> Result<Settings, Strin
                             crate::lint_defs::unknown_lint(name, &configurable_names())
                         ));
                     }
-                    let level = match level.as_str() {
-                        Some("allow") => Level::Allow,
-                        Some("warn") => Level::Warn,
-                        Some("deny") => Level::Deny,
-                        _ => {
-                            return Err(format!(
-                                "{origin}: `lints.{name}` must be \"allow\", \"warn\" or \"deny\", not {level}"
-                            ))
-                        }
+                    // `lint = "warn"`, or `[lints.lint]` with `level` and `in_tests`.
+                    let Value::Object(table) = setting else {
+                        let level = level_of(origin, &format!("lints.{name}"), setting)?;
+                        settings.levels.push((name.clone(), level));
+                        continue;
                     };
-                    settings.levels.push((name.clone(), level));
+                    for (key, value) in table {
+                        let level = level_of(origin, &format!("lints.{name}.{key}"), value)?;
+                        match key.as_str() {
+                            "level" => settings.levels.push((name.clone(), level)),
+                            "in_tests" if name != "warnings" => {
+                                settings.test_levels.push((name.clone(), level))
+                            }
+                            _ => {
+                                let keys = if name == "warnings" {
+                                    "level"
+                                } else {
+                                    LINT_KEYS
+                                };
+                                return Err(format!(
+                                    "{origin}: unknown key `lints.{name}.{key}`; the keys of a lint's table are: {keys}"
+                                ));
+                            }
+                        }
+                    }
                 }
             }
             "thresholds" => {
@@ -191,11 +222,27 @@ mod tests {
                 ("unjoined_task".into(), Level::Deny)
             ]
         );
+        assert!(s.test_levels.is_empty());
         assert_eq!(s.static_size, Some(2 << 20));
         assert_eq!(s.stack_value_size, Some(4096));
         let ex = Exclusions::new([&s]);
         assert!(ex.excludes(Path::new("/ws/gen/a/b.rs")));
         assert!(!ex.excludes(Path::new("/ws/src/gen.rs")));
+    }
+
+    #[test]
+    fn a_lint_table_sets_its_level_and_its_level_in_tests() {
+        let s = parse_ok(json!({
+            "lints": {"unjoined_task": {"level": "deny", "in_tests": "warn"}, "rc_cycle": "allow"}
+        }));
+        assert_eq!(
+            s.levels,
+            vec![
+                ("rc_cycle".into(), Level::Allow),
+                ("unjoined_task".into(), Level::Deny)
+            ]
+        );
+        assert_eq!(s.test_levels, vec![("unjoined_task".into(), Level::Warn)]);
     }
 
     #[test]
@@ -217,6 +264,19 @@ mod tests {
             e.contains("`lints.rc_cycle`") && e.contains("\"allow\", \"warn\" or \"deny\""),
             "{e}"
         );
+        let e = parse_err(json!({"lints": {"unjoined_task": {"in_test": "warn"}}}));
+        assert!(
+            e.contains("`lints.unjoined_task.in_test`") && e.contains("level, in_tests"),
+            "{e}"
+        );
+        let e = parse_err(json!({"lints": {"unjoined_task": {"in_tests": "sometimes"}}}));
+        assert!(
+            e.contains("`lints.unjoined_task.in_tests`")
+                && e.contains("\"allow\", \"warn\" or \"deny\""),
+            "{e}"
+        );
+        let e = parse_err(json!({"lints": {"warnings": {"in_tests": "deny"}}}));
+        assert!(e.contains("`lints.warnings.in_tests`"), "{e}");
         let e = parse_err(json!({"thresholds": {"static-size": "big"}}));
         assert!(
             e.contains("`thresholds.static-size`") && e.contains("1MiB"),

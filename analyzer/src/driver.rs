@@ -103,6 +103,7 @@ pub fn analyze_with_checks(
                 checks,
                 manifests: HashMap::new(),
                 leak_trees: false,
+                test_code: HashMap::new(),
             }
             .execute(jobs.max(1))
         })
@@ -127,6 +128,7 @@ pub fn analyze_on_this_thread(
         checks,
         manifests: HashMap::new(),
         leak_trees: false,
+        test_code: HashMap::new(),
     }
     .execute(0);
     analysis.elapsed = start.elapsed();
@@ -184,6 +186,8 @@ struct Parsed {
     summary: FileSummary,
     /// For each of `summary.mod_decls`: the file that holds the module, if found.
     children: Vec<Option<PathBuf>>,
+    /// Its test code ([`crate::test_code::test_regions`]).
+    test_regions: Vec<std::ops::Range<u32>>,
 }
 
 impl Shared {
@@ -237,6 +241,10 @@ struct Run {
     manifests: HashMap<PathBuf, Option<Edition>>,
     /// Whether the current batch's syntax trees may be left to the process's exit.
     leak_trees: bool,
+    /// The test code of each file that has some, by file: ranges of bytes, or the whole file
+    /// (`0..u32::MAX`) for the files of test, bench and example targets and of modules
+    /// declared in test code. Findings there get the lints' test levels.
+    test_code: HashMap<FileId, Vec<std::ops::Range<u32>>>,
 }
 
 impl Run {
@@ -291,7 +299,16 @@ impl Run {
                     .target
                     .and_then(|t| self.workspace.targets.get(t.0 as usize))
                     .map(|t| t.package);
-                let configured = self.config.for_package(package).levels.get(d.lint);
+                let span = d.primary.span;
+                let in_tests = self
+                    .test_code
+                    .get(&span.file)
+                    .is_some_and(|r| crate::test_code::contains(r, span.lo));
+                let configured = self
+                    .config
+                    .for_package(package)
+                    .levels
+                    .get_for(d.lint, in_tests);
                 d.level = if configured == Level::Allow {
                     Level::Allow
                 } else {
@@ -534,8 +551,13 @@ impl Run {
                 Some(t) => t,
                 None => self.plain_target(db, root),
             };
-            let mut stack: Vec<(FileId, Option<(ModuleId, String)>)> = vec![(root, None)];
-            while let Some((file, parent)) = stack.pop() {
+            let test_target = self.workspace.targets[target.0 as usize]
+                .kind
+                .iter()
+                .any(|k| matches!(k.as_str(), "test" | "bench" | "example"));
+            // Each file with its parent module and name, and whether it is test code as a whole.
+            let mut stack: Vec<(FileId, Parent, bool)> = vec![(root, None, test_target)];
+            while let Some((file, parent, all_test)) = stack.pop() {
                 if !done.insert(file) {
                     continue;
                 }
@@ -544,14 +566,24 @@ impl Run {
                     continue;
                 };
                 let p = &mut parsed[pi];
+                let regions = std::mem::take(&mut p.test_regions);
+                let all_test = all_test || regions.first().is_some_and(|r| r.end == u32::MAX);
                 let ids = builder.add_file(file, Some(target), parent, &mut p.summary);
                 for (decl, child) in p.summary.mod_decls.iter().zip(&children[pi]) {
                     let Some(child) = *child else {
                         continue;
                     };
                     if declared_by.get(&child) == Some(&file) {
-                        stack.push((child, Some((ids[decl.local_parent], decl.name.clone()))));
+                        let test = all_test || crate::test_code::contains(&regions, decl.span.lo);
+                        let parent = Some((ids[decl.local_parent], decl.name.clone()));
+                        stack.push((child, parent, test));
                     }
+                }
+                if all_test {
+                    self.test_code
+                        .insert(file, std::iter::once(0..u32::MAX).collect());
+                } else if !regions.is_empty() {
+                    self.test_code.insert(file, regions);
                 }
             }
         }
@@ -567,7 +599,7 @@ impl Run {
         self.workspace.targets.push(Target {
             package: PackageId(0),
             name,
-            kind: vec!["lib".into()],
+            kind: vec![Workspace::plain_target_kind(&path, &mut self.manifests).into()],
             crate_types: vec!["lib".into()],
             edition: self
                 .workspace
@@ -687,6 +719,9 @@ fn worker(shared: &Shared, parsed_barrier: &Barrier, index_barrier: &Barrier) {
     index_barrier.wait();
     lint_files(shared, mine, crashed);
 }
+
+/// The module a file is declared in, and the name it is declared under.
+type Parent = Option<(ModuleId, String)>;
 
 /// A panic held until the run is over (see [`parse_files`]).
 type Held = Option<Box<dyn std::any::Any + Send>>;
@@ -842,11 +877,12 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, Tree)> {
         } = parse_file(file, &text, job.edition);
         expand_cfg_macros(&mut syntax.items);
         let summary = summarize(file, &syntax);
-        (syntax, summary, failures)
+        let test_regions = crate::test_code::test_regions(file, &syntax);
+        (syntax, summary, failures, test_regions)
     }));
     // A file that does not parse still gives the items that do (see `crate::parse`).
-    let (syntax, summary) = match parsed {
-        Ok((syntax, summary, failures)) => {
+    let (syntax, summary, test_regions) = match parsed {
+        Ok((syntax, summary, failures, test_regions)) => {
             for failure in &failures {
                 // rustc reports syntax errors and unbalanced delimiters too; a file too deep
                 // for us may compile fine, so that one is always ours to report.
@@ -855,7 +891,7 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, Tree)> {
                     shared.report(crate::lints::parse_error::diagnostic(failure));
                 }
             }
-            (syntax, summary)
+            (syntax, summary, test_regions)
         }
         Err(panic) => {
             let d = internal_error(file, "parsing", &panic);
@@ -900,6 +936,7 @@ fn process(shared: &Shared, job: Job) -> Option<(FileId, Tree)> {
             file,
             summary,
             children,
+            test_regions,
         });
     if shared.reparse {
         // Dropped here, on this thread's deep stack.
@@ -946,7 +983,7 @@ fn lint_file(
     let _lines = crate::span::use_line_index(file, &cx.source.text, &cx.source.line_starts);
     let mut collected: Vec<&'static str> = Vec::new();
     for &(id, check) in checks {
-        if config.levels.get(id) == Level::Allow {
+        if config.levels.off(id) {
             continue;
         }
         let crashed = match check {
@@ -1008,7 +1045,7 @@ fn judge_crate_checks(
         // Runs if any package has the lint on (levels are applied per file afterwards).
         let on = std::iter::once(&context.config)
             .chain(context.config.per_package.iter().flatten())
-            .any(|c| c.levels.get(id) != Level::Allow);
+            .any(|c| !c.levels.off(id));
         if !on {
             continue;
         }

@@ -38,6 +38,7 @@ pub mod lint;
 pub mod lint_defs;
 pub mod lints;
 pub mod modtree;
+pub mod one_time;
 pub mod parse;
 #[cfg(feature = "cli")]
 pub mod report;
@@ -47,6 +48,7 @@ pub mod span;
 pub mod std_macros;
 pub mod suppress;
 pub mod syntax;
+pub mod test_code;
 #[cfg(test)]
 mod test_util;
 pub mod types;

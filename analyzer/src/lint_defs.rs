@@ -112,6 +112,17 @@ impl LintId {
         }
     }
 
+    /// Its level in test code (`#[test]` fns, `#[cfg(test)]` items, test, bench and example
+    /// targets), when that differs from its level elsewhere: `None` means the same level.
+    /// `unjoined_task` is off there: tests synchronize threads through channels and barriers
+    /// and let the test harness end them, and nobody would join those handles.
+    pub fn default_level_in_tests(self) -> Option<Level> {
+        match self {
+            LintId::UnjoinedTask => Some(Level::Allow),
+            _ => None,
+        }
+    }
+
     /// Whether `-A/-W/-D`, configuration files and suppressions may change its level. Only
     /// `internal_error` is fixed: a crashed check must never pass silently.
     pub fn configurable(self) -> bool {

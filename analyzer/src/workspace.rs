@@ -110,17 +110,43 @@ impl Workspace {
         if let Some(edition) = self.plain_edition {
             return edition;
         }
-        let mut found = None;
-        for dir in file.ancestors().skip(1) {
-            let edition = *manifests
-                .entry(dir.to_path_buf())
-                .or_insert_with(|| manifest_edition(dir));
-            if edition.is_some() {
-                found = edition;
-                break;
-            }
+        plain_package(file, manifests).map_or_else(Edition::default, |(_, e)| e)
+    }
+
+    /// The kind of target a plain-path crate root is in cargo's layout of the package whose
+    /// folder holds it (cargo's target auto-discovery): `tests/x.rs` and `tests/x/main.rs` a
+    /// test, the same under `benches/` a bench and under `examples/` an example, `build.rs` a
+    /// build script, `src/main.rs`, `src/bin/x.rs` and `src/bin/x/main.rs` a bin; anything else
+    /// a lib. Registry and vendored crates are linted as plain paths, and their tests, benches
+    /// and examples are test code (see [`crate::test_code`]) as in a cargo workspace.
+    pub fn plain_target_kind(
+        file: &Path,
+        manifests: &mut std::collections::HashMap<PathBuf, Option<Edition>>,
+    ) -> &'static str {
+        let Some((dir, _)) = plain_package(file, manifests) else {
+            return "lib";
+        };
+        let Ok(rel) = file.strip_prefix(&dir) else {
+            return "lib";
+        };
+        let parts: Vec<&str> = rel
+            .components()
+            .map(|c| c.as_os_str().to_str().unwrap_or(""))
+            .collect();
+        let target = |p: &[&str]| match p {
+            [file] => file.ends_with(".rs"),
+            [_, main] => *main == "main.rs",
+            _ => false,
+        };
+        match parts.as_slice() {
+            ["tests", rest @ ..] if target(rest) => "test",
+            ["benches", rest @ ..] if target(rest) => "bench",
+            ["examples", rest @ ..] if target(rest) => "example",
+            ["build.rs"] => "custom-build",
+            ["src", "main.rs"] => "bin",
+            ["src", "bin", rest @ ..] if target(rest) => "bin",
+            _ => "lib",
         }
-        found.unwrap_or_default()
     }
 
     /// Keeps only the packages `keep` (in workspace order) and their targets.
@@ -473,6 +499,23 @@ pub mod cargo {
     }
 }
 
+/// The folder of the package that holds `file` (the nearest one with a `Cargo.toml` that has
+/// a `[package]`) and its edition; `manifests` caches each folder's answer.
+fn plain_package(
+    file: &Path,
+    manifests: &mut std::collections::HashMap<PathBuf, Option<Edition>>,
+) -> Option<(PathBuf, Edition)> {
+    for dir in file.ancestors().skip(1) {
+        let edition = *manifests
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| manifest_edition(dir));
+        if let Some(edition) = edition {
+            return Some((dir.to_path_buf(), edition));
+        }
+    }
+    None
+}
+
 /// The edition of the package whose manifest is in `dir`, if there is one: its `edition`, the
 /// workspace's for `edition.workspace = true`, or 2015 (cargo's default) when it names none.
 fn manifest_edition(dir: &Path) -> Option<Edition> {
@@ -536,6 +579,24 @@ mod tests {
             settings: None,
             path_deps: Vec::new(),
         }
+    }
+
+    #[test]
+    fn plain_roots_get_the_kind_cargo_would_give_them() {
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/crates/demo");
+        let mut manifests = std::collections::HashMap::new();
+        let mut kind = |rel: &str| Workspace::plain_target_kind(&demo.join(rel), &mut manifests);
+        assert_eq!(kind("tests/it.rs"), "test");
+        assert_eq!(kind("tests/suite/main.rs"), "test");
+        assert_eq!(kind("examples/ex.rs"), "example");
+        assert_eq!(kind("benches/b.rs"), "bench");
+        assert_eq!(kind("src/main.rs"), "bin");
+        assert_eq!(kind("src/bin/tool.rs"), "bin");
+        assert_eq!(kind("build.rs"), "custom-build");
+        assert_eq!(kind("src/lib.rs"), "lib");
+        // Not targets: a test's module, a fixture below `tests/`.
+        assert_eq!(kind("tests/common/mod.rs"), "lib");
+        assert_eq!(kind("tests/fixtures/lints/x.rs"), "lib");
     }
 
     #[test]

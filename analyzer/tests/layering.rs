@@ -23,7 +23,15 @@ const ANALYZER_LAYERS: &[(&str, &[&str])] = &[
     ("ids and spans", &["span", "ids", "lint_defs"]),
     (
         "sources, syntax and findings",
-        &["source", "parse", "syntax", "std_macros", "diagnostic"],
+        &[
+            "source",
+            "parse",
+            "syntax",
+            "std_macros",
+            "one_time",
+            "test_code",
+            "diagnostic",
+        ],
     ),
     ("configuration", &["config", "config_file"]),
     ("workspace and module tree", &["workspace", "modtree"]),

@@ -115,7 +115,9 @@ fn json_output_is_what_rust_analyzer_reads() {
             other => panic!("unexpected message {other:?}"),
         }
     }
-    assert_eq!(compiler_messages, 8);
+    // Five in the lib and the bin, one in each of the test code's files (the tests, the
+    // example, the test module), which only `unwaited_child` reports by default.
+    assert_eq!(compiler_messages, 9);
 }
 
 #[test]
@@ -198,8 +200,17 @@ fn help_list_and_explain() {
             && list.contains("oversized_static")
             && !list.contains("internal_error")
     );
+    // A lint with a level of its own in test code says so.
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("unjoined_task") && l.ends_with("; in test code: allow")),
+        "{list}"
+    );
     let out = gomem_lint(&["--explain", "oversized-static"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("## Why it matters"));
+    let out = gomem_lint(&["--explain", "unjoined_task"]);
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .starts_with("# gomem::unjoined_task (default: warn; in test code: allow)"));
 }
 
 /// `cargo gomem-lint --explain escape | head -c 10`: the reader goes away, and the output
@@ -478,9 +489,11 @@ fn settings_layer_workspace_then_gomem_toml_then_package_then_command_line() {
         vec![
             // 8 KiB is over strict's 4 KiB limit, not the default 1 MiB.
             s("gomem::oversized_static", "warning", "strict/src/lib.rs"),
-            // strict denies it; relaxed keeps the default; generated/ is excluded.
+            // strict denies it, and warns of it in its tests (`in_tests`); relaxed keeps the
+            // defaults (allowed in tests); generated/ is excluded.
             s("gomem::unjoined_task", "error", "strict/src/lib.rs"),
             s("gomem::unjoined_task", "warning", "relaxed/src/lib.rs"),
+            s("gomem::unjoined_task", "warning", "strict/src/lib.rs"),
             // denied by the workspace table, back to warn by gomem.toml.
             s("gomem::unwaited_child", "warning", "relaxed/src/lib.rs"),
             // rc_cycle is allowed by the workspace table.

@@ -8,6 +8,7 @@ use crate::diagnostic::Diagnostic;
 use crate::index::{flatten_use, Import, ModuleId, Resolution};
 use crate::lint::{Check, FileContext, Lint};
 use crate::lint_defs::{Level, LintId};
+use crate::one_time;
 use crate::span::Span;
 
 pub const LINT: Lint = Lint {
@@ -46,13 +47,18 @@ or give callers an owned `String`/`Arc<str>`. For raw pointers, pair every `into
 ## What it does not report
 The one-time idioms: a leak in `fn main`, in a `static` initializer, in `LazyLock::new`,
 `Lazy::new`, `OnceLock::get_or_init`, `Once::call_once`, `lazy_static!` or `thread_local!`
-(each runs once, so the "leak" is a global); `mem::forget(self)` and `forget` of values whose
+(each runs once, so the "leak" is a global; `unjoined_task` reads the same one-time
+initializers); `mem::forget(self)` and `forget` of values whose
 origin is not known to own anything (a guard whose destructor must not run, a `Copy` value),
 or whose contents the fn took a raw pointer to first (`v.as_mut_ptr()`: ownership moves to
 the pointer); `NonNull::from(Box::leak(..))`, which is `into_raw` by another name (smart
 pointers keep it and free it in their `Drop`); raw pointers passed straight to another fn (ownership handed over, typically to
 C) or returned; a leak in a fn that also calls a `from_raw` (taken back later, as in
-completion callbacks); `Box::leak(Box::new(()))`, which allocates nothing.
+completion callbacks); a `Box::leak` in a fn that gives memory back (`from_raw`, `std::alloc::dealloc`,
+`GlobalAlloc::dealloc`); a `Box::leak` whose reference the fn turns into a raw pointer
+(`as *mut T`, `NonNull::from(r)`, `ptr::from_mut`) in a module that gives memory back
+somewhere in its own items: the pointer travels to the module's code that frees it (a
+hand-written smart pointer, a collector's object); `Box::leak(Box::new(()))`, which allocates nothing.
 "#,
     check: Check::File(check),
 };
@@ -79,15 +85,6 @@ const NAMES: &[&str] = &[
     "ManuallyDrop",
     "into_raw",
     "into_raw_parts",
-];
-
-/// Calls whose closure argument runs once: what it leaks is a global in effect.
-const ONCE_CALLS: &[&str] = &[
-    "get_or_init",
-    "get_or_try_init",
-    "call_once",
-    "call_once_force",
-    "get_or_insert_with",
 ];
 
 /// Initializers known to own memory or a resource.
@@ -135,6 +132,7 @@ fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
         once: 0,
         fn_body: None,
         owning: Vec::new(),
+        module_reclaims: vec![gives_back(&cx.syntax.items)],
         out: Vec::new(),
     };
     v.visit_file(cx.syntax);
@@ -153,6 +151,9 @@ struct Checker<'a, 'ast> {
     fn_body: Option<&'ast syn::Block>,
     /// Locals known to own memory or a resource (by their initializer).
     owning: Vec<String>,
+    /// For the file's module and each inline module around the code: whether the module gives
+    /// memory back (`Box::from_raw`, `dealloc`) anywhere in its own items.
+    module_reclaims: Vec<bool>,
     out: Vec<Diagnostic>,
 }
 
@@ -160,7 +161,10 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         let outer = self.module;
         self.module = self.cx.inner_module(outer, m);
+        let reclaims = m.content.as_ref().is_some_and(|(_, i)| gives_back(i));
+        self.module_reclaims.push(reclaims);
         syn::visit::visit_item_mod(self, m);
+        self.module_reclaims.pop();
         self.module = outer;
     }
 
@@ -181,12 +185,7 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
 
     fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
         // `lazy_static!`/`thread_local!` initializers run once per program or thread.
-        if m.mac
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "lazy_static" || s.ident == "thread_local")
-        {
+        if one_time::is_once_macro(&m.mac) {
             return;
         }
         syn::visit::visit_item_macro(self, m);
@@ -230,11 +229,22 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
         }
         if let Some(kind) = self.call_kind(call) {
             match kind {
-                // A leaked `Box<()>` allocates nothing; a leak that the fn takes back with a
-                // `from_raw` (a pointer handed to a completion callback) is reclaimed.
+                // A leaked `Box<()>` allocates nothing; a leak that the fn gives back with a
+                // `from_raw` or a `dealloc` (a pointer handed to a completion callback) is
+                // reclaimed. So is a leak turned into a raw pointer in a module that gives
+                // memory back elsewhere: the pointer travels to the code that frees it, as in a
+                // hand-written smart pointer or a collector's object.
                 Kind::Leak => {
+                    let fn_gives_back = self.fn_body.is_some_and(|b| {
+                        let mut v = GivesBack(false);
+                        v.visit_block(b);
+                        v.0
+                    });
+                    let module_gives_back =
+                        self.module_reclaims.last() == Some(&true) && self.becomes_pointer(call);
                     if !call.args.first().is_some_and(|a| self.is_unit_box(a))
-                        && !self.has_from_raw()
+                        && !fn_gives_back
+                        && !module_gives_back
                     {
                         self.report(call, "leaked here", None)
                     }
@@ -258,18 +268,14 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
             }
         }
         // `LazyLock::new(|| ..)`, `Lazy::new(|| ..)`: the closure runs once.
-        let once = matches!(&*call.func, Expr::Path(p) if p.path.segments.len() >= 2
-        && p.path.segments.last().is_some_and(|s| s.ident == "new")
-        && p.path.segments.iter().rev().nth(1).is_some_and(|s| {
-            matches!(s.ident.to_string().as_str(), "LazyLock" | "Lazy" | "LazyCell")
-        }));
+        let once = one_time::is_lazy_new(call);
         self.once += usize::from(once);
         syn::visit::visit_expr_call(self, call);
         self.once -= usize::from(once);
     }
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        let once = ONCE_CALLS.contains(&m.method.to_string().as_str());
+        let once = one_time::is_once_method(m);
         self.once += usize::from(once);
         syn::visit::visit_expr_method_call(self, m);
         self.once -= usize::from(once);
@@ -415,6 +421,23 @@ impl<'ast> Checker<'_, 'ast> {
             v.visit_stmt(s);
         }
         v.handed_over
+    }
+
+    /// Whether the fn turns the reference `call` leaks into a raw pointer (`as *mut T`,
+    /// `NonNull::from`, `ptr::from_mut`), directly or through the local it is bound to.
+    fn becomes_pointer(&self, call: &syn::ExprCall) -> bool {
+        let Some(body) = self.fn_body else {
+            return false;
+        };
+        let mut v = Pointers {
+            file: self.cx.file,
+            leak: self.span(call),
+            bound: None,
+            spans: Vec::new(),
+            names: Vec::new(),
+        };
+        v.visit_block(body);
+        v.spans.contains(&v.leak) || v.bound.is_some_and(|b| v.names.contains(&b))
     }
 
     fn has_from_raw(&self) -> bool {
@@ -624,6 +647,105 @@ impl<'ast> Visit<'ast> for PointerUses<'_> {
     }
 }
 
+/// Whether code gives memory back: a `from_raw` or `from_raw_parts`, or a `dealloc`
+/// (`std::alloc::dealloc`, `GlobalAlloc::dealloc`). Inline modules inside are other modules.
+struct GivesBack(bool);
+
+impl<'ast> Visit<'ast> for GivesBack {
+    fn visit_item_mod(&mut self, _: &'ast syn::ItemMod) {}
+    fn visit_path_segment(&mut self, s: &'ast syn::PathSegment) {
+        if s.ident == "from_raw" || s.ident == "from_raw_parts" || s.ident == "dealloc" {
+            self.0 = true;
+        }
+        syn::visit::visit_path_segment(self, s);
+    }
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if m.method == "dealloc" {
+            self.0 = true;
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+}
+
+/// Where a fn turns references into raw pointers, and the local a leak is bound to.
+struct Pointers {
+    file: crate::span::FileId,
+    /// The leak in question.
+    leak: Span,
+    /// `let r = <the leak>;`
+    bound: Option<syn::Ident>,
+    /// Expressions made raw pointers (`x as *mut T`, `NonNull::from(x)`)...
+    spans: Vec<Span>,
+    /// ... and the locals among them.
+    names: Vec<syn::Ident>,
+}
+
+impl Pointers {
+    fn made_pointer(&mut self, e: &Expr) {
+        let mut e = peel(e);
+        // `&mut *r`, `&*r`: the same place.
+        while let Expr::Reference(r) = e {
+            e = peel(&r.expr);
+            if let Expr::Unary(u) = e {
+                if matches!(u.op, syn::UnOp::Deref(_)) {
+                    e = peel(&u.expr);
+                }
+            }
+        }
+        match e {
+            Expr::Path(p) if p.path.get_ident().is_some() => {
+                self.names.extend(p.path.get_ident().cloned());
+            }
+            e => self.spans.push(Span::of_tokens(self.file, e)),
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Pointers {
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        if let (Pat::Ident(id), Some(init)) = (strip_type(&l.pat), &l.init) {
+            if Span::of_tokens(self.file, peel(&init.expr)) == self.leak {
+                self.bound = Some(id.ident.clone());
+            }
+        }
+        syn::visit::visit_local(self, l);
+    }
+    fn visit_expr_cast(&mut self, c: &'ast syn::ExprCast) {
+        if matches!(&*c.ty, syn::Type::Ptr(_)) {
+            self.made_pointer(&c.expr);
+        }
+        syn::visit::visit_expr_cast(self, c);
+    }
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        if let (Expr::Path(p), Some(arg)) = (&*call.func, call.args.first()) {
+            let mut segs = p.path.segments.iter().rev();
+            let f = segs.next().map(|s| s.ident.to_string());
+            let ty = segs.next().map(|s| s.ident.to_string());
+            let pointer = matches!(
+                (ty.as_deref(), f.as_deref()),
+                (Some("NonNull"), Some("from" | "new" | "new_unchecked"))
+                    | (Some("ptr"), Some("from_mut" | "from_ref"))
+            );
+            if pointer {
+                self.made_pointer(arg);
+            }
+        }
+        syn::visit::visit_expr_call(self, call);
+    }
+}
+
+/// Whether `items` (a module's own, not those of its inline modules) give memory back.
+fn gives_back(items: &[syn::Item]) -> bool {
+    let mut v = GivesBack(false);
+    for item in items {
+        v.visit_item(item);
+        if v.0 {
+            break;
+        }
+    }
+    v.0
+}
+
 /// Whether a body calls any `from_raw`.
 struct FromRaw(bool);
 
@@ -699,5 +821,26 @@ mod tests {
                    fn leak() {}\n\
                    fn local() { leak(); }\n";
         assert_eq!(lines(src), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn a_leak_turned_into_a_pointer_that_its_module_gives_back_is_reclaimed() {
+        let src = "use std::ptr::NonNull;\n\
+                   mod ptr {\n\
+                   pub fn erase() -> *mut u8 { let r: &mut u8 = Box::leak(Box::new(7)); r as *mut u8 }\n\
+                   pub unsafe fn free(p: *mut u8) { std::alloc::dealloc(p, std::alloc::Layout::new::<u8>()) }\n\
+                   pub fn interned() -> &'static mut u8 { Box::leak(Box::new(7)) }\n\
+                   }\n\
+                   mod boxed {\n\
+                   pub fn make() -> std::ptr::NonNull<u8> { let r = Box::leak(Box::new(7)); std::ptr::NonNull::from(r) }\n\
+                   pub unsafe fn free(p: *mut u8) { drop(Box::from_raw(p)) }\n\
+                   }\n\
+                   mod leaky {\n\
+                   pub fn make() -> *mut u8 { Box::leak(Box::new(7)) as *mut u8 }\n\
+                   mod inner { pub unsafe fn free(p: *mut u8) { drop(Box::from_raw(p)) } }\n\
+                   }\n\
+                   fn same_fn() { let r: &mut u8 = Box::leak(Box::new(7)); let p = NonNull::from(r);\n\
+                   unsafe { std::alloc::dealloc(p.as_ptr(), std::alloc::Layout::new::<u8>()) } }\n";
+        assert_eq!(lines(src), [5, 12]);
     }
 }

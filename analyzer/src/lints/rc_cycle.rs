@@ -53,7 +53,9 @@ or keep the graph in `gomem::Gc` pointers, whose collector frees cycles: `#[gome
 on the inline `mod` that holds the types and their code makes that move for you.
 
 ## What it does not report
-Types where one direction is `Weak`; immutable `Rc` structures (a cons list `Rc<List>` can
+Types where one direction is `Weak` (the idiomatic tree: strong `children`, a `Weak` or
+`RefCell<Weak<..>>` `parent`); types in a mod under `#[gomem::escape(gc)]`, which moves their
+`Rc` data onto the collected heap, where cycles are freed; immutable `Rc` structures (a cons list `Rc<List>` can
 only point at older values); plain ownership trees (`Box`, `Vec<Node>`); a type with a single
 strong link to its own kind (`children: Vec<Rc<RefCell<Node>>>`), which is a tree unless the
 code inserts a node below itself. Types are matched through the crate's `use` paths; generic
@@ -106,6 +108,9 @@ fn type_defs(cx: &FileContext<'_>, module: ModuleId, items: &[syn::Item], out: &
                 &e.ident,
                 e.variants.iter().flat_map(|v| v.fields.iter()).collect(),
             ),
+            // `#[gomem::escape(gc)]` moves the mod's `Rc` data onto the collected heap, which
+            // frees cycles: its types are not the graph's.
+            syn::Item::Mod(m) if on_gc_heap(&m.attrs) => continue,
             syn::Item::Mod(m) => {
                 if let Some((_, content)) = &m.content {
                     type_defs(cx, cx.inner_module(module, m), content, out);
@@ -128,6 +133,25 @@ fn type_defs(cx: &FileContext<'_>, module: ModuleId, items: &[syn::Item], out: &
             fields: edges,
         });
     }
+}
+
+/// Whether `attrs` hold `#[gomem::escape(gc)]` (or `#[escape(gc, ..)]`, imported).
+fn on_gc_heap(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        let segs: Vec<String> = crate::syntax::segment_names(a.path());
+        let ours = matches!(
+            segs.iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["gomem", "escape"] | ["escape"]
+        );
+        ours && a
+            .parse_args_with(
+                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+            )
+            .is_ok_and(|args| args.iter().any(|m| m.path().is_ident("gc")))
+    })
 }
 
 const STRONG: &[&str] = &["Rc", "Arc"];
@@ -407,5 +431,23 @@ mod tests {
                    struct A { b: Rc<B> }\n\
                    struct B { a: Rc<A> }\n";
         assert_eq!(lines(src), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn the_weak_parent_tree_and_gc_heap_mods_are_silent() {
+        let src = "use std::rc::{Rc, Weak}; use std::cell::RefCell;\n\
+                   struct Node { parent: Weak<RefCell<Node>>, children: Vec<Rc<RefCell<Node>>> }\n\
+                   struct Leaf { parent: RefCell<Weak<Leaf>>, children: RefCell<Vec<Rc<Leaf>>> }\n\
+                   #[gomem::escape(gc)]\n\
+                   mod graph {\n\
+                       use std::rc::Rc; use std::cell::RefCell;\n\
+                       pub struct Node { prev: Option<Rc<RefCell<Node>>>, next: Option<Rc<RefCell<Node>>> }\n\
+                   }\n\
+                   #[gomem::escape]\n\
+                   mod arena {\n\
+                       use std::rc::Rc; use std::cell::RefCell;\n\
+                       pub struct Node { prev: Option<Rc<RefCell<Node>>>, next: Option<Rc<RefCell<Node>>> }\n\
+                   }\n";
+        assert_eq!(lines(src), vec![12]);
     }
 }

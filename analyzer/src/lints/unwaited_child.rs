@@ -1,5 +1,7 @@
 //! `unwaited_child`: a child process that is spawned and never waited for.
 
+use std::collections::HashMap;
+
 use syn::visit::Visit;
 use syn::{Expr, Pat, Stmt};
 
@@ -14,7 +16,8 @@ pub const LINT: Lint = Lint {
     summary: "a child process that is spawned and never waited for",
     explanation: r#"## What it finds
 A `std::process::Command` whose `.spawn()` returns a `Child`
-that is dropped without being waited for: discarded (`cmd.spawn()?;`, `let _ = ..`), or bound
+that is dropped without being waited for: discarded (`cmd.spawn()?;`, `let _ = ..`, or
+given to a closure that drops it, as `cmd.spawn().map(|_| ())` does), or bound
 to a variable that is never `.wait()`ed, `.wait_with_output()`ed or `.try_wait()`ed, and never
 returned, stored or handed to other code. A child that is only `.kill()`ed is reported too:
 killing does not reap it.
@@ -46,8 +49,12 @@ program can afford to.
 `output()` and `status()`, which wait; a `Child` that is returned, stored in a field or a
 collection, passed to a fn or a closure (which may wait for it), or matched and handed on.
 `tokio::process::Command` and `async_process::Command`: their runtimes reap dropped children.
-Commands built somewhere the analysis cannot see (a `&mut Command` returned by another fn) and
-spawns inside macros are not checked.
+Commands built somewhere the analysis cannot see and spawns inside macros are not checked. A
+`Command` is followed from `Command::new(..)`, from a parameter of type `Command` or
+`&mut Command`, and from a call to a fn of the same file whose declared return type holds one
+(`self.command()`, `Self::command()`, `make_command()`; `-> Command`, `-> io::Result<Command>`,
+or a tuple, as in `let (mut cmd, _) = self.make_command();`); commands from other files' fns
+are not.
 "#,
     check: Check::File(check),
 };
@@ -73,8 +80,11 @@ fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
         module: cx.module,
         imports: Vec::new(),
         commands: Vec::new(),
+        returns: HashMap::new(),
+        impl_ty: None,
         out: Vec::new(),
     };
+    v.collect_returns(&cx.syntax.items, None);
     v.visit_file(cx.syntax);
     v.out
 }
@@ -85,7 +95,21 @@ struct Checker<'a> {
     imports: Vec<Import>,
     /// Locals (and parameters) holding a `Command`, in the fn being checked.
     commands: Vec<String>,
+    /// The fns of this file that return a `Command`, by the type of their `impl` (if any)
+    /// and name, and where in their return type it is.
+    returns: HashMap<(Option<String>, String), Returned>,
+    /// The type of the `impl` being visited, for `self.f()` and `Self::f()`.
+    impl_ty: Option<String>,
     out: Vec<Diagnostic>,
+}
+
+/// Where a fn's declared return type holds a `Command`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Returned {
+    /// `-> Command`, `-> io::Result<Command>`, `-> Option<Command>`.
+    Whole,
+    /// `-> (Command, Output)`: the positions of the tuple that are commands.
+    Tuple(Vec<usize>),
 }
 
 impl<'ast> Visit<'ast> for Checker<'_> {
@@ -94,6 +118,27 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         self.module = self.cx.inner_module(outer, m);
         syn::visit::visit_item_mod(self, m);
         self.module = outer;
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        let outer = std::mem::replace(&mut self.impl_ty, type_name(&i.self_ty));
+        syn::visit::visit_item_impl(self, i);
+        self.impl_ty = outer;
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        // `cmd.spawn().map(|_| ())`: the closure takes the `Child` and drops it.
+        if m.method == "map" && m.args.len() == 1 && drops_its_argument(&m.args[0]) {
+            if let Some(spawn) = self.spawned(&m.receiver) {
+                let at = self.span(&m.args[0]);
+                self.report(
+                    spawn,
+                    Some((at, "the `Child` is dropped by this closure")),
+                    "",
+                );
+            }
+        }
+        syn::visit::visit_expr_method_call(self, m);
     }
 
     fn visit_signature(&mut self, sig: &'ast syn::Signature) {
@@ -145,6 +190,22 @@ impl Checker<'_> {
                         self.commands.push(id.ident.to_string());
                         return;
                     }
+                }
+                // `let cmd = self.command();`, `let (mut cmd, _) = self.make_command();`.
+                match (self.returned_command(&init.expr).cloned(), pat) {
+                    (Some(Returned::Whole), Pat::Ident(id)) => {
+                        self.commands.push(id.ident.to_string());
+                        return;
+                    }
+                    (Some(Returned::Tuple(at)), Pat::Tuple(t)) => {
+                        for (i, elem) in t.elems.iter().enumerate() {
+                            if let (true, Pat::Ident(id)) = (at.contains(&i), elem) {
+                                self.commands.push(id.ident.to_string());
+                            }
+                        }
+                        return;
+                    }
+                    _ => {}
                 }
                 let Some(spawn) = self.spawned(&init.expr) else {
                     return;
@@ -301,12 +362,126 @@ impl Checker<'_> {
         }
     }
 
+    /// Records the fns of `items` (and of their impls and inline modules) whose declared
+    /// return type holds a `Command`.
+    fn collect_returns(&mut self, items: &[syn::Item], impl_ty: Option<&str>) {
+        for item in items {
+            match item {
+                syn::Item::Fn(f) if impl_ty.is_none() => self.record_return(None, &f.sig),
+                syn::Item::Impl(i) => {
+                    let ty = type_name(&i.self_ty);
+                    for it in &i.items {
+                        if let syn::ImplItem::Fn(f) = it {
+                            self.record_return(ty.clone(), &f.sig);
+                        }
+                    }
+                }
+                syn::Item::Mod(m) => {
+                    if let Some((_, inner)) = &m.content {
+                        self.collect_returns(inner, None);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn record_return(&mut self, impl_ty: Option<String>, sig: &syn::Signature) {
+        let syn::ReturnType::Type(_, ty) = &sig.output else {
+            return;
+        };
+        let found = match &**ty {
+            syn::Type::Tuple(t) => {
+                let at: Vec<usize> = (0..t.elems.len())
+                    .filter(|&i| self.is_command_type(&t.elems[i]))
+                    .collect();
+                (!at.is_empty()).then_some(Returned::Tuple(at))
+            }
+            ty => self.is_command_type(ok_type(ty)).then_some(Returned::Whole),
+        };
+        if let Some(found) = found {
+            self.returns.insert((impl_ty, sig.ident.to_string()), found);
+        }
+    }
+
+    /// Where the value of `e` holds a `Command`, when `e` calls a fn of this file that returns
+    /// one: `self.command()`, `Self::command()`, `make_command()`, with `?`, `.unwrap()` or
+    /// `.expect(..)` after it.
+    fn returned_command(&self, e: &Expr) -> Option<&Returned> {
+        let mut e = e;
+        loop {
+            e = match e {
+                Expr::Try(t) => &t.expr,
+                Expr::Paren(p) => &p.expr,
+                Expr::MethodCall(m) if m.method == "unwrap" || m.method == "expect" => &m.receiver,
+                _ => break,
+            };
+        }
+        let key = match e {
+            Expr::MethodCall(m) if matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self")) => {
+                (self.impl_ty.clone(), m.method.to_string())
+            }
+            Expr::Call(c) => {
+                let Expr::Path(p) = &*c.func else { return None };
+                match p.path.segments.iter().collect::<Vec<_>>().as_slice() {
+                    [f] => (None, f.ident.to_string()),
+                    [ty, f] if ty.ident == "Self" => (self.impl_ty.clone(), f.ident.to_string()),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        self.returns.get(&key)
+    }
+
     fn is_command_type(&self, ty: &syn::Type) -> bool {
         match ty {
             syn::Type::Reference(r) => self.is_command_type(&r.elem),
             syn::Type::Path(p) => self.names_command(&p.path),
             _ => false,
         }
+    }
+}
+
+/// `T` for `Result<T, E>`, `io::Result<T>` and `Option<T>`: what `?` or `.unwrap()` gives.
+fn ok_type(ty: &syn::Type) -> &syn::Type {
+    if let syn::Type::Path(p) = ty {
+        if let Some(last) = p.path.segments.last() {
+            if last.ident == "Result" || last.ident == "Option" {
+                if let syn::PathArguments::AngleBracketed(a) = &last.arguments {
+                    if let Some(syn::GenericArgument::Type(t)) = a.args.first() {
+                        return t;
+                    }
+                }
+            }
+        }
+    }
+    ty
+}
+
+/// The last name of a type: `Runner` for `Runner`, `a::Runner<T>` or `&Runner`.
+fn type_name(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        syn::Type::Reference(r) => type_name(&r.elem),
+        syn::Type::Paren(p) => type_name(&p.elem),
+        _ => None,
+    }
+}
+
+/// Whether `f`, given to `.map(f)`, drops its argument: `|_| ..`, a closure whose one
+/// parameter its body never names, or `drop`.
+fn drops_its_argument(f: &Expr) -> bool {
+    match f {
+        Expr::Closure(c) if c.inputs.len() == 1 => match &c.inputs[0] {
+            Pat::Wild(_) => true,
+            Pat::Ident(id) if id.subpat.is_none() => {
+                !mentions(quote::ToTokens::to_token_stream(&c.body), &id.ident)
+            }
+            _ => false,
+        },
+        Expr::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "drop"),
+        _ => false,
     }
 }
 
@@ -427,5 +602,49 @@ mod tests {
                    struct Pool; impl Pool { fn spawn(&self) {} }\n\
                    fn f(p: Pool) { p.spawn(); }\n";
         assert_eq!(lines(src), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn commands_from_this_files_fns_are_followed() {
+        let src = r#"
+use std::io;
+use std::process::{Command, Output};
+struct Runner;
+impl Runner {
+    fn make_command(&self) -> (Command, Output) { todo!() }
+    fn command(&self) -> io::Result<Command> { Ok(Command::new("x")) }
+    fn label(&self) -> (String, u8) { todo!() }
+    fn lost(&self) -> io::Result<()> {
+        let (mut cmd, _) = self.make_command();
+        cmd.spawn()?;
+        let mut c = self.command()?;
+        let child = c.spawn()?;
+        Ok(())
+    }
+    fn waited(&self) -> io::Result<()> {
+        let (mut cmd, _) = self.make_command();
+        cmd.spawn()?.wait()?;
+        let (mut name, _) = self.label();
+        name.spawn();
+        Ok(())
+    }
+}
+fn make() -> Command { Command::new("y") }
+fn free() { let mut c = make(); c.spawn().unwrap(); }
+"#;
+        assert_eq!(lines(src), [11, 13, 25]);
+    }
+
+    #[test]
+    fn a_child_given_to_a_closure_that_drops_it_fires() {
+        let src = r#"
+use std::process::Command;
+fn a() -> std::io::Result<()> { Command::new("x").spawn().map(|_| ()) }
+fn b() -> std::io::Result<()> { Command::new("x").spawn().map(|_child| ())?; Ok(()) }
+fn c() -> std::io::Result<u32> { Command::new("x").spawn().map(|child| child.id()) }
+fn d() -> std::io::Result<()> { Command::new("x").spawn().map(drop) }
+fn e() -> std::io::Result<()> { Command::new("x").spawn().map(|mut c| { c.wait().ok(); }) }
+"#;
+        assert_eq!(lines(src), [3, 4, 6]);
     }
 }
