@@ -379,6 +379,11 @@ impl Semantics {
         }
     }
 
+    /// The crate's own struct, enum or union a type names, when one has that name.
+    pub fn adt_item(&self, index: &ItemIndex, ty: &Ty, from: ModuleId) -> Option<ItemId> {
+        self.adt(index, ty.head()?, from)
+    }
+
     fn is_local_adt(&self, index: &ItemIndex, ty: &Ty, from: ModuleId) -> bool {
         ty.head()
             .is_some_and(|h| self.adt(index, h, from).is_some())

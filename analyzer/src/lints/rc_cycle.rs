@@ -16,6 +16,7 @@ use crate::lint::{
 };
 use crate::lint_defs::LintId;
 use crate::span::{FileId, Span};
+use crate::types::Ty;
 
 pub const LINT: Lint = Lint {
     id: LintId::RcCycle,
@@ -58,8 +59,9 @@ Types where one direction is `Weak` (the idiomatic tree: strong `children`, a `W
 `Rc` data onto the collected heap, where cycles are freed; immutable `Rc` structures (a cons list `Rc<List>` can
 only point at older values); plain ownership trees (`Box`, `Vec<Node>`); a type with a single
 strong link to its own kind (`children: Vec<Rc<RefCell<Node>>>`), which is a tree unless the
-code inserts a node below itself. Types are matched through the crate's `use` paths; generic
-parameters (`T` in `Rc<T>`) and types from other crates are not followed.
+code inserts a node below itself. Types are matched through the crate's `use` paths and type
+aliases (`type NodeRef = Rc<RefCell<Node>>`, generic ones included); generic parameters (`T` in
+`Rc<T>`) and types from other crates are not followed.
 "#,
     check: Check::Crate(CrateCheck {
         facts: &TYPES,
@@ -190,13 +192,22 @@ fn walk(
             if !is_strong && !is_interior {
                 if let Resolution::Local(item) = cx.index.resolve_path(module, &[], &p.path) {
                     let it = cx.index.item(item);
-                    if matches!(it.kind, ItemKind::Struct | ItemKind::Enum) {
-                        out.push(FieldEdge {
+                    match it.kind {
+                        ItemKind::Struct | ItemKind::Enum => out.push(FieldEdge {
                             span: field,
                             to: it.span,
                             strong,
                             mutable,
-                        });
+                        }),
+                        // `type RefNode = Rc<RefCell<Node>>`: what it stands for, with its
+                        // arguments (`Shared<Node>`) put in.
+                        ItemKind::TypeAlias => {
+                            let alias = Ty::from_syn(ty, &[]);
+                            let target = cx.semantics.expand(cx.index, &alias, module);
+                            walk_ty(cx, module, &target, strong, mutable, field, out);
+                            return;
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -226,6 +237,50 @@ fn walk(
         syn::Type::Paren(p) => walk(cx, module, &p.elem, strong, mutable, field, out),
         syn::Type::Group(g) => walk(cx, module, &g.elem, strong, mutable, field, out),
         // References and raw pointers do not own; fn pointers and trait objects hide types.
+        _ => {}
+    }
+}
+
+/// [`walk`] over a type the semantic layer has read (an alias's target).
+fn walk_ty(
+    cx: &FileContext<'_>,
+    module: ModuleId,
+    ty: &Ty,
+    strong: bool,
+    mutable: bool,
+    field: Span,
+    out: &mut Vec<FieldEdge>,
+) {
+    match ty {
+        Ty::Named(_, args) => {
+            let name = ty.last_segment().unwrap_or_default();
+            if NOT_OWNING.contains(&name) {
+                return;
+            }
+            let is_strong = STRONG.contains(&name);
+            let is_interior = INTERIOR.contains(&name);
+            if !is_strong && !is_interior {
+                if let Some(item) = cx.semantics.adt_item(cx.index, ty, module) {
+                    out.push(FieldEdge {
+                        span: field,
+                        to: cx.index.item(item).span,
+                        strong,
+                        mutable,
+                    });
+                }
+            }
+            for a in args {
+                let (s, m) = (strong || is_strong, mutable || is_interior);
+                walk_ty(cx, module, a, s, m, field, out);
+            }
+        }
+        Ty::Tuple(ts) => {
+            for t in ts {
+                walk_ty(cx, module, t, strong, mutable, field, out);
+            }
+        }
+        Ty::Slice(t) | Ty::Array(t) => walk_ty(cx, module, t, strong, mutable, field, out),
+        // References do not own; trait objects hide types.
         _ => {}
     }
 }
