@@ -61,7 +61,8 @@ pub struct ItemSummary {
     pub span: Span,
     /// For integer consts: the value expression.
     pub value: Option<ConstExpr>,
-    /// For structs without generics: the shapes of the fields.
+    /// For structs without generics: the shapes of the fields; for a plain type alias: the
+    /// shape of the type it stands for.
     pub fields: Option<Vec<TypeShape>>,
     /// What the semantic layer reads: signatures, field types, derives, aliases.
     pub types: Option<Box<ItemTypes>>,
@@ -252,11 +253,13 @@ fn summarize_items(
             }
             syn::Item::Type(t) => {
                 let params = type_params(&t.generics);
+                // A plain alias's shape, for the sizes of the values of its type.
+                let shape = params.is_empty().then(|| vec![TypeShape::from_syn(&t.ty)]);
                 let types = ItemTypes::Alias {
                     ty: Ty::from_syn(&t.ty, &[]),
                     params,
                 };
-                push(&t.ident, ItemKind::TypeAlias, None, None, Some(types))
+                push(&t.ident, ItemKind::TypeAlias, None, shape, Some(types))
             }
             syn::Item::Impl(imp) => {
                 let self_ty = match &*imp.self_ty {
@@ -986,10 +989,17 @@ impl ItemIndex {
                     return None;
                 };
                 let item = self.item(id);
-                if item.kind != ItemKind::Struct || item.name != *path.last()? {
+                if item.name != *path.last()? {
                     return None;
                 }
                 let fields = item.fields.as_ref()?;
+                if item.kind == ItemKind::TypeAlias {
+                    // `type Page = [u8; 4096];`: the aliased type's size.
+                    return self.size_at(item.module, fields.first()?, depth + 1);
+                }
+                if item.kind != ItemKind::Struct {
+                    return None;
+                }
                 fields.iter().try_fold(0u64, |acc, f| {
                     acc.checked_add(self.size_at(item.module, f, depth + 1)?)
                 })
