@@ -975,22 +975,21 @@ impl Flow<'_, '_> {
         let Expr::Path(p) = &*call.func else {
             return Ty::Unknown;
         };
-        let span = self.c.span(&call.func);
-        let whole = self.c.span(call);
         if let Some(callee) = self.resolve_fn(&p.path) {
+            let index = self.c.cx.index;
             let ret = match &callee {
-                Callee::Item(item) => match self.c.cx.index.item(*item).types.as_deref() {
+                Callee::Item(item) => match index.item(*item).types.as_deref() {
+                    // Read in the module that wrote it.
                     Some(ItemTypes::Fn { ret, .. }) => {
-                        self.c
-                            .cx
-                            .semantics
-                            .expand(self.c.cx.index, ret, self.c.module)
+                        let module = index.item(*item).module;
+                        self.c.cx.semantics.expand(index, ret, module)
                     }
                     _ => Ty::Unknown,
                 },
                 Callee::Def(_) => Ty::Unknown,
             };
             let args = call.args.iter().map(|a| self.arg(a)).collect();
+            let (span, whole) = (self.c.span(&call.func), self.c.span(call));
             self.record(callee, span, whole, args);
             return ret;
         }
@@ -999,6 +998,7 @@ impl Flow<'_, '_> {
             Some(r) => {
                 if let Some(def) = r.def {
                     let args = call.args.iter().map(|a| self.arg(a)).collect();
+                    let (span, whole) = (self.c.span(&call.func), self.c.span(call));
                     self.record(Callee::Def(def), span, whole, args);
                 }
                 r.ret
@@ -1198,24 +1198,23 @@ impl Flow<'_, '_> {
                 self.c.module,
             )
         };
-        let span = self.c.span(&mc.method);
-        let whole = self.c.span(mc);
-        for d in call.derefs {
-            self.record(Callee::Def(d), span, whole, vec![Arg::Other]);
-        }
-        match call.method {
-            Some(r) => {
-                if let Some(def) = r.def {
-                    // The receiver is the first argument of the method.
-                    let args = std::iter::once(Arg::Other)
-                        .chain(mc.args.iter().map(|a| self.arg(a)))
-                        .collect();
-                    self.record(Callee::Def(def), span, whole, args);
-                }
-                r.ret
+        // Spans are computed only for a call that is recorded: `Span::of_tokens` walks the
+        // whole expression.
+        let def = call.method.as_ref().and_then(|r| r.def);
+        if !call.derefs.is_empty() || def.is_some() {
+            let (span, whole) = (self.c.span(&mc.method), self.c.span(mc));
+            for d in call.derefs {
+                self.record(Callee::Def(d), span, whole, vec![Arg::Other]);
             }
-            None => Ty::Unknown,
+            if let Some(def) = def {
+                // The receiver is the first argument of the method.
+                let args = std::iter::once(Arg::Other)
+                    .chain(mc.args.iter().map(|a| self.arg(a)))
+                    .collect();
+                self.record(Callee::Def(def), span, whole, args);
+            }
         }
+        call.method.map_or(Ty::Unknown, |r| r.ret)
     }
 
     fn binary(&mut self, b: &syn::ExprBinary) -> Ty {

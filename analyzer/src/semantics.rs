@@ -280,19 +280,19 @@ const ALIAS_DEPTH: usize = 8;
 #[derive(Default)]
 pub struct Semantics {
     /// Impl methods by self type head and name.
-    methods: HashMap<(Box<str>, Box<str>), Vec<ItemId>>,
+    methods: Pairs,
     /// Methods of blanket impls (`impl<T: Bound> Ext for T`), by name: they may apply to
     /// any type.
     blanket: HashSet<Box<str>>,
     /// Trait impls by trait name and self type head: the impl's first method (its head is
     /// shared by all its methods), for the operators and placeholders.
-    trait_impls: HashMap<(Box<str>, Box<str>), Vec<ItemId>>,
+    trait_impls: Pairs,
     /// Structs, enums and unions by crate root and name.
-    adts: HashMap<(ModuleId, Box<str>), Vec<ItemId>>,
+    adts: PerCrate,
     /// Type aliases by crate root and name.
-    aliases: HashMap<(ModuleId, Box<str>), Vec<ItemId>>,
+    aliases: PerCrate,
     /// Traits by crate root and name.
-    traits: HashMap<(ModuleId, Box<str>), Vec<ItemId>>,
+    traits: PerCrate,
     /// Names of the workspace's ADTs, in any crate: the types worth tracking in a body.
     adt_names: HashSet<Box<str>>,
     /// Each impl method's self type, read in the impl's module (see [`Semantics::expand`]).
@@ -314,27 +314,21 @@ impl Semantics {
                     if head.self_ty.is_unknown() {
                         s.blanket.insert(name.clone());
                     }
-                    s.methods
-                        .entry((self_ty.as_str().into(), name))
-                        .or_default()
-                        .push(id);
+                    s.methods.insert(self_ty, &name, id);
                     if let Some(t) = trait_ {
-                        let v = s
-                            .trait_impls
-                            .entry((t.as_str().into(), self_ty.as_str().into()))
-                            .or_default();
                         // One entry per impl block: methods of one impl share their head.
-                        if !v.iter().any(|&o| same_impl(index, o, id)) {
-                            v.push(id);
+                        let known = s.trait_impls.get(t, self_ty);
+                        if !known.iter().any(|&o| same_impl(index, o, id)) {
+                            s.trait_impls.insert(t, self_ty, id);
                         }
                     }
                 }
                 ItemKind::Struct | ItemKind::Enum | ItemKind::Union => {
                     s.adt_names.insert(name.clone());
-                    s.adts.entry((krate, name)).or_default().push(id);
+                    s.adts.insert(name, krate, id);
                 }
-                ItemKind::TypeAlias => s.aliases.entry((krate, name)).or_default().push(id),
-                ItemKind::Trait => s.traits.entry((krate, name)).or_default().push(id),
+                ItemKind::TypeAlias => s.aliases.insert(name, krate, id),
+                ItemKind::Trait => s.traits.insert(name, krate, id),
                 _ => {}
             }
         }
@@ -369,14 +363,7 @@ impl Semantics {
 
     /// The struct, enum or union `name` of the crate of `from`, when there is exactly one.
     fn adt(&self, index: &ItemIndex, name: &str, from: ModuleId) -> Option<ItemId> {
-        match self
-            .adts
-            .get(&(index.crate_root(from), name.into()))?
-            .as_slice()
-        {
-            [one] => Some(*one),
-            _ => None,
-        }
+        self.adts.one(name, index.crate_root(from))
     }
 
     /// The crate's own struct, enum or union a type names, when one has that name.
@@ -391,7 +378,23 @@ impl Semantics {
 
     /// `ty` with the crate's type aliases expanded, generic aliases included.
     pub fn expand(&self, index: &ItemIndex, ty: &Ty, from: ModuleId) -> Ty {
+        // Most types name no alias and no type the crate also defines: nothing to do.
+        if !self.names_any(ty) {
+            return ty.clone();
+        }
         self.expand_depth(index, ty, from, 0)
+    }
+
+    /// Whether `ty` names an alias or a type of the workspace anywhere.
+    fn names_any(&self, ty: &Ty) -> bool {
+        match ty {
+            Ty::Named(n, args) => {
+                self.aliases.has(n) || self.adts.has(n) || args.iter().any(|a| self.names_any(a))
+            }
+            Ty::Ref(_, t) | Ty::Slice(t) | Ty::Array(t) => self.names_any(t),
+            Ty::Tuple(ts) => ts.iter().any(|t| self.names_any(t)),
+            _ => false,
+        }
     }
 
     fn expand_depth(&self, index: &ItemIndex, ty: &Ty, from: ModuleId, depth: usize) -> Ty {
@@ -403,7 +406,8 @@ impl Semantics {
                 return None;
             };
             let krate = index.crate_root(from);
-            if let Some(ids) = self.adts.get(&(krate, name.clone())) {
+            let ids = self.adts.get(name, krate);
+            if !ids.is_empty() {
                 // A name the crate gives a type of its own may still stand for another
                 // crate's type here (`use std::time::Instant;` beside a mirror `Instant`).
                 let path = syn::parse_str::<syn::Path>(name).ok()?;
@@ -419,7 +423,7 @@ impl Semantics {
                     .collect();
                 return Some(Ty::Named(renamed, args));
             }
-            let ids = self.aliases.get(&(krate, name.clone()))?;
+            let ids = self.aliases.get(name, krate);
             let [id] = ids.as_slice() else {
                 return Some(Ty::Unknown);
             };
@@ -540,12 +544,7 @@ impl Semantics {
         let krate = index.crate_root(from);
         let local = self.is_local_adt(index, self_ty, from);
         let mut found: Vec<Resolved> = Vec::new();
-        for &first in self
-            .trait_impls
-            .get(&(trait_.into(), head.into()))
-            .into_iter()
-            .flatten()
-        {
+        for &first in self.trait_impls.get(trait_, head).iter() {
             let impl_item = index.item(first);
             if index.crate_root(impl_item.module) != krate {
                 continue;
@@ -571,9 +570,8 @@ impl Semantics {
             };
             let method = self
                 .methods
-                .get(&(key.as_str().into(), name.into()))
-                .into_iter()
-                .flatten()
+                .get(key, name)
+                .iter()
                 .copied()
                 .find(|&m| same_impl(index, m, first));
             // std's blanket impls (`impl<T> From<T> for T`) sit beside ours for these.
@@ -639,7 +637,7 @@ impl Semantics {
         name: &str,
         from: ModuleId,
     ) -> Option<Resolved> {
-        let ids = self.traits.get(&(index.crate_root(from), trait_.into()))?;
+        let ids = self.traits.get(trait_, index.crate_root(from));
         let [id] = ids.as_slice() else { return None };
         let Some(ItemTypes::Trait { methods, .. }) = index.item(*id).types.as_deref() else {
             return None;
@@ -787,9 +785,8 @@ impl Semantics {
         let krate = index.crate_root(from);
         let found: Vec<ItemId> = self
             .methods
-            .get(&("".into(), name.into()))
-            .into_iter()
-            .flatten()
+            .get("", name)
+            .iter()
             .copied()
             .filter(|&m| {
                 let item = index.item(m);
@@ -831,9 +828,8 @@ impl Semantics {
         let krate = index.crate_root(from);
         let candidates: Vec<ItemId> = self
             .methods
-            .get(&(head.into(), name.into()))
-            .into_iter()
-            .flatten()
+            .get(head, name)
+            .iter()
             .copied()
             .filter(|&m| {
                 let item = index.item(m);
@@ -905,9 +901,8 @@ impl Semantics {
         // further too (the name is not one std's types may have, see above).
         let ours_elsewhere = || {
             self.methods
-                .get(&(head.into(), name.into()))
-                .into_iter()
-                .flatten()
+                .get(head, name)
+                .iter()
                 .any(|&m| index.crate_root(index.item(m).module) == krate)
         };
         if local || ours_elsewhere() {
@@ -933,9 +928,8 @@ impl Semantics {
         let krate = index.crate_root(from);
         let candidates: Vec<ItemId> = self
             .methods
-            .get(&(head.into(), name.into()))
-            .into_iter()
-            .flatten()
+            .get(head, name)
+            .iter()
             .copied()
             .filter(|&m| {
                 index.crate_root(index.item(m).module) == krate
@@ -994,6 +988,62 @@ fn same_or_literal(p: &Ty, a: &Ty) -> bool {
             (Some("f32"), Some("f64")) => true,
             _ => false,
         }
+}
+
+/// Items by two names (self type and method, trait and self type), looked up without
+/// allocating a key.
+#[derive(Default)]
+struct Pairs(HashMap<Box<str>, HashMap<Box<str>, Vec<ItemId>>>);
+
+impl Pairs {
+    fn insert(&mut self, a: &str, b: &str, id: ItemId) {
+        self.0
+            .entry(a.into())
+            .or_default()
+            .entry(b.into())
+            .or_default()
+            .push(id);
+    }
+
+    fn get(&self, a: &str, b: &str) -> &[ItemId] {
+        self.0
+            .get(a)
+            .and_then(|m| m.get(b))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Items by name, each with the crate (root module) it belongs to.
+#[derive(Default)]
+struct PerCrate(HashMap<Box<str>, Vec<(ModuleId, ItemId)>>);
+
+impl PerCrate {
+    fn insert(&mut self, name: Box<str>, krate: ModuleId, id: ItemId) {
+        self.0.entry(name).or_default().push((krate, id));
+    }
+
+    /// The items named `name` in the crate `krate`.
+    fn get(&self, name: &str, krate: ModuleId) -> Vec<ItemId> {
+        match self.0.get(name) {
+            None => Vec::new(),
+            Some(v) => v
+                .iter()
+                .filter(|(k, _)| *k == krate)
+                .map(|(_, id)| *id)
+                .collect(),
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// The one item named `name` in the crate `krate`, if there is exactly one.
+    fn one(&self, name: &str, krate: ModuleId) -> Option<ItemId> {
+        let mut found = self.0.get(name)?.iter().filter(|(k, _)| *k == krate);
+        let (_, id) = found.next()?;
+        found.next().is_none().then_some(*id)
+    }
 }
 
 enum Probe {
