@@ -424,6 +424,9 @@ impl Semantics {
                 return Some(Ty::Named(renamed, args));
             }
             let ids = self.aliases.get(name, krate);
+            if ids.is_empty() {
+                return None;
+            }
             let [id] = ids.as_slice() else {
                 return Some(Ty::Unknown);
             };
