@@ -72,6 +72,12 @@ pub struct MemStats {
     pub recent_pauses: Vec<Duration>,
     /// The longest pause so far.
     pub pause_max: Duration,
+    /// The thread's CPU time in those pauses, total and longest: the collector's own cost,
+    /// where the wall-clock figures above also count the time the thread waited for a core
+    /// while paused (on a busy machine, most of a long pause). Zero where the platform has
+    /// no per-thread CPU clock.
+    pub pause_cpu_total: Duration,
+    pub pause_cpu_max: Duration,
     /// Whether a cycle is under way (between slices).
     pub cycle_running: bool,
 }
@@ -90,6 +96,8 @@ struct Heap {
     num_full_gc: Cell<u64>,
     pause_total: Cell<Duration>,
     pause_max: Cell<Duration>,
+    pause_cpu_total: Cell<Duration>,
+    pause_cpu_max: Cell<Duration>,
     pauses: RefCell<VecDeque<Duration>>,
     /// A slice or a full collection is running (a destructor cannot start another).
     busy: Cell<bool>,
@@ -123,6 +131,8 @@ impl Heap {
             num_full_gc: Cell::new(0),
             pause_total: Cell::new(Duration::ZERO),
             pause_max: Cell::new(Duration::ZERO),
+            pause_cpu_total: Cell::new(Duration::ZERO),
+            pause_cpu_max: Cell::new(Duration::ZERO),
             pauses: RefCell::new(VecDeque::new()),
             busy: Cell::new(false),
             debt: Cell::new(0),
@@ -207,10 +217,14 @@ impl Heap {
         }
     }
 
-    fn record_pause(&self, pause: Duration) {
+    fn record_pause(&self, pause: Duration, cpu: Duration) {
         self.pause_total.set(self.pause_total.get() + pause);
         if pause > self.pause_max.get() {
             self.pause_max.set(pause);
+        }
+        self.pause_cpu_total.set(self.pause_cpu_total.get() + cpu);
+        if cpu > self.pause_cpu_max.get() {
+            self.pause_cpu_max.set(cpu);
         }
         let mut pauses = self.pauses.borrow_mut();
         if pauses.len() == RECENT_PAUSES {
@@ -365,15 +379,19 @@ impl Heap {
             return false;
         }
         let begin = Instant::now();
-        if pause {
+        let cpu_begin = if pause {
             self.pause_began.set(Some(begin));
-        }
+            gctrace::thread_cpu()
+        } else {
+            Duration::ZERO
+        };
         let mut panic = None;
         collection(&mut panic);
         let took = begin.elapsed();
         if pause {
             self.pause_began.set(None);
-            self.record_pause(took);
+            let cpu = gctrace::thread_cpu().saturating_sub(cpu_begin);
+            self.record_pause(took, cpu);
         }
         self.busy.set(false);
         if self.gctrace {
@@ -638,6 +656,8 @@ pub fn stats() -> MemStats {
         pause_total: heap.pause_total.get(),
         recent_pauses: heap.pauses.borrow().iter().copied().collect(),
         pause_max: heap.pause_max.get(),
+        pause_cpu_total: heap.pause_cpu_total.get(),
+        pause_cpu_max: heap.pause_cpu_max.get(),
         cycle_running: heap.collector.phase() != Phase::Idle,
     })
 }
