@@ -6,8 +6,8 @@
 //! count of some object of the cycle above zero (or frees an object whose own drops do), so
 //! every object whose count drops to a nonzero value is buffered, once (its [`BUFFERED`]
 //! flag). A cycle examines the subgraph reachable from the buffered objects only. Young
-//! candidates wait for the next young cycle; [`OLD`] ones (already examined and found live
-//! once) for the next full cycle.
+//! candidates wait for the next young cycle; [`OLD`] ones (found live by a full cycle or by
+//! two young ones) for the next full cycle.
 //!
 //! Invariants:
 //! - an object is in at most one buffer, once, exactly when its `BUFFERED` flag is set
@@ -46,6 +46,9 @@ pub(crate) struct Candidates {
     chunked: Cell<usize>,
     /// How many young candidates start a young cycle.
     threshold: Cell<usize>,
+    /// A full cycle was taken since the last young one: the young candidates waited for it
+    /// (no young cycle runs during a full one), so many of them are no burst.
+    waited: Cell<bool>,
 }
 
 impl Candidates {
@@ -56,6 +59,7 @@ impl Candidates {
             chunks: RefCell::new(Vec::new()),
             chunked: Cell::new(0),
             threshold: Cell::new(YOUNG_ROOTS),
+            waited: Cell::new(false),
         }
     }
 
@@ -161,12 +165,15 @@ impl Candidates {
     /// (unless they are a burst, four times the threshold or more, which goes to the old
     /// ones: a big structure let go of at once waits for the full cycle, which the heap's
     /// growth paces, rather than make a young cycle as long as a full one), and the old
-    /// ones too for a full cycle. They stay flagged `BUFFERED` until the cycle takes them;
+    /// ones too for a full cycle. Young candidates that piled up while a full cycle ran
+    /// are no burst: they are what young cycles would have examined meanwhile, mostly
+    /// young garbage, which would otherwise wait, pinned, for the next full cycle. They stay flagged `BUFFERED` until the cycle takes them;
     /// a young cycle hands back those it finds old (`push_old`).
     pub fn take(&self, full: bool, roots: &mut Vec<SegList<*mut Header>>) {
         debug_assert!(roots.is_empty());
         let young = std::mem::take(&mut *self.young.borrow_mut());
-        if !full && young.len() >= 4 * self.threshold.get() {
+        let waited = self.waited.replace(full);
+        if !full && !waited && young.len() >= 4 * self.threshold.get() {
             self.chunked.set(self.chunked.get() + young.len());
             self.chunks.borrow_mut().push(young);
             return;
