@@ -121,6 +121,9 @@ pub(crate) struct Collector {
     tracer: RefCell<Tracer>,
     /// Members shaded by the barriers, to be traced by the next slice that marks.
     shaded: RefCell<Vec<NonNull<Header>>>,
+    /// Buffered objects that lost a handle while the cycle counted, and joined it shaded
+    /// ([`Collector::shade_buffered`]): to be counted by the next slice.
+    joined: RefCell<Vec<NonNull<Header>>>,
     /// Objects whose last handle went while the sweep was dropping a value.
     pending: RefCell<Vec<NonNull<Header>>>,
     /// The sweep is dropping a value.
@@ -144,6 +147,7 @@ impl Collector {
             cursor: Cell::new(0),
             tracer: RefCell::new(Tracer::new(Mode::Mark)),
             shaded: RefCell::new(Vec::new()),
+            joined: RefCell::new(Vec::new()),
             pending: RefCell::new(Vec::new()),
             sweep_dropping: Cell::new(false),
             freed_objects: Cell::new(0),
@@ -198,7 +202,9 @@ impl Collector {
     /// About how many units of work the running cycle has left.
     pub fn work_left(&self) -> usize {
         let members = self.members.borrow().len();
-        let grey = self.tracer.borrow().stack.len() + self.shaded.borrow().len();
+        let grey = self.tracer.borrow().stack.len()
+            + self.shaded.borrow().len()
+            + self.joined.borrow().len();
         let cursor = self.cursor.get();
         match self.phase.get() {
             Phase::Idle => 0,
@@ -231,6 +237,31 @@ impl Collector {
             header.set_flag(MARK, true);
             self.shaded.borrow_mut().push(h);
         }
+    }
+
+    /// The barrier for a buffered object that is no member and lost a handle while the
+    /// cycle counts. It may wait among this cycle's roots, and taking it will unbuffer it:
+    /// had the loss left it on a garbage cycle that this cycle keeps (the barriers keep what
+    /// the program could reach when the cycle began), no candidate would be left to find
+    /// that garbage, since the loss buffered nothing (the object was buffered already). So
+    /// it joins the cycle shaded, and [`Collector::take_root`] buffers it again. A young
+    /// cycle leaves an old one alone: taking it keeps it buffered.
+    pub fn shade_buffered(&self, h: NonNull<Header>) {
+        if self.phase.get() != Phase::Count {
+            return;
+        }
+        // SAFETY: the caller holds a handle to `h`.
+        let header = unsafe { h.as_ref() };
+        let state = header.state();
+        if state & (BUFFERED | MEMBER | DROPPED) != BUFFERED
+            || (state & OLD != 0 && !self.full.get())
+        {
+            return;
+        }
+        header.join_cycle();
+        header.set_flag(MARK, true);
+        self.joined.borrow_mut().push(h);
+        self.shaded.borrow_mut().push(h);
     }
 
     /// The write barrier of `GcCell`: shades the members `value` holds.
@@ -292,6 +323,10 @@ impl Collector {
                             // reads it (`Trace` must not create or drop handles).
                             unsafe { (header.vtable.trace)(h, &mut tracer) };
                         }
+                        continue;
+                    }
+                    if !self.joined.borrow().is_empty() {
+                        tracer.stack.append(&mut self.joined.borrow_mut());
                         continue;
                     }
                     let (chunk, i) = self.next_root.get();
@@ -433,7 +468,8 @@ impl Collector {
 
     /// Takes a candidate: it leaves its buffer and becomes a member, unless its value was
     /// dropped (then it is freed if its last handle went while it waited), or it is old and
-    /// the cycle young (then it waits for the next full cycle).
+    /// the cycle young (then it waits for the next full cycle), or the barrier shaded it
+    /// while it waited (then it is buffered again, for the next cycle).
     ///
     /// # Safety
     /// `h` is a buffered object of this heap, whose space is `space`.
@@ -462,6 +498,13 @@ impl Collector {
         if state & MEMBER == 0 {
             header.join_cycle();
             tracer.stack.push(h);
+        } else if state & MARK != 0 {
+            // Reached through another root first, then shaded by the barrier (in the count
+            // phase, only the barrier marks): it lost a handle, or had one moved out of a
+            // cell, since the cycle began, and this cycle keeps it. That loss may have left
+            // it on a garbage cycle, and it buffered nothing, since the object was buffered
+            // here: it stays a candidate, of the next cycle.
+            candidates.push(h);
         }
     }
 

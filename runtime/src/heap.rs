@@ -211,6 +211,8 @@ impl Heap {
                 return;
             }
             self.collector.shade(h);
+        } else if state & (BUFFERED | MEMBER) == BUFFERED {
+            self.collector.shade_buffered(h);
         }
         if state & (BUFFERED | ACYCLIC | UNTRACKED | DROPPED) == 0 && self.candidates.push(h) {
             self.update_check();
@@ -494,14 +496,16 @@ fn with_heap<R>(f: impl FnOnce(&Heap) -> R) -> Option<R> {
 }
 
 /// Called when a handle to `h` is dropped and its object still has others: buffers it as a
-/// candidate (once), and shades it if the running cycle examines it. Most drops need
-/// neither and cost one load and a test.
+/// candidate (once), and shades it if the running cycle examines it (or, buffered, may
+/// be taken by it: see `Collector::shade_buffered`). Most drops need none of this and
+/// cost one load and a test or two.
 #[inline(always)]
 pub(crate) fn note_drop(h: NonNull<Header>) {
     // SAFETY: `h` has handles left, so it is allocated.
     let state = unsafe { h.as_ref() }.state();
     let buffer = state & (BUFFERED | ACYCLIC | UNTRACKED | DROPPED) == 0;
-    let shade = state & (MEMBER | MARK) == MEMBER;
+    let shade = state & (MEMBER | MARK) == MEMBER
+        || (state & (BUFFERED | MEMBER) == BUFFERED && cycle::marking());
     if buffer || shade {
         with_heap(|heap| heap.dropped_one(h));
     }
