@@ -36,7 +36,7 @@ const IN_OLD: u32 = (COUNT_MASK >> 1) + 1;
 const PLACE: u32 = IN_OLD - 1;
 
 pub(crate) struct Candidates {
-    /// Buffered young candidates; null where one was taken out (its last handle went).
+    /// Buffered young candidates (each a place: one taken out leaves none empty).
     young: RefCell<SegList<*mut Header>>,
     /// The old ones, the same way.
     old: RefCell<SegList<*mut Header>>,
@@ -99,7 +99,8 @@ impl Candidates {
 
     /// Takes `h` (buffered, not a member) out of its buffer, if its place is known, so that
     /// its memory can go at once when its last handle goes (rather than wait for a cycle
-    /// to take it). Returns whether it did; `h` is no longer `BUFFERED` then.
+    /// to take it); the buffer's last entry takes its place. Returns whether it did; `h` is
+    /// no longer `BUFFERED` then.
     pub fn remove(&self, h: NonNull<Header>) -> bool {
         // SAFETY: buffered objects are allocated (pinned).
         let header = unsafe { h.as_ref() };
@@ -115,15 +116,24 @@ impl Candidates {
             self.young.borrow_mut()
         };
         // The bits are a hint: the buffer may have been taken by a cycle since.
-        match buffer.get_mut(place - 1) {
-            Some(entry) if *entry == h.as_ptr() => {
-                *entry = std::ptr::null_mut();
-                header.set_low_bits(0);
-                header.set_flag(BUFFERED, false);
-                true
-            }
-            _ => false,
+        if buffer.get(place - 1) != Some(h.as_ptr()) {
+            return false;
         }
+        // The last entry fills the hole, so that a buffer holds only objects that may still
+        // be garbage: its length is what a young cycle would examine (an LRU cache that
+        // frees what it evicts left a buffer of holes, whose length started young cycles
+        // over nothing), and it stays as small as that, in the cache.
+        let last = buffer.pop().expect("holds h");
+        if last != h.as_ptr() {
+            *buffer.get_mut(place - 1).expect("below the length") = last;
+            if let Some(moved) = NonNull::new(last) {
+                // SAFETY: buffered objects are allocated (pinned).
+                Self::place(unsafe { moved.as_ref() }, bits & IN_OLD != 0, place - 1);
+            }
+        }
+        header.set_low_bits(0);
+        header.set_flag(BUFFERED, false);
+        true
     }
 
     /// Adds objects a young cycle left unexamined (already flagged `BUFFERED`).
@@ -195,5 +205,35 @@ impl Candidates {
         for chunk in chunks.into_iter().chain([young, old]) {
             out.extend(chunk.iter().filter_map(NonNull::new));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::VTable;
+    use std::alloc::Layout;
+
+    static VT: VTable = VTable {
+        trace: |_, _| {},
+        drop_value: |_| {},
+        layout: Layout::new::<Header>(),
+    };
+
+    #[test]
+    fn a_removed_candidate_leaves_no_hole_and_the_moved_one_can_still_be_removed() {
+        let c = Candidates::new();
+        let hs: Vec<Header> = (0..3).map(|_| Header::new(&VT, false)).collect();
+        let ps: Vec<NonNull<Header>> = hs.iter().map(NonNull::from).collect();
+        for &p in &ps {
+            c.push(p);
+        }
+        assert!(c.remove(ps[0]), "its place is known");
+        assert_eq!(c.len(), 2, "the last entry filled the hole");
+        assert!(!hs[0].flag(BUFFERED) && hs[0].low_bits() == 0);
+        assert!(c.remove(ps[2]), "the moved entry's place was updated");
+        assert!(c.remove(ps[1]));
+        assert_eq!(c.len(), 0);
+        assert!(hs.iter().all(|h| !h.flag(BUFFERED)));
     }
 }

@@ -346,7 +346,7 @@ impl Collector {
                     drop(roots);
                     done += 1;
                     self.next_root.set((chunk, i + 1));
-                    // Null: taken out of its buffer when its last handle went.
+                    // (Buffers hold no null: one taken out leaves no hole.)
                     let Some(root) = NonNull::new(root) else {
                         continue;
                     };
