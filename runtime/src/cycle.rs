@@ -54,7 +54,7 @@ use std::time::Instant;
 use crate::candidates::Candidates;
 use crate::gctrace;
 use crate::object::{
-    prefetch, Header, Mode, Tracer, BUFFERED, DROPPED, MARK, MEMBER, OLD, SURVIVOR,
+    prefetch, Header, Mode, Tracer, BUFFERED, DIRTY, DROPPED, MARK, MEMBER, OLD, SURVIVOR,
 };
 use crate::seglist::SegList;
 use crate::space::Space;
@@ -121,9 +121,6 @@ pub(crate) struct Collector {
     tracer: RefCell<Tracer>,
     /// Members shaded by the barriers, to be traced by the next slice that marks.
     shaded: RefCell<Vec<NonNull<Header>>>,
-    /// Buffered objects that lost a handle while the cycle counted, and joined it shaded
-    /// ([`Collector::shade_buffered`]): to be counted by the next slice.
-    joined: RefCell<Vec<NonNull<Header>>>,
     /// Objects whose last handle went while the sweep was dropping a value.
     pending: RefCell<Vec<NonNull<Header>>>,
     /// The sweep is dropping a value.
@@ -147,7 +144,6 @@ impl Collector {
             cursor: Cell::new(0),
             tracer: RefCell::new(Tracer::new(Mode::Mark)),
             shaded: RefCell::new(Vec::new()),
-            joined: RefCell::new(Vec::new()),
             pending: RefCell::new(Vec::new()),
             sweep_dropping: Cell::new(false),
             freed_objects: Cell::new(0),
@@ -202,9 +198,7 @@ impl Collector {
     /// About how many units of work the running cycle has left.
     pub fn work_left(&self) -> usize {
         let members = self.members.borrow().len();
-        let grey = self.tracer.borrow().stack.len()
-            + self.shaded.borrow().len()
-            + self.joined.borrow().len();
+        let grey = self.tracer.borrow().stack.len() + self.shaded.borrow().len();
         let cursor = self.cursor.get();
         match self.phase.get() {
             Phase::Idle => 0,
@@ -239,29 +233,16 @@ impl Collector {
         }
     }
 
-    /// The barrier for a buffered object that is no member and lost a handle while the
-    /// cycle counts. It may wait among this cycle's roots, and taking it will unbuffer it:
-    /// had the loss left it on a garbage cycle that this cycle keeps (the barriers keep what
-    /// the program could reach when the cycle began), no candidate would be left to find
-    /// that garbage, since the loss buffered nothing (the object was buffered already). So
-    /// it joins the cycle shaded, and [`Collector::take_root`] buffers it again. A young
-    /// cycle leaves an old one alone: taking it keeps it buffered.
-    pub fn shade_buffered(&self, h: NonNull<Header>) {
-        if self.phase.get() != Phase::Count {
-            return;
+    /// A buffered object lost a handle: if the cycle counts, it may wait among its roots,
+    /// and taking it will unbuffer it. Had the loss left it on a garbage cycle that this
+    /// cycle keeps (the barriers keep what the program could reach when the cycle began),
+    /// no candidate would be left to find that garbage, since the loss buffered nothing
+    /// (the object was buffered already). So it is flagged, and taking it buffers it again.
+    pub fn lost_while_buffered(&self, h: NonNull<Header>) {
+        if self.phase.get() == Phase::Count {
+            // SAFETY: the caller holds a handle to `h`.
+            unsafe { h.as_ref() }.set_flag(DIRTY, true);
         }
-        // SAFETY: the caller holds a handle to `h`.
-        let header = unsafe { h.as_ref() };
-        let state = header.state();
-        if state & (BUFFERED | MEMBER | DROPPED) != BUFFERED
-            || (state & OLD != 0 && !self.full.get())
-        {
-            return;
-        }
-        header.join_cycle();
-        header.set_flag(MARK, true);
-        self.joined.borrow_mut().push(h);
-        self.shaded.borrow_mut().push(h);
     }
 
     /// The write barrier of `GcCell`: shades the members `value` holds.
@@ -323,10 +304,6 @@ impl Collector {
                             // reads it (`Trace` must not create or drop handles).
                             unsafe { (header.vtable.trace)(h, &mut tracer) };
                         }
-                        continue;
-                    }
-                    if !self.joined.borrow().is_empty() {
-                        tracer.stack.append(&mut self.joined.borrow_mut());
                         continue;
                     }
                     let (chunk, i) = self.next_root.get();
@@ -483,7 +460,9 @@ impl Collector {
         // SAFETY: buffered, so pinned and allocated.
         let header = unsafe { h.as_ref() };
         let state = header.state();
+        header.set_flag(DIRTY, false);
         if state & (OLD | DROPPED) == OLD && !self.full.get() {
+            // Still buffered: the full cycle that takes it examines it after any loss.
             candidates.push_old(h);
             return;
         }
@@ -498,12 +477,13 @@ impl Collector {
         if state & MEMBER == 0 {
             header.join_cycle();
             tracer.stack.push(h);
-        } else if state & MARK != 0 {
-            // Reached through another root first, then shaded by the barrier (in the count
-            // phase, only the barrier marks): it lost a handle, or had one moved out of a
-            // cell, since the cycle began, and this cycle keeps it. That loss may have left
-            // it on a garbage cycle, and it buffered nothing, since the object was buffered
-            // here: it stays a candidate, of the next cycle.
+        }
+        if state & DIRTY != 0 || state & (MEMBER | MARK) == MEMBER | MARK {
+            // It lost a handle while it waited here (or, reached through another root
+            // first, the barrier shaded it: in the count phase only the barrier marks), and
+            // this cycle may keep it for that. The loss may have left it on a garbage cycle,
+            // and buffered nothing, since the object was buffered here: it stays a
+            // candidate, of the next cycle.
             candidates.push(h);
         }
     }

@@ -211,8 +211,9 @@ impl Heap {
                 return;
             }
             self.collector.shade(h);
-        } else if state & (BUFFERED | MEMBER) == BUFFERED {
-            self.collector.shade_buffered(h);
+        }
+        if state & BUFFERED != 0 {
+            self.collector.lost_while_buffered(h);
         }
         if state & (BUFFERED | ACYCLIC | UNTRACKED | DROPPED) == 0 && self.candidates.push(h) {
             self.update_check();
@@ -501,15 +502,14 @@ fn with_heap<R>(f: impl FnOnce(&Heap) -> R) -> Option<R> {
 
 /// Called when a handle to `h` is dropped and its object still has others: buffers it as a
 /// candidate (once), and shades it if the running cycle examines it (or, buffered, may
-/// be taken by it: see `Collector::shade_buffered`). Most drops need none of this and
+/// be taken by it: see `Collector::lost_while_buffered`). Most drops need none of this and
 /// cost one load and a test or two.
 #[inline(always)]
 pub(crate) fn note_drop(h: NonNull<Header>) {
     // SAFETY: `h` has handles left, so it is allocated.
     let state = unsafe { h.as_ref() }.state();
     let buffer = state & (BUFFERED | ACYCLIC | UNTRACKED | DROPPED) == 0;
-    let shade = state & (MEMBER | MARK) == MEMBER
-        || (state & (BUFFERED | MEMBER) == BUFFERED && cycle::marking());
+    let shade = state & (MEMBER | MARK) == MEMBER || (state & BUFFERED != 0 && cycle::marking());
     if buffer || shade {
         with_heap(|heap| heap.dropped_one(h));
     }

@@ -47,11 +47,15 @@ pub(crate) const ACYCLIC: u32 = 1 << 22;
 /// long-lived structure, then replaced) are thus freed by young cycles when they become
 /// garbage, rather than wait, old, for a full cycle.
 pub(crate) const SURVIVOR: u32 = 1 << 21;
+/// Lost a handle while buffered, while a cycle was counting: it may have been waiting
+/// among that cycle's roots, whose taking unbuffers it, and the loss buffered nothing, so
+/// the taking buffers it again (see `Collector::take_root`).
+pub(crate) const DIRTY: u32 = 1 << 20;
 /// The count of handles found inside the examined objects, for a [`MEMBER`]. It saturates:
 /// counting too few is safe (the object looks held from outside), too many is not. The
 /// same bits hold a buffered object's place in its buffer while it is not a member
 /// (`candidates.rs`; a hint, checked before use).
-pub(crate) const COUNT_MASK: u32 = SURVIVOR - 1;
+pub(crate) const COUNT_MASK: u32 = DIRTY - 1;
 
 /// The type of an object, for the paths that know it statically (a handle's drop), so that
 /// dropping its value is a direct call that can be inlined rather than one through the
