@@ -7,7 +7,7 @@
 //! any candidate waits (garbage cycles appear only when a handle is dropped while its
 //! object keeps others: with no candidate, a cycle could not free anything). A running
 //! cycle takes a slice after every [`SLICE_BYTES`] allocated, as Go's mark assists do:
-//! a young cycle a quarter of what it has left, a full one the share of its work that the
+//! a young cycle as much as the slice's time allows, a full one the share of its work that the
 //! allocation since the last slice earns, so that it ends by the goal; both within
 //! [`MIN_SLICE_WORK`]..[`MAX_SLICE_WORK`] units, which keeps every pause short.
 //!
