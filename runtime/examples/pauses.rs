@@ -32,6 +32,23 @@ fn node(id: u64) -> Gc<Node> {
     })
 }
 
+/// The thread's CPU time: on a busy machine, wall-clock pauses also count the time the
+/// thread waited for a core, so the share of the run is given in both.
+fn thread_cpu() -> Duration {
+    #[cfg(unix)]
+    {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `clock_gettime` only writes the `timespec` it is given.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0 {
+            return Duration::new(t.tv_sec as u64, t.tv_nsec as u32);
+        }
+    }
+    Duration::ZERO
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -63,6 +80,7 @@ fn main() {
 
     let before = gomem::stats();
     let start = Instant::now();
+    let cpu_start = thread_cpu();
     let mut checksum = 0u64;
     for i in 0..churn {
         // A garbage cycle of two.
@@ -79,6 +97,7 @@ fn main() {
         cursor = next;
     }
     let elapsed = start.elapsed();
+    let cpu = thread_cpu().saturating_sub(cpu_start);
     let after = gomem::stats();
     let mut pauses = after.recent_pauses.clone();
     pauses.sort();
@@ -104,6 +123,14 @@ fn main() {
         percentile(&pauses, 0.99),
         paused,
         100.0 * paused.as_secs_f64() / elapsed.as_secs_f64()
+    );
+    let paused_cpu = after.pause_cpu_total - before.pause_cpu_total;
+    println!(
+        "  in thread CPU time: longest {:?}; total {:?} ({:.1}% of the run's {:?})",
+        after.pause_cpu_max,
+        paused_cpu,
+        100.0 * paused_cpu.as_secs_f64() / cpu.as_secs_f64().max(1e-9),
+        cpu
     );
     println!(
         "  cycles: {} full, {} young; {} objects examined",

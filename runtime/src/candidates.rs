@@ -6,8 +6,8 @@
 //! count of some object of the cycle above zero (or frees an object whose own drops do), so
 //! every object whose count drops to a nonzero value is buffered, once (its [`BUFFERED`]
 //! flag). A cycle examines the subgraph reachable from the buffered objects only. Young
-//! candidates wait for the next young cycle; [`OLD`] ones (already examined and found live
-//! once) for the next full cycle.
+//! candidates wait for the next young cycle; [`OLD`] ones (found live by a full cycle or by
+//! two young ones) for the next full cycle.
 //!
 //! Invariants:
 //! - an object is in at most one buffer, once, exactly when its `BUFFERED` flag is set
@@ -36,7 +36,7 @@ const IN_OLD: u32 = (COUNT_MASK >> 1) + 1;
 const PLACE: u32 = IN_OLD - 1;
 
 pub(crate) struct Candidates {
-    /// Buffered young candidates; null where one was taken out (its last handle went).
+    /// Buffered young candidates (each a place: one taken out leaves none empty).
     young: RefCell<SegList<*mut Header>>,
     /// The old ones, the same way.
     old: RefCell<SegList<*mut Header>>,
@@ -46,6 +46,9 @@ pub(crate) struct Candidates {
     chunked: Cell<usize>,
     /// How many young candidates start a young cycle.
     threshold: Cell<usize>,
+    /// A full cycle was taken since the last young one: the young candidates waited for it
+    /// (no young cycle runs during a full one), so many of them are no burst.
+    waited: Cell<bool>,
 }
 
 impl Candidates {
@@ -56,6 +59,7 @@ impl Candidates {
             chunks: RefCell::new(Vec::new()),
             chunked: Cell::new(0),
             threshold: Cell::new(YOUNG_ROOTS),
+            waited: Cell::new(false),
         }
     }
 
@@ -95,7 +99,8 @@ impl Candidates {
 
     /// Takes `h` (buffered, not a member) out of its buffer, if its place is known, so that
     /// its memory can go at once when its last handle goes (rather than wait for a cycle
-    /// to take it). Returns whether it did; `h` is no longer `BUFFERED` then.
+    /// to take it); the buffer's last entry takes its place. Returns whether it did; `h` is
+    /// no longer `BUFFERED` then.
     pub fn remove(&self, h: NonNull<Header>) -> bool {
         // SAFETY: buffered objects are allocated (pinned).
         let header = unsafe { h.as_ref() };
@@ -111,15 +116,24 @@ impl Candidates {
             self.young.borrow_mut()
         };
         // The bits are a hint: the buffer may have been taken by a cycle since.
-        match buffer.get_mut(place - 1) {
-            Some(entry) if *entry == h.as_ptr() => {
-                *entry = std::ptr::null_mut();
-                header.set_low_bits(0);
-                header.set_flag(BUFFERED, false);
-                true
-            }
-            _ => false,
+        if buffer.get(place - 1) != Some(h.as_ptr()) {
+            return false;
         }
+        // The last entry fills the hole, so that a buffer holds only objects that may still
+        // be garbage: its length is what a young cycle would examine (an LRU cache that
+        // frees what it evicts left a buffer of holes, whose length started young cycles
+        // over nothing), and it stays as small as that, in the cache.
+        let last = buffer.pop().expect("holds h");
+        if last != h.as_ptr() {
+            *buffer.get_mut(place - 1).expect("below the length") = last;
+            if let Some(moved) = NonNull::new(last) {
+                // SAFETY: buffered objects are allocated (pinned).
+                Self::place(unsafe { moved.as_ref() }, bits & IN_OLD != 0, place - 1);
+            }
+        }
+        header.set_low_bits(0);
+        header.set_flag(BUFFERED, false);
+        true
     }
 
     /// Adds objects a young cycle left unexamined (already flagged `BUFFERED`).
@@ -161,12 +175,15 @@ impl Candidates {
     /// (unless they are a burst, four times the threshold or more, which goes to the old
     /// ones: a big structure let go of at once waits for the full cycle, which the heap's
     /// growth paces, rather than make a young cycle as long as a full one), and the old
-    /// ones too for a full cycle. They stay flagged `BUFFERED` until the cycle takes them;
+    /// ones too for a full cycle. Young candidates that piled up while a full cycle ran
+    /// are no burst: they are what young cycles would have examined meanwhile, mostly
+    /// young garbage, which would otherwise wait, pinned, for the next full cycle. They stay flagged `BUFFERED` until the cycle takes them;
     /// a young cycle hands back those it finds old (`push_old`).
     pub fn take(&self, full: bool, roots: &mut Vec<SegList<*mut Header>>) {
         debug_assert!(roots.is_empty());
         let young = std::mem::take(&mut *self.young.borrow_mut());
-        if !full && young.len() >= 4 * self.threshold.get() {
+        let waited = self.waited.replace(full);
+        if !full && !waited && young.len() >= 4 * self.threshold.get() {
             self.chunked.set(self.chunked.get() + young.len());
             self.chunks.borrow_mut().push(young);
             return;
@@ -188,5 +205,35 @@ impl Candidates {
         for chunk in chunks.into_iter().chain([young, old]) {
             out.extend(chunk.iter().filter_map(NonNull::new));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::VTable;
+    use std::alloc::Layout;
+
+    static VT: VTable = VTable {
+        trace: |_, _| {},
+        drop_value: |_| {},
+        layout: Layout::new::<Header>(),
+    };
+
+    #[test]
+    fn a_removed_candidate_leaves_no_hole_and_the_moved_one_can_still_be_removed() {
+        let c = Candidates::new();
+        let hs: Vec<Header> = (0..3).map(|_| Header::new(&VT, false)).collect();
+        let ps: Vec<NonNull<Header>> = hs.iter().map(NonNull::from).collect();
+        for &p in &ps {
+            c.push(p);
+        }
+        assert!(c.remove(ps[0]), "its place is known");
+        assert_eq!(c.len(), 2, "the last entry filled the hole");
+        assert!(!hs[0].flag(BUFFERED) && hs[0].low_bits() == 0);
+        assert!(c.remove(ps[2]), "the moved entry's place was updated");
+        assert!(c.remove(ps[1]));
+        assert_eq!(c.len(), 0);
+        assert!(hs.iter().all(|h| !h.flag(BUFFERED)));
     }
 }

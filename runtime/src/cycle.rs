@@ -12,7 +12,8 @@
 //!    subgraph (a local, a non-member object): mark it and everything it reaches among the
 //!    members (a grey stack).
 //! 3. **Sweep**: drop and free the unmarked members (cycles nothing outside points into);
-//!    the marked ones leave the cycle, old.
+//!    the marked ones leave the cycle, old if the cycle is full or they had survived a
+//!    young one already (`SURVIVOR`), else survivors.
 //!
 //! The work is the subgraph, not the heap: a cycle never visits an object no candidate
 //! reaches. Which objects are examined never matters for safety (trial deletion over any set
@@ -52,13 +53,18 @@ use std::time::Instant;
 
 use crate::candidates::Candidates;
 use crate::gctrace;
-use crate::object::{Header, Mode, Tracer, BUFFERED, DROPPED, MARK, MEMBER, OLD};
+use crate::object::{
+    prefetch, Header, Mode, Tracer, BUFFERED, DIRTY, DROPPED, MARK, MEMBER, OLD, SURVIVOR,
+};
 use crate::seglist::SegList;
 use crate::space::Space;
 use crate::trace::Trace;
 
 /// How many units of work run between two looks at the clock.
 const CHECK_EVERY: usize = 256;
+/// How many entries ahead a loop over a list of objects asks for the header it will read
+/// (a cache miss each otherwise: most of a cycle's time on a big heap).
+const AHEAD: usize = 16;
 
 /// A destructor's panic, caught by the sweep and resumed when the heap is consistent.
 pub(crate) type Panic = Box<dyn std::any::Any + Send>;
@@ -227,6 +233,18 @@ impl Collector {
         }
     }
 
+    /// A buffered object lost a handle: if the cycle counts, it may wait among its roots,
+    /// and taking it will unbuffer it. Had the loss left it on a garbage cycle that this
+    /// cycle keeps (the barriers keep what the program could reach when the cycle began),
+    /// no candidate would be left to find that garbage, since the loss buffered nothing
+    /// (the object was buffered already). So it is flagged, and taking it buffers it again.
+    pub fn lost_while_buffered(&self, h: NonNull<Header>) {
+        if self.phase.get() == Phase::Count {
+            // SAFETY: the caller holds a handle to `h`.
+            unsafe { h.as_ref() }.set_flag(DIRTY, true);
+        }
+    }
+
     /// The write barrier of `GcCell`: shades the members `value` holds.
     pub fn shade_all<T: Trace + ?Sized>(&self, value: &T) {
         if !matches!(self.phase.get(), Phase::Count | Phase::Mark) {
@@ -299,10 +317,13 @@ impl Collector {
                         self.next_root.set((chunk + 1, 0));
                         continue;
                     };
+                    if let Some(ahead) = this.get(i + AHEAD) {
+                        prefetch(ahead);
+                    }
                     drop(roots);
                     done += 1;
                     self.next_root.set((chunk, i + 1));
-                    // Null: taken out of its buffer when its last handle went.
+                    // (Buffers hold no null: one taken out leaves no hole.)
                     let Some(root) = NonNull::new(root) else {
                         continue;
                     };
@@ -328,7 +349,11 @@ impl Collector {
                     if cursor < members.len() {
                         // Decide a run of members: those held from outside go grey.
                         let end = members.len().min(cursor + (budget - done).min(CHECK_EVERY));
-                        for h in (cursor..end).filter_map(|k| members.get(k)) {
+                        for k in cursor..end {
+                            let Some(h) = members.get(k) else { break };
+                            if let Some(ahead) = members.get(k + AHEAD) {
+                                prefetch(ahead.as_ptr());
+                            }
                             // SAFETY: a member: pinned, so allocated.
                             let header = unsafe { h.as_ref() };
                             if header.state() & (MARK | DROPPED) == 0
@@ -352,7 +377,12 @@ impl Collector {
                 }
                 Phase::Sweep => {
                     let cursor = self.cursor.get();
-                    let next = self.members.borrow().get(cursor);
+                    let members = self.members.borrow();
+                    let next = members.get(cursor);
+                    if let Some(ahead) = members.get(cursor + AHEAD) {
+                        prefetch(ahead.as_ptr());
+                    }
+                    drop(members);
                     match next {
                         Some(h) => {
                             done += 1;
@@ -415,7 +445,8 @@ impl Collector {
 
     /// Takes a candidate: it leaves its buffer and becomes a member, unless its value was
     /// dropped (then it is freed if its last handle went while it waited), or it is old and
-    /// the cycle young (then it waits for the next full cycle).
+    /// the cycle young (then it waits for the next full cycle), or the barrier shaded it
+    /// while it waited (then it is buffered again, for the next cycle).
     ///
     /// # Safety
     /// `h` is a buffered object of this heap, whose space is `space`.
@@ -429,7 +460,9 @@ impl Collector {
         // SAFETY: buffered, so pinned and allocated.
         let header = unsafe { h.as_ref() };
         let state = header.state();
+        header.set_flag(DIRTY, false);
         if state & (OLD | DROPPED) == OLD && !self.full.get() {
+            // Still buffered: the full cycle that takes it examines it after any loss.
             candidates.push_old(h);
             return;
         }
@@ -444,6 +477,14 @@ impl Collector {
         if state & MEMBER == 0 {
             header.join_cycle();
             tracer.stack.push(h);
+        }
+        if state & DIRTY != 0 || state & (MEMBER | MARK) == MEMBER | MARK {
+            // It lost a handle while it waited here (or, reached through another root
+            // first, the barrier shaded it: in the count phase only the barrier marks), and
+            // this cycle may keep it for that. The loss may have left it on a garbage cycle,
+            // and buffered nothing, since the object was buffered here: it stays a
+            // candidate, of the next cycle.
+            candidates.push(h);
         }
     }
 
@@ -465,7 +506,12 @@ impl Collector {
             return;
         }
         if state & MARK != 0 {
-            header.set_flag(OLD, true);
+            // Old after a full cycle, or a second young one, finds it live.
+            if self.full.get() || state & SURVIVOR != 0 {
+                header.set_flag(OLD, true);
+            } else {
+                header.set_flag(SURVIVOR, true);
+            }
             return;
         }
         // Garbage. Holding one more count keeps the object allocated while its value drops,

@@ -114,15 +114,28 @@ impl<T: 'static> Clone for Gc<T> {
 }
 
 impl<T: 'static> Drop for Gc<T> {
+    /// Small enough to inline where a handle goes (as `Rc`'s drop is): a count, a test, and
+    /// calls out of line for the rare cases (the last handle, a candidate, a barrier).
+    #[inline]
     fn drop(&mut self) {
         let h = self.header();
         if h.dec_strong() == 0 {
             // SAFETY: this was the last handle (the sweep adds a count of its own while it
             // drops a value, so a collection never sees it reach zero under it).
-            unsafe { heap::release::<GcBox<T>>(self.ptr.cast()) };
+            unsafe { Self::drop_last(self.ptr) };
         } else {
             heap::note_drop(self.ptr.cast());
         }
+    }
+}
+
+impl<T: 'static> Gc<T> {
+    /// # Safety
+    /// The last handle to `ptr`'s object went.
+    #[inline(never)]
+    unsafe fn drop_last(ptr: NonNull<GcBox<T>>) {
+        // SAFETY: per the contract.
+        unsafe { heap::release::<GcBox<T>>(ptr.cast()) };
     }
 }
 

@@ -7,7 +7,7 @@
 //! any candidate waits (garbage cycles appear only when a handle is dropped while its
 //! object keeps others: with no candidate, a cycle could not free anything). A running
 //! cycle takes a slice after every [`SLICE_BYTES`] allocated, as Go's mark assists do:
-//! a young cycle a quarter of what it has left, a full one the share of its work that the
+//! a young cycle as much as the slice's time allows, a full one the share of its work that the
 //! allocation since the last slice earns, so that it ends by the goal; both within
 //! [`MIN_SLICE_WORK`]..[`MAX_SLICE_WORK`] units, which keeps every pause short.
 //!
@@ -72,6 +72,12 @@ pub struct MemStats {
     pub recent_pauses: Vec<Duration>,
     /// The longest pause so far.
     pub pause_max: Duration,
+    /// The thread's CPU time in those pauses, total and longest: the collector's own cost,
+    /// where the wall-clock figures above also count the time the thread waited for a core
+    /// while paused (on a busy machine, most of a long pause). Zero where the platform has
+    /// no per-thread CPU clock.
+    pub pause_cpu_total: Duration,
+    pub pause_cpu_max: Duration,
     /// Whether a cycle is under way (between slices).
     pub cycle_running: bool,
 }
@@ -90,6 +96,8 @@ struct Heap {
     num_full_gc: Cell<u64>,
     pause_total: Cell<Duration>,
     pause_max: Cell<Duration>,
+    pause_cpu_total: Cell<Duration>,
+    pause_cpu_max: Cell<Duration>,
     pauses: RefCell<VecDeque<Duration>>,
     /// A slice or a full collection is running (a destructor cannot start another).
     busy: Cell<bool>,
@@ -123,6 +131,8 @@ impl Heap {
             num_full_gc: Cell::new(0),
             pause_total: Cell::new(Duration::ZERO),
             pause_max: Cell::new(Duration::ZERO),
+            pause_cpu_total: Cell::new(Duration::ZERO),
+            pause_cpu_max: Cell::new(Duration::ZERO),
             pauses: RefCell::new(VecDeque::new()),
             busy: Cell::new(false),
             debt: Cell::new(0),
@@ -202,15 +212,22 @@ impl Heap {
             }
             self.collector.shade(h);
         }
+        if state & BUFFERED != 0 {
+            self.collector.lost_while_buffered(h);
+        }
         if state & (BUFFERED | ACYCLIC | UNTRACKED | DROPPED) == 0 && self.candidates.push(h) {
             self.update_check();
         }
     }
 
-    fn record_pause(&self, pause: Duration) {
+    fn record_pause(&self, pause: Duration, cpu: Duration) {
         self.pause_total.set(self.pause_total.get() + pause);
         if pause > self.pause_max.get() {
             self.pause_max.set(pause);
+        }
+        self.pause_cpu_total.set(self.pause_cpu_total.get() + cpu);
+        if cpu > self.pause_cpu_max.get() {
+            self.pause_cpu_max.set(cpu);
         }
         let mut pauses = self.pauses.borrow_mut();
         if pauses.len() == RECENT_PAUSES {
@@ -333,7 +350,11 @@ impl Heap {
                     .max(1);
                 (left as u128 * SLICE_BYTES as u128 / room as u128) as usize
             } else {
-                left / 4
+                // A young cycle as fast as the slices' time limit lets it: it is small, and
+                // while it runs every `GcCell::borrow_mut` pays for the barrier (spread over
+                // a quarter of what was left per slice, the cycles of the `lru` example
+                // kept the barrier on for a tenth of the run).
+                left
             };
             let budget = share.clamp(MIN_SLICE_WORK, MAX_SLICE_WORK);
             let ended = self.work(budget, Some(began + MAX_SLICE_TIME), panic);
@@ -365,15 +386,19 @@ impl Heap {
             return false;
         }
         let begin = Instant::now();
-        if pause {
+        let cpu_begin = if pause {
             self.pause_began.set(Some(begin));
-        }
+            gctrace::thread_cpu()
+        } else {
+            Duration::ZERO
+        };
         let mut panic = None;
         collection(&mut panic);
         let took = begin.elapsed();
         if pause {
             self.pause_began.set(None);
-            self.record_pause(took);
+            let cpu = gctrace::thread_cpu().saturating_sub(cpu_begin);
+            self.record_pause(took, cpu);
         }
         self.busy.set(false);
         if self.gctrace {
@@ -476,14 +501,15 @@ fn with_heap<R>(f: impl FnOnce(&Heap) -> R) -> Option<R> {
 }
 
 /// Called when a handle to `h` is dropped and its object still has others: buffers it as a
-/// candidate (once), and shades it if the running cycle examines it. Most drops need
-/// neither and cost one load and a test.
+/// candidate (once), and shades it if the running cycle examines it (or, buffered, may
+/// be taken by it: see `Collector::lost_while_buffered`). Most drops need none of this and
+/// cost one load and a test or two.
 #[inline(always)]
 pub(crate) fn note_drop(h: NonNull<Header>) {
     // SAFETY: `h` has handles left, so it is allocated.
     let state = unsafe { h.as_ref() }.state();
     let buffer = state & (BUFFERED | ACYCLIC | UNTRACKED | DROPPED) == 0;
-    let shade = state & (MEMBER | MARK) == MEMBER;
+    let shade = state & (MEMBER | MARK) == MEMBER || (state & BUFFERED != 0 && cycle::marking());
     if buffer || shade {
         with_heap(|heap| heap.dropped_one(h));
     }
@@ -638,6 +664,8 @@ pub fn stats() -> MemStats {
         pause_total: heap.pause_total.get(),
         recent_pauses: heap.pauses.borrow().iter().copied().collect(),
         pause_max: heap.pause_max.get(),
+        pause_cpu_total: heap.pause_cpu_total.get(),
+        pause_cpu_max: heap.pause_cpu_max.get(),
         cycle_running: heap.collector.phase() != Phase::Idle,
     })
 }

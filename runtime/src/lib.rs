@@ -42,14 +42,18 @@
 //! **Generations, on top.** A big live structure that the program keeps changing (a ring
 //! walked by a cursor, an LRU list) makes candidates all the time, and the subgraph they
 //! reach is the whole structure: pure trial deletion examines it on every cycle. So, as
-//! CPython did before 3.13, objects a cycle examined and found live become *old*. *Young*
+//! CPython did before 3.13, objects a full cycle, or two young ones, examined and found
+//! live become *old* (one young cycle makes them *survivors*: a value parked for a while
+//! in an old structure, then replaced, is then freed by a young cycle rather than wait,
+//! old, for a full one; on `pauses` that saved one of its two full cycles). *Young*
 //! cycles start when 8192 young candidates wait (twice as many after one that found little
 //! garbage, back down after one that found some); they leave old objects alone (handles
 //! from old objects count as held from outside, so nothing is freed wrongly) and buffer
 //! the old objects they reach as candidates of the next *full* cycle, since a garbage
 //! cycle may run through them. Full cycles examine everything the candidates reach and are
 //! paced by the heap's growth, as Go's cycles are (below); a burst of candidates (a big
-//! structure let go of at once) waits for one too. We measured both, side by side on the
+//! structure let go of at once) waits for one too, unless the young candidates piled up
+//! while a full cycle ran. We measured both, side by side on the
 //! `pauses` example (a million-object ring rewired by a cursor, load ~9 on 2 cores):
 //! candidates alone paused the program for 78-79% of its run (each of its 13 cycles
 //! examined the ring), the previous whole-heap collector 75-83%, candidates with
@@ -61,8 +65,10 @@
 //!
 //! **Candidates that die.** A buffered object whose last handle goes leaves its buffer at
 //! once (its place is kept in its header while no cycle examines it, as PHP's collector
-//! does), so its memory is reused at once rather than pinned until a cycle takes it: on
-//! the `lru` example that pinning had cost 2.2-2.4x the time of `Rc`.
+//! does; the buffer's last entry takes the place, so a buffer holds no holes and its length
+//! is what may still be garbage), so its memory is reused at once rather than pinned until
+//! a cycle takes it: on the `lru` example that pinning had cost 2.2-2.4x the time of `Rc`,
+//! and the holes started young cycles over nothing.
 //!
 //! **Why it is sound.** Trial deletion over *any* set of objects frees only garbage: an
 //! object is freed only if every handle to it is inside the set and no marked member
@@ -84,7 +90,10 @@
 //! (kept for this cycle). A handle moved into an object already counted is not counted, so
 //! its target looks held from outside: the safe side. Objects the cycle examines keep their
 //! memory (not their value) until its sweep if their last handle goes, so the collector
-//! never points at freed memory. `std::cell::RefCell` has no barrier, so it does not
+//! never points at freed memory. A candidate that loses a handle while the cycle counts may
+//! be one of its roots, not taken yet: the loss buffers nothing (it is buffered already)
+//! and this cycle may keep it, so it is flagged and taking it buffers it again (missing
+//! that left garbage cycles with no candidate: they leaked). `std::cell::RefCell` has no barrier, so it does not
 //! implement `Trace`: interior mutability of traced data goes through `GcCell`. The `cycle`
 //! module's docs carry the argument in full; the model-based test interleaves young and full
 //! cycle steps with random mutations, and fails if a barrier or a candidate is missed.
@@ -110,8 +119,8 @@
 //! full cycle starts at the trigger, a quarter of the growth before the goal, and spreads
 //! its work over that runway; if the program outruns it, the heap overshoots a little
 //! rather than a slice grow long. With no candidate no cycle runs (acyclic programs never
-//! collect). Young cycles are not paced by the heap but by their candidates, and take a
-//! quarter of what they have left per slice. [`collect`] finishes the running cycle and
+//! collect). Young cycles are not paced by the heap but by their candidates, and do as
+//! much per slice as its time limit allows (the barrier is on while they run). [`collect`] finishes the running cycle and
 //! runs a whole full one, blocking. [`stats`] tells what the heap holds and what
 //! collections cost, and `GOMEM_GCTRACE=1` prints a line per cycle on stderr, as Go's
 //! `GODEBUG=gctrace=1` does:

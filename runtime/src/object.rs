@@ -42,11 +42,20 @@ pub(crate) const OLD: u32 = 1 << 23;
 /// Its type holds no handle (`Trace::ACYCLIC`), so it is never on a cycle: never a
 /// candidate, never examined.
 pub(crate) const ACYCLIC: u32 = 1 << 22;
+/// Examined by one young cycle and found live; the next young cycle that finds it live
+/// makes it [`OLD`]. Young objects held by old ones only for a while (a value parked in a
+/// long-lived structure, then replaced) are thus freed by young cycles when they become
+/// garbage, rather than wait, old, for a full cycle.
+pub(crate) const SURVIVOR: u32 = 1 << 21;
+/// Lost a handle while buffered, while a cycle was counting: it may have been waiting
+/// among that cycle's roots, whose taking unbuffers it, and the loss buffered nothing, so
+/// the taking buffers it again (see `Collector::take_root`).
+pub(crate) const DIRTY: u32 = 1 << 20;
 /// The count of handles found inside the examined objects, for a [`MEMBER`]. It saturates:
 /// counting too few is safe (the object looks held from outside), too many is not. The
 /// same bits hold a buffered object's place in its buffer while it is not a member
 /// (`candidates.rs`; a hint, checked before use).
-pub(crate) const COUNT_MASK: u32 = ACYCLIC - 1;
+pub(crate) const COUNT_MASK: u32 = DIRTY - 1;
 
 /// The type of an object, for the paths that know it statically (a handle's drop), so that
 /// dropping its value is a direct call that can be inlined rather than one through the
@@ -94,6 +103,22 @@ pub(crate) unsafe fn state_of(p: NonNull<Header>) -> u32 {
     // agree on where the state is; no reference to the whole header is made (a free slot
     // has no vtable).
     unsafe { (*std::ptr::addr_of!((*p.as_ptr()).state)).get() }
+}
+
+/// Asks the processor to start loading the header at `h` (its first cache line), which a
+/// loop over one of the collector's lists will read a few entries later. The lists are in
+/// the order objects were found or buffered, not in memory order, so the hardware cannot
+/// guess the next address; the loop can. A hint: any address (null included) is fine.
+#[inline(always)]
+pub(crate) fn prefetch(h: *const Header) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: a prefetch is only a hint; it neither faults nor reads, whatever the
+        // address.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(h.cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = h;
 }
 
 impl Header {

@@ -36,6 +36,16 @@ impl<T: Copy> SegList<T> {
         self.len += 1;
     }
 
+    /// Takes the last entry.
+    #[inline]
+    pub fn pop(&mut self) -> Option<T> {
+        if self.len == 0 {
+            return None;
+        }
+        self.len -= 1;
+        self.segments[self.len / SEGMENT].pop()
+    }
+
     #[inline]
     pub fn get(&self, i: usize) -> Option<T> {
         if i < self.len {
@@ -97,6 +107,8 @@ mod tests {
         assert_eq!(l.get(SEGMENT), Some(SEGMENT));
         assert_eq!(l.get(3 * SEGMENT + 5), None);
         *l.get_mut(7).unwrap() = 70;
+        l.push(99);
+        assert_eq!(l.pop(), Some(99));
         assert!(l
             .iter()
             .enumerate()

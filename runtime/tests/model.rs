@@ -49,6 +49,11 @@ enum Op {
     /// Moves a root's handle into an object's cell, with no drop (so no candidate: the
     /// object may become garbage with no candidate of its own).
     Give(usize, usize),
+    /// Clones a handle to a reachable object and drops it (a temporary handle, like a
+    /// cursor's): the object becomes a candidate with no change to the graph. Candidates
+    /// that reach each other make a cycle reach a candidate through another before it
+    /// takes it, which is where a handle lost in between once left garbage unbuffered.
+    Touch(usize),
     Collect,
     /// A few units of an incremental cycle (full or young), interleaved with the other
     /// operations.
@@ -65,8 +70,10 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
             1 => any::<usize>().prop_map(Op::Adopt),
             1 => any::<usize>().prop_map(Op::Take),
             2 => (any::<usize>(), any::<usize>()).prop_map(|(r, a)| Op::Give(r, a)),
+            3 => any::<usize>().prop_map(Op::Touch),
             1 => Just(Op::Collect),
             4 => (1..12usize, any::<bool>()).prop_map(|(n, full)| Op::Step(n, full)),
+            2 => (1..4usize, any::<bool>()).prop_map(|(n, full)| Op::Step(n, full)),
         ],
         1..80,
     )
@@ -121,7 +128,7 @@ fn with_reachable<R>(roots: &[Gc<Obj>], k: usize, f: impl FnOnce(&Gc<Obj>) -> R)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(1024), ..ProptestConfig::default() })]
 
     #[test]
     fn collector_matches_the_model(ops in ops()) {
@@ -215,6 +222,9 @@ proptest! {
                     } else {
                         edges.get_mut(&x_id).unwrap().push(y_id);
                     }
+                }
+                Op::Touch(a) => {
+                    with_reachable(&roots, a, |x| drop(x.clone()));
                 }
                 Op::Collect => collect(),
                 Op::Step(units, full) => gomem::__private::collect_step(units, full),
