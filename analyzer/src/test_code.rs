@@ -51,16 +51,54 @@ fn items(id: FileId, items: &[syn::Item], out: &mut Vec<Range<u32>>) {
         };
         let test_fn = matches!(item, syn::Item::Fn(_)) && attrs.iter().any(is_test_attr);
         if test_fn || requires_test(attrs) {
-            let s = Span::of_tokens(id, item);
+            let s = extent(id, item);
             out.push(s.lo..s.hi);
         } else if let Some(inner) = inner {
             if requires_test(inner_attrs(item)) {
-                let s = Span::of_tokens(id, item);
+                let s = extent(id, item);
                 out.push(s.lo..s.hi);
             } else {
                 self::items(id, inner, out);
             }
         }
+    }
+}
+
+/// Where an item starts and ends. [`Span::of_tokens`] on a whole item prints all its tokens
+/// to find the last one; the closing brace or semicolon is at hand.
+fn extent(id: FileId, item: &syn::Item) -> Span {
+    let last = match item {
+        syn::Item::Fn(f) => Some(f.block.brace_token.span.close()),
+        syn::Item::Mod(m) => match (&m.content, &m.semi) {
+            (Some((brace, _)), _) => Some(brace.span.close()),
+            (None, Some(semi)) => Some(semi.span),
+            _ => None,
+        },
+        syn::Item::Impl(i) => Some(i.brace_token.span.close()),
+        syn::Item::Trait(t) => Some(t.brace_token.span.close()),
+        syn::Item::Enum(e) => Some(e.brace_token.span.close()),
+        syn::Item::Const(c) => Some(c.semi_token.span),
+        syn::Item::Static(s) => Some(s.semi_token.span),
+        syn::Item::Use(u) => Some(u.semi_token.span),
+        _ => None,
+    };
+    let attrs: &[syn::Attribute] = match item {
+        syn::Item::Fn(f) => &f.attrs,
+        syn::Item::Mod(m) => &m.attrs,
+        syn::Item::Impl(i) => &i.attrs,
+        syn::Item::Trait(t) => &t.attrs,
+        syn::Item::Enum(e) => &e.attrs,
+        syn::Item::Const(c) => &c.attrs,
+        syn::Item::Static(s) => &s.attrs,
+        syn::Item::Use(u) => &u.attrs,
+        _ => &[],
+    };
+    match (attrs.first(), last) {
+        // An inner attribute (`mod m { #![cfg(test)] .. }`) is not where the item starts.
+        (Some(first), Some(last)) if matches!(first.style, syn::AttrStyle::Outer) => {
+            Span::of(id, first.pound_token.span).to(Span::of(id, last))
+        }
+        _ => Span::of_tokens(id, item),
     }
 }
 
