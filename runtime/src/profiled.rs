@@ -30,14 +30,12 @@ use crate::samples;
 /// ```
 ///
 /// With sampling on, one allocation per rate bytes on average records its call stack
-/// (tens of microseconds for a deep stack); every other allocation costs a relaxed atomic
-/// load, a thread-local subtraction and two branches before a tail call to the wrapped
-/// allocator, and every free a load of the count of live samples and, while there are
-/// any, one from a 128 KiB side filter. With sampling off (the default, as for the GC
-/// heap), an allocation costs the load of the rate and a branch. In instructions
-/// (callgrind, `scripts/bench-profiled.sh` for times): binary-trees with `Box` over
-/// glibc's malloc, off 0.99x and at 512 KiB 1.05x of `System` alone; the linter over
-/// tokio's source, off 1.02x and at 512 KiB 1.06x of mimalloc alone.
+/// (tens of microseconds for a deep stack: libgcc's unwinder, about 37,000 instructions
+/// for binary-trees' 20 frames); every other allocation costs a thread-local subtraction
+/// and a branch before a tail call to the wrapped allocator, and every free a shift, a
+/// mask, a load from an 8 KiB side filter and a bit test. With sampling off (the default,
+/// as for the GC heap), the same, plus one out-of-line look at the rate per 64 KiB a
+/// thread allocates. See `scripts/bench-profiled.sh` for what that costs.
 pub struct Profiled<A> {
     inner: A,
 }
@@ -55,8 +53,9 @@ impl<A> Profiled<A> {
 }
 
 impl<A: GlobalAlloc> Profiled<A> {
-    /// An allocation picked for a sample. Out of line, so that every other allocation is
-    /// a load, a thread-local count and a tail call to the wrapped allocator.
+    /// An allocation picked for a sample (or, with sampling off, due for a look at the
+    /// rate). Out of line, so that every other allocation is a thread-local count and a
+    /// tail call to the wrapped allocator.
     ///
     /// # Safety
     /// As for `GlobalAlloc::alloc`.
@@ -84,7 +83,7 @@ impl<A: GlobalAlloc> Profiled<A> {
 unsafe impl<A: GlobalAlloc> GlobalAlloc for Profiled<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if !samples::off() && samples::due(layout.size()) {
+        if samples::due(layout.size()) {
             // SAFETY: the caller's contract is the wrapped allocator's.
             return unsafe { self.alloc_sampled(layout, false) };
         }
@@ -94,7 +93,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Profiled<A> {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if !samples::off() && samples::due(layout.size()) {
+        if samples::due(layout.size()) {
             // SAFETY: the caller's contract is the wrapped allocator's.
             return unsafe { self.alloc_sampled(layout, true) };
         }
@@ -118,7 +117,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Profiled<A> {
         samples::freeing(ptr.addr());
         // SAFETY: the caller's contract is the wrapped allocator's.
         let p = unsafe { self.inner.realloc(ptr, layout, new_size) };
-        if !p.is_null() && !samples::off() && samples::due(new_size) {
+        if !p.is_null() && samples::due(new_size) {
             samples::sampled(p.addr(), new_size);
         }
         p

@@ -179,6 +179,41 @@ fn with_sampling_off_nothing_is_recorded() {
     drop(kept);
 }
 
+// As `boxes`, under a name of its own.
+#[allow(clippy::vec_box)]
+#[inline(never)]
+fn late_boxes(n: usize) -> Vec<Box<[u64; 8]>> {
+    (0..n).map(|i| Box::new([i as u64; 8])).collect()
+}
+
+/// A thread reads the rate only when its count runs out: with sampling off, every 64 KiB
+/// it allocates. Turned on by another thread, sampling reaches it within that many bytes.
+#[test]
+fn sampling_turned_on_elsewhere_reaches_a_thread_within_64_kib() {
+    let _serial = serial();
+    gomem::set_mem_profile_rate(0);
+    let (on_tx, on_rx) = std::sync::mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let worker = std::thread::spawn(move || {
+        // Off: the thread has read the rate and counts down to its next look.
+        drop(boxes(1000));
+        ready_tx.send(()).unwrap();
+        on_rx.recv().unwrap();
+        // 3,000 boxes of 64 bytes (192,000 bytes) and their vector, of which at most the
+        // first 64 KiB go by before the thread looks again.
+        black_box(late_boxes(3000))
+    });
+    ready_rx.recv().unwrap();
+    gomem::set_mem_profile_rate(1);
+    on_tx.send(()).unwrap();
+    let kept = worker.join().unwrap();
+    let p = profile();
+    gomem::set_mem_profile_rate(0);
+    let [allocs, ..] = values_of(&p, "profiled::late_boxes");
+    assert!((1_975..=3_001).contains(&allocs), "{allocs}");
+    drop(kept);
+}
+
 /// Threads allocating, freeing each other's blocks and writing profiles at once, with
 /// every allocation sampled: no deadlock (the sampler allocates under its own lock), and
 /// the counts still balance.
