@@ -335,6 +335,7 @@ impl Collector<'_> {
             tail_local: tail_local(body),
             awaiting: false,
             awaited_call: false,
+            depth: 0,
             future_tail: future_tail(body),
         };
         flow.expected = Some(flow.ret.clone());
@@ -493,6 +494,8 @@ struct Flow<'c, 'a> {
     awaiting: bool,
     /// Whether the call about to be recorded is awaited.
     awaited_call: bool,
+    /// How many blocks deep the walk is (1: the fn's own block).
+    depth: u32,
     /// The async block the fn returns as its future, by address (see [`future_tail`]).
     future_tail: Option<*const syn::ExprAsync>,
 }
@@ -585,6 +588,7 @@ impl Flow<'_, '_> {
         }
         let mut ty = Ty::Tuple(Vec::new());
         let last = block.stmts.len().saturating_sub(1);
+        self.depth += 1;
         for (i, stmt) in block.stmts.iter().enumerate() {
             ty = Ty::Tuple(Vec::new());
             match stmt {
@@ -604,6 +608,7 @@ impl Flow<'_, '_> {
                 Stmt::Item(_) => {}
             }
         }
+        self.depth -= 1;
         ty
     }
 
@@ -621,8 +626,9 @@ impl Flow<'_, '_> {
             self.c.lower(t, &generics)
         });
         let Some(init) = &local.init else {
-            if let (Some(n), Some(t)) = (name, written) {
-                self.track(n, t);
+            match (name, written) {
+                (Some(n), Some(t)) => self.track(n, t),
+                _ => self.unbind(pat),
             }
             return;
         };
@@ -638,29 +644,39 @@ impl Flow<'_, '_> {
             self.expr(diverge);
             self.cur = save;
         }
-        if let Some(n) = name {
-            self.track(n, written.unwrap_or(ty));
+        match name {
+            Some(n) => self.track(n, written.unwrap_or(ty)),
+            None => self.unbind(pat),
         }
     }
 
+    /// `let name = ..` with a value of type `ty`. Only a binding in the fn's own block keeps a
+    /// type: one in an inner block ends with it and the outer binding is back, which the walk
+    /// does not follow, so the name has no type from there on.
     fn track(&mut self, name: String, ty: Ty) {
-        if self.c.cx.semantics.worth_tracking(&ty) {
+        if self.depth == 1 && self.c.cx.semantics.worth_tracking(&ty) {
             self.env.insert(name, ty);
+        } else {
+            self.env.remove(&name);
         }
     }
 
-    /// The type of the local or parameter `name`, when it is bound once in the fn.
-    fn local_ty(&self, name: &str) -> Ty {
-        let locals = self.locals();
-        let once = if self.bound.contains(name) {
-            !locals.names.contains(name)
-        } else {
-            !locals.rebound.contains(name)
-        };
-        match self.env.get(name) {
-            Some(t) if once => t.clone(),
-            _ => Ty::Unknown,
+    /// The names a pattern binds (a `match` arm, `if let`, a closure's parameters..) have no
+    /// type from there on.
+    fn unbind(&mut self, pat: &syn::Pat) {
+        if self.env.is_empty() {
+            return;
         }
+        let mut names = HashSet::new();
+        bind_names(pat, &mut names);
+        for n in names {
+            self.env.remove(&n);
+        }
+    }
+
+    /// The type of the local or parameter `name`, as far as the walk knows it.
+    fn local_ty(&self, name: &str) -> Ty {
+        self.env.get(name).cloned().unwrap_or(Ty::Unknown)
     }
 
     /// A body that runs later, or not at all (closure, async block): its calls are recorded
@@ -687,6 +703,7 @@ impl Flow<'_, '_> {
             Expr::Call(call) => self.call(call, expected, awaited),
             Expr::MethodCall(mc) => self.method_call(mc, expected, awaited),
             Expr::Closure(cl) => {
+                cl.inputs.iter().for_each(|p| self.unbind(p));
                 self.deferred(&cl.body, None);
                 Ty::Unknown
             }
@@ -750,6 +767,7 @@ impl Flow<'_, '_> {
                 let save = self.cur.clone();
                 let mut out: Option<Option<Must>> = None;
                 for arm in &m.arms {
+                    self.unbind(&arm.pat);
                     self.cur = save.clone();
                     if let syn::Pat::Guard(g) = &arm.pat {
                         self.expr(&g.guard);
@@ -776,6 +794,7 @@ impl Flow<'_, '_> {
             }
             Expr::ForLoop(f) => {
                 self.expr(&f.expr);
+                self.unbind(&f.pat);
                 let save = self.cur.clone();
                 self.loop_body(f.label.as_ref(), &f.body);
                 self.cur = save;
@@ -830,6 +849,7 @@ impl Flow<'_, '_> {
             Expr::Macro(m) => self.mac(&m.mac),
             Expr::Let(l) => {
                 self.expr(&l.expr);
+                self.unbind(&l.pat);
                 Ty::named("bool")
             }
             Expr::Array(a) => {
@@ -959,6 +979,7 @@ impl Flow<'_, '_> {
             for a in &call.args {
                 self.expr(a);
             }
+            cl.inputs.iter().for_each(|p| self.unbind(p));
             return self.expr(&cl.body);
         }
         self.expr(&call.func);
@@ -1369,6 +1390,7 @@ impl Flow<'_, '_> {
         for a in args {
             match (a, spawned) {
                 (Expr::Closure(cl), Some(stack)) => {
+                    cl.inputs.iter().for_each(|p| self.unbind(p));
                     self.deferred(&cl.body, Some(stack));
                     tys.push(Ty::Unknown);
                 }
