@@ -1056,6 +1056,13 @@ impl Flow<'_, '_> {
         let mut type_path = p.path.clone();
         type_path.segments.pop();
         type_path.segments.pop_punct();
+        if prefix != "Self"
+            && !sem.names_a_type(prefix)
+            && !STD_TRAIT_METHODS.iter().any(|(t, ..)| t == prefix)
+        {
+            // `Vec::new()`, `Arc::clone(..)`: no type or trait of ours.
+            return None;
+        }
         if prefix == "Self" && segs.len() == 2 {
             let self_ty = self.c.self_ty.clone()?;
             if self_ty == Ty::SelfTy {

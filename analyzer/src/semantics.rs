@@ -366,6 +366,12 @@ impl Semantics {
         self.adts.one(name, index.crate_root(from))
     }
 
+    /// Whether some crate of the workspace has a type, alias or trait of this name: a path
+    /// `Name::f` with another prefix cannot be a call the semantic layer resolves.
+    pub fn names_a_type(&self, name: &str) -> bool {
+        self.adts.has(name) || self.aliases.has(name) || self.traits.has(name)
+    }
+
     /// The crate's own struct, enum or union a type names, when one has that name.
     pub fn adt_item(&self, index: &ItemIndex, ty: &Ty, from: ModuleId) -> Option<ItemId> {
         self.adt(index, ty.head()?, from)

@@ -97,8 +97,21 @@ impl Ty {
         }
     }
 
+    /// Whether `Self` appears in the type.
+    pub fn mentions_self(&self) -> bool {
+        match self {
+            Ty::SelfTy => true,
+            Ty::Named(_, ts) | Ty::Tuple(ts) => ts.iter().any(Ty::mentions_self),
+            Ty::Ref(_, t) | Ty::Slice(t) | Ty::Array(t) => t.mentions_self(),
+            _ => false,
+        }
+    }
+
     /// `Self` replaced by `self_ty`.
     pub fn subst_self(&self, self_ty: &Ty) -> Ty {
+        if !self.mentions_self() {
+            return self.clone();
+        }
         self.map_named(&mut |t| match t {
             Ty::SelfTy => Some(self_ty.clone()),
             _ => None,
