@@ -86,7 +86,7 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> Expansion
     let slice_params = slice_params(&fns);
     let mut reports = Vec::new();
     for f in fns {
-        let decisions = analyze(file, f.block, &summaries).decisions();
+        let decisions = analyze(file, Some(f.sig), f.block, &summaries).decisions();
         if options.deny_escape {
             for d in &decisions {
                 if let Some((at, why)) = &d.escapes {

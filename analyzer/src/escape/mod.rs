@@ -1,19 +1,32 @@
 //! Escape analysis: for each heap allocation in a fn, whether the value can outlive the call.
 //!
 //! Go decides this to put values on the stack; gomem decides it to tell which allocations
-//! could live in a per-call arena (`#[gomem::escape]`, in progress) and to explain, like
+//! could live in a per-call arena (`#[gomem::escape]`) and to explain, like
 //! `go build -gcflags=-m`, where each allocation goes (`--explain-escapes`).
 //!
-//! This is the first, intraprocedural version. Each expression is visited with the place its
-//! value goes to (its *destination*): returned, stored through `self` or a parameter or into
-//! a global, moved into a spawned thread, passed by value to a fn (which we do not look into
-//! yet: that counts as escaping), moved into a local (whose own destinations then decide),
-//! borrowed or used in place (which cannot outlive the call: the borrow checker sees to
-//! it), or dropped. An allocation escapes if any place its value (or a local holding it) goes
-//! to lets it outlive the call. Values moved into a closure or an async block are taken as
-//! escaping. Shadowed names are not told apart.
+//! It is intraprocedural, with summaries of the free fns of the file. Each expression is
+//! visited with the place its value goes to (its *destination*): returned, stored through
+//! `self` or a parameter or into a global, moved into a spawned thread or sent on a channel,
+//! passed by value to a fn or method, moved into a local (whose own destinations then
+//! decide), borrowed or used in place (which cannot outlive the call: the borrow checker sees
+//! to it), or dropped. An allocation escapes if any place its value (or a local holding it)
+//! goes to lets it outlive the call.
+//!
+//! What it cannot see, it takes as the worst case, as Go does: a value moved into a fn or
+//! method whose body it does not see escapes ("passed to `.name()`, which gomem does not look
+//! into"), and so does the receiver of a method it does not know (it may take `self` by value
+//! and keep it in its result); std's methods it knows are listed below by what they do with
+//! their receiver and arguments. A clone of an `Rc`/`Arc`/`Gc` is the same allocation: where
+//! any clone goes, the allocation goes. A `move` closure or async block takes the locals it
+//! names to wherever it goes (a local closure that is only borrowed keeps them in the call);
+//! what a closure returns goes to its callers, which are not followed (escaping), unless it is
+//! given to a std adaptor whose result holds it (`map`, `unwrap_or_else`) or that calls it in
+//! place (`any`, `for_each`). Shadowed names are not told apart.
+//!
+//! Invariant: a decision of "does not escape" is only made when every use of the value was
+//! seen; when in doubt, the site escapes and the reason says what was not followed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use syn::visit::Visit;
 use syn::{Expr, Stmt};
@@ -63,37 +76,361 @@ pub struct FnEscapes {
 const ALLOCATING_CALLS: &[(&str, &str)] = &[
     ("Box", "new"),
     ("Box", "default"),
+    ("Box", "pin"),
     ("Vec", "new"),
     ("Vec", "with_capacity"),
+    ("Vec", "from"),
     ("String", "new"),
     ("String", "from"),
     ("String", "with_capacity"),
     ("Rc", "new"),
     ("Arc", "new"),
     ("Gc", "new"),
+    ("HashMap", "new"),
+    ("HashMap", "with_capacity"),
+    ("HashMap", "with_hasher"),
+    ("HashMap", "with_capacity_and_hasher"),
+    ("HashMap", "from"),
+    ("HashSet", "new"),
+    ("HashSet", "with_capacity"),
+    ("HashSet", "with_hasher"),
+    ("HashSet", "with_capacity_and_hasher"),
+    ("HashSet", "from"),
+    ("BTreeMap", "new"),
+    ("BTreeMap", "from"),
+    ("BTreeSet", "new"),
+    ("BTreeSet", "from"),
+    ("VecDeque", "new"),
+    ("VecDeque", "with_capacity"),
+    ("VecDeque", "from"),
+    ("BinaryHeap", "new"),
+    ("BinaryHeap", "with_capacity"),
+    ("BinaryHeap", "from"),
 ];
-const ALLOCATING_METHODS: &[&str] = &[
-    "to_string",
-    "to_owned",
-    "to_vec",
-    "into_boxed_slice",
-    "collect",
+/// Reference-counted pointers: a clone is another handle to the same allocation.
+const SHARED_POINTERS: &[&str] = &["Rc", "Arc", "Gc"];
+/// Methods that allocate a new value, with the number of arguments that tells them from
+/// look-alikes of other types (`handle.join()` is no `[..].join(sep)`).
+const ALLOCATING_METHODS: &[(&str, usize)] = &[
+    ("to_string", 0),
+    ("to_owned", 0),
+    ("to_vec", 0),
+    ("into_boxed_slice", 0),
+    ("into_boxed_str", 0),
+    ("collect", 0),
+    // `str`'s and slices' methods that return a new `String` or `Vec`.
+    ("to_uppercase", 0),
+    ("to_lowercase", 0),
+    ("repeat", 1),
+    ("replace", 2),
+    ("replacen", 3),
+    ("join", 1),
+    ("concat", 0),
 ];
 const ALLOCATING_MACROS: &[&str] = &["vec", "format"];
+
+/// Methods whose result holds the receiver's value, or values taken out of it
+/// (`opt.unwrap()`, `v.into_iter()`, `stack.pop()`, `it.map(f)`): the receiver goes where
+/// the result goes.
+const RESULT_HOLDS_RECEIVER: &[&str] = &[
+    "unwrap",
+    "expect",
+    "unwrap_or",
+    "unwrap_or_else",
+    "unwrap_or_default",
+    "unwrap_unchecked",
+    "ok",
+    "err",
+    "ok_or",
+    "ok_or_else",
+    "or",
+    "or_else",
+    "and_then",
+    "map",
+    "map_err",
+    "map_or",
+    "map_or_else",
+    "into_iter",
+    "flatten",
+    "rev",
+    "skip",
+    "take",
+    "step_by",
+    "chain",
+    "zip",
+    "enumerate",
+    "peekable",
+    "fuse",
+    "cycle",
+    "filter",
+    "filter_map",
+    "flat_map",
+    "map_while",
+    "take_while",
+    "skip_while",
+    "inspect",
+    "scan",
+    "collect",
+    "into_boxed_slice",
+    "last",
+    "next",
+    "next_back",
+    "nth",
+    "max",
+    "min",
+    "max_by",
+    "min_by",
+    "max_by_key",
+    "min_by_key",
+    "find",
+    "find_map",
+    "fold",
+    "reduce",
+    "pop",
+    "pop_front",
+    "pop_back",
+    "remove",
+    "swap_remove",
+    "drain",
+    "split_off",
+    "into_inner",
+    "into_values",
+    "into_keys",
+];
+/// Methods whose arguments end up in the result (`opt.unwrap_or(v)`, `it.chain(v)`), or
+/// closures whose results do (`it.map(|x| ..)`, `local.with(|v| ..)`).
+const ARGS_INTO_RESULT: &[&str] = &[
+    "map",
+    "map_err",
+    "map_or",
+    "map_or_else",
+    "and_then",
+    "or",
+    "or_else",
+    "and",
+    "xor",
+    "unwrap_or",
+    "unwrap_or_else",
+    "ok_or",
+    "ok_or_else",
+    "filter_map",
+    "flat_map",
+    "map_while",
+    "scan",
+    "chain",
+    "zip",
+    "fold",
+    "try_fold",
+    "find_map",
+    "then",
+    "then_some",
+    "with",
+    "get_or_insert_with",
+];
+/// Methods that keep their arguments in the receiver (`v.push(x)`, `map.insert(k, v)`): the
+/// arguments go where the receiver lives.
+const STORES_INTO_RECEIVER: &[&str] = &[
+    "push",
+    "push_back",
+    "push_front",
+    "push_str",
+    "insert",
+    "extend",
+    "extend_from_slice",
+    "append",
+    "entry",
+    "or_insert",
+    "or_insert_with",
+    "or_insert_with_key",
+    "get_or_insert",
+    "get_or_insert_with",
+    "set",
+    "replace",
+    "resize",
+    "resize_with",
+    "fill",
+    "fill_with",
+];
+/// Methods that only use their arguments during the call (comparisons, lookups, closures
+/// called in place whose results are not kept).
+const USES_ARGS_IN_PLACE: &[&str] = &[
+    "for_each",
+    "try_for_each",
+    "any",
+    "all",
+    "position",
+    "rposition",
+    "find",
+    "filter",
+    "take_while",
+    "skip_while",
+    "inspect",
+    "count",
+    "max_by",
+    "min_by",
+    "max_by_key",
+    "min_by_key",
+    "sort_by",
+    "sort_by_key",
+    "sort_by_cached_key",
+    "sort_unstable_by",
+    "sort_unstable_by_key",
+    "retain",
+    "retain_mut",
+    "dedup_by",
+    "dedup_by_key",
+    "binary_search",
+    "binary_search_by",
+    "binary_search_by_key",
+    "partition_point",
+    "contains",
+    "contains_key",
+    "get",
+    "get_mut",
+    "get_key_value",
+    "remove",
+    "starts_with",
+    "ends_with",
+    "strip_prefix",
+    "strip_suffix",
+    "split",
+    "splitn",
+    "rsplit",
+    "split_once",
+    "rsplit_once",
+    "split_terminator",
+    "matches",
+    "trim_matches",
+    "trim_start_matches",
+    "trim_end_matches",
+    "rfind",
+    "eq",
+    "ne",
+    "cmp",
+    "partial_cmp",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "eq_ignore_ascii_case",
+    "is_some_and",
+    "is_ok_and",
+    "is_err_and",
+    "is_none_or",
+    "write_all",
+    "write_str",
+    "write_fmt",
+    "read_exact",
+    "read_to_string",
+    "read_to_end",
+    "read_line",
+    "fetch_add",
+    "fetch_sub",
+    "store",
+    "compare_exchange",
+    "nth",
+    "skip",
+    "take",
+    "step_by",
+];
+/// Methods that take their receiver by reference, and whose result cannot hold it (or
+/// only borrows it, which the borrow checker keeps inside the call).
+const BORROWS_RECEIVER: &[&str] = &[
+    "len",
+    "is_empty",
+    "capacity",
+    "iter",
+    "iter_mut",
+    "keys",
+    "values",
+    "values_mut",
+    "chars",
+    "char_indices",
+    "bytes",
+    "lines",
+    "split_whitespace",
+    "trim",
+    "trim_start",
+    "trim_end",
+    "as_ref",
+    "as_mut",
+    "as_str",
+    "as_slice",
+    "as_mut_slice",
+    "as_bytes",
+    "as_ptr",
+    "as_mut_ptr",
+    "as_deref",
+    "as_deref_mut",
+    "as_path",
+    "borrow",
+    "borrow_mut",
+    "lock",
+    "try_lock",
+    "read",
+    "write",
+    "try_read",
+    "try_write",
+    "first",
+    "last",
+    "first_mut",
+    "last_mut",
+    "load",
+    "is_some",
+    "is_none",
+    "is_ok",
+    "is_err",
+    "clone",
+    "cloned",
+    "copied",
+    "hash",
+    "fmt",
+    "poll",
+    "wait",
+    "join",
+    "clear",
+    "truncate",
+    "reserve",
+    "shrink_to_fit",
+    "sort",
+    "sort_unstable",
+    "dedup",
+    "reverse",
+    "swap",
+    "to_vec",
+    "to_string",
+    "to_owned",
+    "unwrap_err",
+    "elapsed",
+    "display",
+    "metadata",
+    "get_ref",
+    "get_mut",
+    "get_pin_mut",
+];
+/// Methods that hand their argument to another thread.
+const SENDS: &[&str] = &[
+    "send",
+    "try_send",
+    "send_timeout",
+    "blocking_send",
+    "unbounded_send",
+];
 
 /// Which parameters of a fn let their value escape (Go's "leaking param"), by fn name.
 pub type Summaries = HashMap<String, Vec<bool>>;
 
 /// Analyzes one fn body in file `file`; calls to fns of `summaries` use their summary.
-pub fn analyze(file: crate::span::FileId, body: &syn::Block, summaries: &Summaries) -> FnEscapes {
+/// `sig`, when given, tells which parameters hold `Rc`/`Arc` handles (a clone of one is the
+/// caller's allocation).
+pub fn analyze(
+    file: crate::span::FileId,
+    sig: Option<&syn::Signature>,
+    body: &syn::Block,
+    summaries: &Summaries,
+) -> FnEscapes {
     // Names the body binds: a place rooted at any other name (a static, a const) is a global.
-    struct Bound(std::collections::HashSet<String>);
-    impl<'ast> Visit<'ast> for Bound {
-        fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
-            self.0.insert(i.ident.to_string());
-        }
-    }
-    let mut bound = Bound(std::collections::HashSet::new());
+    let mut bound = Bound::default();
     bound.visit_block(body);
     let mut w = Walker {
         file,
@@ -101,11 +438,54 @@ pub fn analyze(file: crate::span::FileId, body: &syn::Block, summaries: &Summari
         uses: HashMap::new(),
         summaries,
         locals: bound.0,
+        shared: HashSet::new(),
+        chars: HashSet::new(),
+        temps: 0,
     };
+    for input in sig.iter().flat_map(|s| &s.inputs) {
+        if let syn::FnArg::Typed(t) = input {
+            if let Some(name) = binding(&t.pat) {
+                if is_shared_type(&t.ty) {
+                    w.shared.insert(name);
+                }
+            }
+        }
+    }
     w.block(body, &Dest::Return);
     FnEscapes {
         sites: w.sites,
         uses: w.uses,
+    }
+}
+
+/// The names a pattern or body binds.
+#[derive(Default)]
+struct Bound(HashSet<String>);
+
+impl<'ast> Visit<'ast> for Bound {
+    fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+        self.0.insert(i.ident.to_string());
+        syn::visit::visit_pat_ident(self, i);
+    }
+    // A closure's parameters are its caller's values, as a fn's are (`QUEUE.with(|q| ..)`
+    // hands it a global): storing into one may outlive the call.
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        self.visit_expr(&c.body);
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Whether a written type is `Rc<..>`, `Arc<..>` or `Gc<..>` (any path to them).
+fn is_shared_type(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| SHARED_POINTERS.iter().any(|t| s.ident == t)),
+        syn::Type::Paren(p) => is_shared_type(&p.elem),
+        syn::Type::Group(g) => is_shared_type(&g.elem),
+        _ => false,
     }
 }
 
@@ -117,6 +497,9 @@ impl FnEscapes {
             .map(|site| {
                 let mut flow = Vec::new();
                 let escapes = self.escapes(&site.dest, &mut flow, 0);
+                // Temporaries (a `match`'s scrutinee, a destructured tuple) have no name
+                // the user wrote.
+                flow.retain(|name| !name.contains('@'));
                 Decision {
                     site: site.clone(),
                     escapes,
@@ -163,7 +546,15 @@ struct Walker<'s> {
     summaries: &'s Summaries,
     /// Names bound in the body. Parameters are not: storing into one, as into a global,
     /// lets the value outlive the call.
-    locals: std::collections::HashSet<String>,
+    locals: HashSet<String>,
+    /// Locals (and parameters) that hold an `Rc`/`Arc`/`Gc` handle: a clone of one is the
+    /// same allocation, so where the clone goes, the allocation goes.
+    shared: HashSet<String>,
+    /// Locals that hold a `char` (`for c in s.chars()`): `c.to_uppercase()` allocates nothing.
+    chars: HashSet<String>,
+    /// Temporaries made so far (`match@3`): the value of a scrutinee or of a destructured
+    /// `let`, which goes to each name its pattern binds.
+    temps: usize,
 }
 
 impl Walker<'_> {
@@ -202,6 +593,37 @@ impl Walker<'_> {
         }
     }
 
+    /// A use of the local `name` whose value goes to `dest` (at `node`, if returned).
+    fn use_of(&mut self, name: String, node: &impl syn::spanned::Spanned, dest: &Dest) {
+        // A span costs printing the tokens: only a returned value needs one.
+        let d = match dest {
+            Dest::Return => self.at(self.span(node), dest),
+            d => d.clone(),
+        };
+        self.uses.entry(name).or_default().push(d);
+    }
+
+    /// Where a value matched by `pat` goes: the local it binds, a temporary that goes to
+    /// each of the locals it binds, or nowhere (`_`, literals, `ref` bindings).
+    fn bind(&mut self, pat: &syn::Pat) -> Dest {
+        if let Some(name) = binding(pat) {
+            return Dest::Var(name);
+        }
+        let mut names = Vec::new();
+        by_value_bindings(pat, &mut names);
+        match names.len() {
+            0 => Dest::Local,
+            1 => Dest::Var(names.pop().unwrap_or_default()),
+            _ => {
+                self.temps += 1;
+                let temp = format!("let@{}", self.temps);
+                self.uses
+                    .insert(temp.clone(), names.into_iter().map(Dest::Var).collect());
+                Dest::Var(temp)
+            }
+        }
+    }
+
     /// A block's statements, its tail going to `tail`.
     fn block(&mut self, b: &syn::Block, tail: &Dest) {
         let n = b.stmts.len();
@@ -209,13 +631,18 @@ impl Walker<'_> {
             match stmt {
                 Stmt::Local(l) => {
                     if let Some(init) = &l.init {
-                        let dest = match binding(&l.pat) {
-                            Some(name) => Dest::Var(name),
-                            None => Dest::Local,
-                        };
+                        let dest = self.bind(&l.pat);
                         self.expr(&init.expr, &dest);
                         if let Some((_, els)) = &init.diverge {
                             self.expr(els, &Dest::Local);
+                        }
+                        if let Dest::Var(name) = &dest {
+                            if self.holds_shared(&l.pat, &init.expr) {
+                                self.shared.insert(name.clone());
+                            }
+                            if matches!(&l.pat, syn::Pat::Type(t) if is_char_type(&t.ty)) {
+                                self.chars.insert(name.clone());
+                            }
                         }
                     }
                 }
@@ -227,101 +654,84 @@ impl Walker<'_> {
         }
     }
 
+    /// Whether `let pat = init` binds a handle of a reference-counted allocation.
+    fn holds_shared(&self, pat: &syn::Pat, init: &Expr) -> bool {
+        if let syn::Pat::Type(t) = pat {
+            if is_shared_type(&t.ty) {
+                return true;
+            }
+        }
+        match init {
+            Expr::Call(call) => matches!(&*call.func, Expr::Path(p)
+                if matches!(crate::syntax::segment_names(&p.path).as_slice(),
+                    [.., ty, f] if SHARED_POINTERS.contains(&ty.as_str())
+                        && matches!(f.as_str(), "new" | "clone" | "from"))),
+            Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => {
+                local_name(&m.receiver).is_some_and(|n| self.shared.contains(&n.to_string()))
+            }
+            _ => false,
+        }
+    }
+
+    /// A value given to a callee as an argument, going to `dest`. A closure given so is
+    /// called by the callee: what it returns goes to `dest` too.
+    fn arg(&mut self, a: &Expr, dest: &Dest) {
+        match a {
+            Expr::Closure(c) => self.closure(c, dest, dest),
+            Expr::Async(b) => self.async_block(b, dest, dest),
+            _ => self.expr(a, dest),
+        }
+    }
+
+    /// A closure that goes to `dest` and whose results go to `tail`. A `move` closure takes
+    /// the locals it names along; one that borrows them cannot outlive them, and a value it
+    /// moves out of a local is a use in its body.
+    fn closure(&mut self, c: &syn::ExprClosure, dest: &Dest, tail: &Dest) {
+        if c.capture.is_some() {
+            let mut inner = Bound::default();
+            for input in &c.inputs {
+                inner.visit_pat(input);
+            }
+            inner.visit_expr(&c.body);
+            let mut named = Named::default();
+            named.visit_expr(&c.body);
+            self.captured(named, inner, self.span(c), dest);
+        }
+        self.expr(&c.body, tail);
+    }
+
+    /// An async block: like a closure, a `move` one takes the locals it names along to
+    /// where the future goes, and its value goes to `tail`.
+    fn async_block(&mut self, a: &syn::ExprAsync, dest: &Dest, tail: &Dest) {
+        if a.capture.is_some() {
+            let mut inner = Bound::default();
+            inner.visit_block(&a.block);
+            let mut named = Named::default();
+            named.visit_block(&a.block);
+            self.captured(named, inner, self.span(a), dest);
+        }
+        self.block(&a.block, tail);
+    }
+
+    /// The outer locals a `move` closure or block at `at` names go where it goes.
+    fn captured(&mut self, named: Named, inner: Bound, at: Span, dest: &Dest) {
+        let d = self.at(at, dest);
+        for name in named.0 {
+            if !inner.0.contains(&name) {
+                self.uses.entry(name).or_default().push(d.clone());
+            }
+        }
+    }
+
     fn expr(&mut self, e: &Expr, dest: &Dest) {
         match e {
             Expr::Path(p) => {
                 if let Some(name) = p.path.get_ident() {
-                    // A span costs printing the tokens: only a returned value needs one.
-                    let d = match dest {
-                        Dest::Return => self.at(self.span(p), dest),
-                        d => d.clone(),
-                    };
-                    self.uses.entry(name.to_string()).or_default().push(d);
+                    self.use_of(name.to_string(), p, dest);
                 }
             }
-            Expr::Call(call) => {
-                let callee = match &*call.func {
-                    Expr::Path(p) => crate::syntax::segment_names(&p.path),
-                    _ => Vec::new(),
-                };
-                let allocates = matches!(callee.as_slice(), [.., ty, f]
-                    if ALLOCATING_CALLS.iter().any(|(t, g)| t == ty && g == f));
-                if allocates {
-                    let what = format!("{}(..)", callee[callee.len() - 2..].join("::"));
-                    self.site(call, what, dest);
-                    // What goes into the new value goes where it goes.
-                    for a in &call.args {
-                        self.expr(a, dest);
-                    }
-                    return;
-                }
-                let name = callee.join("::");
-                let spawned = callee.last().is_some_and(|l| l.contains("spawn"));
-                let why = if spawned {
-                    "moved into a spawned thread or task here".to_string()
-                } else if matches!(callee.last().map(String::as_str), Some("drop")) {
-                    for a in &call.args {
-                        self.expr(a, &Dest::Local);
-                    }
-                    return;
-                } else if callee
-                    .last()
-                    .is_some_and(|l| l.chars().next().is_some_and(char::is_uppercase))
-                {
-                    // A tuple struct or enum variant: the value goes where the new one goes.
-                    for a in &call.args {
-                        self.expr(a, dest);
-                    }
-                    return;
-                } else {
-                    format!("passed to `{name}`, which gomem does not look into yet")
-                };
-                let at = Dest::Escapes(self.span(&call.func), why);
-                // A fn of this file whose summary says which parameters keep their value.
-                let summary = match callee.as_slice() {
-                    [one] => self.summaries.get(one),
-                    _ => None,
-                };
-                for (i, a) in call.args.iter().enumerate() {
-                    match summary.and_then(|s| s.get(i)) {
-                        Some(false) => self.expr(a, &Dest::Local),
-                        Some(true) => {
-                            let leaks = Dest::Escapes(
-                                self.span(&call.func),
-                                format!("passed to `{name}`, which lets it escape (leaking param)"),
-                            );
-                            self.expr(a, &leaks)
-                        }
-                        None => self.expr(a, &at),
-                    }
-                }
-            }
-            Expr::MethodCall(m) => {
-                let method = m.method.to_string();
-                if ALLOCATING_METHODS.contains(&method.as_str()) {
-                    self.site(m, format!(".{method}()"), dest);
-                    self.expr(&m.receiver, &Dest::Local);
-                    for a in &m.args {
-                        self.expr(a, &Dest::Local);
-                    }
-                    return;
-                }
-                // The receiver is used in place (methods take `&self` or `&mut self`, or
-                // consume it into their result, which goes where the result goes).
-                let receiver_dest = if method.starts_with("into_") {
-                    dest.clone()
-                } else {
-                    Dest::Local
-                };
-                self.expr(&m.receiver, &receiver_dest);
-                // Arguments moved into the receiver: where the receiver lives decides.
-                let at = self.stored_into(&m.receiver, self.span(&m.method), || {
-                    format!("passed to `.{method}()`, which gomem does not look into yet")
-                });
-                for a in &m.args {
-                    self.expr(a, &at);
-                }
-            }
+            Expr::Call(call) => self.call(call, dest),
+            Expr::MethodCall(m) => self.method_call(m, dest),
             Expr::Macro(m) => self.mac(&m.mac, dest),
             Expr::Return(r) => {
                 if let Some(v) = &r.expr {
@@ -340,9 +750,13 @@ impl Walker<'_> {
                 for f in &s.fields {
                     self.expr(&f.expr, dest);
                 }
+                if let Some(rest) = &s.rest {
+                    self.expr(rest, dest);
+                }
             }
             Expr::Tuple(t) => t.elems.iter().for_each(|x| self.expr(x, dest)),
             Expr::Array(a) => a.elems.iter().for_each(|x| self.expr(x, dest)),
+            Expr::Repeat(r) => self.expr(&r.expr, dest),
             Expr::Paren(p) => self.expr(&p.expr, dest),
             Expr::Group(g) => self.expr(&g.expr, dest),
             Expr::Block(b) => self.block(&b.block, dest),
@@ -355,7 +769,21 @@ impl Walker<'_> {
                 }
             }
             Expr::Match(m) => {
-                self.expr(&m.expr, &Dest::Local);
+                // The scrutinee goes to the names the arms bind.
+                let mut names = Vec::new();
+                for arm in &m.arms {
+                    by_value_bindings(&arm.pat, &mut names);
+                }
+                let scrutinee = if names.is_empty() {
+                    Dest::Local
+                } else {
+                    self.temps += 1;
+                    let temp = format!("match@{}", self.temps);
+                    self.uses
+                        .insert(temp.clone(), names.into_iter().map(Dest::Var).collect());
+                    Dest::Var(temp)
+                };
+                self.expr(&m.expr, &scrutinee);
                 for arm in &m.arms {
                     self.expr(&arm.body, dest);
                 }
@@ -366,36 +794,35 @@ impl Walker<'_> {
                 self.block(&w.body, &Dest::Local);
             }
             Expr::ForLoop(f) => {
-                self.expr(&f.expr, &Dest::Local);
+                if let Some(c) = char_binding(&f.expr, &f.pat) {
+                    self.chars.insert(c);
+                }
+                let each = self.bind(&f.pat);
+                self.expr(&f.expr, &each);
                 self.block(&f.body, &Dest::Local);
             }
             Expr::Closure(c) => {
-                // What a closure captures or returns lives as long as the closure, which
-                // this version does not follow: taken as escaping. A `move` closure takes
-                // every local it names.
-                let at = Dest::Escapes(self.span(c), "captured by a closure here".into());
-                if c.capture.is_some() {
-                    struct Names<'w>(&'w mut HashMap<String, Vec<Dest>>, Dest);
-                    impl<'ast> Visit<'ast> for Names<'_> {
-                        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-                            if let Some(name) = p.path.get_ident() {
-                                self.0
-                                    .entry(name.to_string())
-                                    .or_default()
-                                    .push(self.1.clone());
-                            }
-                        }
-                    }
-                    Names(&mut self.uses, at.clone()).visit_expr(&c.body);
-                }
-                self.expr(&c.body, &at);
+                // What the closure returns goes to its callers, which are not followed.
+                let tail = Dest::Escapes(
+                    self.span(c),
+                    "returned by this closure, whose callers gomem does not follow".into(),
+                );
+                self.closure(c, dest, &tail);
             }
             Expr::Async(a) => {
-                let at = Dest::Escapes(self.span(a), "captured by an async block here".into());
-                self.block(&a.block, &at);
+                // What the block evaluates to goes to whoever awaits it, which is not followed.
+                let tail = Dest::Escapes(
+                    self.span(a),
+                    "returned by this async block, whose awaiter gomem does not follow".into(),
+                );
+                self.async_block(a, dest, &tail);
             }
             Expr::Try(t) => self.expr(&t.expr, dest),
-            Expr::Await(a) => self.expr(&a.base, dest),
+            Expr::Await(a) => match &*a.base {
+                // `async { .. }.await`: its value is the await's.
+                Expr::Async(block) => self.async_block(block, dest, dest),
+                base => self.expr(base, dest),
+            },
             Expr::Cast(c) => self.expr(&c.expr, dest),
             Expr::Field(f) => self.expr(&f.base, &Dest::Local),
             Expr::Index(i) => {
@@ -407,13 +834,178 @@ impl Walker<'_> {
                 self.expr(&b.right, &Dest::Local);
             }
             Expr::Unary(u) => self.expr(&u.expr, &Dest::Local),
-            Expr::Let(l) => self.expr(&l.expr, &Dest::Local),
+            Expr::Let(l) => {
+                let d = self.bind(&l.pat);
+                self.expr(&l.expr, &d);
+            }
             Expr::Break(b) => {
                 if let Some(v) = &b.expr {
                     self.expr(v, &Dest::Local);
                 }
             }
             _ => {}
+        }
+    }
+
+    fn call(&mut self, call: &syn::ExprCall, dest: &Dest) {
+        let callee = match &*call.func {
+            Expr::Path(p) => crate::syntax::segment_names(&p.path),
+            _ => Vec::new(),
+        };
+        let allocates = matches!(callee.as_slice(), [.., ty, f]
+            if ALLOCATING_CALLS.iter().any(|(t, g)| t == ty && g == f));
+        if allocates {
+            let what = format!("{}(..)", callee[callee.len() - 2..].join("::"));
+            self.site(call, what, dest);
+            // What goes into the new value goes where it goes.
+            for a in &call.args {
+                self.arg(a, dest);
+            }
+            return;
+        }
+        // `Arc::clone(&a)`: another handle to `a`'s allocation, which goes where it goes.
+        if let [.., ty, f] = callee.as_slice() {
+            if f == "clone" && SHARED_POINTERS.contains(&ty.as_str()) && call.args.len() == 1 {
+                if let Some(name) = local_name(strip_ref(&call.args[0])) {
+                    self.use_of(name.to_string(), call, dest);
+                    return;
+                }
+            }
+        }
+        let name = callee.join("::");
+        let last = callee.last().map(String::as_str).unwrap_or_default();
+        if last == "drop" {
+            for a in &call.args {
+                self.expr(a, &Dest::Local);
+            }
+            return;
+        }
+        if last.chars().next().is_some_and(char::is_uppercase) {
+            // A tuple struct or enum variant: the value goes where the new one goes.
+            for a in &call.args {
+                self.arg(a, dest);
+            }
+            return;
+        }
+        let why = if last.contains("spawn") {
+            "moved into a spawned thread or task here".to_string()
+        } else if name.is_empty() {
+            // `(self.0)(x)`, `handlers[i](x)`: a closure or fn pointer held in a value.
+            "passed to a fn value, which gomem does not look into".to_string()
+        } else {
+            format!("passed to `{name}`, which gomem does not look into")
+        };
+        let at = Dest::Escapes(self.span(&call.func), why);
+        // A fn of this file whose summary says which parameters keep their value.
+        let summary = match callee.as_slice() {
+            [one] => self.summaries.get(one),
+            _ => None,
+        };
+        for (i, a) in call.args.iter().enumerate() {
+            match summary.and_then(|s| s.get(i)) {
+                Some(false) => self.arg(a, &Dest::Local),
+                Some(true) => {
+                    let leaks = Dest::Escapes(
+                        self.span(&call.func),
+                        format!("passed to `{name}`, which lets it escape (leaking param)"),
+                    );
+                    self.arg(a, &leaks)
+                }
+                None => self.arg(a, &at),
+            }
+        }
+    }
+
+    fn method_call(&mut self, m: &syn::ExprMethodCall, dest: &Dest) {
+        let method = m.method.to_string();
+        let method = method.as_str();
+        let allocates = ALLOCATING_METHODS
+            .iter()
+            .any(|&(name, args)| name == method && args == m.args.len())
+            && !(matches!(method, "to_uppercase" | "to_lowercase") && self.is_char(&m.receiver));
+        if allocates {
+            self.site(m, format!(".{method}()"), dest);
+            // `collect` and `into_boxed_slice` take their receiver's values along; the
+            // others read theirs.
+            let receiver = if RESULT_HOLDS_RECEIVER.contains(&method) {
+                dest.clone()
+            } else {
+                Dest::Local
+            };
+            self.expr(&m.receiver, &receiver);
+            for a in &m.args {
+                self.expr(a, &Dest::Local);
+            }
+            return;
+        }
+        // `a.clone()` of an `Rc`/`Arc`: another handle to `a`'s allocation.
+        if method == "clone" && m.args.is_empty() {
+            if let Some(name) = local_name(&m.receiver) {
+                if self.shared.contains(&name.to_string()) {
+                    self.use_of(name.to_string(), m, dest);
+                    return;
+                }
+            }
+        }
+        // The receiver is used in place (`&self`, `&mut self`: methods known to borrow), or
+        // its value may go into the result (`into_*`, `unwrap`, iterator adaptors, and any
+        // method gomem does not know, which may take `self` by value and keep it).
+        let borrows = BORROWS_RECEIVER.contains(&method)
+            || USES_ARGS_IN_PLACE.contains(&method)
+            || STORES_INTO_RECEIVER.contains(&method)
+            || SENDS.contains(&method)
+            || method.contains("spawn");
+        let receiver_dest =
+            if method.starts_with("into_") || RESULT_HOLDS_RECEIVER.contains(&method) || !borrows {
+                dest.clone()
+            } else {
+                Dest::Local
+            };
+        self.expr(&m.receiver, &receiver_dest);
+        // A closure given to an adaptor of `s.chars()` takes `char`s.
+        if receiver_reads_chars(&m.receiver) {
+            for a in &m.args {
+                if let Expr::Closure(c) = a {
+                    if let Some(name) = c.inputs.first().and_then(|p| char_binding(&m.receiver, p))
+                    {
+                        self.chars.insert(name);
+                    }
+                }
+            }
+        }
+        let at = if method.contains("spawn") {
+            Dest::Escapes(
+                self.span(&m.method),
+                "moved into a spawned thread or task here".into(),
+            )
+        } else if SENDS.contains(&method) {
+            Dest::Escapes(self.span(&m.method), "sent to another thread here".into())
+        } else if STORES_INTO_RECEIVER.contains(&method) {
+            // Arguments moved into the receiver: where the receiver lives decides.
+            self.stored_into(&m.receiver, self.span(&m.method), || {
+                format!("stored by `.{method}()` into a value gomem does not follow")
+            })
+        } else if ARGS_INTO_RESULT.contains(&method) {
+            dest.clone()
+        } else if USES_ARGS_IN_PLACE.contains(&method) {
+            Dest::Local
+        } else {
+            Dest::Escapes(
+                self.span(&m.method),
+                format!("passed to `.{method}()`, which gomem does not look into"),
+            )
+        };
+        for a in &m.args {
+            self.arg(a, &at);
+        }
+    }
+
+    /// Whether `e` is known to be a `char`: a literal, or a local bound to one.
+    fn is_char(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Lit(l) => matches!(l.lit, syn::Lit::Char(_)),
+            Expr::Paren(p) => self.is_char(&p.expr),
+            _ => local_name(e).is_some_and(|n| self.chars.contains(&n.to_string())),
         }
     }
 
@@ -436,6 +1028,107 @@ impl Walker<'_> {
                 self.expr(a, &d);
             }
         }
+    }
+}
+
+/// The locals named in a closure's or async block's body, macro arguments included: what a
+/// `move` takes along (plus names bound inside, which the caller leaves out).
+#[derive(Default)]
+struct Named(HashSet<String>);
+
+impl Named {
+    fn tokens(&mut self, tokens: proc_macro2::TokenStream) {
+        for tree in tokens {
+            match tree {
+                proc_macro2::TokenTree::Ident(i) => {
+                    self.0.insert(i.to_string());
+                }
+                proc_macro2::TokenTree::Group(g) => self.tokens(g.stream()),
+                _ => {}
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Named {
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if let Some(name) = p.path.get_ident() {
+            self.0.insert(name.to_string());
+        }
+    }
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.tokens(m.tokens.clone());
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// The names a pattern binds by value (not `ref x`), in order.
+fn by_value_bindings(p: &syn::Pat, out: &mut Vec<String>) {
+    struct V<'o>(&'o mut Vec<String>);
+    impl<'ast> Visit<'ast> for V<'_> {
+        fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+            if i.by_ref.is_none() {
+                self.0.push(i.ident.to_string());
+            }
+            syn::visit::visit_pat_ident(self, i);
+        }
+        // A path pattern (`None`, `Kind::A`) binds nothing; an ident pattern that names a
+        // unit variant is told apart by case below.
+    }
+    let mut found = Vec::new();
+    V(&mut found).visit_pat(p);
+    // `None`, `Empty`: unit variants and consts written as idents bind nothing.
+    out.extend(
+        found
+            .into_iter()
+            .filter(|n| !n.chars().next().is_some_and(char::is_uppercase)),
+    );
+}
+
+/// `&x`, `&mut x` -> `x`.
+fn strip_ref(e: &Expr) -> &Expr {
+    match e {
+        Expr::Reference(r) => strip_ref(&r.expr),
+        Expr::Paren(p) => strip_ref(&p.expr),
+        _ => e,
+    }
+}
+
+/// `name` or `(name)`: the local a bare path names.
+fn local_name(e: &Expr) -> Option<&syn::Ident> {
+    match e {
+        Expr::Path(p) if p.qself.is_none() => p.path.get_ident(),
+        Expr::Paren(p) => local_name(&p.expr),
+        _ => None,
+    }
+}
+
+fn is_char_type(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.path.is_ident("char"))
+}
+
+/// Whether `e` is a chain of method calls that goes through `.chars()` (or
+/// `.char_indices()`), so that its items are `char`s (or `(usize, char)`s).
+fn receiver_reads_chars(e: &Expr) -> bool {
+    let mut e = e;
+    while let Expr::MethodCall(m) = e {
+        if m.method == "chars" || m.method == "char_indices" {
+            return true;
+        }
+        e = &m.receiver;
+    }
+    false
+}
+
+/// `for c in s.chars()` or `for (i, c) in s.char_indices()`: the name bound to the `char`.
+fn char_binding(iterable: &Expr, pat: &syn::Pat) -> Option<String> {
+    if !receiver_reads_chars(iterable) {
+        return None;
+    }
+    match pat {
+        syn::Pat::Ident(i) => Some(i.ident.to_string()),
+        syn::Pat::Tuple(t) if t.elems.len() == 2 => binding(&t.elems[1]),
+        _ => None,
     }
 }
 
@@ -558,7 +1251,7 @@ pub fn summaries_of(
     for _ in 0..3 {
         let mut next = Summaries::new();
         for (name, (sig, body)) in &fns {
-            let escapes = analyze(file, body, &summaries);
+            let escapes = analyze(file, Some(sig), body, &summaries);
             let leaks = param_names(sig)
                 .into_iter()
                 .map(|p| p.is_none_or(|p| escapes.var_escapes(&p).is_some()))
@@ -581,8 +1274,8 @@ mod tests {
     /// `(what, escapes, reason)` of every site of the first fn in `src`.
     fn decide(src: &str) -> Vec<(String, bool, String)> {
         let file = syn::parse_file(src).unwrap();
-        let (_, body) = fn_bodies(&file)[0];
-        analyze(FileId(0), body, &summaries(FileId(0), &file))
+        let (sig, body) = fn_bodies(&file)[0];
+        analyze(FileId(0), Some(sig), body, &summaries(FileId(0), &file))
             .decisions()
             .into_iter()
             .map(|d| {

@@ -37,10 +37,15 @@ fn name(id: u32) -> String {
 ```
 
 ## What it does not report
-A value passed by value to a fn counts as escaping unless the fn is a free fn of the same
-file (or of an inline module in it), whose summary says whether it lets the parameter
-escape (Go's "leaking param"). Values captured by closures and async blocks count as
-escaping, and shadowed names are not told apart. It is off by default; `--explain-escapes` turns it on.
+What it cannot see, it takes as escaping, and says so: a value passed by value to a fn or
+method whose body it does not see ("passed to `.name()`, which gomem does not look into"),
+unless the fn is a free fn of the same file (or of an inline module in it), whose summary
+says whether it lets the parameter escape (Go's "leaking param"), or a std method whose
+behaviour it knows (`push` stores into the receiver, `contains` only reads its argument). A
+clone of an `Rc`/`Arc` is the same allocation, so a clone moved into a thread makes the
+allocation escape. A `move` closure takes what it names to wherever the closure goes; what a
+closure or async block returns goes to callers gomem does not follow. Shadowed names are not
+told apart. It is off by default; `--explain-escapes` turns it on.
 "#,
     check: Check::File(check),
 };
@@ -49,7 +54,7 @@ fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let summaries = escape::summaries(cx.file, cx.syntax);
     for (sig, body) in escape::fn_bodies(cx.syntax) {
-        let escapes = escape::analyze(cx.file, body, &summaries);
+        let escapes = escape::analyze(cx.file, Some(sig), body, &summaries);
         // Go's "leaking param: p": a parameter taken by value whose value outlives the call.
         for input in &sig.inputs {
             let syn::FnArg::Typed(t) = input else {
