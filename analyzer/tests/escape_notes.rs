@@ -6,7 +6,8 @@
 //! - `//~ leaking param: <words>`: Go's "leaking param" on this line's parameter.
 //!
 //! A note on a line with no mark fails the test, and so does a mark with no note: the
-//! fixtures are the specification of what the analysis decides, and why.
+//! fixtures are the specification of what the analysis decides, and why. A line with two
+//! sites carries two marks, in the order of the sites.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,10 +34,9 @@ type Notes = BTreeMap<usize, Vec<String>>;
 fn marks(text: &str) -> Notes {
     let mut out = Notes::new();
     for (i, line) in text.lines().enumerate() {
-        if let Some(pos) = line.find("//~ ") {
-            out.entry(i + 1)
-                .or_default()
-                .push(line[pos + 4..].trim().to_string());
+        // `//~ stays //~ escapes: returned`: one mark per note, in the order of the sites.
+        for mark in line.split("//~ ").skip(1) {
+            out.entry(i + 1).or_default().push(mark.trim().to_string());
         }
     }
     out
