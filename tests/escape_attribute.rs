@@ -27,6 +27,7 @@ proptest! {
     fn scratch_is_unchanged(text in "[a-z ,.]{0,40}") {
         prop_assert_eq!(annotated::scratch(&text), plain::scratch(&text));
         prop_assert_eq!(annotated::shadowed(&text), plain::shadowed(&text));
+        prop_assert_eq!(annotated::typed(&text), plain::typed(&text));
     }
 
     #[test]

@@ -40,6 +40,9 @@ impl Span {
     pub fn of(file: FileId, span: proc_macro2::Span) -> Span {
         let fast = LINE_INDEX.with(|current| match &*current.borrow() {
             Some(index) if index.file == file => index.range(span),
+            Some(index) if index.file == POSITIONS => {
+                Some(position(span.start()) as usize..position(span.end()) as usize)
+            }
             _ => None,
         });
         Span::new(file, fast.unwrap_or_else(|| span.byte_range()))
@@ -110,6 +113,35 @@ pub fn use_line_index(file: FileId, text: &Arc<str>, line_starts: &Arc<[u32]>) -
         text: text.clone(),
         line_starts: line_starts.clone(),
         ascii: text.is_ascii(),
+    };
+    LineIndexGuard {
+        outer: LINE_INDEX.with(|current| current.replace(Some(index))),
+    }
+}
+
+/// Marks the mode of [`use_token_positions`] (no file has this id).
+const POSITIONS: FileId = FileId(u32::MAX);
+
+/// A position that orders as (line, column) does, for spans with no text behind them.
+/// Saturates (a line past 2^20, a column past 4095): positions may then collide, which
+/// [`use_token_positions`]'s users check for.
+pub fn position(at: proc_macro2::LineColumn) -> u32 {
+    let line = (at.line as u32).min((1 << 20) - 1);
+    let column = (at.column as u32).min(4095);
+    (line << 12) | column
+}
+
+/// Makes [`Span::of`] on this thread, until the guard drops, give each span the
+/// [`position`]s of its start and end instead of byte offsets. For the compiler's own
+/// tokens in a proc macro, which have lines and columns (Rust 1.88 and later) but no byte
+/// offsets: a span is then a key that tells syntax nodes apart and orders them, not a
+/// range of any text. On an older compiler every position is 0.
+pub fn use_token_positions() -> LineIndexGuard {
+    let index = LineIndex {
+        file: POSITIONS,
+        text: Arc::from(""),
+        line_starts: Arc::from(Vec::new()),
+        ascii: true,
     };
     LineIndexGuard {
         outer: LINE_INDEX.with(|current| current.replace(Some(index))),

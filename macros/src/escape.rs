@@ -1,6 +1,10 @@
 //! `#[gomem::escape]`: the token plumbing around `gomem_analyzer::attribute`, which
 //! holds the decisions and the rewrite.
 //!
+//! Most items take the direct path ([`expand_direct`]): syn on the compiler's tokens, sites
+//! keyed by the tokens' lines and columns, the tree rewritten in place. What follows is the
+//! path through text, for the items that need offsets into a text (see `expand_direct`).
+//!
 //! The analysis locates code by byte offsets, as it does for the command line, and a proc
 //! macro on stable Rust cannot get offsets from the compiler's spans. So the item is printed,
 //! lexed again by proc-macro2's own lexer (whose spans do have offsets), analyzed and
@@ -25,7 +29,7 @@ use std::path::PathBuf;
 
 use gomem_analyzer::attribute::{self, Options};
 use gomem_analyzer::source::SourceFile;
-use gomem_analyzer::span::{use_line_index, FileId};
+use gomem_analyzer::span::{use_line_index, use_token_positions, FileId};
 use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 
@@ -34,6 +38,9 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(o) => o,
         Err(e) => return with_item(e.to_compile_error(), item),
     };
+    if let Some(out) = expand_direct(options, &item) {
+        return out;
+    }
     let (printed, original) = print(&item);
     let source = SourceFile::new(PathBuf::from("item.rs"), printed.into(), None);
     let (text, line_starts) = (source.text.clone(), source.line_starts.clone());
@@ -111,6 +118,48 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let _lines = use_line_index(FileId(0), &source.text, &source.line_starts);
     out.extend(to_compiler(rewritten, &starts, &invisible));
     out
+}
+
+/// The common case, on the compiler's own tokens: syn parses them, the analysis keys its
+/// sites by the tokens' lines and columns ([`use_token_positions`]), and the rewrite edits
+/// the tree in place, so every token keeps the compiler's span and nothing is printed,
+/// re-lexed or rebuilt. `None` leaves the item to the path through text, which handles the
+/// rest: `gc` (its rewrite reports refusals located in the text), items with something the
+/// item lints look at (they run the command line's driver on the text), fragments a
+/// `macro_rules!` macro passed in ([`has_invisible_group`]), errors to report, and items
+/// whose sites cannot be told apart by position (a `macro_rules!` repetition, tokens another
+/// proc macro made, a compiler older than 1.88 that gives no positions).
+fn expand_direct(options: Options, item: &TokenStream) -> Option<TokenStream> {
+    if options.gc || has_invisible_group(item) || attribute::has_lint_triggers(item) {
+        return None;
+    }
+    let mut parsed: syn::Item = syn::parse2(item.clone()).ok()?;
+    if wrong_kind_of(&parsed) || matches!(parsed, syn::Item::Verbatim(_)) {
+        return None;
+    }
+    let expansion = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _positions = use_token_positions();
+        attribute::expand(FileId(0), &mut parsed, options)
+    }))
+    .ok()?;
+    if !expansion.errors.is_empty() || !expansion.sites_told_apart() {
+        return None;
+    }
+    if !expansion.changed() {
+        return Some(item.clone());
+    }
+    Some(parsed.into_token_stream())
+}
+
+/// Whether `tokens` hold an invisible group: a fragment a `macro_rules!` macro passed in
+/// (`$e:expr`). rustc does not keep apart the invisible groups a proc macro gives back, so
+/// `$e * 2` with `$e` = `1 + 2` would come back as `1 + 2 * 2`: such items take the path
+/// through text, which puts parentheses where the grouping matters.
+fn has_invisible_group(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        TokenTree::Group(g) => g.delimiter() == Delimiter::None || has_invisible_group(&g.stream()),
+        _ => false,
+    })
 }
 
 /// The item as written, with an error if its options asked for what could not be done.

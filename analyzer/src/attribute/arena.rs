@@ -216,14 +216,26 @@ pub fn rewrite(
     bindings.visit_block(block);
     // One candidate per name: two `let`s of moved sites under one name are left alone.
     let mut lets_of: HashMap<&str, usize> = HashMap::new();
-    for (name, _, _) in &lets.found {
-        *lets_of.entry(name).or_default() += 1;
+    for f in &lets.found {
+        *lets_of.entry(&f.name).or_default() += 1;
     }
+    // A value of constant size that never grows (`vec![a, b]` never pushed to, a `Box`
+    // used only through `*`) stays as written: LLVM often removes such an allocation from
+    // the plain code altogether, and cannot remove a bump allocation (Go would put it on
+    // the stack).
     let mut candidates: HashMap<String, (Span, Kind)> = lets
         .found
         .iter()
-        .filter(|(name, _, _)| lets_of[name.as_str()] == 1)
-        .map(|(name, span, kind)| (name.clone(), (*span, *kind)))
+        .filter(|f| lets_of[f.name.as_str()] == 1)
+        .filter(|f| !(f.fixed && never_grows(block, &f.name, f.kind)))
+        .map(|f| (f.name.clone(), (f.span, f.kind)))
+        .collect();
+    // A written `Vec<Vec<u8>>` says what its elements are: it cannot hold moved locals.
+    let typed: HashSet<&str> = lets
+        .found
+        .iter()
+        .filter(|f| f.typed)
+        .map(|f| f.name.as_str())
         .collect();
     // Drop the candidates whose uses the arena type does not support, until none is left to
     // drop. A local pushed into another is moved only if that one is, with the same shape.
@@ -238,21 +250,23 @@ pub fn rewrite(
             .collect();
         let mut out = HashSet::new();
         for name in candidates.keys() {
-            let ok = shapes.get(name).is_some_and(|shape| {
-                let mut uses = Uses {
-                    name,
-                    shape,
-                    shapes: &shapes,
-                    bindings: &bindings.count,
-                    slice_params,
-                    macro_args: &macro_args,
-                    total: 0,
-                    allowed: 0,
-                    unknown_macro: false,
-                };
-                uses.visit_block(block);
-                uses.total == uses.allowed && !uses.unknown_macro
-            });
+            let holds_moved = into.contains_key(name) && typed.contains(name.as_str());
+            let ok = !holds_moved
+                && shapes.get(name).is_some_and(|shape| {
+                    let mut uses = Uses {
+                        name,
+                        shape,
+                        shapes: &shapes,
+                        bindings: &bindings.count,
+                        slice_params,
+                        macro_args: &macro_args,
+                        total: 0,
+                        allowed: 0,
+                        unknown_macro: false,
+                    };
+                    uses.visit_block(block);
+                    uses.total == uses.allowed && !uses.unknown_macro
+                });
             if !ok {
                 match into.get(name) {
                     Some(inners) => out.extend(inners.iter().cloned()),
@@ -296,6 +310,81 @@ pub fn rewrite(
     };
     block.stmts = vec![syn::Stmt::Expr(Expr::Verbatim(tokens), None)];
     rewriter.done
+}
+
+/// Whether the local `name` of `kind` keeps the size it was made with: a `Vec` that no
+/// method grows and no `&mut` reaches, a `Box` used only through `*`. Uses are found by
+/// name; a use the rule cannot read counts as growing (the site then moves as before).
+fn never_grows(block: &syn::Block, name: &str, kind: Kind) -> bool {
+    const GROWS: &[&str] = &[
+        "push",
+        "push_str",
+        "extend",
+        "extend_from_slice",
+        "insert",
+        "append",
+        "resize",
+        "resize_with",
+        "reserve",
+        "reserve_exact",
+        "splice",
+    ];
+    struct Growth<'n> {
+        name: &'n str,
+        kind: Kind,
+        grows: bool,
+    }
+    impl<'ast> Visit<'ast> for Growth<'_> {
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            let named = |e: &Expr| local_name(e).is_some_and(|i| i == self.name);
+            match e {
+                Expr::MethodCall(m) if named(&m.receiver) => {
+                    if self.kind != Kind::Vec || GROWS.iter().any(|g| m.method == g) {
+                        self.grows = true;
+                    }
+                    for a in &m.args {
+                        self.visit_expr(a);
+                    }
+                    return;
+                }
+                Expr::Reference(r) if r.mutability.is_some() && named(&r.expr) => {
+                    self.grows = true;
+                    return;
+                }
+                Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) && named(&u.expr) => {
+                    return;
+                }
+                Expr::Path(_) if named(e) && self.kind == Kind::Box => {
+                    self.grows = true;
+                    return;
+                }
+                _ => {}
+            }
+            syn::visit::visit_expr(self, e);
+        }
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            // Inside a macro's tokens a use cannot be read: a `Box` named there is used
+            // otherwise than through `*`; a `Vec` is only formatted or asserted on.
+            if self.kind == Kind::Box && mentions(m.tokens.clone(), self.name) {
+                self.grows = true;
+            }
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    fn mentions(tokens: TokenStream, name: &str) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == name,
+            proc_macro2::TokenTree::Group(g) => mentions(g.stream(), name),
+            _ => false,
+        })
+    }
+    let mut g = Growth {
+        name,
+        kind,
+        grows: false,
+    };
+    g.visit_block(block);
+    !g.grows
 }
 
 /// What a local moved onto the arena becomes: its arena type and, for a `Vec` that other
@@ -395,21 +484,72 @@ fn push_of_local(m: &syn::ExprMethodCall) -> Option<(&Ident, &Ident)> {
     Some((local_name(&m.receiver)?, local_name(&m.args[0])?))
 }
 
-/// Finds `let name = <site>;` with no type written, for sites that stay in the call.
+/// Finds `let name = <site>;` (or `let name: T = <site>;` with `T` the std type the arena
+/// has a twin of), for sites that stay in the call.
 struct Lets<'s> {
     file: FileId,
     staying: &'s HashSet<Span>,
-    found: Vec<(String, Span, Kind)>,
+    found: Vec<Found>,
+}
+
+/// A `let` of a site that stays in the call.
+struct Found {
+    name: String,
+    span: Span,
+    kind: Kind,
+    /// Its type is written (`let v: Vec<u8> = ..`).
+    typed: bool,
+    /// `vec![a, b]`, `vec![x; 8]` or `Box::new(x)`: a value of constant size.
+    fixed: bool,
+}
+
+/// Whether a site makes a value of a size known where it is written: `vec![a, b]`,
+/// `vec![x; 8]` (a literal count), `Box::new(x)`.
+fn constant_size(e: &Expr) -> bool {
+    match e {
+        Expr::Macro(m) if macro_name(&m.mac).as_deref() == Some("vec") => {
+            if m.mac.tokens.is_empty() {
+                return false;
+            }
+            // `vec![x; n]` (a `;` at the top level): constant only for a literal count.
+            let trees: Vec<proc_macro2::TokenTree> = m.mac.tokens.clone().into_iter().collect();
+            match trees
+                .iter()
+                .position(|t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ';'))
+            {
+                Some(semi) => matches!(&trees[semi + 1..], [proc_macro2::TokenTree::Literal(l)]
+                    if l.to_string().starts_with(|c: char| c.is_ascii_digit())),
+                None => true,
+            }
+        }
+        Expr::Call(_) => kind_of(e) == Some(Kind::Box),
+        _ => false,
+    }
 }
 
 impl<'ast> Visit<'ast> for Lets<'_> {
     fn visit_local(&mut self, l: &'ast syn::Local) {
-        if let (Pat::Ident(p), Some(init)) = (&l.pat, &l.init) {
+        // `let name = ..` or `let name: T = ..` with `T` the std type the arena has a twin
+        // of (the rewrite writes the twin's type in its place).
+        let (pat, written) = match &l.pat {
+            Pat::Type(t) => (&*t.pat, Some(&*t.ty)),
+            p => (p, None),
+        };
+        if let (Pat::Ident(p), Some(init)) = (pat, &l.init) {
             if p.by_ref.is_none() && p.subpat.is_none() && init.diverge.is_none() {
                 let span = Span::of_tokens(self.file, &*init.expr);
                 if self.staying.contains(&span) {
                     if let Some(kind) = kind_of(&init.expr) {
-                        self.found.push((p.ident.to_string(), span, kind));
+                        let typed = written.is_some();
+                        if written.is_none_or(|ty| twin_type(ty, kind).is_some()) {
+                            self.found.push(Found {
+                                name: p.ident.to_string(),
+                                span,
+                                kind,
+                                typed,
+                                fixed: constant_size(&init.expr),
+                            });
+                        }
                     }
                 }
             }
@@ -807,14 +947,78 @@ impl VisitMut for Rewriter<'_> {
         if !self.chosen.contains_key(&span) {
             return;
         }
+        let kind = self.chosen[&span];
+        let twin_ty = match &l.pat {
+            Pat::Type(t) => match twin_type(&t.ty, kind) {
+                Some(ty) => Some(ty),
+                None => return,
+            },
+            _ => None,
+        };
         if let Some(new) = arena_twin(&init.expr, self.arena) {
             *init.expr = new;
+            if let (Pat::Type(t), Some(ty)) = (&mut l.pat, twin_ty) {
+                *t.ty = ty;
+            }
             self.done.push(span);
         }
     }
     fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
     fn visit_expr_async_mut(&mut self, _: &mut syn::ExprAsync) {}
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// The arena twin of a written type that is exactly the std type of `kind`: `Vec<T>` ->
+/// `gomem::arena::Vec<'_, T>`, `String` -> `gomem::arena::String<'_>`, `Box<T>` (of a sized
+/// `T`: the arena's `Box` cannot coerce to `Box<dyn Trait>` on stable) -> `gomem::arena::Box<'_, T>`.
+fn twin_type(ty: &syn::Type, kind: Kind) -> Option<syn::Type> {
+    let syn::Type::Path(p) = ty else {
+        return None;
+    };
+    if p.qself.is_some() {
+        return None;
+    }
+    let segs = crate::syntax::segment_names(&p.path);
+    let name = match segs.as_slice() {
+        [t] => t.as_str(),
+        [krate, module, t]
+            if matches!(krate.as_str(), "std" | "alloc")
+                && matches!(module.as_str(), "boxed" | "vec" | "string") =>
+        {
+            t.as_str()
+        }
+        _ => return None,
+    };
+    let last = p.path.segments.last()?;
+    let one_type_arg = || match &last.arguments {
+        syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match &a.args[0] {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    };
+    let tokens = match (kind, name) {
+        (Kind::Vec, "Vec") => {
+            let t = one_type_arg()?;
+            quote!(::gomem::arena::Vec<'_, #t>)
+        }
+        (Kind::String, "String") if last.arguments.is_none() => {
+            quote!(::gomem::arena::String<'_>)
+        }
+        (Kind::Box, "Box") => {
+            let t = one_type_arg()?;
+            if matches!(
+                t,
+                syn::Type::TraitObject(_) | syn::Type::Slice(_) | syn::Type::ImplTrait(_)
+            ) || matches!(t, syn::Type::Path(p) if p.path.is_ident("str"))
+            {
+                return None;
+            }
+            quote!(::gomem::arena::Box<'_, #t>)
+        }
+        _ => return None,
+    };
+    Some(syn::Type::Verbatim(tokens))
 }
 
 /// The arena form of an allocation (one [`kind_of`] accepted).

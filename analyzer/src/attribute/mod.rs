@@ -20,8 +20,11 @@
 //! **What is rewritten.** A site is moved onto the arena only when all of this holds, and is
 //! otherwise left exactly as written:
 //! - the analysis says its value does not escape;
-//! - it initializes a `let name = ..;` with no type written (a written `Vec<T>` would no
-//!   longer match), in a fn that is neither `async` nor `const`;
+//! - it initializes a `let name = ..;`, or a `let name: T = ..;` whose `T` is the std type
+//!   itself (`Vec<u8>`, `String`, `Box<Node>`: the rewrite writes the arena twin's type in
+//!   its place; a `Box<dyn Trait>` stays, since the arena's `Box` cannot coerce on stable,
+//!   and so does a written `Vec` that other moved locals would be pushed into), in a fn that
+//!   is neither `async` nor `const`;
 //! - it is one of `Box::new(x)`, `Vec::new()`, `Vec::with_capacity(n)`, `vec![..]`,
 //!   `String::new()`, `String::with_capacity(n)`, `String::from("literal")`,
 //!   `"literal".to_string()`/`.to_owned()`, `format!(..)`;
