@@ -41,7 +41,10 @@ impl Span {
         let fast = LINE_INDEX.with(|current| match &*current.borrow() {
             Some(index) if index.file == file => index.range(span),
             Some(index) if index.file == POSITIONS => {
-                Some(position(span.start()) as usize..position(span.end()) as usize)
+                // On stable a node's span is its first token's (no `join`): its start is the
+                // whole key, and the end would cost three more calls into the compiler.
+                let at = position(span.start()) as usize;
+                Some(at..at + 1)
             }
             _ => None,
         });
@@ -132,7 +135,7 @@ pub fn position(at: proc_macro2::LineColumn) -> u32 {
 }
 
 /// Makes [`Span::of`] on this thread, until the guard drops, give each span the
-/// [`position`]s of its start and end instead of byte offsets. For the compiler's own
+/// [`position`] of its start (and that plus one as its end) instead of byte offsets. For the compiler's own
 /// tokens in a proc macro, which have lines and columns (Rust 1.88 and later) but no byte
 /// offsets: a span is then a key that tells syntax nodes apart and orders them, not a
 /// range of any text. On an older compiler every position is 0.

@@ -126,11 +126,12 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 /// re-lexed or rebuilt. `None` leaves the item to the path through text, which handles the
 /// rest: `gc` (its rewrite reports refusals located in the text), items with something the
 /// item lints look at (they run the command line's driver on the text), fragments a
-/// `macro_rules!` macro passed in ([`has_invisible_group`]), errors to report, and items
+/// `macro_rules!` macro passed in (rustc does not keep apart the invisible groups a proc
+/// macro gives back: `$e * 2` with `$e` = `1 + 2` would come back as `1 + 2 * 2`), errors to report, and items
 /// whose sites cannot be told apart by position (a `macro_rules!` repetition, tokens another
 /// proc macro made, a compiler older than 1.88 that gives no positions).
 fn expand_direct(options: Options, item: &TokenStream) -> Option<TokenStream> {
-    if options.gc || has_invisible_group(item) || attribute::has_lint_triggers(item) {
+    if options.gc || attribute::has_lint_triggers_or_fragments(item) {
         return None;
     }
     let mut parsed: syn::Item = syn::parse2(item.clone()).ok()?;
@@ -149,17 +150,6 @@ fn expand_direct(options: Options, item: &TokenStream) -> Option<TokenStream> {
         return Some(item.clone());
     }
     Some(parsed.into_token_stream())
-}
-
-/// Whether `tokens` hold an invisible group: a fragment a `macro_rules!` macro passed in
-/// (`$e:expr`). rustc does not keep apart the invisible groups a proc macro gives back, so
-/// `$e * 2` with `$e` = `1 + 2` would come back as `1 + 2 * 2`: such items take the path
-/// through text, which puts parentheses where the grouping matters.
-fn has_invisible_group(tokens: &TokenStream) -> bool {
-    tokens.clone().into_iter().any(|tree| match tree {
-        TokenTree::Group(g) => g.delimiter() == Delimiter::None || has_invisible_group(&g.stream()),
-        _ => false,
-    })
 }
 
 /// The item as written, with an error if its options asked for what could not be done.

@@ -536,21 +536,20 @@ impl<'ast> Visit<'ast> for Lets<'_> {
             p => (p, None),
         };
         if let (Pat::Ident(p), Some(init)) = (pat, &l.init) {
-            if p.by_ref.is_none() && p.subpat.is_none() && init.diverge.is_none() {
+            // The form first: a span can cost calls into the compiler.
+            let kind = kind_of(&init.expr);
+            if let (Some(kind), None, None, None) = (kind, &p.by_ref, &p.subpat, &init.diverge) {
                 let span = Span::of_tokens(self.file, &*init.expr);
-                if self.staying.contains(&span) {
-                    if let Some(kind) = kind_of(&init.expr) {
-                        let typed = written.is_some();
-                        if written.is_none_or(|ty| twin_type(ty, kind).is_some()) {
-                            self.found.push(Found {
-                                name: p.ident.to_string(),
-                                span,
-                                kind,
-                                typed,
-                                fixed: constant_size(&init.expr),
-                            });
-                        }
-                    }
+                if self.staying.contains(&span)
+                    && written.is_none_or(|ty| twin_type(ty, kind).is_some())
+                {
+                    self.found.push(Found {
+                        name: p.ident.to_string(),
+                        span,
+                        kind,
+                        typed: written.is_some(),
+                        fixed: constant_size(&init.expr),
+                    });
                 }
             }
         }
@@ -943,6 +942,9 @@ impl VisitMut for Rewriter<'_> {
         let Some(init) = &mut l.init else {
             return;
         };
+        if kind_of(&init.expr).is_none() {
+            return;
+        }
         let span = Span::of_tokens(self.file, &*init.expr);
         if !self.chosen.contains_key(&span) {
             return;

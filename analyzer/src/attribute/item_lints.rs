@@ -32,10 +32,22 @@ pub const ITEM_LINTS: [LintId; 5] = [
 /// - large_stack_value: an array type or repeat expression (`[_; _]`), or `stack_size`;
 /// - unbounded_recursion: a fn of the item whose name comes up again in it.
 pub fn has_lint_triggers(item: &TokenStream) -> bool {
+    scan(item, false)
+}
+
+/// Whether `item` has lint triggers (see [`has_lint_triggers`]) or holds an invisible group
+/// (a fragment a `macro_rules!` macro passed in): the items the attribute must read as text.
+/// One walk over the tokens, for the proc macro's direct path.
+pub fn has_lint_triggers_or_fragments(item: &TokenStream) -> bool {
+    scan(item, true)
+}
+
+fn scan(item: &TokenStream, fragments: bool) -> bool {
     fn walk(
         tokens: &TokenStream,
         names: &mut HashMap<String, usize>,
         fns: &mut Vec<String>,
+        fragments: bool,
     ) -> bool {
         let mut after_fn = false;
         for tree in tokens.clone() {
@@ -65,6 +77,9 @@ pub fn has_lint_triggers(item: &TokenStream) -> bool {
                 }
                 proc_macro2::TokenTree::Group(group) => {
                     after_fn = false;
+                    if fragments && group.delimiter() == proc_macro2::Delimiter::None {
+                        return true;
+                    }
                     if group.delimiter() == proc_macro2::Delimiter::Bracket
                         && group.stream().into_iter().any(
                             |t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ';'),
@@ -72,7 +87,7 @@ pub fn has_lint_triggers(item: &TokenStream) -> bool {
                     {
                         return true;
                     }
-                    if walk(&group.stream(), names, fns) {
+                    if walk(&group.stream(), names, fns, fragments) {
                         return true;
                     }
                 }
@@ -82,7 +97,8 @@ pub fn has_lint_triggers(item: &TokenStream) -> bool {
         false
     }
     let (mut names, mut fns) = (HashMap::new(), Vec::new());
-    walk(item, &mut names, &mut fns) || fns.iter().any(|f| names.get(f).is_some_and(|&n| n > 1))
+    walk(item, &mut names, &mut fns, fragments)
+        || fns.iter().any(|f| names.get(f).is_some_and(|&n| n > 1))
 }
 
 /// Runs [`ITEM_LINTS`] over `text`, the annotated item as written, with the same pipeline

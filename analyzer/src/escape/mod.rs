@@ -21,7 +21,10 @@
 //! names to wherever it goes (a local closure that is only borrowed keeps them in the call);
 //! what a closure returns goes to its callers, which are not followed (escaping), unless it is
 //! given to a std adaptor whose result holds it (`map`, `unwrap_or_else`) or that calls it in
-//! place (`any`, `for_each`). Shadowed names are not told apart.
+//! place (`any`, `for_each`). A collection and the values it holds are one destination: a
+//! value pushed into a local `Vec` goes where the `Vec` goes, and a value taken out of it
+//! (`drain`, `pop`) takes the `Vec` along, so a `Vec` whose elements escape is reported as
+//! escaping (conservative). Shadowed names are not told apart.
 //!
 //! Invariant: a decision of "does not escape" is only made when every use of the value was
 //! seen; when in doubt, the site escapes and the reason says what was not followed.
@@ -564,18 +567,24 @@ impl Walker<'_> {
 
     /// Where a value goes that is stored into `place` (assigned to it, or moved into it by a
     /// method call) at `at`; `unknown` says why when the place has no root we can name.
-    fn stored_into(&self, place: &Expr, at: Span, unknown: impl FnOnce() -> String) -> Dest {
+    fn stored_into(
+        &self,
+        place: &Expr,
+        at: &impl syn::spanned::Spanned,
+        unknown: impl FnOnce() -> String,
+    ) -> Dest {
+        // The span only where the value escapes: it can cost calls into the compiler.
         match root_of(place) {
             Some(Root::SelfOrParam(place)) => Dest::Escapes(
-                at,
+                self.span(at),
                 format!("stored in `{place}` here, which outlives the call"),
             ),
             Some(Root::Local(name)) if !self.locals.contains(&name) => Dest::Escapes(
-                at,
+                self.span(at),
                 format!("stored in `{name}` here, a global or a parameter"),
             ),
             Some(Root::Local(name)) => Dest::Var(name),
-            None => Dest::Escapes(at, unknown()),
+            None => Dest::Escapes(self.span(at), unknown()),
         }
     }
 
@@ -739,9 +748,7 @@ impl Walker<'_> {
                 }
             }
             Expr::Assign(a) => {
-                let at = self.stored_into(&a.left, self.span(&a.left), || {
-                    "stored in a global here".into()
-                });
+                let at = self.stored_into(&a.left, &a.left, || "stored in a global here".into());
                 self.expr(&a.right, &at);
                 self.expr(&a.left, &Dest::Local);
             }
@@ -872,6 +879,9 @@ impl Walker<'_> {
                 }
             }
         }
+        if call.args.is_empty() {
+            return;
+        }
         let name = callee.join("::");
         let last = callee.last().map(String::as_str).unwrap_or_default();
         if last == "drop" {
@@ -973,6 +983,9 @@ impl Walker<'_> {
                 }
             }
         }
+        if m.args.is_empty() {
+            return;
+        }
         let at = if method.contains("spawn") {
             Dest::Escapes(
                 self.span(&m.method),
@@ -982,7 +995,7 @@ impl Walker<'_> {
             Dest::Escapes(self.span(&m.method), "sent to another thread here".into())
         } else if STORES_INTO_RECEIVER.contains(&method) {
             // Arguments moved into the receiver: where the receiver lives decides.
-            self.stored_into(&m.receiver, self.span(&m.method), || {
+            self.stored_into(&m.receiver, &m.method, || {
                 format!("stored by `.{method}()` into a value gomem does not follow")
             })
         } else if ARGS_INTO_RESULT.contains(&method) {

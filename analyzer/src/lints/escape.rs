@@ -44,8 +44,10 @@ says whether it lets the parameter escape (Go's "leaking param"), or a std metho
 behaviour it knows (`push` stores into the receiver, `contains` only reads its argument). A
 clone of an `Rc`/`Arc` is the same allocation, so a clone moved into a thread makes the
 allocation escape. A `move` closure takes what it names to wherever the closure goes; what a
-closure or async block returns goes to callers gomem does not follow. Shadowed names are not
-told apart. It is off by default; `--explain-escapes` turns it on.
+closure or async block returns goes to callers gomem does not follow. A collection and the
+values in it are not told apart: a value taken out of a `Vec` (`drain`, `pop`, `into_iter`)
+that escapes makes the `Vec` itself escape too, though only its elements leave. Shadowed
+names are not told apart. It is off by default; `--explain-escapes` turns it on.
 "#,
     check: Check::File(check),
 };
