@@ -26,14 +26,22 @@ impl<T: Copy> SegList<T> {
         self.len
     }
 
-    #[inline]
+    /// Inlined where it is used (a candidate buffered, a member found); a new segment is
+    /// out of line.
+    #[inline(always)]
     pub fn push(&mut self, x: T) {
         let s = self.len / SEGMENT;
         if s == self.segments.len() {
-            self.segments.push(Vec::with_capacity(SEGMENT));
+            self.grow();
         }
         self.segments[s].push(x);
         self.len += 1;
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        self.segments.push(Vec::with_capacity(SEGMENT));
     }
 
     /// Takes the last entry.
