@@ -163,10 +163,11 @@
 //! **The paused share follows the garbage too.** A cycle's work is per garbage object
 //! (found, counted, decided, dropped and freed), so a program that does little besides
 //! making cyclic garbage spends most of its time collecting it. The `garbage_cost` example
-//! (garbage pairs of `pauses`' nodes, one blocking [`collect`] per 8192) spends 29 ns of
-//! CPU per object collected (13 counting, 2 marking, 13 sweeping) against 20 ns making it:
-//! 63% of its time collects. The `pauses` example walks a million-object ring besides, and
-//! is paused for 55-57% of its thread CPU time: its young cycles (8.5 million objects
+//! (garbage pairs of `pauses`' nodes, one blocking [`collect`] per 8192) spends 61-63% of
+//! its CPU time collecting: 375 instructions per object collected (callgrind) against 230
+//! to make it, whatever the cycle's size (256 to 32768 pairs: the cost is instructions,
+//! not cache misses). The `pauses` example walks a million-object ring besides, and is
+//! paused for 54-55% of its thread CPU time: its young cycles (8.5 million objects
 //! examined) take three quarters of that, its one full cycle (the ring, once, made a
 //! candidate by the dropped `Vec` that built it) a quarter. Pacing does not change the
 //! share: young cycles started at 1024 to 32768 candidates gave 53-59%. Go's 25% bounds a
