@@ -6,7 +6,8 @@
 //!     cargo run --release -p gomem-runtime --example lru -- 2000000
 //!
 //! Prints the median time of 3 runs of each, in wall-clock and in thread CPU time, and the
-//! collector's statistics.
+//! collector's statistics. `-- OPS rc` or `-- OPS gomem` runs one cache once, alone in its
+//! process, for `perf stat -e task-clock` (alternate the two).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -256,6 +257,35 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(2_000_000);
+    // `lru OPS rc` or `lru OPS gomem`: one run of one cache, alone in its process, for
+    // `perf stat` (in one process the caches share the allocator's and the heap's state).
+    if let Some(only) = std::env::args().nth(2) {
+        let hits = match only.as_str() {
+            "rc" => {
+                let lru = RefCell::new(RcLru {
+                    map: HashMap::new(),
+                    head: None,
+                    tail: Weak::new(),
+                });
+                workload(
+                    ops,
+                    |k| lru.borrow_mut().get(k),
+                    |k, v| lru.borrow_mut().put(k, v),
+                )
+            }
+            "gomem" => {
+                let lru = RefCell::new(gomem_lru::GcLru::new());
+                workload(
+                    ops,
+                    |k| lru.borrow_mut().get(k),
+                    |k, v| lru.borrow_mut().put(k, v),
+                )
+            }
+            other => panic!("unknown cache {other:?}: rc or gomem"),
+        };
+        println!("{only}: {hits} hits");
+        return;
+    }
     let (rc, rc_cpu, rc_hits) = median(|| {
         let lru = RefCell::new(RcLru {
             map: HashMap::new(),

@@ -378,38 +378,42 @@ impl Collector {
                 Phase::Sweep => {
                     let cursor = self.cursor.get();
                     let members = self.members.borrow();
-                    let next = members.get(cursor);
-                    if let Some(ahead) = members.get(cursor + AHEAD) {
-                        prefetch(ahead.as_ptr());
-                    }
-                    drop(members);
-                    match next {
-                        Some(h) => {
-                            done += 1;
-                            self.cursor.set(cursor + 1);
+                    if cursor < members.len() {
+                        // Sweep a run of members, up to the next look at the clock. The
+                        // list stays borrowed (shared) while destructors run: only `work`
+                        // changes it, and a destructor cannot start a collection (`busy`).
+                        let end = members.len().min(cursor + (budget.min(check) - done));
+                        for k in cursor..end {
+                            let Some(h) = members.get(k) else { break };
+                            if let Some(ahead) = members.get(k + AHEAD) {
+                                prefetch(ahead.as_ptr());
+                            }
                             // SAFETY: a member, not swept yet.
                             unsafe { self.sweep_one(h, space, panic) };
                         }
-                        None => {
-                            let mut members = self.members.borrow_mut();
-                            let examined = members.len();
-                            if self.full.get() {
-                                self.last_full_members.set(examined);
-                            }
-                            members.clear();
-                            drop(members);
-                            self.lap(2, &mut lap);
-                            self.update_record(|c| c.examined = examined);
-                            self.phase.set(Phase::Idle);
-                            outcome = Some(Outcome {
-                                full: self.full.get(),
-                                freed_objects: self.freed_objects.get(),
-                                freed_bytes: self.freed_bytes.get(),
-                                examined,
-                            });
-                            break;
-                        }
+                        done += end - cursor;
+                        self.cursor.set(end);
+                        continue;
                     }
+                    drop(members);
+                    // The sweep is over.
+                    let mut members = self.members.borrow_mut();
+                    let examined = members.len();
+                    if self.full.get() {
+                        self.last_full_members.set(examined);
+                    }
+                    members.clear();
+                    drop(members);
+                    self.lap(2, &mut lap);
+                    self.update_record(|c| c.examined = examined);
+                    self.phase.set(Phase::Idle);
+                    outcome = Some(Outcome {
+                        full: self.full.get(),
+                        freed_objects: self.freed_objects.get(),
+                        freed_bytes: self.freed_bytes.get(),
+                        examined,
+                    });
+                    break;
                 }
             }
         }

@@ -275,11 +275,13 @@ impl Heap {
 
     /// A cycle ended: the statistics, the next goal (after a full cycle), the trace line.
     fn end_cycle(&self, outcome: Outcome) {
-        // The slice that ends it (a `collect` is one slice of its cycle).
-        let slice = self
-            .pause_began
-            .get()
-            .map_or(Duration::ZERO, |b| b.elapsed());
+        // The slice that ends it (a `collect` is one slice of its cycle), from when the
+        // pause began or the cycle did, the later: a `collect` that first finishes a
+        // running cycle starts its own cycle in the middle of its pause.
+        let slice = self.pause_began.get().map_or(Duration::ZERO, |b| {
+            let began = self.collector.record().map_or(b, |c| c.began.max(b));
+            began.elapsed()
+        });
         self.collector.update_record(|c| c.slice(slice));
         self.num_gc.set(self.num_gc.get() + 1);
         self.collected_objects

@@ -160,6 +160,21 @@
 //! allocator and are kept in a table (their index sits in a word before the header); the
 //! `system-alloc` feature sends every object there, so that valgrind sees each one.
 //!
+//! **The paused share follows the garbage too.** A cycle's work is per garbage object
+//! (found, counted, decided, dropped and freed), so a program that does little besides
+//! making cyclic garbage spends most of its time collecting it. The `garbage_cost` example
+//! (garbage pairs of `pauses`' nodes, one blocking [`collect`] per 8192) spends 61-63% of
+//! its CPU time collecting: 375 instructions per object collected (callgrind) against 230
+//! to make it, whatever the cycle's size (256 to 32768 pairs: the cost is instructions,
+//! not cache misses). The `pauses` example walks a million-object ring besides, and is
+//! paused for 54-55% of its thread CPU time: its young cycles (8.5 million objects
+//! examined) take three quarters of that, its one full cycle (the ring, once, made a
+//! candidate by the dropped `Vec` that built it) a quarter. Pacing does not change the
+//! share: young cycles started at 1024 to 32768 candidates gave 53-59%. Go's 25% bounds a
+//! tracing collector's marking, whose cost follows the live heap while garbage costs
+//! nothing; here garbage is what costs, and trial deletion visits each garbage object in
+//! three passes where reference counting frees acyclic garbage in one.
+//!
 //! **Costs and limits of this version.** Binary-trees runs in about the time `Box` takes
 //! (see the `binary_trees` example) in the same peak memory: trees lose no handle but their
 //! last, so they make no candidate and no cycle runs. A slice traces whole objects, so one

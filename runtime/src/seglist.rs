@@ -26,14 +26,22 @@ impl<T: Copy> SegList<T> {
         self.len
     }
 
-    #[inline]
+    /// Inlined where it is used (a candidate buffered, a member found); a new segment is
+    /// out of line.
+    #[inline(always)]
     pub fn push(&mut self, x: T) {
         let s = self.len / SEGMENT;
         if s == self.segments.len() {
-            self.segments.push(Vec::with_capacity(SEGMENT));
+            self.grow();
         }
         self.segments[s].push(x);
         self.len += 1;
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        self.segments.push(Vec::with_capacity(SEGMENT));
     }
 
     /// Takes the last entry.
@@ -46,10 +54,20 @@ impl<T: Copy> SegList<T> {
         self.segments[self.len / SEGMENT].pop()
     }
 
+    /// In the collector's loops over its lists, once or twice per entry (the entry, and the
+    /// one whose header to prefetch): one comparison, no bounds checks.
     #[inline]
     pub fn get(&self, i: usize) -> Option<T> {
         if i < self.len {
-            Some(self.segments[i / SEGMENT][i % SEGMENT])
+            // SAFETY: below the length, so segment `i / SEGMENT` exists and holds entry
+            // `i % SEGMENT` (every segment before the last in use is full: the module's
+            // invariant, kept by `push`, `pop` and `clear`).
+            Some(unsafe {
+                *self
+                    .segments
+                    .get_unchecked(i / SEGMENT)
+                    .get_unchecked(i % SEGMENT)
+            })
         } else {
             None
         }
