@@ -79,7 +79,8 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> Expansion
     }
     let mut fns: Vec<FnMut<'_>> = Vec::new();
     collect_fns(item, &mut fns);
-    // Summaries of the item's free fns: helpers inside an annotated `mod` are seen. Only
+    // Summaries of the item's free fns and methods: helpers inside an annotated `mod` or
+    // `impl` are seen. Only
     // those called somewhere in the item are worth summarizing (each summary analyzes its
     // fn at least twice); their own callees are called in the item too.
     let summaries = {
@@ -89,7 +90,17 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> Expansion
         }
         let sigs: Vec<(&syn::Signature, &syn::Block)> = fns
             .iter()
-            .filter(|f| f.free && called.0.contains(&f.sig.ident.to_string()))
+            .filter(|f| {
+                let key = if f.sig.receiver().is_some() {
+                    format!(".{}", f.sig.ident)
+                } else if f.free {
+                    f.sig.ident.to_string()
+                } else {
+                    // An associated fn, called by a path that summaries do not follow.
+                    return false;
+                };
+                called.0.contains(&key)
+            })
             .map(|f| (f.sig, &*f.block))
             .collect();
         summaries_of(file, &sigs)
@@ -169,6 +180,11 @@ impl Called {
 }
 
 impl<'ast> Visit<'ast> for Called {
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        self.0.insert(format!(".{}", m.method));
+        syn::visit::visit_expr_method_call(self, m);
+    }
+
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
             if let Some(last) = p.path.segments.last() {

@@ -961,6 +961,7 @@ impl Walker<'_> {
         // its value may go into the result (`into_*`, `unwrap`, iterator adaptors, and any
         // method gomem does not know, which may take `self` by value and keep it).
         let borrows = BORROWS_RECEIVER.contains(&method)
+            || self_method_summary(self.summaries, m).is_some_and(|s| s.first() == Some(&false))
             || USES_ARGS_IN_PLACE.contains(&method)
             || STORES_INTO_RECEIVER.contains(&method)
             || SENDS.contains(&method)
@@ -1002,6 +1003,19 @@ impl Walker<'_> {
             dest.clone()
         } else if USES_ARGS_IN_PLACE.contains(&method) {
             Dest::Local
+        } else if let Some(summary) = self_method_summary(self.summaries, m) {
+            // A method of this file (by name): its summary says which arguments it keeps.
+            let leaks = Dest::Escapes(
+                self.span(&m.method),
+                format!("passed to `.{method}()`, which lets it escape (leaking param)"),
+            );
+            for (i, a) in m.args.iter().enumerate() {
+                match summary.get(i + 1) {
+                    Some(false) => self.arg(a, &Dest::Local),
+                    _ => self.arg(a, &leaks),
+                }
+            }
+            return;
         } else {
             Dest::Escapes(
                 self.span(&m.method),
@@ -1096,6 +1110,19 @@ fn by_value_bindings(p: &syn::Pat, out: &mut Vec<String>) {
             .into_iter()
             .filter(|n| !n.chars().next().is_some_and(char::is_uppercase)),
     );
+}
+
+/// The summary of the method `self.name(..)` calls: a method of the file by that name, if
+/// one has it. Only on `self`: a call on another receiver (`self.inner.name(..)`, a wrapper
+/// delegating to the type it wraps) may run another type's method of the same name.
+fn self_method_summary<'a>(
+    summaries: &'a Summaries,
+    m: &syn::ExprMethodCall,
+) -> Option<&'a Vec<bool>> {
+    if summaries.is_empty() || local_name(&m.receiver).is_none_or(|r| r != "self") {
+        return None;
+    }
+    summaries.get(&format!(".{}", m.method))
 }
 
 /// `&x`, `&mut x` -> `x`.
@@ -1221,15 +1248,28 @@ pub fn param_names(sig: &syn::Signature) -> Vec<Option<String>> {
         .collect()
 }
 
-/// Summaries of the free fns of a file and its inline modules (methods are called through receivers whose type we
-/// do not know). Starts from "every parameter leaks" and refines a few times: each round
-/// only uses what the previous round proved, so it stays on the safe side for recursion.
+/// Summaries of the fns and methods of a file and its inline modules (a method by its name
+/// alone, since receivers' types are not known: a name two impls define gets none). Starts
+/// from "every parameter leaks" and refines a few times: each round only uses what the
+/// previous round proved, so it stays on the safe side for recursion.
 pub fn summaries(file: crate::span::FileId, syntax: &syn::File) -> Summaries {
     // Free fns of the file and of its inline modules; a name defined twice is dropped.
     fn free_fns<'a>(items: &'a [syn::Item], out: &mut Vec<(&'a syn::Signature, &'a syn::Block)>) {
         for item in items {
             match item {
                 syn::Item::Fn(f) => out.push((&f.sig, &f.block)),
+                syn::Item::Impl(i) => {
+                    for it in &i.items {
+                        // Methods (by `.name`); an associated fn is called by a path,
+                        // which summaries do not follow.
+                        match it {
+                            syn::ImplItem::Fn(f) if f.sig.receiver().is_some() => {
+                                out.push((&f.sig, &f.block))
+                            }
+                            _ => {}
+                        }
+                    }
+                }
                 syn::Item::Mod(m) => {
                     if let Some((_, items)) = &m.content {
                         free_fns(items, out);
@@ -1244,7 +1284,17 @@ pub fn summaries(file: crate::span::FileId, syntax: &syn::File) -> Summaries {
     summaries_of(file, &fns)
 }
 
-/// Summaries of the given free fns, which call each other by name.
+/// The name a summary goes by: a free fn's name, or `.name` for a method (called through a
+/// receiver whose type is not known: a method name defined twice in the file has none).
+fn summary_key(sig: &syn::Signature) -> String {
+    if sig.receiver().is_some() {
+        format!(".{}", sig.ident)
+    } else {
+        sig.ident.to_string()
+    }
+}
+
+/// Summaries of the given fns and methods, which call each other by name.
 pub fn summaries_of(
     file: crate::span::FileId,
     list: &[(&syn::Signature, &syn::Block)],
@@ -1252,7 +1302,7 @@ pub fn summaries_of(
     let mut fns: HashMap<String, (&syn::Signature, &syn::Block)> = HashMap::new();
     let mut twice = Vec::new();
     for &(sig, block) in list {
-        let name = sig.ident.to_string();
+        let name = summary_key(sig);
         if fns.insert(name.clone(), (sig, block)).is_some() {
             twice.push(name);
         }
@@ -1265,9 +1315,17 @@ pub fn summaries_of(
         let mut next = Summaries::new();
         for (name, (sig, body)) in &fns {
             let escapes = analyze(file, Some(sig), body, &summaries);
-            let leaks = param_names(sig)
-                .into_iter()
-                .map(|p| p.is_none_or(|p| escapes.var_escapes(&p).is_some()))
+            let leaks = sig
+                .inputs
+                .iter()
+                .map(|input| match input {
+                    // `&self` cannot leak what it points to past the call; `self` by value
+                    // (or `self: Box<Self>`) is taken as leaking.
+                    syn::FnArg::Receiver(r) => !matches!(r.kind, syn::ReceiverKind::Reference(..)),
+                    syn::FnArg::Typed(t) => {
+                        binding(&t.pat).is_none_or(|p| escapes.var_escapes(&p).is_some())
+                    }
+                })
                 .collect();
             next.insert(name.clone(), leaks);
         }

@@ -39,7 +39,9 @@ fn name(id: u32) -> String {
 ## What it does not report
 What it cannot see, it takes as escaping, and says so: a value passed by value to a fn or
 method whose body it does not see ("passed to `.name()`, which gomem does not look into"),
-unless the fn is a free fn of the same file (or of an inline module in it), whose summary
+unless the fn is a free fn of the same file (or of an inline module in it), or a method of
+the file called on `self` (found by its name, so a name that two impls define gets none),
+whose summary
 says whether it lets the parameter escape (Go's "leaking param"), or a std method whose
 behaviour it knows (`push` stores into the receiver, `contains` only reads its argument). A
 clone of an `Rc`/`Arc` is the same allocation, so a clone moved into a thread makes the
