@@ -167,6 +167,11 @@ impl Collector<'_> {
         Span::of_tokens(self.cx.file, node)
     }
 
+    /// A name's span, without printing it into a token stream as [`Collector::span`] does.
+    fn ident_span(&self, ident: &syn::Ident) -> Span {
+        Span::of(self.cx.file, ident.span())
+    }
+
     /// A written type, with `Self` and the crate's aliases replaced.
     fn lower(&self, ty: &syn::Type, generics: &[String]) -> Ty {
         let t = Ty::from_syn(ty, generics);
@@ -293,7 +298,7 @@ impl Collector<'_> {
                 Some(o) => format!("{o}::{}", sig.ident),
                 None => sig.ident.to_string(),
             },
-            def: self.span(&sig.ident),
+            def: self.ident_span(&sig.ident),
             module: self.module,
             params,
             calls: Vec::new(),
@@ -603,7 +608,7 @@ impl Flow<'_, '_> {
         for stmt in &block.stmts {
             match stmt {
                 Stmt::Item(syn::Item::Fn(f)) => {
-                    let def = self.c.span(&f.sig.ident);
+                    let def = self.c.ident_span(&f.sig.ident);
                     self.c.nested.push((f.sig.ident.to_string(), Some(def)));
                     self.nested_bodies.push(f.clone());
                 }
@@ -1271,7 +1276,7 @@ impl Flow<'_, '_> {
         // whole expression.
         let def = call.method.as_ref().and_then(|r| r.def);
         if !call.derefs.is_empty() || def.is_some() {
-            let (span, whole) = (self.c.span(&mc.method), self.c.span(mc));
+            let (span, whole) = (self.c.ident_span(&mc.method), self.c.span(mc));
             for d in call.derefs {
                 self.record(Callee::Def(d), span, whole, vec![Arg::Other]);
             }
@@ -1580,8 +1585,9 @@ impl Flow<'_, '_> {
         {
             return None;
         }
-        let segs = segment_names(path);
-        if let [name] = segs.as_slice() {
+        let single = path.segments.len() == 1;
+        if single {
+            let name = &last;
             if path.leading_colon.is_none() {
                 if self.bound.contains(name) || self.locals().names.contains(name) {
                     return None;
@@ -1598,10 +1604,7 @@ impl Flow<'_, '_> {
                 match it.kind {
                     // `f(..)`, `alias(..)`, `m::f(..)`; not `f::something` past the fn, nor
                     // `glob::glob(..)` of a crate `glob` that the resolver took for our `glob`.
-                    ItemKind::Fn
-                        if segs.len() == 1
-                            || (it.name == *segs.last()? && self.prefix_is_module(path)) =>
-                    {
+                    ItemKind::Fn if single || (it.name == last && self.prefix_is_module(path)) => {
                         Some(Callee::Item(item))
                     }
                     _ => None,
