@@ -500,7 +500,16 @@ impl Run {
             .suppressions
             .extend(suppressions.into_inner().unwrap_or_else(|e| e.into_inner()));
         // The workers are gone: the context was the database's last other owner.
-        drop(context);
+        match context.into_inner().map(Arc::try_unwrap) {
+            // The last batch of a command that exits next: the index and the semantic tables
+            // are left to the process's exit, as the trees are (freeing them is serial work:
+            // 17M instructions on tokio's source).
+            Some(Ok(mut context)) if self.leak_trees => {
+                drop(std::mem::take(&mut context.db));
+                std::mem::forget(context);
+            }
+            other => drop(other),
+        }
         carry.db = Arc::try_unwrap(frozen).expect("no worker outlives the run");
     }
 
