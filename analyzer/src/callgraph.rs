@@ -26,7 +26,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use petgraph::graph::{DiGraph, NodeIndex};
-use quote::ToTokens;
 use syn::visit::Visit;
 use syn::{Expr, Stmt};
 
@@ -168,6 +167,11 @@ impl Collector<'_> {
         Span::of_tokens(self.cx.file, node)
     }
 
+    /// A name's span, without printing it into a token stream as [`Collector::span`] does.
+    fn ident_span(&self, ident: &syn::Ident) -> Span {
+        Span::of(self.cx.file, ident.span())
+    }
+
     /// A written type, with `Self` and the crate's aliases replaced.
     fn lower(&self, ty: &syn::Type, generics: &[String]) -> Ty {
         let t = Ty::from_syn(ty, generics);
@@ -294,7 +298,7 @@ impl Collector<'_> {
                 Some(o) => format!("{o}::{}", sig.ident),
                 None => sig.ident.to_string(),
             },
-            def: self.span(&sig.ident),
+            def: self.ident_span(&sig.ident),
             module: self.module,
             params,
             calls: Vec::new(),
@@ -526,6 +530,42 @@ const OPERATORS: &[(&str, &str, &str, Option<&str>)] = &[
     ("%=", "RemAssign", "rem_assign", None),
 ];
 
+/// How an operator is written, as in [`OPERATORS`] (without printing its tokens).
+fn op_str(op: &syn::BinOp) -> &'static str {
+    use syn::BinOp::*;
+    match op {
+        Add(_) => "+",
+        Sub(_) => "-",
+        Mul(_) => "*",
+        Div(_) => "/",
+        Rem(_) => "%",
+        And(_) => "&&",
+        Or(_) => "||",
+        BitXor(_) => "^",
+        BitAnd(_) => "&",
+        BitOr(_) => "|",
+        Shl(_) => "<<",
+        Shr(_) => ">>",
+        Eq(_) => "==",
+        Lt(_) => "<",
+        Le(_) => "<=",
+        Ne(_) => "!=",
+        Ge(_) => ">=",
+        Gt(_) => ">",
+        AddAssign(_) => "+=",
+        SubAssign(_) => "-=",
+        MulAssign(_) => "*=",
+        DivAssign(_) => "/=",
+        RemAssign(_) => "%=",
+        BitXorAssign(_) => "^=",
+        BitAndAssign(_) => "&=",
+        BitOrAssign(_) => "|=",
+        ShlAssign(_) => "<<=",
+        ShrAssign(_) => ">>=",
+        _ => "",
+    }
+}
+
 /// std's traits whose methods may be called by path (`Default::default()`, `Clone::clone(x)`),
 /// with how each method takes `self`.
 const STD_TRAIT_METHODS: &[(&str, &str, Receiver)] = &[
@@ -568,7 +608,7 @@ impl Flow<'_, '_> {
         for stmt in &block.stmts {
             match stmt {
                 Stmt::Item(syn::Item::Fn(f)) => {
-                    let def = self.c.span(&f.sig.ident);
+                    let def = self.c.ident_span(&f.sig.ident);
                     self.c.nested.push((f.sig.ident.to_string(), Some(def)));
                     self.nested_bodies.push(f.clone());
                 }
@@ -965,6 +1005,9 @@ impl Flow<'_, '_> {
             if ident == "self" {
                 return self.receiver.clone();
             }
+            if self.env.is_empty() {
+                return Ty::Unknown;
+            }
             let name = ident.to_string();
             if self.env.contains_key(&name) {
                 return self.local_ty(&name);
@@ -1033,8 +1076,9 @@ impl Flow<'_, '_> {
         let sem = self.c.cx.semantics;
         let index = self.c.cx.index;
         let from = self.c.module;
-        let name = p.path.segments.last()?.ident.to_string();
+        let last = p.path.segments.last()?;
         if let Some(q) = &p.qself {
+            let name = last.ident.to_string();
             // `<T as Trait>::f(..)`
             let generics = self.c.generics.clone();
             let self_ty = self.c.lower(&q.ty, &generics);
@@ -1049,13 +1093,11 @@ impl Flow<'_, '_> {
                 expected,
             );
         }
-        let segs = segment_names(&p.path);
-        let [.., prefix, _] = segs.as_slice() else {
+        let n_segs = p.path.segments.len();
+        if n_segs < 2 {
             return None;
-        };
-        let mut type_path = p.path.clone();
-        type_path.segments.pop();
-        type_path.segments.pop_punct();
+        }
+        let prefix = &p.path.segments[n_segs - 2].ident.to_string();
         if prefix != "Self"
             && !sem.names_a_type(prefix)
             && !STD_TRAIT_METHODS.iter().any(|(t, ..)| t == prefix)
@@ -1063,7 +1105,11 @@ impl Flow<'_, '_> {
             // `Vec::new()`, `Arc::clone(..)`: no type or trait of ours.
             return None;
         }
-        if prefix == "Self" && segs.len() == 2 {
+        let name = last.ident.to_string();
+        let mut type_path = p.path.clone();
+        type_path.segments.pop();
+        type_path.segments.pop_punct();
+        if prefix == "Self" && n_segs == 2 {
             let self_ty = self.c.self_ty.clone()?;
             if self_ty == Ty::SelfTy {
                 return self.trait_call(
@@ -1200,13 +1246,13 @@ impl Flow<'_, '_> {
         let spawned = self.spawned_method(mc);
         let arg_tys = self.args(mc.args.iter(), spawned);
         self.awaited_call = awaited;
-        let name = mc.method.to_string();
         // In a trait's default body, `self.f()` on `Self` runs this default when `f` is the
         // fn itself (an implementor that overrides `f` does not run this body at all); any
         // other method may be overridden.
         let on_self = matches!(recv.strip_refs(), Ty::SelfTy);
         let call = if on_self {
-            let here = self.c.in_trait.is_some() && self.c.fn_name.as_deref() == Some(&name);
+            let here = self.c.in_trait.is_some()
+                && self.c.fn_name.as_deref().is_some_and(|f| mc.method == f);
             MethodCall {
                 derefs: Vec::new(),
                 method: here.then_some(Resolved {
@@ -1220,7 +1266,7 @@ impl Flow<'_, '_> {
             self.c.cx.semantics.method_call(
                 self.c.cx.index,
                 &recv,
-                &name,
+                &mc.method.to_string(),
                 &arg_tys,
                 &expected.unwrap_or(Ty::Unknown),
                 self.c.module,
@@ -1230,7 +1276,7 @@ impl Flow<'_, '_> {
         // whole expression.
         let def = call.method.as_ref().and_then(|r| r.def);
         if !call.derefs.is_empty() || def.is_some() {
-            let (span, whole) = (self.c.span(&mc.method), self.c.span(mc));
+            let (span, whole) = (self.c.ident_span(&mc.method), self.c.span(mc));
             for d in call.derefs {
                 self.record(Callee::Def(d), span, whole, vec![Arg::Other]);
             }
@@ -1256,7 +1302,7 @@ impl Flow<'_, '_> {
             self.expr(&b.right)
         };
         self.literal_test(b);
-        let op = b.op.to_token_stream().to_string();
+        let op = op_str(&b.op);
         let Some(&(_, trait_, method, fallback)) = OPERATORS.iter().find(|(o, ..)| *o == op) else {
             return Ty::named("bool");
         };
@@ -1539,8 +1585,9 @@ impl Flow<'_, '_> {
         {
             return None;
         }
-        let segs = segment_names(path);
-        if let [name] = segs.as_slice() {
+        let single = path.segments.len() == 1;
+        if single {
+            let name = &last;
             if path.leading_colon.is_none() {
                 if self.bound.contains(name) || self.locals().names.contains(name) {
                     return None;
@@ -1557,10 +1604,7 @@ impl Flow<'_, '_> {
                 match it.kind {
                     // `f(..)`, `alias(..)`, `m::f(..)`; not `f::something` past the fn, nor
                     // `glob::glob(..)` of a crate `glob` that the resolver took for our `glob`.
-                    ItemKind::Fn
-                        if segs.len() == 1
-                            || (it.name == *segs.last()? && self.prefix_is_module(path)) =>
-                    {
+                    ItemKind::Fn if single || (it.name == last && self.prefix_is_module(path)) => {
                         Some(Callee::Item(item))
                     }
                     _ => None,
@@ -1677,8 +1721,10 @@ impl Flow<'_, '_> {
         mut args: impl Iterator<Item = &'e Expr>,
     ) -> Option<u64> {
         let Expr::Path(p) = func else { return None };
-        let name = p.path.segments.last()?.ident.to_string();
-        if !name.contains("spawn") || !args.any(|a| matches!(a, Expr::Closure(_))) {
+        // The closure first: most calls take none, and the name costs an allocation.
+        if !args.any(|a| matches!(a, Expr::Closure(_)))
+            || !p.path.segments.last()?.ident.to_string().contains("spawn")
+        {
             return None;
         }
         match self
@@ -1695,8 +1741,8 @@ impl Flow<'_, '_> {
 
     /// For `thread::Builder::new()....spawn(closure)`: the stack the closure runs on.
     fn spawned_method(&self, mc: &syn::ExprMethodCall) -> Option<u64> {
-        if !mc.method.to_string().contains("spawn")
-            || !mc.args.iter().any(|a| matches!(a, Expr::Closure(_)))
+        if !mc.args.iter().any(|a| matches!(a, Expr::Closure(_)))
+            || !mc.method.to_string().contains("spawn")
         {
             return None;
         }

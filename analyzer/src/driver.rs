@@ -166,6 +166,10 @@ impl Phases {
 /// A file to read and parse.
 struct Job {
     path: PathBuf,
+    /// Whether its `mod x;` declarations look for `x.rs` beside it (a crate root or a
+    /// `mod.rs`) rather than in a folder of its name. A plain path is a root when it is named
+    /// `lib.rs`/`main.rs`/`mod.rs`, or when cargo would take it for a target of its package
+    /// (`tests/x.rs`, `benches/x.rs`, `examples/x.rs`, `src/bin/x.rs`, `build.rs`).
     owns_dir: bool,
     target: Option<TargetId>,
     /// The edition of the crate the file belongs to (its module tree's root's).
@@ -372,7 +376,8 @@ impl Run {
             let bytes = std::fs::metadata(p).map_or(0, |m| m.len());
             let job = Job {
                 path: p.clone(),
-                owns_dir: is_mod_rs(p),
+                owns_dir: is_mod_rs(p)
+                    || Workspace::plain_target_kind(p, &mut self.manifests) != "lib",
                 target: None,
                 edition: self.workspace.plain_file_edition(p, &mut self.manifests),
             };
@@ -495,7 +500,16 @@ impl Run {
             .suppressions
             .extend(suppressions.into_inner().unwrap_or_else(|e| e.into_inner()));
         // The workers are gone: the context was the database's last other owner.
-        drop(context);
+        match context.into_inner().map(Arc::try_unwrap) {
+            // The last batch of a command that exits next: the index and the semantic tables
+            // are left to the process's exit, as the trees are (freeing them is serial work:
+            // 17M instructions on tokio's source).
+            Some(Ok(mut context)) if self.leak_trees => {
+                drop(std::mem::take(&mut context.db));
+                std::mem::forget(context);
+            }
+            other => drop(other),
+        }
         carry.db = Arc::try_unwrap(frozen).expect("no worker outlives the run");
     }
 

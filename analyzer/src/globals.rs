@@ -263,15 +263,15 @@ impl Collector<'_> {
 
     /// The global a path names, by its definition span.
     fn global_of_path(&self, path: &syn::Path) -> Option<Span> {
+        let last = path.segments.last()?.ident.to_string();
         if let Some(id) = path.get_ident() {
-            if let Some(g) = self.guards.get(&id.to_string()) {
+            if let Some(g) = self.guards.get(&last) {
                 return Some(*g);
             }
             if let Some((_, def)) = self.local_statics.iter().rev().find(|(n, _)| id == n) {
                 return Some(*def);
             }
         }
-        let last = path.segments.last()?.ident.to_string();
         if !self.cx.index.static_names().contains(&last) {
             return None;
         }

@@ -416,7 +416,7 @@ impl Semantics {
             if !ids.is_empty() {
                 // A name the crate gives a type of its own may still stand for another
                 // crate's type here (`use std::time::Instant;` beside a mirror `Instant`).
-                let path = syn::parse_str::<syn::Path>(name).ok()?;
+                let path = name_path(name)?;
                 let renamed: Box<str> = match index.resolve_path(from, &[], &path) {
                     Resolution::Local(id) if ids.contains(&id) => return None,
                     Resolution::Local(_) => return None,
@@ -997,6 +997,28 @@ fn same_or_literal(p: &Ty, a: &Ty) -> bool {
             (Some("f32"), Some("f64")) => true,
             _ => false,
         }
+}
+
+/// The path `name` (an item's name: one identifier, maybe raw) as written in a module,
+/// built without `syn::parse_str`, whose lexer also adds a file to proc-macro2's source map
+/// for every call.
+fn name_path(name: &str) -> Option<syn::Path> {
+    let plain = |s: &str| {
+        s.bytes()
+            .next()
+            .is_some_and(|c| c == b'_' || c.is_ascii_alphabetic())
+            && s.bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric())
+    };
+    let span = proc_macro2::Span::call_site();
+    let ident = match name.strip_prefix("r#") {
+        Some(raw) if plain(raw) && !matches!(raw, "crate" | "self" | "super" | "Self" | "_") => {
+            syn::Ident::new_raw(raw, span)
+        }
+        None if plain(name) && name != "_" => syn::Ident::new(name, span),
+        // Anything else (never an item's name) the way it was read before.
+        _ => return syn::parse_str::<syn::Path>(name).ok(),
+    };
+    Some(syn::Path::from(ident))
 }
 
 /// Items by two names (self type and method, trait and self type), looked up without

@@ -138,7 +138,12 @@ pub fn read(mac: &syn::Macro) -> Option<MacroArgs> {
             placeholders: Vec::new(),
         });
     }
-    if name == "vec" {
+    // Most invocations take only literals and names (`panic!("..")`, `write!(f, "{}", x)`):
+    // read those without syn's parser, which copies the tokens into a buffer first.
+    let simple = (shape != Shape::FirstExpr)
+        .then(|| simple_args(&mac.tokens))
+        .flatten();
+    if name == "vec" && simple.is_none() {
         // `vec![e; n]`
         let repeat = mac.parse_body_with(|input: syn::parse::ParseStream| {
             let e: Expr = input.parse()?;
@@ -166,8 +171,13 @@ pub fn read(mac: &syn::Macro) -> Option<MacroArgs> {
             placeholders: Vec::new(),
         });
     }
-    let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
-    let args: Vec<Expr> = mac.parse_body_with(parser).ok()?.into_iter().collect();
+    let args: Vec<Expr> = match simple {
+        Some(args) => args,
+        None => {
+            let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+            mac.parse_body_with(parser).ok()?.into_iter().collect()
+        }
+    };
     let fmt_at = match shape {
         Shape::Format => Some(0),
         Shape::Write => Some(1),
@@ -222,6 +232,99 @@ pub fn read(mac: &syn::Macro) -> Option<MacroArgs> {
         exprs,
         placeholders,
     })
+}
+
+/// `a, b, ..` where each argument is one literal or one name (what syn reads as
+/// [`Expr::Lit`] and a one-segment [`Expr::Path`]), with an optional trailing comma; `None`
+/// for anything else, which syn's parser reads.
+fn simple_args(tokens: &proc_macro2::TokenStream) -> Option<Vec<Expr>> {
+    use proc_macro2::TokenTree;
+    let mut args = Vec::new();
+    let mut want_arg = true;
+    for tt in tokens.clone() {
+        match tt {
+            TokenTree::Punct(p) if !want_arg && p.as_char() == ',' => want_arg = true,
+            TokenTree::Literal(l) if want_arg => {
+                args.push(Expr::Lit(syn::ExprLit {
+                    attrs: Vec::new(),
+                    lit: syn::Lit::new(l),
+                }));
+                want_arg = false;
+            }
+            TokenTree::Ident(i) if want_arg && plain_name(&i) => {
+                args.push(Expr::Path(syn::ExprPath {
+                    attrs: Vec::new(),
+                    qself: None,
+                    path: syn::Path::from(i),
+                }));
+                want_arg = false;
+            }
+            _ => return None,
+        }
+    }
+    Some(args)
+}
+
+/// Whether syn reads the identifier alone as a path expression: `self` or a name that is no
+/// keyword (`true`, `false` and the rest have meanings of their own).
+fn plain_name(i: &proc_macro2::Ident) -> bool {
+    if i == "self" {
+        return true;
+    }
+    !matches!(
+        i.to_string().as_str(),
+        "_" | "abstract"
+            | "as"
+            | "async"
+            | "await"
+            | "become"
+            | "box"
+            | "break"
+            | "const"
+            | "continue"
+            | "crate"
+            | "do"
+            | "dyn"
+            | "else"
+            | "enum"
+            | "extern"
+            | "false"
+            | "final"
+            | "fn"
+            | "for"
+            | "if"
+            | "impl"
+            | "in"
+            | "let"
+            | "loop"
+            | "macro"
+            | "match"
+            | "mod"
+            | "move"
+            | "mut"
+            | "override"
+            | "priv"
+            | "pub"
+            | "ref"
+            | "return"
+            | "Self"
+            | "static"
+            | "struct"
+            | "super"
+            | "trait"
+            | "true"
+            | "try"
+            | "type"
+            | "typeof"
+            | "unsafe"
+            | "unsized"
+            | "use"
+            | "virtual"
+            | "where"
+            | "while"
+            | "yield"
+            | "builtin"
+    )
 }
 
 enum RawArg {

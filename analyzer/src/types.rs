@@ -158,16 +158,21 @@ impl Ty {
                 // `std::time::Instant` is not the crate's own `Instant`: a path through
                 // another crate or module keeps its prefix (`crate::`, `self::` and `super::`
                 // paths stay the crate's), so that the two are never taken for one type.
-                let segs: Vec<String> = p
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect();
-                let name = match segs.first().map(String::as_str) {
-                    Some("crate" | "self" | "super") | None => last.ident.to_string(),
-                    _ if segs.len() > 1 => segs.join("::"),
-                    _ => last.ident.to_string(),
+                let first = &p.path.segments[0].ident;
+                let name = if p.path.segments.len() == 1
+                    || first == "crate"
+                    || first == "self"
+                    || first == "super"
+                {
+                    last.ident.to_string()
+                } else {
+                    let segs: Vec<String> = p
+                        .path
+                        .segments
+                        .iter()
+                        .map(|s| s.ident.to_string())
+                        .collect();
+                    segs.join("::")
                 };
                 if p.path.segments.len() == 1 && generics.contains(&name) {
                     return Ty::Unknown;

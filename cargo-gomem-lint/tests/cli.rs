@@ -296,6 +296,47 @@ fn an_empty_folder_says_that_no_rust_file_was_found() {
     );
 }
 
+/// Linted as plain paths, a package's tests, benches, examples, bins and build script are
+/// crate roots, as cargo builds them: `mod helper;` in `tests/a.rs` is `tests/helper.rs`
+/// (tokio's tests declare `mod support { pub mod panic; }` that way), not `tests/a/helper.rs`.
+/// A module file (`src/m.rs`) still finds its modules in its own folder (`src/m/inner.rs`).
+#[test]
+fn plain_paths_take_a_packages_targets_for_crate_roots() {
+    let dir = std::env::temp_dir().join(format!("gomem-plain-roots-{}", std::process::id()));
+    let files = [
+        (
+            "Cargo.toml",
+            "[package]\nname = \"roots\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        ("src/lib.rs", "mod m;\n"),
+        ("src/m.rs", "mod inner;\n"),
+        ("src/m/inner.rs", "pub fn f() {}\n"),
+        (
+            "tests/a.rs",
+            "mod helper;\nmod support { pub mod panic; }\n",
+        ),
+        ("tests/helper.rs", "pub fn h() {}\n"),
+        ("tests/support/panic.rs", "pub fn p() {}\n"),
+        ("benches/b.rs", "mod common;\nfn main() {}\n"),
+        ("benches/common/mod.rs", "pub fn c() {}\n"),
+        ("examples/e.rs", "mod util;\nfn main() {}\n"),
+        ("examples/util.rs", "pub fn u() {}\n"),
+        ("src/bin/tool.rs", "mod args;\nfn main() {}\n"),
+        ("src/bin/args.rs", "pub fn a() {}\n"),
+        ("build.rs", "mod gen;\nfn main() {}\n"),
+        ("gen.rs", "pub fn g() {}\n"),
+    ];
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let out = gomem_lint(&[dir.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(!stderr(&out).contains("parse_error"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
 #[test]
 fn an_unknown_lint_name_gets_the_closest_one() {
     let clean = fixtures().join("clean.rs");
