@@ -14,6 +14,10 @@ use std::time::Duration;
 use gomem::Trace;
 use gomem::{Gc, GcCell};
 
+#[path = "shared/thread_cpu.rs"]
+mod thread_cpu;
+use thread_cpu::thread_cpu;
+
 #[derive(Trace)]
 struct Node {
     id: u64,
@@ -29,22 +33,6 @@ fn node(id: u64) -> Gc<Node> {
         prev: GcCell::new(None),
         extra: GcCell::new(None),
     })
-}
-
-/// The thread's CPU time (the machine may be busy with other work).
-fn thread_cpu() -> Duration {
-    #[cfg(unix)]
-    {
-        let mut t = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `clock_gettime` only writes the `timespec` it is given.
-        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0 {
-            return Duration::new(t.tv_sec as u64, t.tv_nsec as u32);
-        }
-    }
-    Duration::ZERO
 }
 
 fn main() {

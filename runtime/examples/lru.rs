@@ -14,6 +14,10 @@ use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
+#[path = "shared/thread_cpu.rs"]
+mod thread_cpu;
+use thread_cpu::thread_cpu;
+
 const CAPACITY: usize = 10_000;
 const KEYS: u64 = 40_000;
 
@@ -216,23 +220,6 @@ fn workload(
         }
     }
     hits
-}
-
-/// The thread's CPU time: on a busy machine the wall clock also counts the time the thread
-/// waited for a core, so the ratios are given in both.
-fn thread_cpu() -> Duration {
-    #[cfg(unix)]
-    {
-        let mut t = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `clock_gettime` only writes the `timespec` it is given.
-        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0 {
-            return Duration::new(t.tv_sec as u64, t.tv_nsec as u32);
-        }
-    }
-    Duration::ZERO
 }
 
 /// The median wall time and the median CPU time of 3 runs, and the result.
