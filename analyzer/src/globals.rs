@@ -125,19 +125,6 @@ const ACCESSORS: &[&str] = &[
     "force",
 ];
 
-const GROWING: &[&str] = &[
-    "push",
-    "push_back",
-    "push_front",
-    "push_str",
-    "insert",
-    "extend",
-    "extend_from_slice",
-    "append",
-    "entry",
-    "get_or_insert_with",
-];
-
 const SHRINKING: &[&str] = &[
     "remove",
     "remove_entry",
@@ -487,7 +474,9 @@ impl<'ast> Visit<'ast> for Collector<'_> {
             }
             return;
         }
-        let op = if GROWING.contains(&method.as_str()) {
+        let op = if crate::syntax::ADDS_ELEMENTS.contains(&method.as_str())
+            || method == "get_or_insert_with"
+        {
             Some(Op::Grow)
         } else if SHRINKING.contains(&method.as_str()) {
             Some(Op::Shrink)

@@ -17,6 +17,7 @@ use syn::{Expr, Pat};
 
 use crate::escape::Decision;
 use crate::span::{FileId, Span};
+use crate::syntax::local_name;
 
 /// The arena type a site becomes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -465,15 +466,6 @@ impl<'ast> Visit<'ast> for Pushes<'_> {
         syn::visit::visit_expr_method_call(self, m);
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
-}
-
-/// `name` or `(name)`: the local a bare path names.
-fn local_name(e: &Expr) -> Option<&Ident> {
-    match e {
-        Expr::Path(p) if p.qself.is_none() => p.path.get_ident(),
-        Expr::Paren(p) => local_name(&p.expr),
-        _ => None,
-    }
 }
 
 /// `outer.push(inner)` with both bare locals: `(outer, inner)`.

@@ -11,7 +11,7 @@ use syn::Expr;
 
 use super::arena::rewrite;
 use super::error::Error;
-use crate::escape::{analyze, summaries_of, Decision};
+use crate::escape::{analyze, summaries_of, summary_key, Decision};
 use crate::span::{FileId, Span};
 
 /// The attribute's options: `#[gomem::escape]`, `#[gomem::escape(deny_escape)]`,
@@ -90,16 +90,9 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> Expansion
         }
         let sigs: Vec<(&syn::Signature, &syn::Block)> = fns
             .iter()
+            // An associated fn is called by a path, which summaries do not follow.
             .filter(|f| {
-                let key = if f.sig.receiver().is_some() {
-                    format!(".{}", f.sig.ident)
-                } else if f.free {
-                    f.sig.ident.to_string()
-                } else {
-                    // An associated fn, called by a path that summaries do not follow.
-                    return false;
-                };
-                called.0.contains(&key)
+                (f.free || f.sig.receiver().is_some()) && called.0.contains(&summary_key(f.sig))
             })
             .map(|f| (f.sig, &*f.block))
             .collect();

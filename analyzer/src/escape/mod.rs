@@ -35,6 +35,7 @@ use syn::visit::Visit;
 use syn::{Expr, Stmt};
 
 use crate::span::Span;
+use crate::syntax::{local_name, ADDS_ELEMENTS};
 
 /// Where a value goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -230,18 +231,10 @@ const ARGS_INTO_RESULT: &[&str] = &[
     "with",
     "get_or_insert_with",
 ];
-/// Methods that keep their arguments in the receiver (`v.push(x)`, `map.insert(k, v)`): the
-/// arguments go where the receiver lives.
-const STORES_INTO_RECEIVER: &[&str] = &[
-    "push",
-    "push_back",
-    "push_front",
-    "push_str",
-    "insert",
-    "extend",
-    "extend_from_slice",
-    "append",
-    "entry",
+/// Methods that keep their arguments in the receiver besides those that add elements
+/// ([`ADDS_ELEMENTS`]: `v.push(x)`, `map.insert(k, v)`): the arguments go where the receiver
+/// lives.
+const ALSO_STORES_INTO_RECEIVER: &[&str] = &[
     "or_insert",
     "or_insert_with",
     "or_insert_with_key",
@@ -963,7 +956,7 @@ impl Walker<'_> {
         let borrows = BORROWS_RECEIVER.contains(&method)
             || self_method_summary(self.summaries, m).is_some_and(|s| s.first() == Some(&false))
             || USES_ARGS_IN_PLACE.contains(&method)
-            || STORES_INTO_RECEIVER.contains(&method)
+            || stores_into_receiver(method)
             || SENDS.contains(&method)
             || method.contains("spawn");
         let receiver_dest =
@@ -994,7 +987,7 @@ impl Walker<'_> {
             )
         } else if SENDS.contains(&method) {
             Dest::Escapes(self.span(&m.method), "sent to another thread here".into())
-        } else if STORES_INTO_RECEIVER.contains(&method) {
+        } else if stores_into_receiver(method) {
             // Arguments moved into the receiver: where the receiver lives decides.
             self.stored_into(&m.receiver, &m.method, || {
                 format!("stored by `.{method}()` into a value gomem does not follow")
@@ -1125,21 +1118,17 @@ fn self_method_summary<'a>(
     summaries.get(&format!(".{}", m.method))
 }
 
+/// Whether `.method(args)` keeps its arguments in its receiver.
+fn stores_into_receiver(method: &str) -> bool {
+    ADDS_ELEMENTS.contains(&method) || ALSO_STORES_INTO_RECEIVER.contains(&method)
+}
+
 /// `&x`, `&mut x` -> `x`.
 fn strip_ref(e: &Expr) -> &Expr {
     match e {
         Expr::Reference(r) => strip_ref(&r.expr),
         Expr::Paren(p) => strip_ref(&p.expr),
         _ => e,
-    }
-}
-
-/// `name` or `(name)`: the local a bare path names.
-fn local_name(e: &Expr) -> Option<&syn::Ident> {
-    match e {
-        Expr::Path(p) if p.qself.is_none() => p.path.get_ident(),
-        Expr::Paren(p) => local_name(&p.expr),
-        _ => None,
     }
 }
 
@@ -1286,7 +1275,7 @@ pub fn summaries(file: crate::span::FileId, syntax: &syn::File) -> Summaries {
 
 /// The name a summary goes by: a free fn's name, or `.name` for a method (called through a
 /// receiver whose type is not known: a method name defined twice in the file has none).
-fn summary_key(sig: &syn::Signature) -> String {
+pub fn summary_key(sig: &syn::Signature) -> String {
     if sig.receiver().is_some() {
         format!(".{}", sig.ident)
     } else {

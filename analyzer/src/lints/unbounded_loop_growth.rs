@@ -60,18 +60,6 @@ const COLLECTIONS: &[&str] = &[
     "IndexSet",
 ];
 
-const GROWING: &[&str] = &[
-    "push",
-    "push_back",
-    "push_front",
-    "push_str",
-    "insert",
-    "extend",
-    "extend_from_slice",
-    "append",
-    "entry",
-];
-
 /// Methods that leave a collection's length alone (reads, in-place edits).
 const NEUTRAL: &[&str] = &[
     "len",
@@ -394,7 +382,7 @@ impl<'ast> Visit<'ast> for Uses {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         if let Some(name) = ident_of(&m.receiver) {
             let method = m.method.to_string();
-            if GROWING.contains(&method.as_str()) {
+            if crate::syntax::ADDS_ELEMENTS.contains(&method.as_str()) {
                 let span = Span::of_tokens(self.file, &m.method);
                 self.grows.push((name, span));
             } else if !NEUTRAL.contains(&method.as_str()) {

@@ -9,6 +9,7 @@ use crate::lint::{Check, FileContext, Lint};
 use crate::lint_defs::LintId;
 use crate::one_time;
 use crate::span::Span;
+use crate::syntax::type_last_name;
 
 pub const LINT: Lint = Lint {
     id: LintId::UnjoinedTask,
@@ -189,7 +190,7 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
     }
 
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
-        let outer = std::mem::replace(&mut self.impl_ty, type_name(&i.self_ty));
+        let outer = std::mem::replace(&mut self.impl_ty, type_last_name(&i.self_ty));
         syn::visit::visit_item_impl(self, i);
         self.impl_ty = outer;
     }
@@ -628,22 +629,14 @@ fn self_field(e: &Expr) -> Option<&syn::Ident> {
     base.path.is_ident("self").then_some(name)
 }
 
-/// The last name of a type: `Worker` for `Worker`, `pool::Worker<T>` or `&Worker`.
-fn type_name(ty: &syn::Type) -> Option<String> {
-    match ty {
-        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-        syn::Type::Reference(r) => type_name(&r.elem),
-        syn::Type::Paren(p) => type_name(&p.elem),
-        _ => None,
-    }
-}
-
 /// The `impl` blocks of the type named `ty` among `items`, inline modules included.
 fn impls_of<'a>(items: &'a [syn::Item], ty: &str) -> Vec<&'a syn::ItemImpl> {
     let mut out = Vec::new();
     for item in items {
         match item {
-            syn::Item::Impl(i) if type_name(&i.self_ty).is_some_and(|n| n == ty) => out.push(i),
+            syn::Item::Impl(i) if type_last_name(&i.self_ty).is_some_and(|n| n == ty) => {
+                out.push(i)
+            }
             syn::Item::Mod(m) => {
                 if let Some((_, inner)) = &m.content {
                     out.extend(impls_of(inner, ty));

@@ -10,6 +10,7 @@ use crate::index::{flatten_use, Import, ModuleId, Resolution};
 use crate::lint::{Check, FileContext, Lint};
 use crate::lint_defs::LintId;
 use crate::span::Span;
+use crate::syntax::type_last_name;
 
 pub const LINT: Lint = Lint {
     id: LintId::UnwaitedChild,
@@ -121,7 +122,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
     }
 
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
-        let outer = std::mem::replace(&mut self.impl_ty, type_name(&i.self_ty));
+        let outer = std::mem::replace(&mut self.impl_ty, type_last_name(&i.self_ty));
         syn::visit::visit_item_impl(self, i);
         self.impl_ty = outer;
     }
@@ -369,7 +370,7 @@ impl Checker<'_> {
             match item {
                 syn::Item::Fn(f) if impl_ty.is_none() => self.record_return(None, &f.sig),
                 syn::Item::Impl(i) => {
-                    let ty = type_name(&i.self_ty);
+                    let ty = type_last_name(&i.self_ty);
                     for it in &i.items {
                         if let syn::ImplItem::Fn(f) = it {
                             self.record_return(ty.clone(), &f.sig);
@@ -457,16 +458,6 @@ fn ok_type(ty: &syn::Type) -> &syn::Type {
         }
     }
     ty
-}
-
-/// The last name of a type: `Runner` for `Runner`, `a::Runner<T>` or `&Runner`.
-fn type_name(ty: &syn::Type) -> Option<String> {
-    match ty {
-        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-        syn::Type::Reference(r) => type_name(&r.elem),
-        syn::Type::Paren(p) => type_name(&p.elem),
-        _ => None,
-    }
 }
 
 /// Whether `f`, given to `.map(f)`, drops its argument: `|_| ..`, a closure whose one
