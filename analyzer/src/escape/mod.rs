@@ -1226,17 +1226,6 @@ pub fn fn_bodies(file: &syn::File) -> Vec<(&syn::Signature, &syn::Block)> {
     v.0
 }
 
-/// The names of a fn's parameters, in order (`None` for `self` and patterns).
-pub fn param_names(sig: &syn::Signature) -> Vec<Option<String>> {
-    sig.inputs
-        .iter()
-        .map(|input| match input {
-            syn::FnArg::Typed(t) => binding(&t.pat),
-            syn::FnArg::Receiver(_) => None,
-        })
-        .collect()
-}
-
 /// Summaries of the fns and methods of a file and its inline modules (a method by its name
 /// alone, since receivers' types are not known: a name two impls define gets none). Starts
 /// from "every parameter leaks" and refines a few times: each round only uses what the
