@@ -239,6 +239,30 @@ fn median(f: impl Fn() -> u64) -> (Duration, Duration, u64) {
     (times[1], cpus[1], out)
 }
 
+/// The workload on the `Rc`/`Weak` cache; its hits.
+fn run_rc(ops: u64) -> u64 {
+    let lru = RefCell::new(RcLru {
+        map: HashMap::new(),
+        head: None,
+        tail: Weak::new(),
+    });
+    workload(
+        ops,
+        |k| lru.borrow_mut().get(k),
+        |k, v| lru.borrow_mut().put(k, v),
+    )
+}
+
+/// The workload on the `Gc` cache; its hits.
+fn run_gomem(ops: u64) -> u64 {
+    let lru = RefCell::new(gomem_lru::GcLru::new());
+    workload(
+        ops,
+        |k| lru.borrow_mut().get(k),
+        |k, v| lru.borrow_mut().put(k, v),
+    )
+}
+
 fn main() {
     let ops: u64 = std::env::args()
         .nth(1)
@@ -248,52 +272,16 @@ fn main() {
     // `perf stat` (in one process the caches share the allocator's and the heap's state).
     if let Some(only) = std::env::args().nth(2) {
         let hits = match only.as_str() {
-            "rc" => {
-                let lru = RefCell::new(RcLru {
-                    map: HashMap::new(),
-                    head: None,
-                    tail: Weak::new(),
-                });
-                workload(
-                    ops,
-                    |k| lru.borrow_mut().get(k),
-                    |k, v| lru.borrow_mut().put(k, v),
-                )
-            }
-            "gomem" => {
-                let lru = RefCell::new(gomem_lru::GcLru::new());
-                workload(
-                    ops,
-                    |k| lru.borrow_mut().get(k),
-                    |k, v| lru.borrow_mut().put(k, v),
-                )
-            }
+            "rc" => run_rc(ops),
+            "gomem" => run_gomem(ops),
             other => panic!("unknown cache {other:?}: rc or gomem"),
         };
         println!("{only}: {hits} hits");
         return;
     }
-    let (rc, rc_cpu, rc_hits) = median(|| {
-        let lru = RefCell::new(RcLru {
-            map: HashMap::new(),
-            head: None,
-            tail: Weak::new(),
-        });
-        workload(
-            ops,
-            |k| lru.borrow_mut().get(k),
-            |k, v| lru.borrow_mut().put(k, v),
-        )
-    });
+    let (rc, rc_cpu, rc_hits) = median(|| run_rc(ops));
     let before = gomem::stats();
-    let (gc, gc_cpu, gc_hits) = median(|| {
-        let lru = RefCell::new(gomem_lru::GcLru::new());
-        workload(
-            ops,
-            |k| lru.borrow_mut().get(k),
-            |k, v| lru.borrow_mut().put(k, v),
-        )
-    });
+    let (gc, gc_cpu, gc_hits) = median(|| run_gomem(ops));
     assert_eq!(rc_hits, gc_hits, "the caches must behave the same");
     let (dumpster, dumpster_cpu, dumpster_hits) = median(|| {
         let lru = RefCell::new(dumpster_lru::DumpsterLru::new());
