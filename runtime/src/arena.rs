@@ -31,13 +31,16 @@ pub use bumpalo::boxed::Box;
 pub use bumpalo::collections::String;
 pub use bumpalo::Bump;
 
+mod vec;
+
 /// The arena's vector: std's own `Vec` code made generic over its allocator
-/// (allocator-api2's port, for stable Rust), allocating in the call's bump. Its methods and
-/// their meanings are std's. On a small tree of vectors built and walked per call (the
-/// `tree/4` workload of `cargo bench --bench escape`) it takes 1.33 µs where bumpalo's own
-/// `collections::Vec` takes 2.04 µs and std's `Vec` on glibc's malloc 3.41 µs, in one run:
+/// (allocator-api2's port, for stable Rust), allocating in the call's bump, with std's
+/// `push` (`src/arena/vec.rs` says why it wraps the port). Its methods and their meanings
+/// are std's. On a small tree of vectors built and walked per call (the `tree/4` workload of
+/// `cargo bench --bench escape`) the port took 1.33 µs where bumpalo's own
+/// `collections::Vec` took 2.04 µs and std's `Vec` on glibc's malloc 3.41 µs, in one run:
 /// bumpalo's vector gives back about a third of what bump allocation saves.
-pub type Vec<'bump, T> = allocator_api2::vec::Vec<T, &'bump Bump>;
+pub use vec::Vec;
 
 /// The most bumps a thread keeps for reuse (one per nesting depth of annotated calls).
 /// Deeper recursion still works; its bumps are freed on exit instead of pooled.
