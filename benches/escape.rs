@@ -5,16 +5,16 @@
 //!
 //! Each workload is written once in a macro, so the annotated and plain versions are the
 //! same tokens; the hand-written versions use a `bumpalo::Bump` reset before each call, once
-//! with the vector the arena uses (allocator-api2's `Vec`, "by hand") and once with bumpalo's
+//! with the vector the arena uses (`gomem::arena::Vec`, "by hand") and once with bumpalo's
 //! own `collections::Vec` ("by hand*"). The tree workload runs at three fanouts: the smaller
 //! the nodes, the larger malloc's share of the plain version's time.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use allocator_api2::vec::Vec as AVec;
 use bumpalo::collections::{String as BString, Vec as BVec};
 use bumpalo::Bump;
+use gomem::arena::Vec as AVec;
 
 /// A tokenizer that copies each token into its own temporary String, and keeps a Vec of
 /// token kinds and a formatted key per line.
@@ -53,7 +53,7 @@ tokenizer!(#[gomem::escape] fn tokenize_annotated);
 tokenizer!(fn tokenize_plain);
 
 /// The tokenizer written by hand against a bump (reset by the caller), with `$vec` for its
-/// vectors: the arena's own (allocator-api2's `Vec` over bumpalo) or bumpalo's
+/// vectors: the arena's own (`gomem::arena::Vec`) or bumpalo's
 /// `collections::Vec`, to show what the choice of vector costs.
 macro_rules! tokenizer_by_hand {
     (fn $name:ident, $($vec:ident)::+) => {
@@ -330,7 +330,7 @@ fn main() {
         );
     }
     println!(
-        "by hand: bumpalo with the arena's vector (allocator-api2's Vec); \
+        "by hand: bumpalo with the arena's vector (gomem::arena::Vec); \
          by hand*: bumpalo's own collections::Vec"
     );
 }
