@@ -4,7 +4,9 @@
 //! could live in a per-call arena (`#[gomem::escape]`) and to explain, like
 //! `go build -gcflags=-m`, where each allocation goes (`--explain-escapes`).
 //!
-//! It is intraprocedural, with summaries of the free fns of the file. Each expression is
+//! It is intraprocedural, with summaries of the fns and methods of the file (see
+//! [`Summaries`] for how a call finds its callee's: by the call graph's resolution on the
+//! command line, by name in the attribute). Each expression is
 //! visited with the place its value goes to (its *destination*): returned, stored through
 //! `self` or a parameter or into a global, moved into a spawned thread or sent on a channel,
 //! passed by value to a fn or method, moved into a local (whose own destinations then
@@ -413,8 +415,69 @@ const SENDS: &[&str] = &[
     "unbounded_send",
 ];
 
-/// Which parameters of a fn let their value escape (Go's "leaking param"), by fn name.
-pub type Summaries = HashMap<String, Vec<bool>>;
+/// Which parameters of the fns a body calls let their value escape (Go's "leaking param"),
+/// one flag per input (a method's receiver first), and how a call finds its callee's.
+///
+/// Two ways to find the callee. With an index (the command line): the call graph's
+/// resolution through the semantic layer (paths through `use`s, methods by the receiver's
+/// type, `Type::f`), keyed by the call expression. Without one (the attribute, which sees one
+/// item), and for a call on `self` that the semantic layer leaves unresolved (its type's name
+/// is defined twice in the crate): by name, a free fn by its name and a method by `.name`,
+/// and a method only on `self`, since another receiver may be of another type with a method
+/// of the same name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summaries {
+    /// By name (`f`, `.method`), when calls are not resolved.
+    by_name: HashMap<String, Vec<ParamFlow>>,
+    /// By the definition's name span, for resolved calls.
+    by_def: HashMap<Span, Vec<ParamFlow>>,
+    /// Call expression → the definition it calls, as [`crate::callgraph`] resolved it.
+    resolved: Option<HashMap<Span, Span>>,
+}
+
+impl Summaries {
+    /// No summaries: every call to a fn of the workspace is taken as the worst case.
+    pub fn new() -> Summaries {
+        Summaries::default()
+    }
+
+    /// The summary of the fn that `call` (the whole call expression, a path call or a method
+    /// call) runs, if it is known. `name` is the fn's name as the by-name lookup wants it;
+    /// `on_self` says whether the call is a method call on `self`.
+    fn of_call(
+        &self,
+        file: crate::span::FileId,
+        call: &impl syn::spanned::Spanned,
+        on_self: bool,
+        name: impl FnOnce() -> Option<String>,
+    ) -> Option<&Vec<ParamFlow>> {
+        if self.by_def.is_empty() && self.by_name.is_empty() {
+            return None;
+        }
+        if let Some(resolved) = &self.resolved {
+            if let Some(def) = resolved.get(&Span::of_tokens(file, call)) {
+                return self.by_def.get(def);
+            }
+            if !on_self {
+                return None;
+            }
+        }
+        self.by_name.get(&name()?)
+    }
+}
+
+/// What a fn does with the value of one of its parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamFlow {
+    /// Used in place or dropped: it cannot outlive the call.
+    Stays,
+    /// It may outlive the call (Go's "leaking param").
+    Leaks,
+    /// It goes into the call's result, and from there where the result goes: the
+    /// by-value parameters of an `async fn`, which its future holds until it is polled to
+    /// the end (`f(x).await` keeps `x` in the caller; `spawn(f(x))` sends it away).
+    IntoResult,
+}
 
 /// Analyzes one fn body in file `file`; calls to fns of `summaries` use their summary.
 /// `sig`, when given, tells which parameters hold `Rc`/`Arc` handles (a clone of one is the
@@ -900,14 +963,17 @@ impl Walker<'_> {
         };
         let at = Dest::Escapes(self.span(&call.func), why);
         // A fn of this file whose summary says which parameters keep their value.
-        let summary = match callee.as_slice() {
-            [one] => self.summaries.get(one),
-            _ => None,
-        };
+        let summary = self
+            .summaries
+            .of_call(self.file, call, false, || match callee.as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
+            });
         for (i, a) in call.args.iter().enumerate() {
             match summary.and_then(|s| s.get(i)) {
-                Some(false) => self.arg(a, &Dest::Local),
-                Some(true) => {
+                Some(ParamFlow::Stays) => self.arg(a, &Dest::Local),
+                Some(ParamFlow::IntoResult) => self.arg(a, dest),
+                Some(ParamFlow::Leaks) => {
                     let leaks = Dest::Escapes(
                         self.span(&call.func),
                         format!("passed to `{name}`, which lets it escape (leaking param)"),
@@ -954,7 +1020,8 @@ impl Walker<'_> {
         // its value may go into the result (`into_*`, `unwrap`, iterator adaptors, and any
         // method gomem does not know, which may take `self` by value and keep it).
         let borrows = BORROWS_RECEIVER.contains(&method)
-            || self_method_summary(self.summaries, m).is_some_and(|s| s.first() == Some(&false))
+            || method_summary(self.summaries, self.file, m)
+                .is_some_and(|s| s.first() == Some(&ParamFlow::Stays))
             || USES_ARGS_IN_PLACE.contains(&method)
             || stores_into_receiver(method)
             || SENDS.contains(&method)
@@ -996,7 +1063,7 @@ impl Walker<'_> {
             dest.clone()
         } else if USES_ARGS_IN_PLACE.contains(&method) {
             Dest::Local
-        } else if let Some(summary) = self_method_summary(self.summaries, m) {
+        } else if let Some(summary) = method_summary(self.summaries, self.file, m) {
             // A method of this file (by name): its summary says which arguments it keeps.
             let leaks = Dest::Escapes(
                 self.span(&m.method),
@@ -1004,7 +1071,8 @@ impl Walker<'_> {
             );
             for (i, a) in m.args.iter().enumerate() {
                 match summary.get(i + 1) {
-                    Some(false) => self.arg(a, &Dest::Local),
+                    Some(ParamFlow::Stays) => self.arg(a, &Dest::Local),
+                    Some(ParamFlow::IntoResult) => self.arg(a, dest),
                     _ => self.arg(a, &leaks),
                 }
             }
@@ -1105,17 +1173,17 @@ fn by_value_bindings(p: &syn::Pat, out: &mut Vec<String>) {
     );
 }
 
-/// The summary of the method `self.name(..)` calls: a method of the file by that name, if
-/// one has it. Only on `self`: a call on another receiver (`self.inner.name(..)`, a wrapper
-/// delegating to the type it wraps) may run another type's method of the same name.
-fn self_method_summary<'a>(
+/// The summary of the method `m` calls, if known: resolved by the receiver's type, or, by
+/// name, a method of the file called on `self` (see [`Summaries`]).
+fn method_summary<'a>(
     summaries: &'a Summaries,
+    file: crate::span::FileId,
     m: &syn::ExprMethodCall,
-) -> Option<&'a Vec<bool>> {
-    if summaries.is_empty() || local_name(&m.receiver).is_none_or(|r| r != "self") {
-        return None;
-    }
-    summaries.get(&format!(".{}", m.method))
+) -> Option<&'a Vec<ParamFlow>> {
+    let on_self = local_name(&m.receiver).is_some_and(|r| r == "self");
+    summaries.of_call(file, m, on_self, || {
+        on_self.then(|| format!(".{}", m.method))
+    })
 }
 
 /// Whether `.method(args)` keeps its arguments in its receiver.
@@ -1207,17 +1275,32 @@ fn binding(p: &syn::Pat) -> Option<String> {
     }
 }
 
-/// Every fn body of a file, with its signature.
-pub fn fn_bodies(file: &syn::File) -> Vec<(&syn::Signature, &syn::Block)> {
+/// A fn body of a file, with its signature and attributes.
+pub struct FnBody<'a> {
+    pub attrs: &'a [syn::Attribute],
+    pub sig: &'a syn::Signature,
+    pub block: &'a syn::Block,
+}
+
+/// Every fn body of a file.
+pub fn fn_bodies(file: &syn::File) -> Vec<FnBody<'_>> {
     #[derive(Default)]
-    struct Bodies<'a>(Vec<(&'a syn::Signature, &'a syn::Block)>);
+    struct Bodies<'a>(Vec<FnBody<'a>>);
     impl<'a> Visit<'a> for Bodies<'a> {
         fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
-            self.0.push((&f.sig, &f.block));
+            self.0.push(FnBody {
+                attrs: &f.attrs,
+                sig: &f.sig,
+                block: &f.block,
+            });
             syn::visit::visit_item_fn(self, f);
         }
         fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-            self.0.push((&f.sig, &f.block));
+            self.0.push(FnBody {
+                attrs: &f.attrs,
+                sig: &f.sig,
+                block: &f.block,
+            });
             syn::visit::visit_impl_item_fn(self, f);
         }
     }
@@ -1277,40 +1360,98 @@ pub fn summaries_of(
     file: crate::span::FileId,
     list: &[(&syn::Signature, &syn::Block)],
 ) -> Summaries {
-    let mut fns: HashMap<String, (&syn::Signature, &syn::Block)> = HashMap::new();
-    let mut twice = Vec::new();
-    for &(sig, block) in list {
-        let name = summary_key(sig);
-        if fns.insert(name.clone(), (sig, block)).is_some() {
-            twice.push(name);
+    let fns: Vec<(String, &syn::Signature, &syn::Block)> = list
+        .iter()
+        .map(|&(sig, block)| (summary_key(sig), sig, block))
+        .collect();
+    refine(file, &fns, Summaries::new(), |s| &mut s.by_name, &[])
+}
+
+/// Summaries of the given fns and methods (each with its name's span, the identity the call
+/// graph gives it), which call each other through `resolved`: the call graph's resolution of
+/// the file's calls, from each call expression to the definition it runs. Methods are also
+/// known by name, for calls on `self` that stay unresolved.
+pub fn resolved_summaries(
+    file: crate::span::FileId,
+    list: &[(Span, &syn::Signature, &syn::Block)],
+    resolved: HashMap<Span, Span>,
+) -> Summaries {
+    let start = Summaries {
+        resolved: Some(resolved),
+        ..Summaries::new()
+    };
+    // A method name defined twice in the file has no by-name summary.
+    let mut names: HashMap<String, Option<Span>> = HashMap::new();
+    for &(def, sig, _) in list {
+        if sig.receiver().is_some() {
+            names
+                .entry(summary_key(sig))
+                .and_modify(|d| *d = None)
+                .or_insert(Some(def));
         }
     }
-    for name in twice {
-        fns.remove(&name);
+    let names: Vec<(String, Span)> = names
+        .into_iter()
+        .filter_map(|(n, d)| Some((n, d?)))
+        .collect();
+    refine(file, list, start, |s| &mut s.by_def, &names)
+}
+
+/// Starts from "every parameter leaks" (no summary) and refines a few times: each round only
+/// uses what the previous round proved, so it stays on the safe side for recursion. A key
+/// listed twice gets no summary. After each round, the summary of each `(name, key)` of
+/// `names` is also the by-name summary of `name`.
+fn refine<K: Clone + Eq + std::hash::Hash>(
+    file: crate::span::FileId,
+    fns: &[(K, &syn::Signature, &syn::Block)],
+    mut summaries: Summaries,
+    table: fn(&mut Summaries) -> &mut HashMap<K, Vec<ParamFlow>>,
+    names: &[(String, K)],
+) -> Summaries {
+    let mut count: HashMap<&K, usize> = HashMap::new();
+    for (key, _, _) in fns {
+        *count.entry(key).or_default() += 1;
     }
-    let mut summaries = Summaries::new();
     for _ in 0..3 {
-        let mut next = Summaries::new();
-        for (name, (sig, body)) in &fns {
+        let mut next = HashMap::new();
+        for (key, sig, body) in fns {
+            if count[key] > 1 {
+                continue;
+            }
             let escapes = analyze(file, Some(sig), body, &summaries);
+            let flow = |leaks: bool| match (leaks, sig.asyncness.is_some()) {
+                (false, _) => ParamFlow::Stays,
+                (true, false) => ParamFlow::Leaks,
+                (true, true) => ParamFlow::IntoResult,
+            };
             let leaks = sig
                 .inputs
                 .iter()
                 .map(|input| match input {
                     // `&self` cannot leak what it points to past the call; `self` by value
                     // (or `self: Box<Self>`) is taken as leaking.
-                    syn::FnArg::Receiver(r) => !matches!(r.kind, syn::ReceiverKind::Reference(..)),
-                    syn::FnArg::Typed(t) => {
-                        binding(&t.pat).is_none_or(|p| escapes.var_escapes(&p).is_some())
+                    syn::FnArg::Receiver(r) => {
+                        flow(!matches!(r.kind, syn::ReceiverKind::Reference(..)))
                     }
+                    // An async fn's future holds every parameter taken by value, whatever
+                    // its body does with it.
+                    syn::FnArg::Typed(t) => flow(
+                        sig.asyncness.is_some()
+                            || binding(&t.pat).is_none_or(|p| escapes.var_escapes(&p).is_some()),
+                    ),
                 })
                 .collect();
-            next.insert(name.clone(), leaks);
+            next.insert(key.clone(), leaks);
         }
-        if next == summaries {
+        if *table(&mut summaries) == next {
             break;
         }
-        summaries = next;
+        for (name, key) in names {
+            if let Some(leaks) = next.get(key) {
+                summaries.by_name.insert(name.clone(), leaks.clone());
+            }
+        }
+        *table(&mut summaries) = next;
     }
     summaries
 }
@@ -1323,7 +1464,9 @@ mod tests {
     /// `(what, escapes, reason)` of every site of the first fn in `src`.
     fn decide(src: &str) -> Vec<(String, bool, String)> {
         let file = syn::parse_file(src).unwrap();
-        let (sig, body) = fn_bodies(&file)[0];
+        let FnBody {
+            sig, block: body, ..
+        } = fn_bodies(&file)[0];
         analyze(FileId(0), Some(sig), body, &summaries(FileId(0), &file))
             .decisions()
             .into_iter()

@@ -3,10 +3,14 @@
 //! Not a finding but an explanation, like `go build -gcflags=-m`: off unless asked for, and
 //! always at the `note` level. The decisions come from [`crate::escape`].
 
+use std::collections::HashMap;
+
+use crate::callgraph::{self, Callee};
 use crate::diagnostic::Diagnostic;
 use crate::escape;
 use crate::lint::{Check, FileContext, Lint};
 use crate::lint_defs::{Level, LintId};
+use crate::span::Span;
 
 pub const LINT: Lint = Lint {
     id: LintId::Escape,
@@ -39,9 +43,8 @@ fn name(id: u32) -> String {
 ## What it does not report
 What it cannot see, it takes as escaping, and says so: a value passed by value to a fn or
 method whose body it does not see ("passed to `.name()`, which gomem does not look into"),
-unless the fn is a free fn of the same file (or of an inline module in it), or a method of
-the file called on `self` (found by its name, so a name that two impls define gets none),
-whose summary
+unless the call resolves to a fn or method of the same file (a path through its `use`s, a
+method by its receiver's type, as the call graph resolves them), whose summary
 says whether it lets the parameter escape (Go's "leaking param"), or a std method whose
 behaviour it knows (`push` stores into the receiver, `contains` only reads its argument). A
 clone of an `Rc`/`Arc` is the same allocation, so a clone moved into a thread makes the
@@ -56,8 +59,12 @@ names are not told apart. It is off by default; `--explain-escapes` turns it on.
 
 fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let summaries = escape::summaries(cx.file, cx.syntax);
-    for (sig, body) in escape::fn_bodies(cx.syntax) {
+    let bodies = escape::fn_bodies(cx.syntax);
+    let summaries = summaries(cx, &bodies);
+    for escape::FnBody {
+        sig, block: body, ..
+    } in bodies
+    {
         let escapes = escape::analyze(cx.file, Some(sig), body, &summaries);
         // Go's "leaking param: p": a parameter taken by value whose value outlives the call.
         for input in &sig.inputs {
@@ -108,6 +115,41 @@ fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// Summaries of the file's fns, found by the call graph's resolution of each call: a method
+/// by its receiver's type, a path through `use`s. A call to a fn of another file, or one the
+/// semantic layer cannot resolve, has none, and is taken as the worst case. So does a call to
+/// a fn under `#[cfg(..)]`: the index may resolve the call to it while the build compiles a
+/// twin under the opposite condition (tokio's `spawn_blocking` runs the closure in place on
+/// emscripten and spawns a thread everywhere else).
+fn summaries(cx: &FileContext<'_>, bodies: &[escape::FnBody<'_>]) -> escape::Summaries {
+    let mut resolved = HashMap::new();
+    for f in callgraph::collect(cx) {
+        for call in f.calls {
+            let def = match call.callee {
+                Callee::Item(item) => cx.index.item(item).span,
+                Callee::Def(span) => span,
+            };
+            // A method call records the `Deref`s its receiver goes through first, under the
+            // same expression: the method itself comes last.
+            resolved.insert(call.expr, def);
+        }
+    }
+    let list: Vec<_> = bodies
+        .iter()
+        .filter(|b| !b.attrs.iter().any(is_build_condition))
+        .map(|b| (Span::of(cx.file, b.sig.ident.span()), b.sig, b.block))
+        .collect();
+    escape::resolved_summaries(cx.file, &list, resolved)
+}
+
+/// `#[cfg(..)]`, but not `#[cfg(test)]` (test code has no twin in the build it is part of).
+fn is_build_condition(attr: &syn::Attribute) -> bool {
+    attr.path().is_ident("cfg")
+        && attr
+            .parse_args::<syn::Ident>()
+            .map_or(true, |i| i != "test")
 }
 
 #[cfg(test)]
