@@ -88,14 +88,29 @@ impl<T: Copy> SegList<T> {
         if start >= self.len || start / SEGMENT != (self.len - 1) / SEGMENT {
             return None;
         }
-        self.segments
-            .get(start / SEGMENT)
-            .and_then(|s| s.get(start % SEGMENT..))
+        // SAFETY: entry `len - 1` exists, in segment `start / SEGMENT` (the same), which
+        // holds entries `start % SEGMENT ..` of it up to its length (the module's invariant:
+        // the segments before it are full).
+        Some(unsafe {
+            self.segments
+                .get_unchecked(start / SEGMENT)
+                .get_unchecked(start % SEGMENT..)
+        })
     }
 
     /// Keeps the first `len` entries (no more than there are), keeping the memory.
     #[inline]
     pub fn truncate(&mut self, len: usize) {
+        if len >= self.len {
+            return;
+        }
+        if len / SEGMENT == (self.len - 1) / SEGMENT {
+            // Within the last segment in use: one cut.
+            // SAFETY: that segment exists (it holds entry `self.len - 1`).
+            unsafe { self.segments.get_unchecked_mut(len / SEGMENT) }.truncate(len % SEGMENT);
+            self.len = len;
+            return;
+        }
         while self.len > len {
             let s = (self.len - 1) / SEGMENT;
             let keep = len.max(s * SEGMENT) - s * SEGMENT;
