@@ -293,10 +293,6 @@ impl Collector {
         let mut lap = Instant::now();
         let mut outcome = None;
         let mut check = CHECK_EVERY;
-        // Where in `members` the subgraph found from the root taken last begins, and how
-        // many handles the tracer had counted then, if that root was taken by this call (see
-        // `free_closed`).
-        let mut fresh: Option<(usize, usize)> = None;
         while done < budget {
             if done >= check {
                 check = done + CHECK_EVERY;
@@ -310,19 +306,12 @@ impl Collector {
                     // At most up to the next look at the clock.
                     let limit = budget.min(check) - done;
                     if !tracer.stack.is_empty() {
+                        // A subgraph whose tracing a slice left unfinished: no longer known
+                        // to be unchanged since its root was taken, so left to the cycle.
                         done += self.count_stack(&mut tracer, limit);
-                        if tracer.stack.is_empty() {
-                            if let Some((start, counted)) = fresh.take() {
-                                let edges = tracer.counted.wrapping_sub(counted);
-                                // SAFETY: the members from `start` on were found from one
-                                // root by this call (`fresh`), with `edges` handles counted
-                                // in them, and the stack is empty.
-                                done += unsafe { self.free_closed(start, edges, space, panic) };
-                            }
-                        }
                         continue;
                     }
-                    // Take roots until one makes a member to trace, or the limit.
+                    // Take roots, and trace what each makes members, until the limit.
                     let (chunk, mut i) = self.next_root.get();
                     let roots = self.roots.borrow();
                     let Some(this) = roots.get(chunk) else {
@@ -331,7 +320,7 @@ impl Collector {
                         continue;
                     };
                     let mut taken = 0;
-                    while taken < limit && tracer.stack.is_empty() {
+                    while taken < limit {
                         let Some(root) = this.get(i) else { break };
                         if let Some(ahead) = this.get(i + AHEAD) {
                             prefetch(ahead);
@@ -344,6 +333,24 @@ impl Collector {
                         };
                         // SAFETY: a buffered object: pinned, so allocated.
                         unsafe { self.take_root(root, space, candidates, &mut tracer) };
+                        if tracer.stack.is_empty() {
+                            continue;
+                        }
+                        // Its subgraph: traced now, and freed at once if closed. (The list
+                        // of roots stays borrowed, shared, while `free_closed` runs
+                        // destructors: only `work` reads it.)
+                        let start = self.members.borrow().len();
+                        let counted = tracer.counted;
+                        taken += self.count_stack(&mut tracer, limit - taken);
+                        if !tracer.stack.is_empty() {
+                            // The limit: the next slice goes on tracing it.
+                            break;
+                        }
+                        let edges = tracer.counted.wrapping_sub(counted);
+                        // SAFETY: the members from `start` on were found from one root by
+                        // this call, with `edges` handles counted in them, and the stack is
+                        // empty.
+                        taken += unsafe { self.free_closed(start, edges, space, panic) };
                     }
                     let next = if i < this.len() {
                         (chunk, i)
@@ -353,9 +360,6 @@ impl Collector {
                     drop(roots);
                     self.next_root.set(next);
                     done += taken;
-                    if !tracer.stack.is_empty() {
-                        fresh = Some((self.members.borrow().len(), tracer.counted));
-                    }
                 }
                 Phase::Mark => {
                     if tracer.stack.is_empty() {
