@@ -8,6 +8,11 @@
 //!    members. A young cycle does not enter old objects (already examined and found live):
 //!    it buffers them as candidates of the next full cycle instead, since a garbage cycle
 //!    may run through them. Acyclic objects (their type holds no handle) are never entered.
+//!    The subgraph a root adds is traced at once, and if it is small and *closed* (every
+//!    handle to its objects, and every handle counted in them, is among them) it is
+//!    garbage, and freed there, its headers still in the cache: most young garbage (the
+//!    small cycles a program drops) never reaches the next two phases (see
+//!    `Collector::free_closed`).
 //! 2. **Mark**: a member with more handles than that count is held from outside the
 //!    subgraph (a local, a non-member object): mark it and everything it reaches among the
 //!    members (a grey stack).
@@ -39,11 +44,12 @@
 //!
 //! Invariants (on top of the object model's):
 //! - members are exactly the objects with `MEMBER` set, listed once in `members`; they are
-//!   pinned (their memory stays until the sweep unpins them), so the lists, the grey stack
-//!   and the shaded list never point at freed memory;
+//!   pinned (their memory stays until the sweep, or `free_closed`, unpins them), so the
+//!   lists, the grey stack and the shaded list never point at freed memory (`free_closed`
+//!   takes its set off the end of `members` before anything else reads the list);
 //! - `MARK` and the count bits are set on members only, and cleared when they leave;
-//! - while the sweep drops a value, objects whose last handle goes wait in `pending`
-//!   (dropped by the sweep's loop, not recursively: a long garbage chain would overflow the
+//! - while the sweep or `free_closed` drops values, objects whose last handle goes wait in
+//!   `pending` (dropped by a loop, not recursively: a long garbage chain would overflow the
 //!   stack);
 //! - the barrier is on (`marking`) exactly during the count and mark phases.
 
