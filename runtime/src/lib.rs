@@ -172,11 +172,11 @@
 //! 8192) then spends 375 instructions per object collected (callgrind; 395 when each
 //! object went through the three phases) against about 230 to make it, 58-60% of its CPU
 //! time (54-62% before). The `pauses` example walks a million-object ring besides, and is
-//! paused for 48-50% of its thread CPU time (54-55% before; 8 alternating runs): its young
-//! cycles (8.5 million objects examined) take about three quarters of that, its one full
-//! cycle (the ring, once, made a candidate by the dropped `Vec` that built it) the rest.
-//! Pacing does not change the share: young cycles started at 1024 to 32768 candidates gave
-//! 53-59%. Go's 25% bounds a tracing collector's marking, whose cost follows the live heap
+//! paused for 48-52% of its thread CPU time (53-55% before; 14 alternating runs, medians
+//! 49.5% and 54.5%): its young cycles (8.5 million objects examined) take about three
+//! quarters of that, its one full cycle (the ring, once, made a candidate by the dropped
+//! `Vec` that built it) the rest. Pacing does not change the share: before the closed
+//! subgraphs, young cycles started at 1024 to 32768 candidates gave 53-59%. Go's 25% bounds a tracing collector's marking, whose cost follows the live heap
 //! while garbage costs nothing; here garbage is what costs, and 25% is out of reach of
 //! this design: with a 1000-object ring (no full cycle), `pauses` makes each garbage object
 //! in about 365 instructions and collects it in about 365 (callgrind), so 25% would leave
