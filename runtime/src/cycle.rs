@@ -8,6 +8,11 @@
 //!    members. A young cycle does not enter old objects (already examined and found live):
 //!    it buffers them as candidates of the next full cycle instead, since a garbage cycle
 //!    may run through them. Acyclic objects (their type holds no handle) are never entered.
+//!    The subgraph a root adds is traced at once, and if it is small and *closed* (every
+//!    handle to its objects, and every handle counted in them, is among them) it is
+//!    garbage, and freed there, its headers still in the cache: most young garbage (the
+//!    small cycles a program drops) never reaches the next two phases (see
+//!    `Collector::free_closed`).
 //! 2. **Mark**: a member with more handles than that count is held from outside the
 //!    subgraph (a local, a non-member object): mark it and everything it reaches among the
 //!    members (a grey stack).
@@ -39,11 +44,12 @@
 //!
 //! Invariants (on top of the object model's):
 //! - members are exactly the objects with `MEMBER` set, listed once in `members`; they are
-//!   pinned (their memory stays until the sweep unpins them), so the lists, the grey stack
-//!   and the shaded list never point at freed memory;
+//!   pinned (their memory stays until the sweep, or `free_closed`, unpins them), so the
+//!   lists, the grey stack and the shaded list never point at freed memory (`free_closed`
+//!   takes its set off the end of `members` before anything else reads the list);
 //! - `MARK` and the count bits are set on members only, and cleared when they leave;
-//! - while the sweep drops a value, objects whose last handle goes wait in `pending`
-//!   (dropped by the sweep's loop, not recursively: a long garbage chain would overflow the
+//! - while the sweep or `free_closed` drops values, objects whose last handle goes wait in
+//!   `pending` (dropped by a loop, not recursively: a long garbage chain would overflow the
 //!   stack);
 //! - the barrier is on (`marking`) exactly during the count and mark phases.
 
@@ -54,7 +60,8 @@ use std::time::Instant;
 use crate::candidates::Candidates;
 use crate::gctrace;
 use crate::object::{
-    prefetch, Header, Mode, Tracer, BUFFERED, DIRTY, DROPPED, MARK, MEMBER, OLD, SURVIVOR,
+    prefetch, Header, Mode, Tracer, BUFFERED, COUNT_MASK, DIRTY, DROPPED, MARK, MEMBER, OLD,
+    SURVIVOR,
 };
 use crate::seglist::SegList;
 use crate::space::Space;
@@ -62,6 +69,10 @@ use crate::trace::Trace;
 
 /// How many units of work run between two looks at the clock.
 const CHECK_EVERY: usize = 256;
+/// The most members a closed subgraph may have to be freed at once by the count phase
+/// (see [`Collector::free_closed`]): enough for the small garbage cycles most programs
+/// make, few enough that a slice never runs long for it.
+const CLOSED_MAX: usize = 64;
 /// How many entries ahead a loop over a list of objects asks for the header it will read
 /// (a cache miss each otherwise: most of a cycle's time on a big heap).
 const AHEAD: usize = 16;
@@ -125,6 +136,8 @@ pub(crate) struct Collector {
     pending: RefCell<Vec<NonNull<Header>>>,
     /// The sweep is dropping a value.
     sweep_dropping: Cell<bool>,
+    /// Members the count phase freed as closed subgraphs (no longer in `members`).
+    closed: Cell<usize>,
     freed_objects: Cell<u64>,
     freed_bytes: Cell<usize>,
     /// Members of the last full cycle: what the next is expected to examine.
@@ -146,6 +159,7 @@ impl Collector {
             shaded: RefCell::new(Vec::new()),
             pending: RefCell::new(Vec::new()),
             sweep_dropping: Cell::new(false),
+            closed: Cell::new(0),
             freed_objects: Cell::new(0),
             freed_bytes: Cell::new(0),
             last_full_members: Cell::new(0),
@@ -191,6 +205,7 @@ impl Collector {
         tracer.stack.clear();
         self.freed_objects.set(0);
         self.freed_bytes.set(0);
+        self.closed.set(0);
         self.phase.set(Phase::Count);
         set_marking(true);
     }
@@ -294,41 +309,63 @@ impl Collector {
             match self.phase.get() {
                 Phase::Idle => break,
                 Phase::Count => {
-                    if let Some(h) = tracer.stack.pop() {
-                        done += 1;
-                        self.members.borrow_mut().push(h);
-                        // SAFETY: a member: pinned, so allocated.
-                        let header = unsafe { h.as_ref() };
-                        if !header.is_dropped() {
-                            // SAFETY: an object whose value is not dropped; tracing only
-                            // reads it (`Trace` must not create or drop handles).
-                            unsafe { (header.vtable.trace)(h, &mut tracer) };
-                        }
+                    // At most up to the next look at the clock.
+                    let limit = budget.min(check) - done;
+                    if !tracer.stack.is_empty() {
+                        // A subgraph whose tracing a slice left unfinished: no longer known
+                        // to be unchanged since its root was taken, so left to the cycle.
+                        done += self.count_stack(&mut tracer, limit);
                         continue;
                     }
-                    let (chunk, i) = self.next_root.get();
+                    // Take roots, and trace what each makes members, until the limit.
+                    let (chunk, mut i) = self.next_root.get();
                     let roots = self.roots.borrow();
                     let Some(this) = roots.get(chunk) else {
                         drop(roots);
                         self.end_count(candidates, &mut tracer, &mut lap);
                         continue;
                     };
-                    let Some(root) = this.get(i) else {
-                        self.next_root.set((chunk + 1, 0));
-                        continue;
-                    };
-                    if let Some(ahead) = this.get(i + AHEAD) {
-                        prefetch(ahead);
+                    let mut taken = 0;
+                    while taken < limit {
+                        let Some(root) = this.get(i) else { break };
+                        if let Some(ahead) = this.get(i + AHEAD) {
+                            prefetch(ahead);
+                        }
+                        i += 1;
+                        taken += 1;
+                        // (Buffers hold no null: one taken out leaves no hole.)
+                        let Some(root) = NonNull::new(root) else {
+                            continue;
+                        };
+                        // SAFETY: a buffered object: pinned, so allocated.
+                        unsafe { self.take_root(root, space, candidates, &mut tracer) };
+                        if tracer.stack.is_empty() {
+                            continue;
+                        }
+                        // Its subgraph: traced now, and freed at once if closed. (The list
+                        // of roots stays borrowed, shared, while `free_closed` runs
+                        // destructors: only `work` reads it.)
+                        let start = self.members.borrow().len();
+                        let counted = tracer.counted;
+                        taken += self.count_stack(&mut tracer, limit - taken);
+                        if !tracer.stack.is_empty() {
+                            // The limit: the next slice goes on tracing it.
+                            break;
+                        }
+                        let edges = tracer.counted.wrapping_sub(counted);
+                        // SAFETY: the members from `start` on were found from one root by
+                        // this call, with `edges` handles counted in them, and the stack is
+                        // empty.
+                        taken += unsafe { self.free_closed(start, edges, space, panic) };
                     }
-                    drop(roots);
-                    done += 1;
-                    self.next_root.set((chunk, i + 1));
-                    // (Buffers hold no null: one taken out leaves no hole.)
-                    let Some(root) = NonNull::new(root) else {
-                        continue;
+                    let next = if i < this.len() {
+                        (chunk, i)
+                    } else {
+                        (chunk + 1, 0)
                     };
-                    // SAFETY: a buffered object: pinned, so allocated.
-                    unsafe { self.take_root(root, space, candidates, &mut tracer) };
+                    drop(roots);
+                    self.next_root.set(next);
+                    done += taken;
                 }
                 Phase::Mark => {
                     if tracer.stack.is_empty() {
@@ -398,7 +435,7 @@ impl Collector {
                     drop(members);
                     // The sweep is over.
                     let mut members = self.members.borrow_mut();
-                    let examined = members.len();
+                    let examined = members.len() + self.closed.get();
                     if self.full.get() {
                         self.last_full_members.set(examined);
                     }
@@ -429,6 +466,26 @@ impl Collector {
         outcome
     }
 
+    /// Counting: traces members from the stack (each found once, and listed), up to
+    /// `limit` of them or until the stack is empty. Returns how many it traced.
+    fn count_stack(&self, tracer: &mut Tracer, limit: usize) -> usize {
+        let mut members = self.members.borrow_mut();
+        let mut n = 0;
+        while n < limit {
+            let Some(h) = tracer.stack.pop() else { break };
+            n += 1;
+            members.push(h);
+            // SAFETY: a member: pinned, so allocated.
+            let header = unsafe { h.as_ref() };
+            if !header.is_dropped() {
+                // SAFETY: an object whose value is not dropped; tracing only reads it
+                // (`Trace` must not create or drop handles).
+                unsafe { (header.vtable.trace)(h, tracer) };
+            }
+        }
+        n
+    }
+
     /// Every member is found and counted: on to marking.
     fn end_count(&self, candidates: &Candidates, tracer: &mut Tracer, lap: &mut Instant) {
         self.roots.borrow_mut().clear();
@@ -437,6 +494,139 @@ impl Collector {
         tracer.mode = Mode::Mark;
         self.cursor.set(0);
         self.phase.set(Phase::Mark);
+    }
+
+    /// Frees the members from `start` on at once, if they are a small closed subgraph: the
+    /// count phase found them from one root, all in this call (no slice boundary, so the
+    /// program changed nothing meanwhile), each has exactly as many handles as were
+    /// counted, and the `edges` handles counted while tracing them are all to them (the
+    /// counts add up to `edges`). Returns the units of work done (0 if it left them to the
+    /// cycle).
+    ///
+    /// Why they are garbage: a member traced before this root was taken had its targets made
+    /// members then, so none of these is among them, and their counts are of handles
+    /// inside these members alone (a handle moved since into an earlier member is not
+    /// counted: the object then looks held from outside, and they are all left to the
+    /// cycle). Every handle to each of them is therefore inside one of them: trial deletion
+    /// over this set, with no mutation during it, finds them all unmarked. Their values are
+    /// dropped here rather than by the sweep, in one batch: one header write each, one
+    /// `catch_unwind` for the batch, and the handles among them dropped with no barrier or
+    /// buffer call (they are `DROPPED` first, and held by a count of ours until all are).
+    /// Objects of the set still buffered (a later root of this cycle, or a candidate again)
+    /// stay allocated, value dropped, until their buffer lets go of them.
+    ///
+    /// Why no handle out of the set to another member: dropping it would shade that member
+    /// (the barrier cannot tell the collector's drops from the program's), keeping it, and
+    /// what it reaches, through this cycle, so that a full cycle would no longer free every
+    /// garbage cycle (the model-based test found one: a garbage object pointing into a
+    /// garbage cycle found from an earlier root). Handles to non-members are fine: in a
+    /// full cycle those are to objects whose values were dropped, or that hold no handle
+    /// (acyclic), or are off the heap; in a young one also to old objects, which wait for
+    /// a full cycle anyway.
+    ///
+    /// # Safety
+    /// The members from `start` on were found by this call of `work`, from the root taken
+    /// last, and the count phase's stack is empty; `space` is this heap's.
+    unsafe fn free_closed(
+        &self,
+        start: usize,
+        edges: usize,
+        space: &Space,
+        panic: &mut Option<Panic>,
+    ) -> usize {
+        let members = self.members.borrow();
+        // (A set across two segments of the list is left to the cycle: rare, and cheaper
+        // to loop over as one slice.)
+        let Some(set) = members.tail(start).filter(|set| set.len() <= CLOSED_MAX) else {
+            return 0;
+        };
+        let mut counts = 0;
+        for h in set {
+            // SAFETY: a member: pinned, so allocated.
+            let header = unsafe { h.as_ref() };
+            if header.state() & (MARK | DROPPED) != 0 || header.strong() != header.count() {
+                return 0;
+            }
+            counts += header.count();
+        }
+        if counts != edges {
+            return 0;
+        }
+        let mut bytes = 0;
+        for h in set {
+            // SAFETY: as above.
+            let header = unsafe { h.as_ref() };
+            bytes += header.vtable.layout.size();
+            header.leave_as_garbage();
+        }
+        let n = set.len();
+        self.closed.set(self.closed.get() + n);
+        self.freed_objects.set(self.freed_objects.get() + n as u64);
+        self.freed_bytes.set(self.freed_bytes.get() + bytes);
+        // The values, in one batch (resumed past a destructor that panics). Objects outside
+        // the set whose last handle goes wait in `pending`, as in the sweep. The list stays
+        // borrowed (shared), as in the sweep: only `work` changes it, and a destructor
+        // cannot start a collection (`busy`); these entries are no members any more (no
+        // `MEMBER` flag), and leave the list below, before anything else reads it.
+        self.sweep_dropping.set(true);
+        let mut next = 0;
+        while next < n {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                while let Some(&h) = set.get(next) {
+                    next += 1;
+                    // SAFETY: garbage (shown above) whose value was not dropped (checked
+                    // above); `leave_as_garbage` set `DROPPED`, so it is dropped exactly
+                    // once, here, and never read again (reads check `DROPPED`); our count
+                    // keeps the object allocated meanwhile.
+                    unsafe { (h.as_ref().vtable.drop_value)(h) };
+                }
+            }));
+            if let Err(p) = result {
+                panic.get_or_insert(p);
+            }
+        }
+        self.sweep_dropping.set(false);
+        // SAFETY: `space` is this heap's.
+        unsafe { self.drop_pending(space, panic) };
+        for &h in set {
+            // SAFETY: allocated (our count).
+            let header = unsafe { h.as_ref() };
+            if header.dec_strong() == 0 && !header.flag(BUFFERED) {
+                // SAFETY: value dropped, no handle left (ours was the last), not a member,
+                // not buffered: nothing else points at it (its entry here goes next).
+                unsafe { space.free(h) };
+            }
+            // Otherwise a destructor kept a handle (freed when it goes), or a buffer lists
+            // it (freed when taken).
+        }
+        drop(members);
+        self.members.borrow_mut().truncate(start);
+        n
+    }
+
+    /// Drops the values of the objects whose last handle went while a value was dropped,
+    /// and of those whose last handle goes meanwhile, iteratively; frees those no list pins.
+    ///
+    /// # Safety
+    /// `space` is this heap's.
+    #[inline]
+    unsafe fn drop_pending(&self, space: &Space, panic: &mut Option<Panic>) {
+        if self.pending.borrow().is_empty() {
+            return;
+        }
+        loop {
+            let next = self.pending.borrow_mut().pop();
+            let Some(p) = next else { break };
+            self.drop_value(p, panic);
+            // SAFETY: pending objects are allocated (pinned by their zero count's release
+            // waiting here).
+            let pending = unsafe { p.as_ref() };
+            if !pending.is_pinned() {
+                // SAFETY: no handle left (it was released), value dropped, unpinned.
+                unsafe { space.free(p) };
+            }
+            // Otherwise a later member or a buffer still lists it: freed when let go.
+        }
     }
 
     /// Adds the time since `lap` to what the running cycle spent in phase `i`.
@@ -464,14 +654,14 @@ impl Collector {
         // SAFETY: buffered, so pinned and allocated.
         let header = unsafe { h.as_ref() };
         let state = header.state();
-        header.set_flag(DIRTY, false);
         if state & (OLD | DROPPED) == OLD && !self.full.get() {
+            header.set_state(state & !DIRTY);
             // Still buffered: the full cycle that takes it examines it after any loss.
             candidates.push_old(h);
             return;
         }
-        header.set_flag(BUFFERED, false);
         if state & DROPPED != 0 {
+            header.set_state(state & !(DIRTY | BUFFERED));
             if header.strong() == 0 && state & MEMBER == 0 {
                 // SAFETY: value dropped, no handle, and no list points at it any more.
                 unsafe { space.free(h) };
@@ -479,8 +669,11 @@ impl Collector {
             return;
         }
         if state & MEMBER == 0 {
-            header.join_cycle();
+            // A member now, its count zero (one header write for the three changes).
+            header.set_state((state & !(DIRTY | BUFFERED | COUNT_MASK)) | MEMBER);
             tracer.stack.push(h);
+        } else {
+            header.set_state(state & !(DIRTY | BUFFERED));
         }
         if state & DIRTY != 0 || state & (MEMBER | MARK) == MEMBER | MARK {
             // It lost a handle while it waited here (or, reached through another root
@@ -523,19 +716,8 @@ impl Collector {
         header.inc_strong();
         self.drop_value(h, panic);
         // Values of objects whose last handle went during that drop, iteratively.
-        loop {
-            let next = self.pending.borrow_mut().pop();
-            let Some(p) = next else { break };
-            self.drop_value(p, panic);
-            // SAFETY: pending objects are allocated (pinned by their zero count's release
-            // waiting here).
-            let pending = unsafe { p.as_ref() };
-            if !pending.is_pinned() {
-                // SAFETY: no handle left (it was released), value dropped, unpinned.
-                unsafe { space.free(p) };
-            }
-            // Otherwise a later member or a buffer still lists it: freed when let go.
-        }
+        // SAFETY: `space` is this heap's (the contract).
+        unsafe { self.drop_pending(space, panic) };
         if header.dec_strong() == 0 && !header.flag(BUFFERED) {
             // SAFETY: no handle left (our count was the last), value dropped, unpinned.
             unsafe { space.free(h) };

@@ -511,7 +511,9 @@ pub(crate) fn note_drop(h: NonNull<Header>) {
     // SAFETY: `h` has handles left, so it is allocated.
     let state = unsafe { h.as_ref() }.state();
     let buffer = state & (BUFFERED | ACYCLIC | UNTRACKED | DROPPED) == 0;
-    let shade = state & (MEMBER | MARK) == MEMBER || (state & BUFFERED != 0 && cycle::marking());
+    // (A buffered object whose value was dropped is garbage being freed: it needs no flag.)
+    let shade = state & (MEMBER | MARK) == MEMBER
+        || (state & (BUFFERED | DROPPED) == BUFFERED && cycle::marking());
     if buffer || shade {
         with_heap(|heap| heap.dropped_one(h));
     }

@@ -126,14 +126,15 @@
 //! `GODEBUG=gctrace=1` does:
 //!
 //! ```text
-//! gc 500 @0.615s 52%: 0.072+0.014+0.085 ms count+mark+sweep, 13 slices (longest 0.027 ms), 0.291 ms clock, 106.4->106.0->105.9 MB, 163.2 MB goal, 8192 candidates, 8192 examined, 7168 objects freed, young
+//! gc 500 @0.714s 46%: 0.262+0.010+0.004 ms count+mark+sweep, 4 slices (longest 0.176 ms), 0.301 ms clock, 99.4->98.9->98.9 MB, 163.2 MB goal, 8194 candidates, 8676 examined, 7712 objects freed, young
 //! ```
 //!
 //! (the cycle's number, when it ended and the share of the run spent paused, the pause
 //! time of each phase, the slices and the longest, the wall time of the whole cycle, the
 //! heap at its start and end and what it left live, the full cycles' goal, the candidates
 //! it started from, the objects it examined and those it freed, `young` or `full`, and
-//! `(forced)` when [`collect`] ran it).
+//! `(forced)` when [`collect`] ran it). A young cycle's time is mostly its count phase's:
+//! that is where the small garbage cycles it finds are freed (see below).
 //!
 //! **Heap profiles.** With sampling on ([`set_mem_profile_rate`], or
 //! `GOMEM_MEMPROFILERATE=524288` for Go's rate), one allocation per that many bytes on
@@ -162,18 +163,26 @@
 //!
 //! **The paused share follows the garbage too.** A cycle's work is per garbage object
 //! (found, counted, decided, dropped and freed), so a program that does little besides
-//! making cyclic garbage spends most of its time collecting it. The `garbage_cost` example
-//! (garbage pairs of `pauses`' nodes, one blocking [`collect`] per 8192) spends 61-63% of
-//! its CPU time collecting: 375 instructions per object collected (callgrind) against 230
-//! to make it, whatever the cycle's size (256 to 32768 pairs: the cost is instructions,
-//! not cache misses). The `pauses` example walks a million-object ring besides, and is
-//! paused for 54-55% of its thread CPU time: its young cycles (8.5 million objects
-//! examined) take three quarters of that, its one full cycle (the ring, once, made a
-//! candidate by the dropped `Vec` that built it) a quarter. Pacing does not change the
-//! share: young cycles started at 1024 to 32768 candidates gave 53-59%. Go's 25% bounds a
-//! tracing collector's marking, whose cost follows the live heap while garbage costs
-//! nothing; here garbage is what costs, and trial deletion visits each garbage object in
-//! three passes where reference counting frees acyclic garbage in one.
+//! making cyclic garbage spends most of its time collecting it. The count phase takes the
+//! cheapest path it can: it traces each root's subgraph at once, and if that is small and
+//! closed (at most 64 objects; every handle to them, and every handle counted in them,
+//! among them: the small cycles a program drops) it is garbage, dropped in one batch and
+//! freed there, its headers still in the cache, without reaching marking or the sweep. The
+//! `garbage_cost` example (garbage pairs of `pauses`' nodes, one blocking [`collect`] per
+//! 8192) then spends 375 instructions per object collected (callgrind; 395 when each
+//! object went through the three phases) against about 230 to make it, 58-60% of its CPU
+//! time (54-62% before). The `pauses` example walks a million-object ring besides, and is
+//! paused for 48-52% of its thread CPU time (53-55% before; 14 alternating runs, medians
+//! 49.5% and 54.5%): its young cycles (8.5 million objects examined) take about three
+//! quarters of that, its one full cycle (the ring, once, made a candidate by the dropped
+//! `Vec` that built it) the rest. Pacing does not change the share: before the closed
+//! subgraphs, young cycles started at 1024 to 32768 candidates gave 53-59%. Go's 25% bounds a tracing collector's marking, whose cost follows the live heap
+//! while garbage costs nothing; here garbage is what costs, and 25% is out of reach of
+//! this design: with a 1000-object ring (no full cycle), `pauses` makes each garbage object
+//! in about 365 instructions and collects it in about 365 (callgrind), so 25% would leave
+//! the collector about 120 per object, of which the value's `Trace` calls take about 70
+//! and its drop glue about 30 before the collector has listed, counted, decided or freed
+//! anything (freeing the memory alone is about 20).
 //!
 //! **Costs and limits of this version.** Binary-trees runs in about the time `Box` takes
 //! (see the `binary_trees` example) in the same peak memory: trees lose no handle but their

@@ -12,7 +12,7 @@
 //!   whoever unpins it frees it if its count is zero by then;
 //! - once [`DROPPED`] is set the value has been dropped and is never read or dropped again;
 //! - the count bits are zero unless the object is a [`MEMBER`] of the running cycle (they
-//!   count from zero, set by [`Header::join_cycle`]) or buffered (a hint of its place);
+//!   count from zero, set when it joins) or buffered (a hint of its place);
 //! - only the heap's thread touches a header.
 
 use std::alloc::Layout;
@@ -137,6 +137,12 @@ impl Header {
         self.state.get()
     }
 
+    /// Sets the whole state word (flags and count bits) at once.
+    #[inline(always)]
+    pub fn set_state(&self, state: u32) {
+        self.state.set(state);
+    }
+
     #[inline(always)]
     pub fn flag(&self, f: u32) -> bool {
         self.state.get() & f != 0
@@ -202,12 +208,6 @@ impl Header {
         (self.state.get() & COUNT_MASK) as usize
     }
 
-    /// Joins the running cycle: a member, its count zero.
-    #[inline(always)]
-    pub fn join_cycle(&self) {
-        self.state.set((self.state.get() & !COUNT_MASK) | MEMBER);
-    }
-
     /// The count bits as they are: a buffered non-member's place hint.
     pub fn low_bits(&self) -> u32 {
         self.state.get() & COUNT_MASK
@@ -223,6 +223,17 @@ impl Header {
     pub fn leave_cycle(&self) {
         self.state
             .set(self.state.get() & !(MEMBER | MARK | COUNT_MASK));
+    }
+
+    /// Leaves the running cycle as garbage about to be dropped: not a member, unmarked,
+    /// count zero, `DROPPED` (so that no barrier or buffer looks at it while the values of
+    /// its garbage neighbours drop the handles to it), and one more handle (the caller's,
+    /// which keeps it allocated through those drops). One header write for the state.
+    #[inline(always)]
+    pub fn leave_as_garbage(&self) {
+        self.state
+            .set((self.state.get() & !(MEMBER | MARK | COUNT_MASK)) | DROPPED);
+        self.inc_strong();
     }
 
     /// Drops the value with `drop_value` (the vtable's), unless that was done.
@@ -249,6 +260,9 @@ pub struct Tracer {
     /// Counting in a young cycle: old objects the examined ones point to. They become
     /// candidates of the next full cycle, since a garbage cycle may run through them.
     pub(crate) deferred: Vec<NonNull<Header>>,
+    /// Counting: how many handles it has counted (ever; wrapping), so that the collector
+    /// can tell whether the handles found in a set of members are all to them.
+    pub(crate) counted: usize,
 }
 
 /// What a [`Tracer`] does with a handle.
@@ -267,6 +281,7 @@ impl Tracer {
             mode,
             stack: Vec::new(),
             deferred: Vec::new(),
+            counted: 0,
         }
     }
 
@@ -291,10 +306,14 @@ impl Tracer {
                         }
                         return;
                     }
-                    h.join_cycle();
+                    // A member now, with this handle counted: one header write.
+                    h.set_state((state & !COUNT_MASK) | MEMBER | 1);
                     self.stack.push(target);
+                    self.counted = self.counted.wrapping_add(1);
+                    return;
                 }
                 h.count_one();
+                self.counted = self.counted.wrapping_add(1);
             }
             Mode::Mark => {
                 if state & (MEMBER | MARK) == MEMBER {

@@ -82,6 +82,46 @@ impl<T: Copy> SegList<T> {
         }
     }
 
+    /// The entries from `start` on, if they are in one segment (and there are some).
+    #[inline]
+    pub fn tail(&self, start: usize) -> Option<&[T]> {
+        if start >= self.len || start / SEGMENT != (self.len - 1) / SEGMENT {
+            return None;
+        }
+        // SAFETY: entry `len - 1` exists, in segment `start / SEGMENT` (the same), which
+        // holds entries `start % SEGMENT ..` of it up to its length (the module's invariant:
+        // the segments before it are full).
+        Some(unsafe {
+            self.segments
+                .get_unchecked(start / SEGMENT)
+                .get_unchecked(start % SEGMENT..)
+        })
+    }
+
+    /// Keeps the first `len` entries (no more than there are), keeping the memory.
+    #[inline]
+    pub fn truncate(&mut self, len: usize) {
+        if len >= self.len {
+            return;
+        }
+        if len / SEGMENT == (self.len - 1) / SEGMENT {
+            // Within the last segment in use: one cut.
+            // SAFETY: that segment exists (it holds entry `self.len - 1`).
+            unsafe { self.segments.get_unchecked_mut(len / SEGMENT) }.truncate(len % SEGMENT);
+            self.len = len;
+            return;
+        }
+        while self.len > len {
+            let s = (self.len - 1) / SEGMENT;
+            let keep = len.max(s * SEGMENT) - s * SEGMENT;
+            let Some(segment) = self.segments.get_mut(s) else {
+                break;
+            };
+            self.len -= segment.len() - keep;
+            segment.truncate(keep);
+        }
+    }
+
     /// Empties the list, keeping its memory.
     pub fn clear(&mut self) {
         for s in &mut self.segments {
@@ -131,6 +171,20 @@ mod tests {
             .iter()
             .enumerate()
             .all(|(i, x)| x == if i == 7 { 70 } else { i }));
+        assert_eq!(
+            l.tail(3 * SEGMENT + 3),
+            Some(&[3 * SEGMENT + 3, 3 * SEGMENT + 4][..])
+        );
+        assert_eq!(l.tail(3 * SEGMENT - 1), None, "two segments");
+        assert_eq!(l.tail(3 * SEGMENT + 5), None, "empty");
+        l.truncate(SEGMENT + 3);
+        assert_eq!(l.len(), SEGMENT + 3);
+        assert_eq!(l.get(SEGMENT + 2), Some(SEGMENT + 2));
+        assert_eq!(l.get(SEGMENT + 3), None);
+        l.push(5);
+        assert_eq!(l.get(SEGMENT + 3), Some(5));
+        l.truncate(usize::MAX);
+        assert_eq!(l.len(), SEGMENT + 4);
         l.clear();
         assert!(l.len() == 0 && l.segments.len() == 4);
         l.push(1);

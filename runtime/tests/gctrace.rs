@@ -126,9 +126,11 @@ fn gctrace_prints_one_line_per_cycle() {
             // Young cycles start once enough candidates wait, and free the garbage they
             // reach (here, all of it: each candidate is a self-loop).
             assert!(start > 0.0 && freed == candidates, "{line}");
-            // Each phase visited thousands of objects, over several slices.
+            // The count phase visited thousands of objects, over several slices, and freed
+            // them there (each self-loop is a closed subgraph): marking and the sweep are
+            // left with nothing, and may take no measurable time.
             assert!(
-                count > 0.0 && mark > 0.0 && sweep > 0.0 && slices > 1.0,
+                count > 0.0 && mark >= 0.0 && sweep >= 0.0 && slices > 1.0,
                 "{line}"
             );
         }
