@@ -488,6 +488,18 @@ pub fn analyze(
     body: &syn::Block,
     summaries: &Summaries,
 ) -> FnEscapes {
+    analyze_returning(file, sig, body, summaries, true)
+}
+
+/// [`analyze`], where what the body returns escapes only if `returned_escapes`: an async fn's
+/// body returns into its future, whose destination is the caller's to follow.
+fn analyze_returning(
+    file: crate::span::FileId,
+    sig: Option<&syn::Signature>,
+    body: &syn::Block,
+    summaries: &Summaries,
+    returned_escapes: bool,
+) -> FnEscapes {
     // Names the body binds: a place rooted at any other name (a static, a const) is a global.
     let mut bound = Bound::default();
     bound.visit_block(body);
@@ -500,6 +512,7 @@ pub fn analyze(
         shared: HashSet::new(),
         chars: HashSet::new(),
         temps: 0,
+        returned_escapes,
     };
     for input in sig.iter().flat_map(|s| &s.inputs) {
         if let syn::FnArg::Typed(t) = input {
@@ -614,6 +627,9 @@ struct Walker<'s> {
     /// Temporaries made so far (`match@3`): the value of a scrutinee or of a destructured
     /// `let`, which goes to each name its pattern binds.
     temps: usize,
+    /// Whether what the body returns outlives the call (not for an async fn's summary: see
+    /// [`ParamFlow::IntoResult`]).
+    returned_escapes: bool,
 }
 
 impl Walker<'_> {
@@ -653,6 +669,7 @@ impl Walker<'_> {
     /// `dest` for a value at `span`: the fn's result becomes "returned here".
     fn at(&self, span: Span, dest: &Dest) -> Dest {
         match dest {
+            Dest::Return if !self.returned_escapes => Dest::Local,
             Dest::Return => Dest::Escapes(span, "returned here".into()),
             d => d.clone(),
         }
@@ -887,7 +904,10 @@ impl Walker<'_> {
                 base => self.expr(base, dest),
             },
             Expr::Cast(c) => self.expr(&c.expr, dest),
-            Expr::Field(f) => self.expr(&f.base, &Dest::Local),
+            // A field read by value moves it out (or copies it: which, the syntax does not
+            // tell), and the value and its fields are one destination: `s.v` returned takes
+            // `s` along.
+            Expr::Field(f) => self.expr(&f.base, dest),
             Expr::Index(i) => {
                 self.expr(&i.expr, &Dest::Local);
                 self.expr(&i.index, &Dest::Local);
@@ -1418,11 +1438,15 @@ fn refine<K: Clone + Eq + std::hash::Hash>(
             if count[key] > 1 {
                 continue;
             }
-            let escapes = analyze(file, Some(sig), body, &summaries);
-            let flow = |leaks: bool| match (leaks, sig.asyncness.is_some()) {
-                (false, _) => ParamFlow::Stays,
-                (true, false) => ParamFlow::Leaks,
-                (true, true) => ParamFlow::IntoResult,
+            // An async fn's future holds every parameter taken by value, and what its body
+            // returns is the future's output: a parameter goes into the result unless the
+            // body lets it escape some other way.
+            let is_async = sig.asyncness.is_some();
+            let escapes = analyze_returning(file, Some(sig), body, &summaries, !is_async);
+            let flow = |leaks: bool| match (leaks, is_async) {
+                (true, _) => ParamFlow::Leaks,
+                (false, false) => ParamFlow::Stays,
+                (false, true) => ParamFlow::IntoResult,
             };
             let leaks = sig
                 .inputs
@@ -1433,12 +1457,9 @@ fn refine<K: Clone + Eq + std::hash::Hash>(
                     syn::FnArg::Receiver(r) => {
                         flow(!matches!(r.kind, syn::ReceiverKind::Reference(..)))
                     }
-                    // An async fn's future holds every parameter taken by value, whatever
-                    // its body does with it.
-                    syn::FnArg::Typed(t) => flow(
-                        sig.asyncness.is_some()
-                            || binding(&t.pat).is_none_or(|p| escapes.var_escapes(&p).is_some()),
-                    ),
+                    syn::FnArg::Typed(t) => {
+                        flow(binding(&t.pat).is_none_or(|p| escapes.var_escapes(&p).is_some()))
+                    }
                 })
                 .collect();
             next.insert(key.clone(), leaks);
