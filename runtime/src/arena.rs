@@ -126,8 +126,9 @@ mod tests {
     use std::cell::Cell;
     use std::rc::Rc;
 
+    /// Counts its drops in the shared cell (also used by `vec`'s tests).
     #[derive(Clone)]
-    struct Counted(Rc<Cell<usize>>);
+    pub(super) struct Counted(pub(super) Rc<Cell<usize>>);
     impl Drop for Counted {
         fn drop(&mut self) {
             self.0.set(self.0.get() + 1);

@@ -220,16 +220,10 @@ impl<T> BorrowMut<[T]> for Vec<'_, T> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::Counted;
     use super::*;
     use std::cell::Cell;
     use std::rc::Rc;
-
-    struct Counted(Rc<Cell<usize>>);
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            self.0.set(self.0.get() + 1);
-        }
-    }
 
     #[test]
     fn push_grows_past_any_capacity_and_keeps_order() {
