@@ -443,12 +443,14 @@ impl Summaries {
 
     /// The summary of the fn that `call` (the whole call expression, a path call or a method
     /// call) runs, if it is known. `name` is the fn's name as the by-name lookup wants it;
-    /// `on_self` says whether the call is a method call on `self`.
+    /// `by_name` says whether that lookup is sound for a call the call graph did not resolve
+    /// (a method call on `self`; a call of a name that is not a local of the body, where the
+    /// call graph does not look, such as the arguments of a macro it does not know).
     fn of_call(
         &self,
         file: crate::span::FileId,
         call: &impl syn::spanned::Spanned,
-        on_self: bool,
+        by_name: bool,
         name: impl FnOnce() -> Option<String>,
     ) -> Option<&Vec<ParamFlow>> {
         if self.by_def.is_empty() && self.by_name.is_empty() {
@@ -458,7 +460,7 @@ impl Summaries {
             if let Some(def) = resolved.get(&Span::of_tokens(file, call)) {
                 return self.by_def.get(def);
             }
-            if !on_self {
+            if !by_name {
                 return None;
             }
         }
@@ -513,10 +515,12 @@ fn analyze_returning(
         chars: HashSet::new(),
         temps: 0,
         returned_escapes,
+        params: HashSet::new(),
     };
     for input in sig.iter().flat_map(|s| &s.inputs) {
         if let syn::FnArg::Typed(t) = input {
             if let Some(name) = binding(&t.pat) {
+                w.params.insert(name.clone());
                 if is_shared_type(&t.ty) {
                     w.shared.insert(name);
                 }
@@ -630,6 +634,8 @@ struct Walker<'s> {
     /// Whether what the body returns outlives the call (not for an async fn's summary: see
     /// [`ParamFlow::IntoResult`]).
     returned_escapes: bool,
+    /// The fn's parameters (a closure parameter `f` is not the file's fn `f`).
+    params: HashSet<String>,
 }
 
 impl Walker<'_> {
@@ -983,12 +989,13 @@ impl Walker<'_> {
         };
         let at = Dest::Escapes(self.span(&call.func), why);
         // A fn of this file whose summary says which parameters keep their value.
+        let one = match callee.as_slice() {
+            [one] if !self.locals.contains(one) && !self.params.contains(one) => Some(one),
+            _ => None,
+        };
         let summary = self
             .summaries
-            .of_call(self.file, call, false, || match callee.as_slice() {
-                [one] => Some(one.clone()),
-                _ => None,
-            });
+            .of_call(self.file, call, one.is_some(), || one.cloned());
         for (i, a) in call.args.iter().enumerate() {
             match summary.and_then(|s| s.get(i)) {
                 Some(ParamFlow::Stays) => self.arg(a, &Dest::Local),
@@ -1124,10 +1131,16 @@ impl Walker<'_> {
         if ALLOCATING_MACROS.contains(&name.as_str()) {
             self.site(mac, format!("{name}![..]"), dest);
         }
-        // `println!("{}", x)`, `format!("{x}")` borrow their arguments.
+        // `println!("{}", x)`, `format!("{x}")` borrow their arguments. (A format string
+        // first is skipped; the first argument of `join!(f(vec![1]), ..)` is not one.)
         let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
         if let Ok(args) = mac.parse_body_with(parser) {
-            for a in args.iter().skip(usize::from(name != "vec")) {
+            let format_string =
+                matches!(args.first(), Some(Expr::Lit(l)) if matches!(l.lit, syn::Lit::Str(_)));
+            for a in args
+                .iter()
+                .skip(usize::from(name != "vec" && format_string))
+            {
                 let d = if name == "vec" {
                     dest.clone()
                 } else {
@@ -1297,6 +1310,8 @@ fn binding(p: &syn::Pat) -> Option<String> {
 
 /// A fn body of a file, with its signature and attributes.
 pub struct FnBody<'a> {
+    /// A free fn (not in an impl): one a path of one name can call.
+    pub free: bool,
     pub attrs: &'a [syn::Attribute],
     pub sig: &'a syn::Signature,
     pub block: &'a syn::Block,
@@ -1309,6 +1324,7 @@ pub fn fn_bodies(file: &syn::File) -> Vec<FnBody<'_>> {
     impl<'a> Visit<'a> for Bodies<'a> {
         fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
             self.0.push(FnBody {
+                free: true,
                 attrs: &f.attrs,
                 sig: &f.sig,
                 block: &f.block,
@@ -1317,6 +1333,7 @@ pub fn fn_bodies(file: &syn::File) -> Vec<FnBody<'_>> {
         }
         fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
             self.0.push(FnBody {
+                free: false,
                 attrs: &f.attrs,
                 sig: &f.sig,
                 block: &f.block,
@@ -1393,19 +1410,20 @@ pub fn summaries_of(
 /// known by name, for calls on `self` that stay unresolved.
 pub fn resolved_summaries(
     file: crate::span::FileId,
-    list: &[(Span, &syn::Signature, &syn::Block)],
+    bodies: &[(Span, &FnBody<'_>)],
     resolved: HashMap<Span, Span>,
 ) -> Summaries {
     let start = Summaries {
         resolved: Some(resolved),
         ..Summaries::new()
     };
-    // A method name defined twice in the file has no by-name summary.
+    // By-name summaries for free fns and methods (an associated fn is called by a path); a
+    // name defined twice in the file has none.
     let mut names: HashMap<String, Option<Span>> = HashMap::new();
-    for &(def, sig, _) in list {
-        if sig.receiver().is_some() {
+    for &(def, body) in bodies {
+        if body.free || body.sig.receiver().is_some() {
             names
-                .entry(summary_key(sig))
+                .entry(summary_key(body.sig))
                 .and_modify(|d| *d = None)
                 .or_insert(Some(def));
         }
@@ -1414,7 +1432,11 @@ pub fn resolved_summaries(
         .into_iter()
         .filter_map(|(n, d)| Some((n, d?)))
         .collect();
-    refine(file, list, start, |s| &mut s.by_def, &names)
+    let list: Vec<_> = bodies
+        .iter()
+        .map(|&(def, body)| (def, body.sig, body.block))
+        .collect();
+    refine(file, &list, start, |s| &mut s.by_def, &names)
 }
 
 /// Starts from "every parameter leaks" (no summary) and refines a few times: each round only

@@ -139,7 +139,7 @@ fn summaries(cx: &FileContext<'_>, bodies: &[escape::FnBody<'_>]) -> escape::Sum
     let list: Vec<_> = bodies
         .iter()
         .filter(|b| !b.attrs.iter().any(is_build_condition))
-        .map(|b| (Span::of(cx.file, b.sig.ident.span()), b.sig, b.block))
+        .map(|b| (Span::of(cx.file, b.sig.ident.span()), b))
         .collect();
     escape::resolved_summaries(cx.file, &list, resolved)
 }
