@@ -18,8 +18,9 @@
 //! method whose body it does not see escapes ("passed to `.name()`, which gomem does not look
 //! into"), and so does the receiver of a method it does not know (it may take `self` by value
 //! and keep it in its result); std's methods it knows are listed below by what they do with
-//! their receiver and arguments. A clone of an `Rc`/`Arc`/`Gc` is the same allocation: where
-//! any clone goes, the allocation goes. A `move` closure or async block takes the locals it
+//! their receiver and arguments. std's macros are read as the expressions they take
+//! ([`crate::std_macros`]); what goes into any other macro escapes. A clone of an
+//! `Rc`/`Arc`/`Gc` is the same allocation: where any clone goes, the allocation goes. A `move` closure or async block takes the locals it
 //! names to wherever it goes (a local closure that is only borrowed keeps them in the call);
 //! what a closure returns goes to its callers, which are not followed (escaping), unless it is
 //! given to a std adaptor whose result holds it (`map`, `unwrap_or_else`) or that calls it in
@@ -1131,22 +1132,43 @@ impl Walker<'_> {
         if ALLOCATING_MACROS.contains(&name.as_str()) {
             self.site(mac, format!("{name}![..]"), dest);
         }
-        // `println!("{}", x)`, `format!("{x}")` borrow their arguments. (A format string
-        // first is skipped; the first argument of `join!(f(vec![1]), ..)` is not one.)
-        let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
-        if let Ok(args) = mac.parse_body_with(parser) {
-            let format_string =
-                matches!(args.first(), Some(Expr::Lit(l)) if matches!(l.lit, syn::Lit::Str(_)));
-            for a in args
-                .iter()
-                .skip(usize::from(name != "vec" && format_string))
-            {
-                let d = if name == "vec" {
-                    dest.clone()
-                } else {
-                    Dest::Local
-                };
+        // std's macros, read as the expressions they take (`crate::std_macros`): `vec![..]`
+        // and `dbg!(..)` give their arguments to their result; the others (`println!`,
+        // `format!`, `write!`, `assert_eq!`..) borrow them.
+        if let Some(args) = crate::std_macros::read(mac) {
+            let d = if matches!(name.as_str(), "vec" | "dbg") {
+                dest.clone()
+            } else {
+                Dest::Local
+            };
+            for a in &args.exprs {
                 self.expr(a, &d);
+            }
+            return;
+        }
+        // A macro gomem does not know: what it does with what it is given is not known
+        // (`tokio::join!` awaits its futures in place, a `spawn!` would send them away).
+        let unknown = Dest::Escapes(
+            self.span(&mac.path),
+            format!("passed to `{name}!`, which gomem does not look into"),
+        );
+        let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+        match mac.parse_body_with(parser) {
+            Ok(args) => {
+                for a in &args {
+                    self.expr(a, &unknown);
+                }
+            }
+            // Not a list of expressions (`select! { v = rx.recv() => .. }`): every local
+            // it names goes there.
+            Err(_) => {
+                let mut named = Named::default();
+                named.tokens(mac.tokens.clone());
+                for n in named.0 {
+                    if self.locals.contains(&n) || self.params.contains(&n) {
+                        self.use_of(n, mac, &unknown);
+                    }
+                }
             }
         }
     }

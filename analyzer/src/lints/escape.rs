@@ -46,7 +46,10 @@ method whose body it does not see ("passed to `.name()`, which gomem does not lo
 unless the call resolves to a fn or method of the same file (a path through its `use`s, a
 method by its receiver's type, as the call graph resolves them), whose summary
 says whether it lets the parameter escape (Go's "leaking param"), or a std method whose
-behaviour it knows (`push` stores into the receiver, `contains` only reads its argument). A
+behaviour it knows (`push` stores into the receiver, `contains` only reads its argument).
+std's macros are read as the expressions they take (`format!` and `assert_eq!` borrow them);
+what goes into any other macro escapes ("passed to `join!`, which gomem does not look
+into"), since its expansion is not known. A
 clone of an `Rc`/`Arc` is the same allocation, so a clone moved into a thread makes the
 allocation escape. A `move` closure takes what it names to wherever the closure goes; what a
 closure or async block returns goes to callers gomem does not follow. A collection and the
