@@ -6,6 +6,9 @@
 static ALLOCATOR: gomem_runtime::Profiled<mimalloc::MiMalloc> =
     gomem_runtime::Profiled::new(mimalloc::MiMalloc);
 
+mod allocator;
+
 fn main() -> std::process::ExitCode {
+    allocator::configure();
     gomem_analyzer::cli::main()
 }
