@@ -1522,7 +1522,12 @@ impl Flow<'_, '_> {
             }
             Some(std_macros::Effect::MayPanic) => {
                 self.exit_here();
-                Ty::Tuple(Vec::new())
+                // `ready!` gives the ready value; the assertions give `()`.
+                if name == "ready" {
+                    Ty::Unknown
+                } else {
+                    Ty::Tuple(Vec::new())
+                }
             }
             Some(std_macros::Effect::Plain) if matches!(name.as_str(), "format") => {
                 Ty::named("String")

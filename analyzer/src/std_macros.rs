@@ -66,6 +66,10 @@ const MACROS: &[(&str, Shape, Effect)] = &[
         Effect::MayPanic,
     ),
     ("dbg", Shape::Exprs, Effect::Plain),
+    // `pin!(fut)` pins its argument in the caller's frame; `ready!(poll)` returns from the
+    // fn when `poll` is pending (a way out, as a panic is), and gives the ready value.
+    ("pin", Shape::Exprs, Effect::Plain),
+    ("ready", Shape::Exprs, Effect::MayPanic),
     ("vec", Shape::Exprs, Effect::Plain),
     ("matches", Shape::FirstExpr, Effect::Plain),
     // `log`'s and `tracing`'s macros take fields (`foo = ?x`, `target: ..`) as well as format

@@ -1132,11 +1132,12 @@ impl Walker<'_> {
         if ALLOCATING_MACROS.contains(&name.as_str()) {
             self.site(mac, format!("{name}![..]"), dest);
         }
-        // std's macros, read as the expressions they take (`crate::std_macros`): `vec![..]`
-        // and `dbg!(..)` give their arguments to their result; the others (`println!`,
-        // `format!`, `write!`, `assert_eq!`..) borrow them.
+        // std's macros, read as the expressions they take (`crate::std_macros`): `vec![..]`,
+        // `dbg!(..)` and `ready!(..)` give their arguments to their result; the others
+        // (`println!`, `format!`, `write!`, `assert_eq!`, `pin!`..) borrow them or keep them
+        // in the caller's frame.
         if let Some(args) = crate::std_macros::read(mac) {
-            let d = if matches!(name.as_str(), "vec" | "dbg") {
+            let d = if matches!(name.as_str(), "vec" | "dbg" | "ready") {
                 dest.clone()
             } else {
                 Dest::Local
