@@ -44,7 +44,8 @@ fn name(id: u32) -> String {
 What it cannot see, it takes as escaping, and says so: a value passed by value to a fn or
 method whose body it does not see ("passed to `.name()`, which gomem does not look into"),
 unless the call resolves to a fn or method of the same file (a path through its `use`s, a
-method by its receiver's type, as the call graph resolves them), whose summary
+method by its receiver's type, as the call graph resolves them; a call the call graph does
+not see, to a free fn of the file by its name), whose summary
 says whether it lets the parameter escape (Go's "leaking param"), or a std method whose
 behaviour it knows (`push` stores into the receiver, `contains` only reads its argument).
 std's macros are read as the expressions they take (`format!` and `assert_eq!` borrow them);
@@ -135,7 +136,10 @@ fn summaries(cx: &FileContext<'_>, bodies: &[escape::FnBody<'_>]) -> escape::Sum
                 Callee::Def(span) => span,
             };
             // A method call records the `Deref`s its receiver goes through first, under the
-            // same expression: the method itself comes last.
+            // same expression: the method itself comes last. (When the method is not
+            // resolved, the last `deref` stays: its summary says the receiver is borrowed,
+            // which holds for any method reached through `Deref`, and says nothing of the
+            // arguments, which are then taken as escaping.)
             resolved.insert(call.expr, def);
         }
     }
