@@ -20,14 +20,16 @@
 //! and keep it in its result); std's methods it knows are listed below by what they do with
 //! their receiver and arguments. std's macros are read as the expressions they take
 //! ([`crate::std_macros`]); what goes into any other macro escapes. A clone of an
-//! `Rc`/`Arc`/`Gc` is the same allocation: where any clone goes, the allocation goes. A `move` closure or async block takes the locals it
-//! names to wherever it goes (a local closure that is only borrowed keeps them in the call);
-//! what a closure returns goes to its callers, which are not followed (escaping), unless it is
-//! given to a std adaptor whose result holds it (`map`, `unwrap_or_else`) or that calls it in
-//! place (`any`, `for_each`). A collection and the values it holds are one destination: a
-//! value pushed into a local `Vec` goes where the `Vec` goes, and a value taken out of it
-//! (`drain`, `pop`) takes the `Vec` along, so a `Vec` whose elements escape is reported as
-//! escaping (conservative). Shadowed names are not told apart.
+//! `Rc`/`Arc`/`Gc` is the same allocation: where any clone goes, the allocation goes. A `move`
+//! closure or async block takes the locals it names to wherever it goes (a local closure that
+//! is only borrowed keeps them in the call); what a closure returns goes to its callers, which
+//! are not followed (escaping), unless it is given to a std adaptor whose result holds it
+//! (`map`, `unwrap_or_else`) or that calls it in place (`any`, `for_each`). A collection and
+//! the values it holds are one destination: a value pushed into a local `Vec` goes where the
+//! `Vec` goes, and a value taken out of it (`drain`, `pop`) takes the `Vec` along, so a `Vec`
+//! whose elements escape is reported as escaping (conservative). A value and its fields are
+//! one destination too: a field read by value takes the value along. Shadowed names are not
+//! told apart.
 //!
 //! Invariant: a decision of "does not escape" is only made when every use of the value was
 //! seen; when in doubt, the site escapes and the reason says what was not followed.
@@ -416,16 +418,17 @@ const SENDS: &[&str] = &[
     "unbounded_send",
 ];
 
-/// Which parameters of the fns a body calls let their value escape (Go's "leaking param"),
-/// one flag per input (a method's receiver first), and how a call finds its callee's.
+/// What the fns a body calls do with their parameters' values (Go's "leaking param"), one
+/// [`ParamFlow`] per input (a method's receiver first), and how a call finds its callee's.
 ///
 /// Two ways to find the callee. With an index (the command line): the call graph's
 /// resolution through the semantic layer (paths through `use`s, methods by the receiver's
 /// type, `Type::f`), keyed by the call expression. Without one (the attribute, which sees one
-/// item), and for a call on `self` that the semantic layer leaves unresolved (its type's name
-/// is defined twice in the crate): by name, a free fn by its name and a method by `.name`,
-/// and a method only on `self`, since another receiver may be of another type with a method
-/// of the same name.
+/// item), and for calls the command line leaves unresolved (a call on `self` whose type's name
+/// is defined twice in the crate; a call inside a macro the call graph does not read): by
+/// name, a free fn by its name (not when a local or parameter has that name) and a method by
+/// `.name`, only on `self`, since another receiver may be of another type with a method of
+/// the same name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summaries {
     /// By name (`f`, `.method`), when calls are not resolved.
