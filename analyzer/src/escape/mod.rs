@@ -1372,42 +1372,6 @@ pub fn fn_bodies(file: &syn::File) -> Vec<FnBody<'_>> {
     v.0
 }
 
-/// Summaries of the fns and methods of a file and its inline modules (a method by its name
-/// alone, since receivers' types are not known: a name two impls define gets none). Starts
-/// from "every parameter leaks" and refines a few times: each round only uses what the
-/// previous round proved, so it stays on the safe side for recursion.
-pub fn summaries(file: crate::span::FileId, syntax: &syn::File) -> Summaries {
-    // Free fns of the file and of its inline modules; a name defined twice is dropped.
-    fn free_fns<'a>(items: &'a [syn::Item], out: &mut Vec<(&'a syn::Signature, &'a syn::Block)>) {
-        for item in items {
-            match item {
-                syn::Item::Fn(f) => out.push((&f.sig, &f.block)),
-                syn::Item::Impl(i) => {
-                    for it in &i.items {
-                        // Methods (by `.name`); an associated fn is called by a path,
-                        // which summaries do not follow.
-                        match it {
-                            syn::ImplItem::Fn(f) if f.sig.receiver().is_some() => {
-                                out.push((&f.sig, &f.block))
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                syn::Item::Mod(m) => {
-                    if let Some((_, items)) = &m.content {
-                        free_fns(items, out);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    let mut fns = Vec::new();
-    free_fns(&syntax.items, &mut fns);
-    summaries_of(file, &fns)
-}
-
 /// The name a summary goes by: a free fn's name, or `.name` for a method (called through a
 /// receiver whose type is not known: a method name defined twice in the file has none).
 pub fn summary_key(sig: &syn::Signature) -> String {
@@ -1529,6 +1493,16 @@ fn refine<K: Clone + Eq + std::hash::Hash>(
 mod tests {
     use super::*;
     use crate::span::FileId;
+
+    /// By-name summaries of the free fns and methods of a file, as the attribute makes them.
+    fn summaries(file: FileId, syntax: &syn::File) -> Summaries {
+        let list: Vec<_> = fn_bodies(syntax)
+            .into_iter()
+            .filter(|b| b.free || b.sig.receiver().is_some())
+            .map(|b| (b.sig, b.block))
+            .collect();
+        summaries_of(file, &list)
+    }
 
     /// `(what, escapes, reason)` of every site of the first fn in `src`.
     fn decide(src: &str) -> Vec<(String, bool, String)> {
