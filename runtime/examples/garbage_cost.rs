@@ -11,29 +11,13 @@
 
 use std::time::Duration;
 
-use gomem::Trace;
-use gomem::{Gc, GcCell};
-
 #[path = "shared/thread_cpu.rs"]
 mod thread_cpu;
 use thread_cpu::thread_cpu;
 
-#[derive(Trace)]
-struct Node {
-    id: u64,
-    next: GcCell<Option<Gc<Node>>>,
-    prev: GcCell<Option<Gc<Node>>>,
-    extra: GcCell<Option<Gc<Node>>>,
-}
-
-fn node(id: u64) -> Gc<Node> {
-    Gc::new(Node {
-        id,
-        next: GcCell::new(None),
-        prev: GcCell::new(None),
-        extra: GcCell::new(None),
-    })
-}
+#[path = "shared/ring_node.rs"]
+mod ring_node;
+use ring_node::node;
 
 fn main() {
     let mut args = std::env::args().skip(1);

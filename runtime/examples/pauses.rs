@@ -11,30 +11,15 @@
 
 use std::time::{Duration, Instant};
 
-use gomem::Trace;
-use gomem::{Gc, GcCell};
+use gomem::Gc;
 
 #[path = "shared/thread_cpu.rs"]
 mod thread_cpu;
 use thread_cpu::thread_cpu;
 
-#[derive(Trace)]
-struct Node {
-    id: u64,
-    next: GcCell<Option<Gc<Node>>>,
-    prev: GcCell<Option<Gc<Node>>>,
-    /// Replaced now and then, so the ring's objects are changed in the middle of cycles.
-    extra: GcCell<Option<Gc<Node>>>,
-}
-
-fn node(id: u64) -> Gc<Node> {
-    Gc::new(Node {
-        id,
-        next: GcCell::new(None),
-        prev: GcCell::new(None),
-        extra: GcCell::new(None),
-    })
-}
+#[path = "shared/ring_node.rs"]
+mod ring_node;
+use ring_node::{node, Node};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
