@@ -56,6 +56,19 @@ impl Span {
         Span::of(file, tokens.span())
     }
 
+    /// The span of an allocation site or other expression. The same as [`Span::of_tokens`],
+    /// but in [`use_token_positions`] mode, where a span is its first token's start, it
+    /// finds that token in the tree instead of printing the whole expression to tokens
+    /// (every token printed is a call into the compiler in a proc macro).
+    pub fn of_expr(file: FileId, e: &impl FirstToken) -> Span {
+        let positions =
+            LINE_INDEX.with(|c| c.borrow().as_ref().is_some_and(|i| i.file == POSITIONS));
+        match e.first_token().filter(|_| positions) {
+            Some(first) => Span::of(file, first),
+            None => Span::of_tokens(file, e),
+        }
+    }
+
     pub fn range(self) -> Range<usize> {
         self.lo as usize..self.hi as usize
     }
@@ -68,6 +81,62 @@ impl Span {
             lo: self.lo.min(other.lo),
             hi: self.hi.max(other.hi),
         }
+    }
+}
+
+/// Syntax nodes whose first token can be found without printing them. `None` where it is
+/// not simple to say (outer attributes, a qualified path, rarer forms): the caller then
+/// prints the node, as [`Span::of_tokens`] does.
+pub trait FirstToken: syn::spanned::Spanned {
+    fn first_token(&self) -> Option<proc_macro2::Span>;
+}
+
+impl FirstToken for syn::Expr {
+    fn first_token(&self) -> Option<proc_macro2::Span> {
+        use syn::Expr;
+        match self {
+            Expr::Call(c) => c.first_token(),
+            Expr::MethodCall(m) => m.first_token(),
+            Expr::Macro(m) if m.attrs.is_empty() => m.mac.first_token(),
+            Expr::Path(p) if p.attrs.is_empty() && p.qself.is_none() => path_start(&p.path),
+            Expr::Lit(l) if l.attrs.is_empty() => Some(l.lit.span()),
+            Expr::Field(f) if f.attrs.is_empty() => f.base.first_token(),
+            Expr::Index(i) if i.attrs.is_empty() => i.expr.first_token(),
+            Expr::Try(t) if t.attrs.is_empty() => t.expr.first_token(),
+            Expr::Await(a) if a.attrs.is_empty() => a.base.first_token(),
+            Expr::Binary(b) if b.attrs.is_empty() => b.left.first_token(),
+            Expr::Cast(c) if c.attrs.is_empty() => c.expr.first_token(),
+            Expr::Reference(r) if r.attrs.is_empty() => Some(r.and_token.span),
+            Expr::Paren(p) if p.attrs.is_empty() => Some(p.paren_token.span.open()),
+            _ => None,
+        }
+    }
+}
+
+impl FirstToken for syn::ExprCall {
+    fn first_token(&self) -> Option<proc_macro2::Span> {
+        self.attrs.is_empty().then_some(())?;
+        self.func.first_token()
+    }
+}
+
+impl FirstToken for syn::ExprMethodCall {
+    fn first_token(&self) -> Option<proc_macro2::Span> {
+        self.attrs.is_empty().then_some(())?;
+        self.receiver.first_token()
+    }
+}
+
+impl FirstToken for syn::Macro {
+    fn first_token(&self) -> Option<proc_macro2::Span> {
+        path_start(&self.path)
+    }
+}
+
+fn path_start(path: &syn::Path) -> Option<proc_macro2::Span> {
+    match &path.leading_colon {
+        Some(colons) => Some(colons.spans[0]),
+        None => Some(path.segments.first()?.ident.span()),
     }
 }
 

@@ -131,10 +131,17 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 /// whose sites cannot be told apart by position (a `macro_rules!` repetition, tokens another
 /// proc macro made, a compiler older than 1.88 that gives no positions).
 fn expand_direct(options: Options, item: &TokenStream) -> Option<TokenStream> {
-    if options.gc || attribute::has_lint_triggers_or_fragments(item) {
+    if options.gc || attribute::has_word_triggers(&item.to_string()) {
         return None;
     }
-    let mut parsed: syn::Item = syn::parse2(item.clone()).ok()?;
+    // The group triggers and fragments are looked for on the buffer syn then parses.
+    let parse = |input: syn::parse::ParseStream| {
+        if attribute::has_group_triggers(input.cursor(), true) {
+            return Err(input.error("lint triggers or fragments: the path through text"));
+        }
+        input.parse::<syn::Item>()
+    };
+    let mut parsed = syn::parse::Parser::parse2(parse, item.clone()).ok()?;
     if wrong_kind_of(&parsed) || matches!(parsed, syn::Item::Verbatim(_)) {
         return None;
     }

@@ -531,7 +531,7 @@ impl<'ast> Visit<'ast> for Lets<'_> {
             // The form first: a span can cost calls into the compiler.
             let kind = kind_of(&init.expr);
             if let (Some(kind), None, None, None) = (kind, &p.by_ref, &p.subpat, &init.diverge) {
-                let span = Span::of_tokens(self.file, &*init.expr);
+                let span = Span::of_expr(self.file, &*init.expr);
                 if self.staying.contains(&span)
                     && written.is_none_or(|ty| twin_type(ty, kind).is_some())
                 {
@@ -937,7 +937,7 @@ impl VisitMut for Rewriter<'_> {
         if kind_of(&init.expr).is_none() {
             return;
         }
-        let span = Span::of_tokens(self.file, &*init.expr);
+        let span = Span::of_expr(self.file, &*init.expr);
         if !self.chosen.contains_key(&span) {
             return;
         }

@@ -2,11 +2,11 @@
 //! through the same driver as `cargo gomem-lint`, so that the two agree; deny-level findings
 //! become compile errors.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{mpsc, Mutex};
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use syn::buffer::Cursor;
 
 use super::error::Error;
 use crate::config::Config;
@@ -32,73 +32,237 @@ pub const ITEM_LINTS: [LintId; 5] = [
 /// - large_stack_value: an array type or repeat expression (`[_; _]`), or `stack_size`;
 /// - unbounded_recursion: a fn of the item whose name comes up again in it.
 pub fn has_lint_triggers(item: &TokenStream) -> bool {
-    scan(item, false)
+    let groups = |input: syn::parse::ParseStream| {
+        input.step(|cursor| Ok((has_group_triggers(*cursor, false), past(*cursor))))
+    };
+    syn::parse::Parser::parse2(groups, item.clone()).unwrap_or(true)
+        || has_word_triggers(&item.to_string())
 }
 
-/// Whether `item` has lint triggers (see [`has_lint_triggers`]) or holds an invisible group
-/// (a fragment a `macro_rules!` macro passed in): the items the attribute must read as text.
-/// One walk over the tokens, for the proc macro's direct path.
-pub fn has_lint_triggers_or_fragments(item: &TokenStream) -> bool {
-    scan(item, true)
-}
-
-fn scan(item: &TokenStream, fragments: bool) -> bool {
-    fn walk(
-        tokens: &TokenStream,
-        names: &mut HashMap<String, usize>,
-        fns: &mut Vec<String>,
-        fragments: bool,
-    ) -> bool {
-        let mut after_fn = false;
-        for tree in tokens.clone() {
-            match tree {
-                proc_macro2::TokenTree::Ident(ident) => {
-                    let name = ident.to_string();
-                    if name.contains("spawn")
-                        || matches!(
-                            name.as_str(),
-                            "leak"
-                                | "forget"
-                                | "ManuallyDrop"
-                                | "into_raw"
-                                | "into_raw_parts"
-                                | "loop"
-                                | "while"
-                                | "stack_size"
-                        )
-                    {
-                        return true;
-                    }
-                    if after_fn {
-                        fns.push(name.clone());
-                    }
-                    after_fn = name == "fn";
-                    *names.entry(name).or_default() += 1;
+/// The part of [`has_lint_triggers`] that looks at groups, on syn's buffer of the item: an
+/// array type or repeat expression (`[_; _]`) at any depth, and, when `fragments` is asked
+/// for, an invisible group (a fragment a `macro_rules!` macro passed in). The proc macro's
+/// direct path runs it on the buffer it then parses, and [`has_word_triggers`] on the item
+/// printed: two cheap passes instead of a walk that turns every identifier into a string,
+/// which on the compiler's tokens is a call into the compiler and an allocation each.
+pub fn has_group_triggers(mut cursor: Cursor, fragments: bool) -> bool {
+    while !cursor.eof() {
+        if let Some((inside, delimiter, _, after)) = cursor.any_group() {
+            let found = match delimiter {
+                Delimiter::None if fragments => true,
+                Delimiter::Bracket => {
+                    top_level(inside)
+                        .any(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ';'))
+                        || has_group_triggers(inside, fragments)
                 }
-                proc_macro2::TokenTree::Group(group) => {
-                    after_fn = false;
-                    if fragments && group.delimiter() == proc_macro2::Delimiter::None {
-                        return true;
-                    }
-                    if group.delimiter() == proc_macro2::Delimiter::Bracket
-                        && group.stream().into_iter().any(
-                            |t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ';'),
-                        )
-                    {
-                        return true;
-                    }
-                    if walk(&group.stream(), names, fns, fragments) {
-                        return true;
-                    }
-                }
-                _ => after_fn = false,
+                _ => has_group_triggers(inside, fragments),
+            };
+            if found {
+                return true;
+            }
+            cursor = after;
+        } else {
+            match cursor.token_tree() {
+                Some((_, next)) => cursor = next,
+                None => break,
             }
         }
-        false
     }
-    let (mut names, mut fns) = (HashMap::new(), Vec::new());
-    walk(item, &mut names, &mut fns, fragments)
-        || fns.iter().any(|f| names.get(f).is_some_and(|&n| n > 1))
+    false
+}
+
+/// The tokens at the top level of `cursor`, groups included, without cloning a group.
+fn top_level(mut cursor: Cursor<'_>) -> impl Iterator<Item = TokenTree> + '_ {
+    std::iter::from_fn(move || loop {
+        if let Some((_, _, _, after)) = cursor.any_group() {
+            cursor = after;
+            continue;
+        }
+        let (tree, next) = cursor.token_tree()?;
+        cursor = next;
+        return Some(tree);
+    })
+}
+
+/// A cursor at the end of `cursor`'s scope.
+fn past(mut cursor: Cursor) -> Cursor {
+    while let Some((_, _, _, after)) = cursor.any_group() {
+        cursor = after;
+    }
+    while let Some((_, next)) = cursor.token_tree() {
+        cursor = next;
+        while let Some((_, _, _, after)) = cursor.any_group() {
+            cursor = after;
+        }
+    }
+    cursor
+}
+
+/// The identifier triggers of [`has_lint_triggers`] in `text`, the item printed: a word of
+/// the list, or the name after a `fn` that comes up again. Words inside string and char
+/// literals and comments do not count.
+pub fn has_word_triggers(text: &str) -> bool {
+    let mut fns: Vec<&str> = Vec::new();
+    let mut all: Vec<&str> = Vec::new();
+    let mut after_fn = false;
+    for (word, right_after) in words(text) {
+        all.push(word);
+        if word.contains("spawn")
+            || matches!(
+                word,
+                "leak"
+                    | "forget"
+                    | "ManuallyDrop"
+                    | "into_raw"
+                    | "into_raw_parts"
+                    | "loop"
+                    | "while"
+                    | "stack_size"
+            )
+        {
+            return true;
+        }
+        if after_fn && right_after {
+            fns.push(word);
+        }
+        after_fn = word == "fn";
+    }
+    fns.iter()
+        .any(|f| all.iter().filter(|w| *w == f).nth(1).is_some())
+}
+
+/// The words of `text` (identifiers, keywords, and numbers, which never match a name),
+/// skipping literals and comments. Each comes with whether only blanks separate it from
+/// the word before it (`fn name`, not `fn(u8)`).
+fn words(text: &str) -> impl Iterator<Item = (&str, bool)> {
+    let bytes = text.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    let mut i = 0;
+    let mut right_after = false;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            let b = bytes[i];
+            if is_word(b) {
+                let start = i;
+                while i < bytes.len() && is_word(bytes[i]) {
+                    i += 1;
+                }
+                let word = &text[start..i];
+                // `r"..."`, `br#"..."#`: a raw string, not the word `r`.
+                if matches!(word, "r" | "br" | "cr") {
+                    let hashes = bytes[i..].iter().take_while(|&&b| b == b'#').count();
+                    if bytes.get(i + hashes) == Some(&b'"') {
+                        i = skip_raw_string(bytes, i);
+                        right_after = false;
+                        continue;
+                    }
+                    // `r#match`: a raw identifier, whose word follows.
+                    if word == "r" && hashes == 1 {
+                        i += 1;
+                        continue;
+                    }
+                }
+                let after = right_after;
+                right_after = true;
+                return Some((word, after));
+            }
+            match b {
+                b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+                b'"' => {
+                    i = skip_quoted(bytes, i + 1, b'"');
+                    right_after = false;
+                }
+                // A char literal (`'x'`, `'\''`), or a lifetime (`'a`).
+                b'\'' => {
+                    let closes = match bytes.get(i + 1) {
+                        Some(b'\\') => true,
+                        Some(_) => {
+                            let len = text[i + 1..].chars().next().map_or(1, char::len_utf8);
+                            bytes.get(i + 1 + len) == Some(&b'\'')
+                        }
+                        None => false,
+                    };
+                    i = if closes {
+                        skip_quoted(bytes, i + 1, b'\'')
+                    } else {
+                        // A lifetime's name is not a value's or a fn's.
+                        i + 1 + bytes[i + 1..].iter().take_while(|&&b| is_word(b)).count()
+                    };
+                    right_after = false;
+                }
+                b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                    i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                }
+                b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                    i = skip_block_comment(bytes, i);
+                    right_after = false;
+                }
+                _ => {
+                    i += 1;
+                    right_after = false;
+                }
+            }
+        }
+        None
+    })
+}
+
+/// The index after the `quote` that closes a literal whose text starts at `i`.
+fn skip_quoted(bytes: &[u8], mut i: usize, quote: u8) -> usize {
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b if b == quote => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// The index after a raw string whose `#`s or opening quote start at `i`.
+fn skip_raw_string(bytes: &[u8], mut i: usize) -> usize {
+    let hashes = bytes[i..].iter().take_while(|&&b| b == b'#').count();
+    i += hashes;
+    if bytes.get(i) != Some(&b'"') {
+        return i;
+    }
+    i += 1;
+    while i < bytes.len() {
+        if bytes[i] == b'"'
+            && bytes[i + 1..]
+                .iter()
+                .take(hashes)
+                .filter(|&&b| b == b'#')
+                .count()
+                == hashes
+        {
+            return i + 1 + hashes;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// The index after a block comment (nested ones included) that starts at `i`.
+fn skip_block_comment(bytes: &[u8], mut i: usize) -> usize {
+    let mut depth = 0;
+    while i + 1 < bytes.len() {
+        match (bytes[i], bytes[i + 1]) {
+            (b'/', b'*') => {
+                depth += 1;
+                i += 2;
+            }
+            (b'*', b'/') => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    bytes.len()
 }
 
 /// Runs [`ITEM_LINTS`] over `text`, the annotated item as written, with the same pipeline
@@ -220,6 +384,27 @@ mod tests {
             }
         };
         assert!(!has_lint_triggers(&plain));
+    }
+
+    /// The words the trigger test reads skip literals and comments, and a fn's name counts
+    /// only when it follows `fn` (not `fn(u8)`, a fn pointer type).
+    #[test]
+    fn word_triggers_skip_literals_and_comments() {
+        let triggers = has_word_triggers;
+        assert!(triggers("fn f(n: u32) -> u32 { f(n - 1) }"));
+        assert!(triggers("fn r#match() { r#match() }"));
+        assert!(triggers("fn f() { std::thread::spawn(|| ()); }"));
+        assert!(triggers("fn f() { loop {} }"));
+        assert!(!triggers("/// `f` calls nothing\nfn f() -> u32 { 1 }"));
+        assert!(!triggers("fn f() -> &'static str { \"f spawn loop\" }"));
+        assert!(!triggers(
+            "fn f() -> &'static str { r#\"spawn \"quoted\" f\"# }"
+        ));
+        assert!(!triggers(
+            "fn f() -> char { let _c = '\\''; 'f' } /* f /* spawn */ leak */"
+        ));
+        assert!(!triggers("fn f(g: fn(u8) -> u8) -> u8 { g(1) + g(2) }"));
+        assert!(!triggers("fn f<'f>(x: &'f u8) -> &'f u8 { x }"));
     }
 
     #[test]

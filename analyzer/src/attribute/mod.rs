@@ -61,4 +61,4 @@ pub mod item_lints;
 
 pub use error::Error;
 pub use expansion::{expand, Expansion, FnReport, Options};
-pub use item_lints::{has_lint_triggers, has_lint_triggers_or_fragments, lint, ITEM_LINTS};
+pub use item_lints::{has_group_triggers, has_lint_triggers, has_word_triggers, lint, ITEM_LINTS};

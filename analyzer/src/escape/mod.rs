@@ -39,7 +39,7 @@ use std::collections::{HashMap, HashSet};
 use syn::visit::Visit;
 use syn::{Expr, Stmt};
 
-use crate::span::Span;
+use crate::span::{FirstToken, Span};
 use crate::syntax::{local_name, ADDS_ELEMENTS};
 
 /// Where a value goes.
@@ -670,8 +670,8 @@ impl Walker<'_> {
         }
     }
 
-    fn site(&mut self, node: &impl syn::spanned::Spanned, what: String, dest: &Dest) {
-        let span = self.span(node);
+    fn site(&mut self, node: &impl FirstToken, what: String, dest: &Dest) {
+        let span = Span::of_expr(self.file, node);
         let dest = self.at(span, dest);
         self.sites.push(Site { span, what, dest });
     }
