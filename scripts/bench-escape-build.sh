@@ -46,6 +46,10 @@ make_crate plain ""
 make_crate annotated "#[gomem::escape]"
 # An attribute that returns its item unchanged: the cost of any proc-macro attribute.
 make_crate identity "#[gomem::allow]"
+# One that parses its item with syn first, as `#[gomem::escape]` does, and returns it
+# unchanged: the part of the cost that syn's parse alone takes, the floor of any syn-based
+# attribute.
+make_crate parsed "#[gomem::__bench_parse_only]"
 
 time_check() { # name
     touch "$dir/$1/src/lib.rs"
@@ -57,15 +61,18 @@ time_check() { # name
 }
 
 echo "cargo check of $n fns, $runs runs each, alternating (seconds):"
-p=(); a=(); i=()
+p=(); a=(); i=(); s=()
 for _ in $(seq 1 "$runs"); do
     p+=("$(time_check plain)")
     a+=("$(time_check annotated)")
     i+=("$(time_check identity)")
+    s+=("$(time_check parsed)")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-mp=$(median "${p[@]}"); ma=$(median "${a[@]}"); mi=$(median "${i[@]}")
+mp=$(median "${p[@]}"); ma=$(median "${a[@]}"); mi=$(median "${i[@]}"); ms=$(median "${s[@]}")
 echo "plain:     ${p[*]}  (median $mp)"
 echo "annotated: ${a[*]}  (median $ma)"
 echo "identity attribute (#[gomem::allow]): ${i[*]}  (median $mi)"
-echo "ratio annotated/plain: $(echo "scale=2; $ma / $mp" | bc)   identity/plain: $(echo "scale=2; $mi / $mp" | bc)"
+echo "syn parse only (#[gomem::__bench_parse_only]): ${s[*]}  (median $ms)"
+ratio() { echo "scale=2; $1 / $mp" | bc; }
+echo "ratio to plain: annotated $(ratio "$ma")   identity $(ratio "$mi")   syn parse only $(ratio "$ms")"

@@ -22,3 +22,8 @@ pub use gomem_macros::Trace;
 
 /// Silences `cargo gomem-lint` findings on an item: `#[gomem::allow(rc_cycle, reason = "..")]`.
 pub use gomem_macros::allow;
+
+/// Not for use: the attribute `scripts/bench-escape-build.sh` compares `#[gomem::escape]` with
+/// (syn's parse of the item alone).
+#[doc(hidden)]
+pub use gomem_macros::__bench_parse_only;

@@ -40,3 +40,16 @@ fn allow_leaves_the_item_unchanged() {
     };
     assert!(l.next.borrow().is_none());
 }
+
+/// The attribute `scripts/bench-escape-build.sh` measures syn's parse with gives its item back
+/// unchanged.
+#[gomem::__bench_parse_only]
+fn words(text: &str) -> usize {
+    let words: Vec<&str> = text.split(' ').collect();
+    words.len()
+}
+
+#[test]
+fn bench_parse_only_leaves_the_item_unchanged() {
+    assert_eq!(words("a b c"), 3);
+}

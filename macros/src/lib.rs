@@ -62,3 +62,17 @@ pub fn escape(
 ) -> proc_macro::TokenStream {
     escape::expand(args.into(), item.into()).into()
 }
+
+/// Not for use: parses its item with syn, as `#[gomem::escape]` does first, and gives it back
+/// unchanged. `scripts/bench-escape-build.sh` measures it beside the real attribute, to show
+/// how much of the attribute's build cost is syn's parse of the compiler's tokens alone.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn __bench_parse_only(
+    _args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    let parsed = syn::parse::<syn::Item>(item.clone());
+    drop(parsed);
+    item
+}
