@@ -105,7 +105,7 @@ pub fn has_word_triggers(text: &str) -> bool {
     let mut fns: Vec<&str> = Vec::new();
     let mut all: Vec<&str> = Vec::new();
     let mut after_fn = false;
-    for (word, right_after) in words(text) {
+    for (word, right_after) in crate::parse::words(text) {
         all.push(word);
         if word.contains("spawn")
             || matches!(
@@ -129,140 +129,6 @@ pub fn has_word_triggers(text: &str) -> bool {
     }
     fns.iter()
         .any(|f| all.iter().filter(|w| *w == f).nth(1).is_some())
-}
-
-/// The words of `text` (identifiers, keywords, and numbers, which never match a name),
-/// skipping literals and comments. Each comes with whether only blanks separate it from
-/// the word before it (`fn name`, not `fn(u8)`).
-fn words(text: &str) -> impl Iterator<Item = (&str, bool)> {
-    let bytes = text.as_bytes();
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
-    let mut i = 0;
-    let mut right_after = false;
-    std::iter::from_fn(move || {
-        while i < bytes.len() {
-            let b = bytes[i];
-            if is_word(b) {
-                let start = i;
-                while i < bytes.len() && is_word(bytes[i]) {
-                    i += 1;
-                }
-                let word = &text[start..i];
-                // `r"..."`, `br#"..."#`: a raw string, not the word `r`.
-                if matches!(word, "r" | "br" | "cr") {
-                    let hashes = bytes[i..].iter().take_while(|&&b| b == b'#').count();
-                    if bytes.get(i + hashes) == Some(&b'"') {
-                        i = skip_raw_string(bytes, i);
-                        right_after = false;
-                        continue;
-                    }
-                    // `r#match`: a raw identifier, whose word follows.
-                    if word == "r" && hashes == 1 {
-                        i += 1;
-                        continue;
-                    }
-                }
-                let after = right_after;
-                right_after = true;
-                return Some((word, after));
-            }
-            match b {
-                b' ' | b'\t' | b'\n' | b'\r' => i += 1,
-                b'"' => {
-                    i = skip_quoted(bytes, i + 1, b'"');
-                    right_after = false;
-                }
-                // A char literal (`'x'`, `'\''`), or a lifetime (`'a`).
-                b'\'' => {
-                    let closes = match bytes.get(i + 1) {
-                        Some(b'\\') => true,
-                        Some(_) => {
-                            let len = text[i + 1..].chars().next().map_or(1, char::len_utf8);
-                            bytes.get(i + 1 + len) == Some(&b'\'')
-                        }
-                        None => false,
-                    };
-                    i = if closes {
-                        skip_quoted(bytes, i + 1, b'\'')
-                    } else {
-                        // A lifetime's name is not a value's or a fn's.
-                        i + 1 + bytes[i + 1..].iter().take_while(|&&b| is_word(b)).count()
-                    };
-                    right_after = false;
-                }
-                b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                    i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
-                }
-                b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                    i = skip_block_comment(bytes, i);
-                    right_after = false;
-                }
-                _ => {
-                    i += 1;
-                    right_after = false;
-                }
-            }
-        }
-        None
-    })
-}
-
-/// The index after the `quote` that closes a literal whose text starts at `i`.
-fn skip_quoted(bytes: &[u8], mut i: usize, quote: u8) -> usize {
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b if b == quote => return i + 1,
-            _ => i += 1,
-        }
-    }
-    bytes.len()
-}
-
-/// The index after a raw string whose `#`s or opening quote start at `i`.
-fn skip_raw_string(bytes: &[u8], mut i: usize) -> usize {
-    let hashes = bytes[i..].iter().take_while(|&&b| b == b'#').count();
-    i += hashes;
-    if bytes.get(i) != Some(&b'"') {
-        return i;
-    }
-    i += 1;
-    while i < bytes.len() {
-        if bytes[i] == b'"'
-            && bytes[i + 1..]
-                .iter()
-                .take(hashes)
-                .filter(|&&b| b == b'#')
-                .count()
-                == hashes
-        {
-            return i + 1 + hashes;
-        }
-        i += 1;
-    }
-    bytes.len()
-}
-
-/// The index after a block comment (nested ones included) that starts at `i`.
-fn skip_block_comment(bytes: &[u8], mut i: usize) -> usize {
-    let mut depth = 0;
-    while i + 1 < bytes.len() {
-        match (bytes[i], bytes[i + 1]) {
-            (b'/', b'*') => {
-                depth += 1;
-                i += 2;
-            }
-            (b'*', b'/') => {
-                depth -= 1;
-                i += 2;
-                if depth == 0 {
-                    return i;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    bytes.len()
 }
 
 /// Runs [`ITEM_LINTS`] over `text`, the annotated item as written, with the same pipeline

@@ -29,6 +29,7 @@ use proc_macro2::TokenStream;
 
 use crate::span::{FileId, Span};
 pub use edition::Edition;
+pub(crate) use scan::words;
 use scan::{blank, non_rust_prefix, scan, unbalanced, Scan, Unbalanced};
 
 /// Stack of every parsing and analysis thread. Only touched pages are ever committed.

@@ -211,6 +211,69 @@ pub(super) fn blank(text: &str, ranges: impl IntoIterator<Item = Range<usize>>) 
     String::from_utf8(bytes).map_or(text.into(), Cow::Owned)
 }
 
+/// The words of `text` (identifiers, keywords, numbers), skipping comments and literals as
+/// [`scan`] does, and the names of lifetimes. Each comes with whether only blanks separate
+/// it from the word before it (`fn name`, not `fn(u8)` or `"x" name`). For the attribute's
+/// test for lint triggers (`crate::attribute::has_word_triggers`), on an item's text.
+pub(crate) fn words(text: &str) -> impl Iterator<Item = (&str, bool)> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut right_after = false;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            match b[i] {
+                c if c == b'_' || c.is_ascii_alphanumeric() => {
+                    let (end, word) = skip_word(b, i);
+                    let start = i;
+                    i = end;
+                    if word.is_some() {
+                        let after = std::mem::replace(&mut right_after, true);
+                        return Some((&text[start..end], after));
+                    }
+                    // `r#name`, a raw identifier, is its name (the word that follows); the
+                    // other prefixes were a literal's.
+                    let raw_ident = b[end - 1] == b'#'
+                        && b.get(end)
+                            .is_some_and(|&c| c == b'_' || c.is_ascii_alphabetic());
+                    if !raw_ident {
+                        right_after = false;
+                    }
+                }
+                b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+                b'/' if b.get(i + 1) == Some(&b'/') => {
+                    i = memchr(b'\n', b, i).unwrap_or(b.len());
+                }
+                b'/' if b.get(i + 1) == Some(&b'*') => {
+                    i = skip_block_comment(b, i);
+                    right_after = false;
+                }
+                b'"' => {
+                    i = skip_string(b, i + 1);
+                    right_after = false;
+                }
+                b'\'' => {
+                    let end = skip_quote(b, i);
+                    // A lifetime: its quote alone was skipped; its name is no value's or fn's.
+                    i = if end == i + 1 {
+                        end + b[end..]
+                            .iter()
+                            .take_while(|&&c| c == b'_' || c.is_ascii_alphanumeric())
+                            .count()
+                    } else {
+                        end
+                    };
+                    right_after = false;
+                }
+                _ => {
+                    i += 1;
+                    right_after = false;
+                }
+            }
+        }
+        None
+    })
+}
+
 /// At the first letter of a word: past the word, and the word itself; or, when the word is
 /// a literal's prefix (raw and byte strings `r".."`, `r#".."#`, `b".."`, `br".."`, `c".."`,
 /// byte chars `b'x'`), past the literal, and no word.
