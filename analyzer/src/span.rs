@@ -63,7 +63,8 @@ impl Span {
     pub fn of_expr(file: FileId, e: &impl FirstToken) -> Span {
         let positions =
             LINE_INDEX.with(|c| c.borrow().as_ref().is_some_and(|i| i.file == POSITIONS));
-        match e.first_token().filter(|_| positions) {
+        // Outside that mode the whole range is wanted: no use looking for the first token.
+        match positions.then(|| e.first_token()).flatten() {
             Some(first) => Span::of(file, first),
             None => Span::of_tokens(file, e),
         }
@@ -115,14 +116,18 @@ impl FirstToken for syn::Expr {
 
 impl FirstToken for syn::ExprCall {
     fn first_token(&self) -> Option<proc_macro2::Span> {
-        self.attrs.is_empty().then_some(())?;
+        if !self.attrs.is_empty() {
+            return None;
+        }
         self.func.first_token()
     }
 }
 
 impl FirstToken for syn::ExprMethodCall {
     fn first_token(&self) -> Option<proc_macro2::Span> {
-        self.attrs.is_empty().then_some(())?;
+        if !self.attrs.is_empty() {
+            return None;
+        }
         self.receiver.first_token()
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{mpsc, Mutex};
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
-use syn::buffer::Cursor;
+use syn::buffer::{Cursor, TokenBuffer};
 
 use super::error::Error;
 use crate::config::Config;
@@ -32,10 +32,7 @@ pub const ITEM_LINTS: [LintId; 5] = [
 /// - large_stack_value: an array type or repeat expression (`[_; _]`), or `stack_size`;
 /// - unbounded_recursion: a fn of the item whose name comes up again in it.
 pub fn has_lint_triggers(item: &TokenStream) -> bool {
-    let groups = |input: syn::parse::ParseStream| {
-        input.step(|cursor| Ok((has_group_triggers(*cursor, false), past(*cursor))))
-    };
-    syn::parse::Parser::parse2(groups, item.clone()).unwrap_or(true)
+    has_group_triggers(TokenBuffer::new2(item.clone()).begin(), false)
         || has_word_triggers(&item.to_string())
 }
 
@@ -71,7 +68,8 @@ pub fn has_group_triggers(mut cursor: Cursor, fragments: bool) -> bool {
     false
 }
 
-/// The tokens at the top level of `cursor`, groups included, without cloning a group.
+/// The tokens at the top level of `cursor` that are not groups (those are stepped over, not
+/// cloned).
 fn top_level(mut cursor: Cursor<'_>) -> impl Iterator<Item = TokenTree> + '_ {
     std::iter::from_fn(move || loop {
         if let Some((_, _, _, after)) = cursor.any_group() {
@@ -82,20 +80,6 @@ fn top_level(mut cursor: Cursor<'_>) -> impl Iterator<Item = TokenTree> + '_ {
         cursor = next;
         return Some(tree);
     })
-}
-
-/// A cursor at the end of `cursor`'s scope.
-fn past(mut cursor: Cursor) -> Cursor {
-    while let Some((_, _, _, after)) = cursor.any_group() {
-        cursor = after;
-    }
-    while let Some((_, next)) = cursor.token_tree() {
-        cursor = next;
-        while let Some((_, _, _, after)) = cursor.any_group() {
-            cursor = after;
-        }
-    }
-    cursor
 }
 
 /// The identifier triggers of [`has_lint_triggers`] in `text`, the item printed: a word of
