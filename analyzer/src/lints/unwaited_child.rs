@@ -9,7 +9,7 @@ use crate::diagnostic::Diagnostic;
 use crate::index::{flatten_use, Import, ModuleId, Resolution};
 use crate::lint::{Check, FileContext, Lint};
 use crate::lint_defs::LintId;
-use crate::span::Span;
+use crate::span::{FileId, Span};
 use crate::syntax::type_last_name;
 
 pub const LINT: Lint = Lint {
@@ -19,9 +19,12 @@ pub const LINT: Lint = Lint {
 A `std::process::Command` whose `.spawn()` returns a `Child`
 that is dropped without being waited for: discarded (`cmd.spawn()?;`, `let _ = ..`, or
 given to a closure that drops it, as `cmd.spawn().map(|_| ())` does), or bound
-to a variable that is never `.wait()`ed, `.wait_with_output()`ed or `.try_wait()`ed, and never
-returned, stored or handed to other code. A child that is only `.kill()`ed is reported too:
-killing does not reap it.
+to a variable that is not `.wait()`ed, `.wait_with_output()`ed or `.try_wait()`ed (nor
+returned, stored or handed to other code) on every path to the end of its scope: waited for
+only inside an `if`, or left behind by an early `return`, `break`, `continue` or `let .. else`
+before the wait. A child that is only `.kill()`ed is reported too: killing does not reap it.
+A fn of the same file whose declared return type is a `Child` (`fn start() -> io::Result<Child>`)
+is followed like `.spawn()`.
 
 ## Why it matters
 When a child process exits, the kernel keeps its entry (a zombie) until the parent waits for
@@ -48,14 +51,21 @@ program can afford to.
 
 ## What it does not report
 `output()` and `status()`, which wait; a `Child` that is returned, stored in a field or a
-collection, passed to a fn or a closure (which may wait for it), or matched and handed on.
-`tokio::process::Command` and `async_process::Command`: their runtimes reap dropped children.
+collection, passed to a fn or a closure (which may wait for it), lent as `&mut`, or matched
+and handed on. A child dropped where the process ends on every path after it
+(`std::process::exit`, `std::process::abort`, the last statement of the crate's `main`): init
+adopts and reaps it. `?`'s error path is not counted as an early exit, since nearly every
+spawn has one before its wait. `tokio::process::Command` and `async_process::Command`: their
+runtimes reap dropped children.
 Commands built somewhere the analysis cannot see and spawns inside macros are not checked. A
 `Command` is followed from `Command::new(..)`, from a parameter of type `Command` or
 `&mut Command`, and from a call to a fn of the same file whose declared return type holds one
 (`self.command()`, `Self::command()`, `make_command()`; `-> Command`, `-> io::Result<Command>`,
 or a tuple, as in `let (mut cmd, _) = self.make_command();`); commands from other files' fns
-are not.
+are not. Only `let name = ..` bindings are followed, not `if let Ok(child) = cmd.spawn()`.
+
+clippy's `zombie_processes` judges the same paths; its `#[allow]`/`#[expect]` attributes do
+not silence this lint (use `gomem::allow`).
 "#,
     check: Check::File(check),
 };
@@ -65,8 +75,16 @@ are not.
 const COMMANDS: &[&[&str]] = &[&["std", "process", "Command"]];
 const COMMAND_NAMES: &[&str] = &["Command"];
 
-/// Methods of a `Child` that reap it.
-const WAITING: &[&str] = &["wait", "wait_with_output", "try_wait", "status", "output"];
+/// Methods of a `Child` that reap it (`wait_timeout` is the wait-timeout crate's, which reaps
+/// the child when it returns a status).
+const WAITING: &[&str] = &[
+    "wait",
+    "wait_with_output",
+    "try_wait",
+    "wait_timeout",
+    "status",
+    "output",
+];
 
 fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
     if !cx.source.text.contains("spawn") {
@@ -83,6 +101,7 @@ fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
         commands: Vec::new(),
         returns: HashMap::new(),
         impl_ty: None,
+        ends_main: false,
         out: Vec::new(),
     };
     v.collect_returns(&cx.syntax.items, None);
@@ -101,6 +120,9 @@ struct Checker<'a> {
     returns: HashMap<(Option<String>, String), Returned>,
     /// The type of the `impl` being visited, for `self.f()` and `Self::f()`.
     impl_ty: Option<String>,
+    /// Whether the statement being checked is the last thing the crate's `main` runs: the
+    /// process exits right after it, and a child dropped there is adopted by init.
+    ends_main: bool,
     out: Vec<Diagnostic>,
 }
 
@@ -111,6 +133,17 @@ enum Returned {
     Whole,
     /// `-> (Command, Output)`: the positions of the tuple that are commands.
     Tuple(Vec<usize>),
+    /// Not a `Command` but a spawned `Child`: `-> Child`, `-> io::Result<Child>`.
+    Child,
+}
+
+/// Where a child that may be lost comes from.
+#[derive(Clone, Copy, Debug)]
+struct Spawn {
+    /// The `spawn` of `cmd.spawn()`, or the name of the fn called.
+    at: Span,
+    /// A call to a fn of this file that returns a spawned `Child` (`spawn_helper()`).
+    by_call: bool,
 }
 
 impl<'ast> Visit<'ast> for Checker<'_> {
@@ -142,6 +175,12 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         syn::visit::visit_expr_method_call(self, m);
     }
 
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        let outer = std::mem::replace(&mut self.ends_main, false);
+        syn::visit::visit_expr_closure(self, c);
+        self.ends_main = outer;
+    }
+
     fn visit_signature(&mut self, sig: &'ast syn::Signature) {
         self.commands.clear();
         for input in &sig.inputs {
@@ -153,6 +192,15 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         }
     }
 
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        let outer = self.ends_main;
+        self.ends_main = f.sig.ident == "main"
+            && f.sig.inputs.is_empty()
+            && self.cx.index.crate_root(self.module) == self.module;
+        syn::visit::visit_item_fn(self, f);
+        self.ends_main = outer;
+    }
+
     fn visit_block(&mut self, block: &'ast syn::Block) {
         let imports = self.imports.len();
         for stmt in &block.stmts {
@@ -160,10 +208,20 @@ impl<'ast> Visit<'ast> for Checker<'_> {
                 flatten_use(&u.tree, &mut Vec::new(), &mut self.imports);
             }
         }
+        let ends_main = self.ends_main;
+        let last = block
+            .stmts
+            .iter()
+            .rposition(|s| !matches!(s, Stmt::Item(_)));
         for (i, stmt) in block.stmts.iter().enumerate() {
+            // Nothing runs after the last statement of `main` (clippy's rule too).
+            self.ends_main = ends_main && last.is_none_or(|last| i >= last);
             self.check_stmt(stmt, &block.stmts[i + 1..]);
+            // A plain block that is the last statement ends `main` with this one.
+            self.ends_main &= matches!(stmt, Stmt::Expr(Expr::Block(b), _) if b.label.is_none());
             self.visit_stmt(stmt);
         }
+        self.ends_main = ends_main;
         self.imports.truncate(imports);
     }
 }
@@ -177,6 +235,9 @@ impl Checker<'_> {
         match stmt {
             Stmt::Expr(e, Some(_)) => {
                 if let Some(spawn) = self.spawned(e) {
+                    if self.process_ends_after(rest) {
+                        return;
+                    }
                     self.report(spawn, None, "the `Child` is dropped right away");
                 }
             }
@@ -212,25 +273,44 @@ impl Checker<'_> {
                     return;
                 };
                 match pat {
+                    Pat::Wild(_) if self.process_ends_after(rest) => {}
                     Pat::Wild(w) => {
                         let at = self.span(w);
                         self.report(spawn, Some((at, "the `Child` is dropped here")), "");
                     }
                     Pat::Ident(id) if id.subpat.is_none() => {
-                        let mut uses = ChildUses::new(&id.ident);
-                        for s in rest {
-                            uses.visit_stmt(s);
-                        }
-                        if uses.handled {
+                        let mut paths = Paths::new(self.cx.file, Some(&id.ident), |path| {
+                            self.ends_process(path)
+                        });
+                        let fate = paths.stmts(rest);
+                        if (!fate.open || self.ends_main) && fate.exit.is_none() {
                             return;
                         }
                         let at = self.span(&id.ident);
-                        let label = if uses.killed {
-                            format!("bound to `{}` here: killed, but never waited for", id.ident)
-                        } else {
-                            format!("bound to `{}` here, but never waited for", id.ident)
+                        let name = &id.ident;
+                        let label = match (fate.exit, paths.waited_somewhere, paths.killed) {
+                            (Some(_), ..) => format!("bound to `{name}` here"),
+                            (None, true, _) => {
+                                format!("bound to `{name}` here, but waited for only on some paths")
+                            }
+                            (None, false, true) => {
+                                format!("bound to `{name}` here: killed, but never waited for")
+                            }
+                            (None, false, false) => {
+                                format!("bound to `{name}` here, but never waited for")
+                            }
                         };
                         self.report(spawn, Some((at, &label)), "");
+                        if let Some(exit) = fate.exit {
+                            if let Some(d) = self.out.pop() {
+                                self.out.push(d.label(
+                                    exit,
+                                    format!(
+                                        "leaves the scope of `{name}` here without waiting for it"
+                                    ),
+                                ));
+                            }
+                        }
                     }
                     _ => {}
                 }
@@ -239,41 +319,47 @@ impl Checker<'_> {
         }
     }
 
-    fn report(&mut self, spawn: Span, binding: Option<(Span, &str)>, primary: &str) {
+    fn report(&mut self, spawn: Spawn, binding: Option<(Span, &str)>, primary: &str) {
         let mut d = Diagnostic::new(
             LintId::UnwaitedChild,
-            spawn,
+            spawn.at,
             "child process is spawned and never waited for",
         );
         let dropped_at_once = match binding {
             None => true,
             Some((_, label)) => label.contains("dropped"),
         };
-        if dropped_at_once {
+        if dropped_at_once && !spawn.by_call {
             // Dropped at once: `status()` runs it the same way, and waits (which blocks).
             d = d.suggestion(
                 "call `status()` instead, which waits for the process (and blocks until it exits)",
-                spawn,
+                spawn.at,
                 "status",
                 false,
             );
         }
+        let spawned_here = if spawn.by_call {
+            "returns a spawned `Child`"
+        } else {
+            "spawned here"
+        };
         d = match binding {
-            Some((at, label)) => d.primary_label("spawned here").label(at, label.to_string()),
+            Some((at, label)) => d.primary_label(spawned_here).label(at, label.to_string()),
             None => d.primary_label(primary.to_string()),
         };
         d = d.note("a child that exits stays a zombie in the process table until its parent waits for it; dropping a `Child` neither waits nor kills (Go's `cmd.Start()` without `cmd.Wait()`)");
         // Where the suggestion already offers `status()`, the help only adds the other ways.
-        self.out.push(if dropped_at_once {
+        self.out.push(if dropped_at_once && !spawn.by_call {
             d.help("to let it run alongside, keep the `Child` and call `.wait()` on it later; `.output()` also waits, and collects what it prints")
         } else {
             d.help("keep the `Child` and call `.wait()` on it, or use `.status()` or `.output()`, which wait for the process")
         });
     }
 
-    /// The `spawn` method span, when `e` is `<command>.spawn()` possibly followed by `?`,
-    /// `.unwrap()`, `.expect(..)` or a `map_err`/`context` before `?`.
-    fn spawned(&self, e: &Expr) -> Option<Span> {
+    /// Where the child comes from, when `e` is `<command>.spawn()` or a call to a fn of this
+    /// file that returns a `Child`, possibly followed by `?`, `.unwrap()`, `.expect(..)` or a
+    /// `map_err`/`context` before `?`.
+    fn spawned(&self, e: &Expr) -> Option<Spawn> {
         let mut e = e;
         loop {
             e = match e {
@@ -289,7 +375,25 @@ impl Checker<'_> {
                     &m.receiver
                 }
                 Expr::MethodCall(m) if m.method == "spawn" && m.args.is_empty() => {
-                    return self.is_command(&m.receiver).then(|| self.span(&m.method));
+                    return self.is_command(&m.receiver).then(|| Spawn {
+                        at: self.span(&m.method),
+                        by_call: false,
+                    });
+                }
+                Expr::MethodCall(m) if self.returned_command(e) == Some(&Returned::Child) => {
+                    return Some(Spawn {
+                        at: self.span(&m.method),
+                        by_call: true,
+                    });
+                }
+                Expr::Call(c) if self.returned_command(e) == Some(&Returned::Child) => {
+                    let Expr::Path(p) = &*c.func else {
+                        return None;
+                    };
+                    return Some(Spawn {
+                        at: self.span(&p.path.segments.last()?.ident),
+                        by_call: true,
+                    });
                 }
                 _ => return None,
             };
@@ -398,7 +502,8 @@ impl Checker<'_> {
                     .collect();
                 (!at.is_empty()).then_some(Returned::Tuple(at))
             }
-            ty => self.is_command_type(ok_type(ty)).then_some(Returned::Whole),
+            ty if self.is_command_type(ok_type(ty)) => Some(Returned::Whole),
+            ty => self.is_child_type(ok_type(ty)).then_some(Returned::Child),
         };
         if let Some(found) = found {
             self.returns.insert((impl_ty, sig.ident.to_string()), found);
@@ -433,6 +538,51 @@ impl Checker<'_> {
             _ => return None,
         };
         self.returns.get(&key)
+    }
+
+    /// Whether `path` names `std::process::exit` or `std::process::abort`: after them no
+    /// parent is left to reap anything, and the child is adopted (and reaped) by init.
+    fn ends_process(&self, path: &syn::Path) -> bool {
+        let Some(last) = path.segments.last() else {
+            return false;
+        };
+        if last.ident != "exit" && last.ident != "abort" {
+            return false;
+        }
+        match self.cx.index.resolve_path(self.module, &self.imports, path) {
+            Resolution::External(p) => {
+                p.len() == 3
+                    && p[0] == "std"
+                    && p[1] == "process"
+                    && (p[2] == "exit" || p[2] == "abort")
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether every path through `rest` ends the process (a child dropped just before is
+    /// then adopted by init, not left a zombie).
+    fn process_ends_after(&self, rest: &[Stmt]) -> bool {
+        let fate = Paths::new(self.cx.file, None, |path| self.ends_process(path)).stmts(rest);
+        (!fate.open || self.ends_main) && fate.exit.is_none()
+    }
+
+    /// `Child` (not a reference: a `&mut Child` returned is owned elsewhere).
+    fn is_child_type(&self, ty: &syn::Type) -> bool {
+        let syn::Type::Path(p) = ty else {
+            return false;
+        };
+        if p.path.segments.last().is_none_or(|s| s.ident != "Child") {
+            return false;
+        }
+        match self
+            .cx
+            .index
+            .resolve_path(self.module, &self.imports, &p.path)
+        {
+            Resolution::External(p) => p == ["std", "process", "Child"],
+            _ => false,
+        }
     }
 
     fn is_command_type(&self, ty: &syn::Type) -> bool {
@@ -476,7 +626,354 @@ fn drops_its_argument(f: &Expr) -> bool {
     }
 }
 
-/// How a `Child` bound to `name` is used in the statements after the binding.
+/// Where the paths through some code leave a child that is not yet waited for.
+#[derive(Clone, Copy, Debug, Default)]
+struct Fate {
+    /// Some path reaches the end of the code with the child neither waited for nor handed
+    /// over.
+    open: bool,
+    /// The first place where a path leaves the child's scope early (`return`, `break`,
+    /// `continue`, a `let .. else`) with the child neither waited for nor handed over.
+    exit: Option<Span>,
+}
+
+impl Fate {
+    /// Code that neither waits for the child nor leaves.
+    const OPEN: Fate = Fate {
+        open: true,
+        exit: None,
+    };
+    /// Waited for, handed over, or the process ends: nothing after it matters.
+    const DONE: Fate = Fate {
+        open: false,
+        exit: None,
+    };
+
+    /// One alternative or the other (the branches of an `if` or a `match`).
+    fn or(self, other: Fate) -> Fate {
+        Fate {
+            open: self.open || other.open,
+            exit: self.exit.or(other.exit),
+        }
+    }
+}
+
+/// The walk that follows a bound `Child` (`name`) through the statements after its binding,
+/// path by path: a wait or hand-over counts only where every path to the end of the scope
+/// passes through one, as clippy's `zombie_processes` judges it. An early `return`, `break`
+/// or `continue` out of the scope before it loses the child; `?`'s error path does not count
+/// (nearly every spawn has one before its wait). Calls to `std::process::exit`/`abort` and
+/// panicking macros end the path: the process is going away. With no name, only those count.
+struct Paths<'n, F> {
+    file: FileId,
+    name: Option<&'n syn::Ident>,
+    ends_process: F,
+    /// Loops entered inside the walk: whether a `break` of each left the child unhandled.
+    loops: Vec<bool>,
+    waited_somewhere: bool,
+    killed: bool,
+}
+
+impl<'n, F: Fn(&syn::Path) -> bool> Paths<'n, F> {
+    fn new(file: FileId, name: Option<&'n syn::Ident>, ends_process: F) -> Self {
+        Paths {
+            file,
+            name,
+            ends_process,
+            loops: Vec::new(),
+            waited_somewhere: false,
+            killed: false,
+        }
+    }
+
+    fn is_name(&self, e: &Expr) -> bool {
+        self.name.is_some_and(|name| {
+            matches!(e, Expr::Path(p) if p.qself.is_none() && p.path.get_ident() == Some(name))
+        })
+    }
+
+    fn stmts(&mut self, stmts: &[Stmt]) -> Fate {
+        let mut fate = Fate::OPEN;
+        for stmt in stmts {
+            if !fate.open {
+                break;
+            }
+            let next = match stmt {
+                Stmt::Local(local) => match &local.init {
+                    Some(init) => {
+                        let value = self.expr(&init.expr);
+                        match (&init.diverge, value.open) {
+                            // `let Some(x) = .. else { return }`: the `else` may run.
+                            (Some((_, diverge)), true) => {
+                                let other = self.expr(diverge);
+                                Fate {
+                                    open: true,
+                                    exit: value.exit.or(other.exit),
+                                }
+                            }
+                            _ => value,
+                        }
+                    }
+                    None => Fate::OPEN,
+                },
+                Stmt::Expr(e, _) => self.expr(e),
+                Stmt::Macro(m) => self.mac(&m.mac),
+                Stmt::Item(_) => Fate::OPEN,
+            };
+            fate = Fate {
+                open: next.open,
+                exit: fate.exit.or(next.exit),
+            };
+        }
+        fate
+    }
+
+    /// `exprs` evaluated one after the other.
+    fn seq<'e>(&mut self, exprs: impl IntoIterator<Item = &'e Expr>) -> Fate {
+        let mut fate = Fate::OPEN;
+        for e in exprs {
+            if !fate.open {
+                break;
+            }
+            let next = self.expr(e);
+            fate = Fate {
+                open: next.open,
+                exit: fate.exit.or(next.exit),
+            };
+        }
+        fate
+    }
+
+    /// `first`, then `then` on the paths that are still open.
+    fn then(&mut self, first: Fate, then: impl FnOnce(&mut Self) -> Fate) -> Fate {
+        if !first.open {
+            return first;
+        }
+        let next = then(self);
+        Fate {
+            open: next.open,
+            exit: first.exit.or(next.exit),
+        }
+    }
+
+    /// An exit from the child's scope, or from a loop inside the walk.
+    fn leave(&mut self, span: Span, leaves_loop: bool) -> Fate {
+        match self.loops.last_mut() {
+            Some(broke) if leaves_loop => {
+                *broke = true;
+                Fate::DONE
+            }
+            // `continue` of a loop inside the walk: its next round is judged as this one.
+            Some(_) => Fate::DONE,
+            None => Fate {
+                open: false,
+                exit: Some(span),
+            },
+        }
+    }
+
+    fn body_of_loop(&mut self, body: &syn::Block) -> (Fate, bool) {
+        self.loops.push(false);
+        let fate = self.stmts(&body.stmts);
+        let broke = self.loops.pop().unwrap_or(false);
+        (fate, broke)
+    }
+
+    fn expr(&mut self, e: &Expr) -> Fate {
+        match e {
+            Expr::Path(_) if self.is_name(e) => Fate::DONE, // moved: returned, passed, stored
+            Expr::Reference(r) if self.is_name(&r.expr) => {
+                // `&mut child` lent to code that may wait; `&child` only looks.
+                if r.mutability.is_some() {
+                    Fate::DONE
+                } else {
+                    Fate::OPEN
+                }
+            }
+            Expr::Field(f) if self.is_name(&f.base) => Fate::OPEN, // `child.stdout`: a part
+            Expr::MethodCall(m) if self.is_name(&m.receiver) => {
+                let method = m.method.to_string();
+                if WAITING.contains(&method.as_str()) {
+                    self.waited_somewhere = true;
+                    return Fate::DONE;
+                }
+                if method == "kill" || method == "start_kill" {
+                    self.killed = true;
+                }
+                // `child.id()`, `child.kill()`: looking at it is not waiting for it.
+                self.seq(&m.args)
+            }
+            Expr::MethodCall(m) => self.seq(std::iter::once(&*m.receiver).chain(&m.args)),
+            Expr::Call(c) => {
+                let fate = self.seq(std::iter::once(&*c.func).chain(&c.args));
+                self.then(fate, |this| match &*c.func {
+                    Expr::Path(p) if (this.ends_process)(&p.path) => Fate::DONE,
+                    _ => Fate::OPEN,
+                })
+            }
+            Expr::If(i) => {
+                let cond = self.expr(&i.cond);
+                self.then(cond, |this| {
+                    let then = this.stmts(&i.then_branch.stmts);
+                    let other = match &i.else_branch {
+                        Some((_, e)) => this.expr(e),
+                        None => Fate::OPEN,
+                    };
+                    then.or(other)
+                })
+            }
+            Expr::Match(m) => {
+                let scrutinee = self.expr(&m.expr);
+                self.then(scrutinee, |this| {
+                    let mut fate: Option<Fate> = None;
+                    for arm in &m.arms {
+                        let guard = match &arm.pat {
+                            Pat::Guard(g) => this.expr(&g.guard),
+                            _ => Fate::OPEN,
+                        };
+                        let body = this.then(guard, |this| this.expr(&arm.body));
+                        fate = Some(fate.map_or(body, |f| f.or(body)));
+                    }
+                    fate.unwrap_or(Fate::DONE) // no arm: an empty enum, never reached
+                })
+            }
+            Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) => {
+                // The right side may not run.
+                let left = self.expr(&b.left);
+                self.then(left, |this| this.expr(&b.right).or(Fate::OPEN))
+            }
+            Expr::While(w) => {
+                let cond = self.expr(&w.cond);
+                self.then(cond, |this| {
+                    let (body, _) = this.body_of_loop(&w.body);
+                    Fate {
+                        open: true, // it may run no round at all
+                        exit: body.exit,
+                    }
+                })
+            }
+            Expr::ForLoop(f) => {
+                let iter = self.expr(&f.expr);
+                self.then(iter, |this| {
+                    let (body, _) = this.body_of_loop(&f.body);
+                    Fate {
+                        open: true,
+                        exit: body.exit,
+                    }
+                })
+            }
+            Expr::Loop(l) => {
+                // Left only by a `break` (or an exit): open where a `break` left it open.
+                let (body, broke) = self.body_of_loop(&l.body);
+                Fate {
+                    open: broke,
+                    exit: body.exit,
+                }
+            }
+            Expr::Block(b) if b.label.is_some() => {
+                // `'a: { .. break 'a; .. }`: its breaks end the block, not the scope.
+                let (body, broke) = self.body_of_loop(&b.block);
+                Fate {
+                    open: body.open || broke,
+                    exit: body.exit,
+                }
+            }
+            Expr::Block(b) => self.stmts(&b.block.stmts),
+            Expr::Unsafe(u) => self.stmts(&u.block.stmts),
+            Expr::Return(r) => {
+                let value = match &r.expr {
+                    Some(e) => self.expr(e),
+                    None => Fate::OPEN,
+                };
+                let span = Span::of(self.file, r.return_token.span);
+                self.then(value, |this| this.leave_scope(span))
+            }
+            Expr::Break(b) => {
+                let value = match &b.expr {
+                    Some(e) => self.expr(e),
+                    None => Fate::OPEN,
+                };
+                let span = Span::of(self.file, b.break_token.span);
+                self.then(value, |this| this.leave(span, true))
+            }
+            Expr::Continue(c) => {
+                let span = Span::of(self.file, c.continue_token.span);
+                self.leave(span, false)
+            }
+            Expr::Macro(m) => self.mac(&m.mac),
+            // Code that runs later, elsewhere: a child it captures is handed over.
+            Expr::Closure(_) | Expr::Async(_) => self.straight(e),
+            Expr::Paren(p) => self.expr(&p.expr),
+            Expr::Group(g) => self.expr(&g.expr),
+            Expr::Try(t) => self.expr(&t.expr),
+            Expr::Await(a) => self.expr(&a.base),
+            Expr::Field(f) => self.expr(&f.base),
+            Expr::Reference(r) => self.expr(&r.expr),
+            Expr::Unary(u) => self.expr(&u.expr),
+            Expr::Cast(c) => self.expr(&c.expr),
+            Expr::Let(l) => self.expr(&l.expr),
+            Expr::Binary(b) => self.seq([&*b.left, &*b.right]),
+            Expr::Assign(a) => self.seq([&*a.right, &*a.left]),
+            Expr::Index(i) => self.seq([&*i.expr, &*i.index]),
+            Expr::Tuple(t) => self.seq(&t.elems),
+            Expr::Array(a) => self.seq(&a.elems),
+            Expr::Struct(st) => {
+                let fields = self.seq(st.fields.iter().map(|f| &f.expr));
+                self.then(fields, |this| match &st.rest {
+                    Some(rest) => this.expr(rest),
+                    None => Fate::OPEN,
+                })
+            }
+            // Anything else is read as straight-line code.
+            _ => self.straight(e),
+        }
+    }
+
+    fn leave_scope(&mut self, span: Span) -> Fate {
+        Fate {
+            open: false,
+            exit: Some(span),
+        }
+    }
+
+    fn mac(&mut self, m: &syn::Macro) -> Fate {
+        if let Some(name) = self.name {
+            // A macro that mentions it might do anything with it.
+            if mentions(m.tokens.clone(), name) {
+                return Fate::DONE;
+            }
+        }
+        let panics = m.path.segments.last().is_some_and(|s| {
+            matches!(
+                s.ident.to_string().as_str(),
+                "panic" | "unreachable" | "todo" | "unimplemented"
+            )
+        });
+        if panics {
+            Fate::DONE
+        } else {
+            Fate::OPEN
+        }
+    }
+
+    /// Code without paths of its own: done if it waits for, lends or hands over the child
+    /// anywhere.
+    fn straight(&mut self, e: &Expr) -> Fate {
+        let Some(name) = self.name else {
+            return Fate::OPEN;
+        };
+        let mut uses = ChildUses::new(name);
+        uses.visit_expr(e);
+        self.killed |= uses.killed;
+        if uses.handled {
+            Fate::DONE
+        } else {
+            Fate::OPEN
+        }
+    }
+}
+
+/// How a `Child` bound to `name` is used in code read as straight-line.
 struct ChildUses<'n> {
     name: &'n syn::Ident,
     /// Waited for, or handed over (returned, passed, stored, moved into a closure).
@@ -637,5 +1134,57 @@ fn d() -> std::io::Result<()> { Command::new("x").spawn().map(drop) }
 fn e() -> std::io::Result<()> { Command::new("x").spawn().map(|mut c| { c.wait().ok(); }) }
 "#;
         assert_eq!(lines(src), [3, 4, 6]);
+    }
+
+    #[test]
+    fn the_end_of_main_ends_the_process() {
+        let src = r#"
+use std::process::Command;
+fn main() {
+    let _ = Command::new("x").spawn();
+    println!("started");
+    {
+        Command::new("y").spawn().unwrap();
+    }
+}
+mod inner {
+    fn main() {
+        std::process::Command::new("z").spawn().unwrap();
+    }
+}
+"#;
+        // The first runs on while `main` prints; the second is the last thing `main` does;
+        // an inner module's `main` is just a fn.
+        assert_eq!(lines(src), [4, 12]);
+    }
+
+    #[test]
+    fn wait_timeout_reaps_when_it_returns_a_status() {
+        let src = r#"
+use std::process::Command;
+use std::time::Duration;
+fn a() -> std::io::Result<()> {
+    let mut child = Command::new("x").spawn()?;
+    match child.wait_timeout(Duration::from_secs(1))? {
+        Some(_) => {}
+        None => {
+            child.kill()?;
+            child.wait()?;
+        }
+    }
+    Ok(())
+}
+fn b() -> std::io::Result<()> {
+    let mut child = Command::new("x").spawn()?;
+    match child.id() {
+        0 => {}
+        _ => {
+            child.wait()?;
+        }
+    }
+    Ok(())
+}
+"#;
+        assert_eq!(lines(src), [16]);
     }
 }
