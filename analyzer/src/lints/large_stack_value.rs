@@ -18,8 +18,9 @@ pub const LINT: Lint = Lint {
     explanation: r#"## What it finds
 A local whose size the source gives, over the stack value limit (default 512 KiB): an array
 (`let buf = [0u8; 1 << 20];`, `let t: [u64; N] = ..`), a struct of the crate whose fields are
-such arrays (`let s = Big { .. }`), or `Box::new([x; N])`, which builds the array on the stack
-before moving it to the heap. The message weighs it against the stack it runs on: 8 MiB for
+such arrays (`let s = Big { .. }`), a tuple or an array literal of such values, copies of
+earlier locals included (`let pages = [page, page];`, `let both = (a, b);`), or
+`Box::new([x; N])`, which builds the array on the stack before moving it to the heap. The message weighs it against the stack it runs on: 8 MiB for
 the main thread, 2 MiB for a closure given to `std::thread::spawn` or a `#[test]`, or the size
 given to `thread::Builder::stack_size` (a thread given a larger stack on purpose gets a
 proportionally larger limit). A value as large as that whole stack is certain to overflow
@@ -62,6 +63,7 @@ fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
         stack: Stack::Main,
         out: Vec::new(),
         params: Vec::new(),
+        locals: Vec::new(),
     };
     v.visit_file(cx.syntax);
     v.out
@@ -100,6 +102,9 @@ struct Checker<'a> {
     /// The written types of the current fn's plain parameters (`x: &Box<Big>`), for values
     /// copied out through them (`let v = **x;`).
     params: Vec<(String, syn::Type)>,
+    /// The locals bound so far in the current fn's open blocks, with their sizes where known
+    /// (`let x = [0u32; 4096];` sizes `[x, x, x]` and `([x; 4], 1)`).
+    locals: Vec<(String, Option<u64>)>,
 }
 
 impl<'ast> Visit<'ast> for Checker<'_> {
@@ -115,10 +120,12 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         let outer = std::mem::replace(&mut self.stack, stack);
         // The signature first: its patterns are the parameters, not names bound again.
         let params = std::mem::take(&mut self.params);
+        let locals = std::mem::take(&mut self.locals);
         self.visit_signature(&f.sig);
         self.params = plain_params(&f.sig);
         self.visit_block(&f.block);
         self.params = params;
+        self.locals = locals;
         self.stack = outer;
     }
 
@@ -127,16 +134,19 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         let outer = std::mem::replace(&mut self.stack, stack);
         // The signature first: its patterns are the parameters, not names bound again.
         let params = std::mem::take(&mut self.params);
+        let locals = std::mem::take(&mut self.locals);
         self.visit_signature(&f.sig);
         self.params = plain_params(&f.sig);
         self.visit_block(&f.block);
         self.params = params;
+        self.locals = locals;
         self.stack = outer;
     }
 
     // A name bound again is not the parameter any more.
     fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
         self.params.retain(|(n, _)| i.ident != n);
+        self.locals.retain(|(n, _)| i.ident != n);
         syn::visit::visit_pat_ident(self, i);
     }
 
@@ -151,7 +161,9 @@ impl<'ast> Visit<'ast> for Checker<'_> {
                 flatten_use(&u.tree, &mut Vec::new(), &mut self.imports);
             }
         }
+        let locals = self.locals.len();
         syn::visit::visit_block(self, block);
+        self.locals.truncate(locals);
         self.imports.truncate(imports);
     }
 
@@ -188,7 +200,11 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             };
             self.report(at, &what, size, None, fix);
         }
+        // After the initializer, which may name an earlier local of the same name.
         syn::visit::visit_local(self, local);
+        if let Some(name) = name {
+            self.locals.push((name, size));
+        }
     }
 
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
@@ -431,6 +447,29 @@ impl Checker<'_> {
                     _ => None,
                 }
             }
+            // A local or a by-value parameter of known size.
+            Expr::Path(p) if p.qself.is_none() => {
+                let name = p.path.get_ident()?;
+                if let Some((_, size)) = self.locals.iter().rev().find(|(n, _)| name == n) {
+                    return *size;
+                }
+                let (_, ty) = self.params.iter().rev().find(|(n, _)| name == n)?;
+                self.type_size(ty)
+            }
+            // The elements of an array literal have one type: the first of known size tells.
+            Expr::Array(a) => {
+                let elem = a
+                    .elems
+                    .iter()
+                    .find_map(|e| self.value_size(e, None).or_else(|| element_size(e)))?;
+                elem.checked_mul(a.elems.len() as u64)
+            }
+            // A tuple is at least the sum of the elements whose size is known.
+            Expr::Tuple(t) => t
+                .elems
+                .iter()
+                .filter_map(|e| self.value_size(e, None).or_else(|| element_size(e)))
+                .reduce(u64::saturating_add),
             Expr::Struct(s) if s.rest.is_none() => {
                 let ty = syn::Type::Path(syn::TypePath {
                     attrs: Vec::new(),
@@ -557,6 +596,31 @@ mod tests {
         let src = "fn a(n: usize) { let v = vec![0u8; 1 << 30]; let s = [0u8; 4096]; let w = vec![0; n]; }\n\
                    fn b() { std::thread::Builder::new().stack_size(64 << 20).spawn(|| { let big = [0u8; 4 << 20]; }).unwrap(); }\n\
                    static TABLE: [u8; 1 << 20] = [0; 1 << 20];\n";
+        assert_eq!(lines(src), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn tuples_and_arrays_of_known_values() {
+        // 300 KiB pieces: each alone is under the 512 KiB limit, together they are over it.
+        let src = r#"
+fn a() { let pair = ([0u8; 300 << 10], [0u16; 150 << 10]); }
+fn b() { let page = [0u8; 300 << 10]; let pages = [page, page]; }
+fn c() { let page = [0u8; 300 << 10]; let more = [page; 2]; }
+fn d(page: [u8; 300 << 10]) { let both = (page, page); }
+"#;
+        assert_eq!(lines(src), [2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn a_name_means_the_binding_in_scope() {
+        // Shadowed by a small value, out of its block, a closure's parameter, a reference.
+        let src = r#"
+fn a() { let page = [0u8; 300 << 10]; let page = 1u8; let two = [page, page]; }
+fn b() { { let page = [0u8; 300 << 10]; } let page = [0u8; 16]; let two = (page, page); }
+fn c() { let page = [0u8; 300 << 10]; let f = |page: &u8| [*page; 2]; }
+fn d() { let page = &[0u8; 300 << 10]; let two = [page, page]; }
+fn e() { let unit = [(); 1 << 30]; let small = ([0u8; 16], 1u8); }
+"#;
         assert_eq!(lines(src), Vec::<usize>::new());
     }
 }
