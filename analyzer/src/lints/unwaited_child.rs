@@ -16,15 +16,15 @@ pub const LINT: Lint = Lint {
     id: LintId::UnwaitedChild,
     summary: "a child process that is spawned and never waited for",
     explanation: r#"## What it finds
-A `std::process::Command` whose `.spawn()` returns a `Child`
-that is dropped without being waited for: discarded (`cmd.spawn()?;`, `let _ = ..`, or
-given to a closure that drops it, as `cmd.spawn().map(|_| ())` does), or bound
-to a variable that is not `.wait()`ed, `.wait_with_output()`ed or `.try_wait()`ed (nor
-returned, stored or handed to other code) on every path to the end of its scope: waited for
-only inside an `if`, or left behind by an early `return`, `break`, `continue` or `let .. else`
-before the wait. A child that is only `.kill()`ed is reported too: killing does not reap it.
-A fn of the same file whose declared return type is a `Child` (`fn start() -> io::Result<Child>`)
-is followed like `.spawn()`.
+A `std::process::Command` whose `.spawn()` returns a `Child` that is dropped without being
+waited for: discarded (`cmd.spawn()?;`, `let _ = ..`, `Ok(_) =>`, or given to a closure that
+drops it, as `cmd.spawn().map(|_| ())` does), or bound to a name (by `let`, a `match` arm or
+`if let`) that is not `.wait()`ed, `.wait_with_output()`ed or `.try_wait()`ed (nor returned,
+stored or handed to other code) on every path to the end of its scope: waited for only inside
+an `if`, or left behind by an early `return`, `break`, `continue` or `let .. else` before the
+wait. A child that is only `.kill()`ed is reported too: killing does not reap it. A fn of the
+same file whose declared return type is a `Child` (`fn start() -> io::Result<Child>`) is
+followed like `.spawn()`.
 
 ## Why it matters
 When a child process exits, the kernel keeps its entry (a zombie) until the parent waits for
@@ -62,7 +62,8 @@ Commands built somewhere the analysis cannot see and spawns inside macros are no
 `&mut Command`, and from a call to a fn of the same file whose declared return type holds one
 (`self.command()`, `Self::command()`, `make_command()`; `-> Command`, `-> io::Result<Command>`,
 or a tuple, as in `let (mut cmd, _) = self.make_command();`); commands from other files' fns
-are not. Only `let name = ..` bindings are followed, not `if let Ok(child) = cmd.spawn()`.
+are not. A child is followed from a `let`, a `match` arm (`Ok(child) => ..`) and an
+`if let Ok(child) = ..`; one put into a struct or a tuple is taken as handed over.
 
 clippy's `zombie_processes` judges the same paths; its `#[allow]`/`#[expect]` attributes do
 not silence this lint (use `gomem::allow`).
@@ -137,6 +138,38 @@ enum Returned {
     Child,
 }
 
+/// The code a bound child lives in until it is dropped.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    /// The statements after its `let`, to the end of the block.
+    Stmts(&'a [Stmt]),
+    /// A `match` arm's body or an `if let`'s block.
+    Expr(&'a Expr),
+}
+
+/// What a pattern matched against a spawn's result does with the `Child`: binds it to a name
+/// (`Ok(child)`, `Some(child)`, `child`), drops it (`Ok(_)`), or `None` when the pattern
+/// holds no child (`Err(e)`, `_`).
+fn child_binding(pat: &Pat) -> Option<Option<&syn::Ident>> {
+    match pat {
+        Pat::Ident(id) if id.subpat.is_none() => Some(Some(&id.ident)),
+        Pat::TupleStruct(t)
+            if t.elems.len() == 1
+                && t.path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "Ok" || s.ident == "Some") =>
+        {
+            match &t.elems[0] {
+                Pat::Ident(id) if id.subpat.is_none() => Some(Some(&id.ident)),
+                Pat::Wild(_) => Some(None),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Where a child that may be lost comes from.
 #[derive(Clone, Copy, Debug)]
 struct Spawn {
@@ -173,6 +206,34 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             }
         }
         syn::visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+        if let Some(spawn) = self.spawned(&m.expr) {
+            for arm in &m.arms {
+                let pat = match &arm.pat {
+                    Pat::Guard(g) => &*g.pat,
+                    p => p,
+                };
+                self.judge_arm(spawn, pat, &arm.body);
+            }
+        }
+        syn::visit::visit_expr_match(self, m);
+    }
+
+    fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
+        if let Expr::Let(l) = &*i.cond {
+            if let Some(spawn) = self.spawned(&l.expr) {
+                // The `if` body as an expression: the same walk as a `match` arm's.
+                let body = Expr::Block(syn::ExprBlock {
+                    attrs: Vec::new(),
+                    label: None,
+                    block: i.then_branch.clone(),
+                });
+                self.judge_arm(spawn, &l.pat, &body);
+            }
+        }
+        syn::visit::visit_expr_if(self, i);
     }
 
     fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
@@ -279,43 +340,52 @@ impl Checker<'_> {
                         self.report(spawn, Some((at, "the `Child` is dropped here")), "");
                     }
                     Pat::Ident(id) if id.subpat.is_none() => {
-                        let mut paths = Paths::new(self.cx.file, Some(&id.ident), |path| {
-                            self.ends_process(path)
-                        });
-                        let fate = paths.stmts(rest);
-                        if (!fate.open || self.ends_main) && fate.exit.is_none() {
-                            return;
-                        }
-                        let at = self.span(&id.ident);
-                        let name = &id.ident;
-                        let label = match (fate.exit, paths.waited_somewhere, paths.killed) {
-                            (Some(_), ..) => format!("bound to `{name}` here"),
-                            (None, true, _) => {
-                                format!("bound to `{name}` here, but waited for only on some paths")
-                            }
-                            (None, false, true) => {
-                                format!("bound to `{name}` here: killed, but never waited for")
-                            }
-                            (None, false, false) => {
-                                format!("bound to `{name}` here, but never waited for")
-                            }
-                        };
-                        self.report(spawn, Some((at, &label)), "");
-                        if let Some(exit) = fate.exit {
-                            if let Some(d) = self.out.pop() {
-                                self.out.push(d.label(
-                                    exit,
-                                    format!(
-                                        "leaves the scope of `{name}` here without waiting for it"
-                                    ),
-                                ));
-                            }
-                        }
+                        self.judge_bound(spawn, &id.ident, Scope::Stmts(rest));
                     }
                     _ => {}
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Reports the child bound to `name` if some path through `scope` (the rest of its
+    /// block, or a `match` arm or `if let` body) loses it.
+    fn judge_bound(&mut self, spawn: Spawn, name: &syn::Ident, scope: Scope<'_>) {
+        let mut paths = Paths::new(self.cx.file, Some(name), |path| self.ends_process(path));
+        let (fate, ends_main) = match scope {
+            Scope::Stmts(rest) => (paths.stmts(rest), self.ends_main),
+            Scope::Expr(body) => (paths.expr(body), false),
+        };
+        if (!fate.open || ends_main) && fate.exit.is_none() {
+            return;
+        }
+        let at = self.span(name);
+        let label = match (fate.exit, paths.waited_somewhere, paths.killed) {
+            (Some(_), ..) => format!("bound to `{name}` here"),
+            (None, true, _) => format!("bound to `{name}` here, but waited for only on some paths"),
+            (None, false, true) => format!("bound to `{name}` here: killed, but never waited for"),
+            (None, false, false) => format!("bound to `{name}` here, but never waited for"),
+        };
+        self.report(spawn, Some((at, &label)), "");
+        if let Some(exit) = fate.exit {
+            if let Some(d) = self.out.pop() {
+                let label = format!("leaves the scope of `{name}` here without waiting for it");
+                self.out.push(d.label(exit, label));
+            }
+        }
+    }
+
+    /// `match cmd.spawn() { Ok(child) => .., Err(e) => .. }` and
+    /// `if let Ok(child) = cmd.spawn() { .. }`: the child lives in the arm that binds it.
+    fn judge_arm(&mut self, spawn: Spawn, pat: &Pat, body: &Expr) {
+        match child_binding(pat) {
+            Some(Some(name)) => self.judge_bound(spawn, name, Scope::Expr(body)),
+            Some(None) => {
+                let at = self.span(pat);
+                self.report(spawn, Some((at, "the `Child` is dropped here")), "");
+            }
+            None => {}
         }
     }
 
