@@ -62,7 +62,8 @@ Commands built somewhere the analysis cannot see and spawns inside macros are no
 `&mut Command`, and from a call to a fn of the same file whose declared return type holds one
 (`self.command()`, `Self::command()`, `make_command()`; `-> Command`, `-> io::Result<Command>`,
 or a tuple, as in `let (mut cmd, _) = self.make_command();`); commands from other files' fns
-are not. A child is followed from a `let`, a `match` arm (`Ok(child) => ..`) and an
+are not. A child is followed from a `let` (`let c = cmd.spawn()?`, or a `match` that only unwraps:
+`Ok(c) => c, Err(e) => return ..`), a `match` arm (`Ok(child) => ..`) and an
 `if let Ok(child) = ..`; one put into a struct or a tuple is taken as handed over.
 
 clippy's `zombie_processes` judges the same paths; its `#[allow]`/`#[expect]` attributes do
@@ -168,6 +169,56 @@ fn child_binding(pat: &Pat) -> Option<Option<&syn::Ident>> {
         }
         _ => None,
     }
+}
+
+/// Whether `m` only unwraps its scrutinee: each arm gives back what `Ok(x)`/`Some(x)` bound,
+/// or leaves (`return`, `break`, `continue`, a panicking macro).
+fn unwraps(m: &syn::ExprMatch) -> bool {
+    let mut gives_back = false;
+    for arm in &m.arms {
+        if leaves(&arm.body) {
+            continue;
+        }
+        let mut body = &*arm.body;
+        while let Expr::Block(b) = body {
+            let [Stmt::Expr(e, None)] = b.block.stmts.as_slice() else {
+                return false;
+            };
+            body = e;
+        }
+        match (child_binding(&arm.pat), body) {
+            (Some(Some(name)), Expr::Path(p)) if p.path.get_ident() == Some(name) => {
+                gives_back = true;
+            }
+            _ => return false,
+        }
+    }
+    gives_back
+}
+
+/// Whether `e` always leaves: `return`, `break`, `continue`, a panicking macro, or a block
+/// that ends with one.
+fn leaves(e: &Expr) -> bool {
+    match e {
+        Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => true,
+        Expr::Macro(m) => panics(&m.mac),
+        Expr::Block(b) => match b.block.stmts.last() {
+            Some(Stmt::Expr(e, _)) => leaves(e),
+            Some(Stmt::Macro(m)) => panics(&m.mac),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// `panic!`, `unreachable!`, `todo!`, `unimplemented!`: the path ends there.
+fn panics(m: &syn::Macro) -> bool {
+    m.path.segments.last().is_some_and(|s| {
+        matches!(
+            s.ident.to_string().as_str(),
+            "panic" | "unreachable" | "todo" | "unimplemented"
+        )
+    })
 }
 
 /// Where a child that may be lost comes from.
@@ -444,6 +495,8 @@ impl Checker<'_> {
                 {
                     &m.receiver
                 }
+                // `match cmd.spawn() { Ok(c) => c, Err(e) => panic!(..) }`: an unwrap.
+                Expr::Match(m) if unwraps(m) => &m.expr,
                 Expr::MethodCall(m) if m.method == "spawn" && m.args.is_empty() => {
                     return self.is_command(&m.receiver).then(|| Spawn {
                         at: self.span(&m.method),
@@ -1013,13 +1066,7 @@ impl<'n, F: Fn(&syn::Path) -> bool> Paths<'n, F> {
                 return Fate::DONE;
             }
         }
-        let panics = m.path.segments.last().is_some_and(|s| {
-            matches!(
-                s.ident.to_string().as_str(),
-                "panic" | "unreachable" | "todo" | "unimplemented"
-            )
-        });
-        if panics {
+        if panics(m) {
             Fate::DONE
         } else {
             Fate::OPEN
