@@ -1098,6 +1098,22 @@ impl Flow<'_, '_> {
             return None;
         }
         let prefix = &p.path.segments[n_segs - 2].ident.to_string();
+        // `Into::into(x)`: `x.into()` written as a path, which runs `From::from` of the
+        // expected type (unless the crate has a trait of its own named `Into`).
+        if prefix == "Into" && last.ident == "into" && !sem.names_a_type(prefix) {
+            let [arg] = args else { return None };
+            if !expected.is_known() {
+                return None;
+            }
+            return sem.trait_method(
+                index,
+                "From",
+                "from",
+                &expected,
+                Some(std::slice::from_ref(arg)),
+                from,
+            );
+        }
         if prefix != "Self"
             && !sem.names_a_type(prefix)
             && !STD_TRAIT_METHODS.iter().any(|(t, ..)| t == prefix)

@@ -274,6 +274,10 @@ fn maybe_inherent(name: &str) -> bool {
 
 /// Autoderef stops after this many steps (rustc's limit is 128; real chains are short).
 const AUTODEREF_STEPS: usize = 8;
+
+/// Methods of the traits std implements for `&A` by calling `A`'s own (`PartialEq`,
+/// `PartialOrd`, `Ord`); not `Clone`, whose `&A` impl copies the reference.
+const FORWARDED_THROUGH_REFS: &[&str] = &["eq", "ne", "partial_cmp", "lt", "le", "gt", "ge", "cmp"];
 /// Alias expansion gives up past this depth (an alias of an alias of ..).
 const ALIAS_DEPTH: usize = 8;
 
@@ -732,7 +736,25 @@ impl Semantics {
         }
         // Types reach here already read in the module that wrote them.
         let mut cur = recv_ty.clone();
+        let mut forwarded: Vec<Ty>;
+        let mut args = args;
         for _ in 0..AUTODEREF_STEPS {
+            // std's comparison impls for references forward to the referent's (`impl
+            // PartialEq<&B> for &A`): `(&&x).eq(&&y)` runs `x`'s `eq` on `&x` and `&y`.
+            if let Ty::Ref(_, inner) = &cur {
+                if matches!(**inner, Ty::Ref(..)) && FORWARDED_THROUGH_REFS.contains(&name) {
+                    cur = (**inner).clone();
+                    forwarded = args
+                        .iter()
+                        .map(|a| match a {
+                            Ty::Ref(_, t) if matches!(**t, Ty::Ref(..)) => (**t).clone(),
+                            a => a.clone(),
+                        })
+                        .collect();
+                    args = &forwarded;
+                    continue;
+                }
+            }
             // By value: a `&T` receiver matches `&self` methods of `T`; a `T`, `self` ones.
             let by_value = match &cur {
                 Ty::Ref(m, inner) => {
