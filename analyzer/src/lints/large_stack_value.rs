@@ -52,10 +52,6 @@ Sizes are lower bounds: padding and fields of unknown size are not counted.
 };
 
 fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
-    // Every sized value this lint sees is written with a `;` inside brackets: `[x; N]`.
-    if !cx.source.text.contains("; ") && !cx.source.text.contains(";N") {
-        return Vec::new();
-    }
     let mut v = Checker {
         cx,
         module: cx.module,
@@ -209,15 +205,16 @@ impl<'ast> Visit<'ast> for Checker<'_> {
 
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
         // `Box::new([x; N])` builds the array on the stack, then moves it.
-        if let (Expr::Path(p), [arg]) =
-            (&*call.func, call.args.iter().collect::<Vec<_>>().as_slice())
-        {
-            let segs = crate::syntax::segment_names(&p.path);
-            if matches!(segs.as_slice(), [.., ty, new] if new == "new" && matches!(ty.as_str(), "Box" | "Rc" | "Arc"))
-            {
+        if let (Expr::Path(p), Some(arg), 1) = (&*call.func, call.args.first(), call.args.len()) {
+            let segs = &p.path.segments;
+            let n = segs.len();
+            let boxes = n >= 2
+                && segs[n - 1].ident == "new"
+                && ["Box", "Rc", "Arc"].iter().any(|b| segs[n - 2].ident == b);
+            if boxes {
                 if let Expr::Repeat(_) = peel(arg) {
                     if let Some(size) = self.value_size(arg, None) {
-                        let at = self.span(*arg);
+                        let at = self.span(arg);
                         self.report(
                             at,
                             "this array",
@@ -622,5 +619,12 @@ fn d() { let page = &[0u8; 300 << 10]; let two = [page, page]; }
 fn e() { let unit = [(); 1 << 30]; let small = ([0u8; 16], 1u8); }
 "#;
         assert_eq!(lines(src), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn unformatted_code_is_read_too() {
+        // No `; ` anywhere: a text test for `[x; N]` skipped this file.
+        let src = "fn a() {\n    let buf = [0u8;1<<20];\n    drop(buf);\n}\n";
+        assert_eq!(lines(src), [2]);
     }
 }
