@@ -249,26 +249,17 @@ pub fn rewrite(
             .keys()
             .filter_map(|name| Some((name.clone(), shape_of(name, 0, &candidates, &into)?)))
             .collect();
+        // The uses of every candidate that could pass, counted in one walk of the body.
+        let checked: HashMap<&str, &Shape> = candidates
+            .keys()
+            .filter(|name| !(into.contains_key(*name) && typed.contains(name.as_str())))
+            .filter_map(|name| Some((name.as_str(), shapes.get(name)?)))
+            .collect();
+        let mut uses = Uses::new(checked, &shapes, &bindings.count, slice_params, &macro_args);
+        uses.visit_block(block);
         let mut out = HashSet::new();
         for name in candidates.keys() {
-            let holds_moved = into.contains_key(name) && typed.contains(name.as_str());
-            let ok = !holds_moved
-                && shapes.get(name).is_some_and(|shape| {
-                    let mut uses = Uses {
-                        name,
-                        shape,
-                        shapes: &shapes,
-                        bindings: &bindings.count,
-                        slice_params,
-                        macro_args: &macro_args,
-                        total: 0,
-                        allowed: 0,
-                        unknown_macro: false,
-                    };
-                    uses.visit_block(block);
-                    uses.total == uses.allowed && !uses.unknown_macro
-                });
-            if !ok {
+            if !uses.all_allowed(name) {
                 match into.get(name) {
                     Some(inners) => out.extend(inners.iter().cloned()),
                     None => {
@@ -649,45 +640,110 @@ impl MacroArgs {
     }
 }
 
-/// Counts the uses of one local, and how many of them the arena type supports as the std
-/// type does.
+/// Counts the uses of some locals, each checked as the arena type of its shape, and how
+/// many of them that type supports as the std type does. One walk serves every local
+/// checked: a use is found by its name.
 struct Uses<'a> {
-    name: &'a str,
-    shape: &'a Shape,
+    /// The locals checked, with the shape each would have.
+    checked: HashMap<&'a str, &'a Shape>,
     /// The shapes of all the candidates.
     shapes: &'a HashMap<String, Shape>,
     bindings: &'a HashMap<String, usize>,
     slice_params: &'a HashMap<String, Vec<bool>>,
     macro_args: &'a MacroArgs,
+    counts: HashMap<&'a str, Count>,
+}
+
+/// The uses of one checked local.
+#[derive(Default)]
+struct Count {
     total: usize,
     allowed: usize,
     unknown_macro: bool,
 }
 
-impl Uses<'_> {
-    fn is_name(&self, e: &Expr) -> bool {
-        local_name(e).is_some_and(|i| i == self.name)
-    }
+/// A checked local a use names: its name and the shape it is checked as.
+#[derive(Clone, Copy)]
+struct Named<'a> {
+    name: &'a str,
+    shape: &'a Shape,
+}
 
-    /// `&name` or `&mut name`.
-    fn is_ref_to_name(&self, e: &Expr) -> bool {
-        matches!(e, Expr::Reference(r) if self.is_name(&r.expr))
-    }
-
-    /// `*name`, for a box.
-    fn is_deref_of_name(&self, e: &Expr) -> bool {
-        self.shape.kind == Kind::Box
-            && matches!(e, Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) && self.is_name(&u.expr))
-    }
-
+impl<'a> Named<'a> {
     /// Whether the name holds moved locals: then no use may hand out an element where the
     /// code could expect a std value, only the uses [`HOLDER_METHODS`] and loops allow.
-    fn elem(&self) -> Option<&Shape> {
+    fn elem(&self) -> Option<&'a Shape> {
         self.shape.elem.as_deref()
     }
+}
 
-    /// Whether `x` in `for x in <iterable> { body }`, an element of this holder of
-    /// `elem`s, is only used in ways the arena type supports.
+impl<'a> Uses<'a> {
+    fn new(
+        checked: HashMap<&'a str, &'a Shape>,
+        shapes: &'a HashMap<String, Shape>,
+        bindings: &'a HashMap<String, usize>,
+        slice_params: &'a HashMap<String, Vec<bool>>,
+        macro_args: &'a MacroArgs,
+    ) -> Self {
+        Uses {
+            checked,
+            shapes,
+            bindings,
+            slice_params,
+            macro_args,
+            counts: HashMap::new(),
+        }
+    }
+
+    /// Whether every use of `name` is one its arena type supports (a local not checked
+    /// does not pass).
+    fn all_allowed(&self, name: &str) -> bool {
+        self.checked.contains_key(name)
+            && self
+                .counts
+                .get(name)
+                .is_none_or(|c| c.total == c.allowed && !c.unknown_macro)
+    }
+
+    fn count(&mut self, named: Named<'a>) -> &mut Count {
+        self.counts.entry(named.name).or_default()
+    }
+
+    fn allow(&mut self, named: Named<'a>) {
+        self.count(named).allowed += 1;
+    }
+
+    /// The checked local `name` names, if it is one.
+    fn checked_ident(&self, name: &syn::Ident) -> Option<Named<'a>> {
+        let (name, shape) = self.checked.get_key_value(name.to_string().as_str())?;
+        Some(Named { name, shape })
+    }
+
+    /// The checked local `e` is (`name` or `(name)`).
+    fn named(&self, e: &Expr) -> Option<Named<'a>> {
+        self.checked_ident(local_name(e)?)
+    }
+
+    /// The checked local of `&name` or `&mut name`.
+    fn ref_to(&self, e: &Expr) -> Option<Named<'a>> {
+        match e {
+            Expr::Reference(r) => self.named(&r.expr),
+            _ => None,
+        }
+    }
+
+    /// The checked box of `*name`.
+    fn deref_of(&self, e: &Expr) -> Option<Named<'a>> {
+        match e {
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                self.named(&u.expr).filter(|n| n.shape.kind == Kind::Box)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `x` in `for x in <iterable> { body }`, an element of a holder of `elem`s, is
+    /// only used in ways the arena type supports.
     fn loop_var_ok(&self, pat: &Pat, elem: &Shape, body: &syn::Block) -> bool {
         let Pat::Ident(p) = pat else {
             return false;
@@ -696,28 +752,31 @@ impl Uses<'_> {
         if p.by_ref.is_some() || p.subpat.is_some() || self.bindings.get(&name) != Some(&1) {
             return false;
         }
-        let mut uses = Uses {
-            name: &name,
-            shape: elem,
-            shapes: self.shapes,
-            bindings: self.bindings,
-            slice_params: self.slice_params,
-            macro_args: self.macro_args,
-            total: 0,
-            allowed: 0,
-            unknown_macro: false,
-        };
+        let mut uses = Uses::new(
+            HashMap::from([(name.as_str(), elem)]),
+            self.shapes,
+            self.bindings,
+            self.slice_params,
+            self.macro_args,
+        );
         uses.visit_block(body);
-        uses.total == uses.allowed && !uses.unknown_macro
+        uses.all_allowed(&name)
     }
 
-    /// Whether the tokens of a macro mention the name (where we cannot parse them).
-    fn mentions(&self, tokens: &TokenStream) -> bool {
-        tokens.clone().into_iter().any(|t| match t {
-            proc_macro2::TokenTree::Ident(i) => i == self.name,
-            proc_macro2::TokenTree::Group(g) => self.mentions(&g.stream()),
-            _ => false,
-        })
+    /// Marks the checked locals the tokens of a macro mention (where we cannot parse
+    /// them) as used in a macro we do not know.
+    fn mentioned(&mut self, tokens: &TokenStream) {
+        for t in tokens.clone() {
+            match t {
+                proc_macro2::TokenTree::Ident(i) => {
+                    if let Some(named) = self.checked_ident(&i) {
+                        self.count(named).unknown_macro = true;
+                    }
+                }
+                proc_macro2::TokenTree::Group(g) => self.mentioned(&g.stream()),
+                _ => {}
+            }
+        }
     }
 }
 
@@ -735,8 +794,11 @@ fn method_ok(shape: &Shape, method: &str) -> bool {
 
 impl<'ast> Visit<'ast> for Uses<'_> {
     fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-        if p.qself.is_none() && p.path.is_ident(self.name) {
-            self.total += 1;
+        if p.qself.is_some() {
+            return;
+        }
+        if let Some(named) = p.path.get_ident().and_then(|i| self.checked_ident(i)) {
+            self.count(named).total += 1;
         }
     }
 
@@ -752,50 +814,62 @@ impl<'ast> Visit<'ast> for Uses<'_> {
             }
             self.shapes.get(name.as_str())
         };
-        if self.is_name(&m.receiver) && m.turbofish.is_none() {
+        if let Some(named) = self.named(&m.receiver).filter(|_| m.turbofish.is_none()) {
             // A holder takes only the moved locals that make its elements.
-            let takes =
-                self.elem().is_some() && push.and_then(|(_, inner)| shape_of(inner)) == self.elem();
-            if method_ok(self.shape, &method) || takes {
-                self.allowed += 1;
+            let takes = named.elem().is_some()
+                && push.and_then(|(_, inner)| shape_of(inner)) == named.elem();
+            if method_ok(named.shape, &method) || takes {
+                self.allow(named);
             }
         }
         // `outer[i].m(..)`: an element of a holder, used in place.
-        if let (Expr::Index(ix), Some(elem)) = (&*m.receiver, self.elem()) {
-            if self.is_name(&ix.expr) && m.turbofish.is_none() && method_ok(elem, &method) {
-                self.allowed += 1;
+        if let Expr::Index(ix) = &*m.receiver {
+            if let Some(named) = self.named(&ix.expr) {
+                if let Some(elem) = named.elem() {
+                    if m.turbofish.is_none() && method_ok(elem, &method) {
+                        self.allow(named);
+                    }
+                }
             }
         }
         // `outer.push(name)` into a moved local whose elements are this shape.
         if let Some((outer, inner)) = push {
-            if inner == self.name
-                && shape_of(inner).is_some()
-                && shape_of(outer).and_then(|o| o.elem.as_deref()) == Some(self.shape)
-            {
-                self.allowed += 1;
+            if let Some(named) = self.checked_ident(inner) {
+                if shape_of(inner).is_some()
+                    && shape_of(outer).and_then(|o| o.elem.as_deref()) == Some(named.shape)
+                {
+                    self.allow(named);
+                }
             }
         }
-        if REF_ARG_METHODS.contains(&method.as_str()) && self.elem().is_none() {
-            self.allowed += m.args.iter().filter(|a| self.is_ref_to_name(a)).count();
+        if REF_ARG_METHODS.contains(&method.as_str()) {
+            for a in &m.args {
+                if let Some(named) = self.ref_to(a).filter(|n| n.elem().is_none()) {
+                    self.allow(named);
+                }
+            }
         }
         syn::visit::visit_expr_method_call(self, m);
     }
 
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
-            if p.path.is_ident("drop") && c.args.len() == 1 && self.is_name(&c.args[0]) {
-                self.allowed += 1;
+            if p.path.is_ident("drop") && c.args.len() == 1 {
+                if let Some(named) = self.named(&c.args[0]) {
+                    self.allow(named);
+                }
             }
             // A holder's slice is of arena elements, which a `&[Vec<T>]` does not take.
             if let Some(takes) = p
                 .path
                 .get_ident()
                 .and_then(|f| self.slice_params.get(&f.to_string()))
-                .filter(|_| self.elem().is_none())
             {
                 for (i, a) in c.args.iter().enumerate() {
-                    if takes.get(i) == Some(&true) && self.is_ref_to_name(a) {
-                        self.allowed += 1;
+                    if takes.get(i) == Some(&true) {
+                        if let Some(named) = self.ref_to(a).filter(|n| n.elem().is_none()) {
+                            self.allow(named);
+                        }
                     }
                 }
             }
@@ -804,43 +878,57 @@ impl<'ast> Visit<'ast> for Uses<'_> {
     }
 
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
-        let direct =
-            self.is_ref_to_name(&f.expr) || (self.shape.kind == Kind::Vec && self.is_name(&f.expr));
-        match self.elem() {
-            None if direct => self.allowed += 1,
-            None => {}
-            // The loop hands out elements: each must be used as its arena type allows.
-            Some(elem) => {
-                let iter = matches!(&*f.expr, Expr::MethodCall(c)
-                    if self.is_name(&c.receiver) && c.args.is_empty() && c.turbofish.is_none()
-                        && (c.method == "iter" || c.method == "iter_mut"));
-                if (direct || iter) && self.loop_var_ok(&f.pat, elem, &f.body) {
-                    self.allowed += 1;
+        // `for x in &name`, `for x in name` (a `Vec`): direct; `for x in name.iter()`.
+        let (named, direct, iter) = match (self.ref_to(&f.expr), self.named(&f.expr)) {
+            (Some(named), _) => (Some(named), true, false),
+            (None, Some(named)) => (Some(named), named.shape.kind == Kind::Vec, false),
+            (None, None) => match &*f.expr {
+                Expr::MethodCall(c)
+                    if c.args.is_empty()
+                        && c.turbofish.is_none()
+                        && (c.method == "iter" || c.method == "iter_mut") =>
+                {
+                    (self.named(&c.receiver), false, true)
                 }
+                _ => (None, false, false),
+            },
+        };
+        if let Some(named) = named {
+            match named.elem() {
+                None if direct => self.allow(named),
+                None => {}
+                // The loop hands out elements: each must be used as its arena type allows.
+                Some(elem) if (direct || iter) && self.loop_var_ok(&f.pat, elem, &f.body) => {
+                    self.allow(named)
+                }
+                Some(_) => {}
             }
         }
         syn::visit::visit_expr_for_loop(self, f);
     }
 
     fn visit_expr_field(&mut self, f: &'ast syn::ExprField) {
-        if self.shape.kind == Kind::Box && self.is_name(&f.base) {
-            self.allowed += 1;
+        if let Some(named) = self.named(&f.base).filter(|n| n.shape.kind == Kind::Box) {
+            self.allow(named);
         }
         syn::visit::visit_expr_field(self, f);
     }
 
     fn visit_expr_index(&mut self, i: &'ast syn::ExprIndex) {
         // A holder's elements are used in place only (`outer[i].len()`, counted above).
-        if self.shape.kind != Kind::Box && self.elem().is_none() && self.is_name(&i.expr) {
-            self.allowed += 1;
+        if let Some(named) = self
+            .named(&i.expr)
+            .filter(|n| n.shape.kind != Kind::Box && n.elem().is_none())
+        {
+            self.allow(named);
         }
         syn::visit::visit_expr_index(self, i);
     }
 
     fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
         // `&*b`: a reference to the boxed value.
-        if self.is_deref_of_name(&r.expr) {
-            self.allowed += 1;
+        if let Some(named) = self.deref_of(&r.expr) {
+            self.allow(named);
         }
         syn::visit::visit_expr_reference(self, r);
     }
@@ -863,21 +951,28 @@ impl<'ast> Visit<'ast> for Uses<'_> {
         );
         // `*b == x`, `*b += 1`: the boxed value used in place.
         if compares || assigns {
-            self.allowed += usize::from(self.is_deref_of_name(&b.left));
+            if let Some(named) = self.deref_of(&b.left) {
+                self.allow(named);
+            }
         }
         if compares {
-            self.allowed += usize::from(self.is_deref_of_name(&b.right));
+            if let Some(named) = self.deref_of(&b.right) {
+                self.allow(named);
+            }
         }
         // `s += "x"`: the arena `String` adds a `&str` in place as std's does.
-        if matches!(b.op, AddAssign(_)) && self.shape.kind == Kind::String && self.is_name(&b.left)
-        {
-            self.allowed += 1;
+        if matches!(b.op, AddAssign(_)) {
+            if let Some(named) = self.named(&b.left).filter(|n| n.shape.kind == Kind::String) {
+                self.allow(named);
+            }
         }
         syn::visit::visit_expr_binary(self, b);
     }
 
     fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
-        self.allowed += usize::from(self.is_deref_of_name(&a.left));
+        if let Some(named) = self.deref_of(&a.left) {
+            self.allow(named);
+        }
         syn::visit::visit_expr_assign(self, a);
     }
 
@@ -890,27 +985,28 @@ impl<'ast> Visit<'ast> for Uses<'_> {
             _ => None,
         };
         let Some(args) = args else {
-            if self.mentions(&mac.tokens) {
-                self.unknown_macro = true;
-            }
+            self.mentioned(&mac.tokens);
             return;
         };
         let formats = name.as_deref().is_some_and(|n| FORMAT_MACROS.contains(&n));
+        let writes = matches!(name.as_deref(), Some("write" | "writeln"));
         for (i, a) in args.iter().enumerate() {
             // Formatting takes its arguments by reference; `write!(s, ..)` writes into `s`
             // through `fmt::Write`, which the arena `String` implements.
-            let named = self.is_name(a) || self.is_ref_to_name(a);
-            let by_ref = formats && i > 0;
-            let writes_into = i == 0
-                && self.shape.kind == Kind::String
-                && matches!(name.as_deref(), Some("write" | "writeln"));
-            if named && (by_ref || writes_into) {
-                self.allowed += 1;
+            if let Some(named) = self.named(a).or_else(|| self.ref_to(a)) {
+                let by_ref = formats && i > 0;
+                let writes_into = i == 0 && named.shape.kind == Kind::String && writes;
+                if by_ref || writes_into {
+                    self.allow(named);
+                }
             }
             // Named arguments (`x = v`) parse as assignments.
-            if let Expr::Assign(named) = a {
-                if formats && (self.is_name(&named.right) || self.is_ref_to_name(&named.right)) {
-                    self.allowed += 1;
+            if let Expr::Assign(assign) = a {
+                if formats {
+                    let right = &assign.right;
+                    if let Some(named) = self.named(right).or_else(|| self.ref_to(right)) {
+                        self.allow(named);
+                    }
                 }
             }
             self.visit_expr(a);
