@@ -206,34 +206,34 @@ pub fn rewrite(
         .filter(|d| d.escapes.is_none())
         .map(|d| d.site.span)
         .collect();
-    // `let name = <site>;` statements whose site stays in the call.
-    let mut lets = Lets {
+    let mut facts = Facts {
         file,
         staying: &staying,
-        found: Vec::new(),
+        nested: 0,
+        lets: Vec::new(),
+        bindings: HashMap::new(),
+        pushes: Vec::new(),
     };
-    lets.visit_block(block);
-    let mut bindings = Bindings::default();
-    bindings.visit_block(block);
+    facts.visit_block(block);
     // One candidate per name: two `let`s of moved sites under one name are left alone.
     let mut lets_of: HashMap<&str, usize> = HashMap::new();
-    for f in &lets.found {
+    for f in &facts.lets {
         *lets_of.entry(&f.name).or_default() += 1;
     }
     // A value of constant size that never grows (`vec![a, b]` never pushed to, a `Box`
     // used only through `*`) stays as written: LLVM often removes such an allocation from
     // the plain code altogether, and cannot remove a bump allocation (Go would put it on
     // the stack).
-    let mut candidates: HashMap<String, (Span, Kind)> = lets
-        .found
+    let mut candidates: HashMap<String, (Span, Kind)> = facts
+        .lets
         .iter()
         .filter(|f| lets_of[f.name.as_str()] == 1)
         .filter(|f| !(f.fixed && never_grows(block, &f.name, f.kind)))
         .map(|f| (f.name.clone(), (f.span, f.kind)))
         .collect();
     // A written `Vec<Vec<u8>>` says what its elements are: it cannot hold moved locals.
-    let typed: HashSet<&str> = lets
-        .found
+    let typed: HashSet<&str> = facts
+        .lets
         .iter()
         .filter(|f| f.typed)
         .map(|f| f.name.as_str())
@@ -244,7 +244,7 @@ pub fn rewrite(
     // may still move as a plain vector of std values, which the next round checks.
     let macro_args = MacroArgs::default();
     loop {
-        let into = pushes_between(block, &candidates, &bindings.count);
+        let into = pushes_between(&facts.pushes, &candidates, &facts.bindings);
         let shapes: HashMap<String, Shape> = candidates
             .keys()
             .filter_map(|name| Some((name.clone(), shape_of(name, 0, &candidates, &into)?)))
@@ -255,7 +255,7 @@ pub fn rewrite(
             .filter(|name| !(into.contains_key(*name) && typed.contains(name.as_str())))
             .filter_map(|name| Some((name.as_str(), shapes.get(name)?)))
             .collect();
-        let mut uses = Uses::new(checked, &shapes, &bindings.count, slice_params, &macro_args);
+        let mut uses = Uses::new(checked, &shapes, &facts.bindings, slice_params, &macro_args);
         uses.visit_block(block);
         let mut out = HashSet::new();
         for name in candidates.keys() {
@@ -394,17 +394,18 @@ const MAX_NESTING: usize = 8;
 /// (A name bound twice may mean another local at the push, which would then put a std
 /// value among arena ones.)
 fn pushes_between(
-    block: &syn::Block,
+    pushes: &[(String, String)],
     candidates: &HashMap<String, (Span, Kind)>,
     bindings: &HashMap<String, usize>,
 ) -> HashMap<String, Vec<String>> {
-    let mut pushes = Pushes {
-        candidates,
-        bindings,
-        into: HashMap::new(),
-    };
-    pushes.visit_block(block);
-    pushes.into
+    let once = |n: &String| candidates.contains_key(n) && bindings.get(n) == Some(&1);
+    let mut into: HashMap<String, Vec<String>> = HashMap::new();
+    for (outer, inner) in pushes {
+        if once(outer) && once(inner) {
+            into.entry(outer.clone()).or_default().push(inner.clone());
+        }
+    }
+    into
 }
 
 /// The shape of a candidate, from what is pushed into it; none if the locals pushed into it
@@ -437,28 +438,6 @@ fn shape_of(
     })
 }
 
-/// `outer.push(inner)` where both are candidates bound once: outer -> inners.
-struct Pushes<'c> {
-    candidates: &'c HashMap<String, (Span, Kind)>,
-    bindings: &'c HashMap<String, usize>,
-    into: HashMap<String, Vec<String>>,
-}
-
-impl<'ast> Visit<'ast> for Pushes<'_> {
-    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        if let Some((outer, inner)) = push_of_local(m) {
-            let (outer, inner) = (outer.to_string(), inner.to_string());
-            let once =
-                |n: &String| self.candidates.contains_key(n) && self.bindings.get(n) == Some(&1);
-            if once(&outer) && once(&inner) {
-                self.into.entry(outer).or_default().push(inner);
-            }
-        }
-        syn::visit::visit_expr_method_call(self, m);
-    }
-    fn visit_item(&mut self, _: &'ast syn::Item) {}
-}
-
 /// `outer.push(inner)` with both bare locals: `(outer, inner)`.
 fn push_of_local(m: &syn::ExprMethodCall) -> Option<(&Ident, &Ident)> {
     if m.method != "push" || m.args.len() != 1 {
@@ -467,12 +446,22 @@ fn push_of_local(m: &syn::ExprMethodCall) -> Option<(&Ident, &Ident)> {
     Some((local_name(&m.receiver)?, local_name(&m.args[0])?))
 }
 
-/// Finds `let name = <site>;` (or `let name: T = <site>;` with `T` the std type the arena
-/// has a twin of), for sites that stay in the call.
-struct Lets<'s> {
+/// What the decisions need to know of a body, recorded in one walk of it: the `let`s of
+/// sites that stay in the call, how often each name is bound, and the pushes of one local
+/// into another. (The rounds of [`rewrite`] then work on these, not on the tree.)
+struct Facts<'s> {
     file: FileId,
     staying: &'s HashSet<Span>,
-    found: Vec<Found>,
+    /// How many closures or async blocks the walk is in: other bodies, whose `let`s are
+    /// not the fn's (their bindings and pushes still count).
+    nested: usize,
+    /// `let name = <site>;` (or `let name: T = <site>;` with `T` the std type the arena has
+    /// a twin of), for sites that stay in the call.
+    lets: Vec<Found>,
+    /// How many times each name is bound anywhere in the body (closures included).
+    bindings: HashMap<String, usize>,
+    /// Every `outer.push(inner)` of two bare names, in the order of the body.
+    pushes: Vec<(String, String)>,
 }
 
 /// A `let` of a site that stays in the call.
@@ -510,8 +499,40 @@ fn constant_size(e: &Expr) -> bool {
     }
 }
 
-impl<'ast> Visit<'ast> for Lets<'_> {
+impl<'ast> Visit<'ast> for Facts<'_> {
     fn visit_local(&mut self, l: &'ast syn::Local) {
+        if self.nested == 0 {
+            self.let_of_site(l);
+        }
+        syn::visit::visit_local(self, l);
+    }
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        self.nested += 1;
+        syn::visit::visit_expr_closure(self, c);
+        self.nested -= 1;
+    }
+    fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
+        self.nested += 1;
+        syn::visit::visit_expr_async(self, a);
+        self.nested -= 1;
+    }
+    fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+        *self.bindings.entry(i.ident.to_string()).or_default() += 1;
+        syn::visit::visit_pat_ident(self, i);
+    }
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if let Some((outer, inner)) = push_of_local(m) {
+            self.pushes.push((outer.to_string(), inner.to_string()));
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+    // Nested items are other bodies.
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+impl Facts<'_> {
+    /// Records `l` if it is the `let` of a site that stays in the call.
+    fn let_of_site(&mut self, l: &syn::Local) {
         // `let name = ..` or `let name: T = ..` with `T` the std type the arena has a twin
         // of (the rewrite writes the twin's type in its place).
         let (pat, written) = match &l.pat {
@@ -526,7 +547,7 @@ impl<'ast> Visit<'ast> for Lets<'_> {
                 if self.staying.contains(&span)
                     && written.is_none_or(|ty| twin_type(ty, kind).is_some())
                 {
-                    self.found.push(Found {
+                    self.lets.push(Found {
                         name: p.ident.to_string(),
                         span,
                         kind,
@@ -536,12 +557,7 @@ impl<'ast> Visit<'ast> for Lets<'_> {
                 }
             }
         }
-        syn::visit::visit_local(self, l);
     }
-    // Closures and nested items are other bodies.
-    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-    fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
-    fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
 /// Whether `e` is one of the forms the arena has a twin for, and which.
@@ -602,20 +618,6 @@ fn macro_name(mac: &syn::Macro) -> Option<String> {
         [krate, name] if matches!(krate.as_str(), "std" | "alloc") => Some(name.clone()),
         _ => None,
     }
-}
-
-/// How many times each name is bound anywhere in the body (closures included).
-#[derive(Default)]
-struct Bindings {
-    count: HashMap<String, usize>,
-}
-
-impl<'ast> Visit<'ast> for Bindings {
-    fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
-        *self.count.entry(i.ident.to_string()).or_default() += 1;
-        syn::visit::visit_pat_ident(self, i);
-    }
-    fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
 /// The arguments of the format and assert macros of one fn body, parsed once for all the
