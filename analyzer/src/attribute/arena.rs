@@ -5,9 +5,7 @@
 //! types borrow the call's region, so a wrong decision is a borrow error, never a dangling
 //! pointer.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
 
 use proc_macro2::{Ident, Span as TokenSpan, TokenStream};
 use quote::quote;
@@ -17,6 +15,7 @@ use syn::{Expr, Pat};
 
 use crate::escape::Decision;
 use crate::span::{FileId, Span};
+use crate::std_macros::ParsedArgs;
 use crate::syntax::local_name;
 
 /// The arena type a site becomes.
@@ -193,12 +192,14 @@ const EXPR_MACROS: &[&str] = &[
 ];
 
 /// Moves the sites of `block` that do not escape, and whose local allows it, onto the
-/// arena; returns the spans of the sites moved.
+/// arena; returns the spans of the sites moved. `macro_args` holds the arguments of the
+/// body's macros the decisions' analysis parsed (and takes those the checks here parse).
 pub fn rewrite(
     file: FileId,
     block: &mut syn::Block,
     decisions: &[Decision],
     slice_params: &HashMap<String, Vec<bool>>,
+    macro_args: &ParsedArgs,
 ) -> Vec<Span> {
     let arena = Ident::new("__gomem_arena", TokenSpan::mixed_site());
     let staying: HashSet<Span> = decisions
@@ -242,7 +243,6 @@ pub fn rewrite(
     // drop. A local pushed into another is moved only if that one is, with the same shape.
     // When a holder of moved locals fails, the locals pushed into it go instead: the holder
     // may still move as a plain vector of std values, which the next round checks.
-    let macro_args = MacroArgs::default();
     loop {
         let into = pushes_between(&facts.pushes, &candidates, &facts.bindings);
         let shapes: HashMap<String, Shape> = candidates
@@ -255,7 +255,7 @@ pub fn rewrite(
             .filter(|name| !(into.contains_key(*name) && typed.contains(name.as_str())))
             .filter_map(|name| Some((name.as_str(), shapes.get(name)?)))
             .collect();
-        let mut uses = Uses::new(checked, &shapes, &facts.bindings, slice_params, &macro_args);
+        let mut uses = Uses::new(checked, &shapes, &facts.bindings, slice_params, macro_args);
         uses.visit_block(block);
         let mut out = HashSet::new();
         for name in candidates.keys() {
@@ -620,28 +620,6 @@ fn macro_name(mac: &syn::Macro) -> Option<String> {
     }
 }
 
-/// The arguments of the format and assert macros of one fn body, parsed once for all the
-/// [`Uses`] checks (one per candidate and round) instead of once per check. Keyed by the
-/// macro's address: the body does not change while it is checked.
-#[derive(Default)]
-struct MacroArgs(RefCell<HashMap<*const syn::Macro, Option<Rc<MacroArgList>>>>);
-
-type MacroArgList = syn::punctuated::Punctuated<Expr, syn::Token![,]>;
-
-impl MacroArgs {
-    fn of(&self, mac: &syn::Macro) -> Option<Rc<MacroArgList>> {
-        self.0
-            .borrow_mut()
-            .entry(mac as *const syn::Macro)
-            .or_insert_with(|| {
-                mac.parse_body_with(MacroArgList::parse_terminated)
-                    .ok()
-                    .map(Rc::new)
-            })
-            .clone()
-    }
-}
-
 /// Counts the uses of some locals, each checked as the arena type of its shape, and how
 /// many of them that type supports as the std type does. One walk serves every local
 /// checked: a use is found by its name.
@@ -652,7 +630,7 @@ struct Uses<'a> {
     shapes: &'a HashMap<String, Shape>,
     bindings: &'a HashMap<String, usize>,
     slice_params: &'a HashMap<String, Vec<bool>>,
-    macro_args: &'a MacroArgs,
+    macro_args: &'a ParsedArgs,
     counts: HashMap<&'a str, Count>,
 }
 
@@ -685,7 +663,7 @@ impl<'a> Uses<'a> {
         shapes: &'a HashMap<String, Shape>,
         bindings: &'a HashMap<String, usize>,
         slice_params: &'a HashMap<String, Vec<bool>>,
-        macro_args: &'a MacroArgs,
+        macro_args: &'a ParsedArgs,
     ) -> Self {
         Uses {
             checked,

@@ -11,8 +11,9 @@ use syn::Expr;
 
 use super::arena::rewrite;
 use super::error::Error;
-use crate::escape::{analyze, summaries_of, summary_key, Decision};
+use crate::escape::{analyze_sharing, summaries_of, summary_key, Decision};
 use crate::span::{FileId, Span};
+use crate::std_macros::ParsedArgs;
 
 /// The attribute's options: `#[gomem::escape]`, `#[gomem::escape(deny_escape)]`,
 /// `#[gomem::escape(gc)]`.
@@ -101,7 +102,10 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> Expansion
     let slice_params = slice_params(&fns);
     let mut reports = Vec::new();
     for f in fns {
-        let decisions = analyze(file, Some(f.sig), f.block, &summaries).decisions();
+        // The macro arguments the analysis parses, read again by the rewrite's checks.
+        let macro_args = ParsedArgs::default();
+        let decisions =
+            analyze_sharing(file, Some(f.sig), f.block, &summaries, &macro_args).decisions();
         if options.deny_escape {
             // One error per escaping site. A proc macro's error has a single span, so where
             // the value escapes after the site (`return v`, `CACHE.push(v)`), the span runs
@@ -129,7 +133,7 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> Expansion
         let rewritten = if f.sig.asyncness.is_some() || f.sig.constness.is_some() {
             Vec::new()
         } else {
-            rewrite(file, f.block, &decisions, &slice_params)
+            rewrite(file, f.block, &decisions, &slice_params, &macro_args)
         };
         reports.push(FnReport {
             name: f.sig.ident.to_string(),
