@@ -7,6 +7,10 @@
 //! workspace macro of the same name is read the same way, which errs on the side of seeing
 //! calls that its expansion may not make; unknown macros stay opaque.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use syn::Expr;
 
 /// What a known macro does besides evaluating its arguments.
@@ -133,6 +137,37 @@ pub fn effect(name: &str) -> Option<Effect> {
 /// Reads a known macro's arguments; `None` for an unknown macro or arguments that do not
 /// parse as the macro's shape.
 pub fn read(mac: &syn::Macro) -> Option<MacroArgs> {
+    read_with(mac, None)
+}
+
+/// Macro arguments read by syn's parser as a comma-separated list of expressions, kept for
+/// the readers of one fn body that come after the first (`#[gomem::escape]` reads them in
+/// the escape analysis, then in the arena rewrite's checks), which then do not parse them
+/// again. Keyed by the macro's address: the body must not change while it is read.
+#[derive(Default)]
+pub struct ParsedArgs(RefCell<HashMap<*const syn::Macro, Option<Rc<ArgList>>>>);
+
+/// A macro's arguments as syn reads `a, b, ..`.
+pub type ArgList = syn::punctuated::Punctuated<Expr, syn::Token![,]>;
+
+impl ParsedArgs {
+    /// `mac`'s arguments as a list of expressions; `None` if they are not one.
+    pub fn of(&self, mac: &syn::Macro) -> Option<Rc<ArgList>> {
+        self.0
+            .borrow_mut()
+            .entry(mac as *const syn::Macro)
+            .or_insert_with(|| {
+                mac.parse_body_with(ArgList::parse_terminated)
+                    .ok()
+                    .map(Rc::new)
+            })
+            .clone()
+    }
+}
+
+/// [`read`], taking the list of arguments from `parsed` (and leaving it there) where it
+/// would parse one.
+pub fn read_with(mac: &syn::Macro, parsed: Option<&ParsedArgs>) -> Option<MacroArgs> {
     let name = mac.path.segments.last()?.ident.to_string();
     let &(_, shape, effect) = MACROS.iter().find(|(n, ..)| *n == name)?;
     if shape == Shape::Nothing {
@@ -177,10 +212,13 @@ pub fn read(mac: &syn::Macro) -> Option<MacroArgs> {
     }
     let args: Vec<Expr> = match simple {
         Some(args) => args,
-        None => {
-            let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
-            mac.parse_body_with(parser).ok()?.into_iter().collect()
-        }
+        None => match parsed {
+            Some(parsed) => parsed.of(mac)?.iter().cloned().collect(),
+            None => {
+                let parser = ArgList::parse_terminated;
+                mac.parse_body_with(parser).ok()?.into_iter().collect()
+            }
+        },
     };
     let fmt_at = match shape {
         Shape::Format => Some(0),

@@ -5,9 +5,7 @@
 //! types borrow the call's region, so a wrong decision is a borrow error, never a dangling
 //! pointer.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
 
 use proc_macro2::{Ident, Span as TokenSpan, TokenStream};
 use quote::quote;
@@ -17,6 +15,7 @@ use syn::{Expr, Pat};
 
 use crate::escape::Decision;
 use crate::span::{FileId, Span};
+use crate::std_macros::ParsedArgs;
 use crate::syntax::local_name;
 
 /// The arena type a site becomes.
@@ -193,12 +192,14 @@ const EXPR_MACROS: &[&str] = &[
 ];
 
 /// Moves the sites of `block` that do not escape, and whose local allows it, onto the
-/// arena; returns the spans of the sites moved.
+/// arena; returns the spans of the sites moved. `macro_args` holds the arguments of the
+/// body's macros the decisions' analysis parsed (and takes those the checks here parse).
 pub fn rewrite(
     file: FileId,
     block: &mut syn::Block,
     decisions: &[Decision],
     slice_params: &HashMap<String, Vec<bool>>,
+    macro_args: &ParsedArgs,
 ) -> Vec<Span> {
     let arena = Ident::new("__gomem_arena", TokenSpan::mixed_site());
     let staying: HashSet<Span> = decisions
@@ -206,34 +207,34 @@ pub fn rewrite(
         .filter(|d| d.escapes.is_none())
         .map(|d| d.site.span)
         .collect();
-    // `let name = <site>;` statements whose site stays in the call.
-    let mut lets = Lets {
+    let mut facts = Facts {
         file,
         staying: &staying,
-        found: Vec::new(),
+        nested: 0,
+        lets: Vec::new(),
+        bindings: HashMap::new(),
+        pushes: Vec::new(),
     };
-    lets.visit_block(block);
-    let mut bindings = Bindings::default();
-    bindings.visit_block(block);
+    facts.visit_block(block);
     // One candidate per name: two `let`s of moved sites under one name are left alone.
     let mut lets_of: HashMap<&str, usize> = HashMap::new();
-    for f in &lets.found {
+    for f in &facts.lets {
         *lets_of.entry(&f.name).or_default() += 1;
     }
     // A value of constant size that never grows (`vec![a, b]` never pushed to, a `Box`
     // used only through `*`) stays as written: LLVM often removes such an allocation from
     // the plain code altogether, and cannot remove a bump allocation (Go would put it on
     // the stack).
-    let mut candidates: HashMap<String, (Span, Kind)> = lets
-        .found
+    let mut candidates: HashMap<String, (Span, Kind)> = facts
+        .lets
         .iter()
         .filter(|f| lets_of[f.name.as_str()] == 1)
         .filter(|f| !(f.fixed && never_grows(block, &f.name, f.kind)))
         .map(|f| (f.name.clone(), (f.span, f.kind)))
         .collect();
     // A written `Vec<Vec<u8>>` says what its elements are: it cannot hold moved locals.
-    let typed: HashSet<&str> = lets
-        .found
+    let typed: HashSet<&str> = facts
+        .lets
         .iter()
         .filter(|f| f.typed)
         .map(|f| f.name.as_str())
@@ -242,33 +243,23 @@ pub fn rewrite(
     // drop. A local pushed into another is moved only if that one is, with the same shape.
     // When a holder of moved locals fails, the locals pushed into it go instead: the holder
     // may still move as a plain vector of std values, which the next round checks.
-    let macro_args = MacroArgs::default();
     loop {
-        let into = pushes_between(block, &candidates, &bindings.count);
+        let into = pushes_between(&facts.pushes, &candidates, &facts.bindings);
         let shapes: HashMap<String, Shape> = candidates
             .keys()
             .filter_map(|name| Some((name.clone(), shape_of(name, 0, &candidates, &into)?)))
             .collect();
+        // The uses of every candidate that could pass, counted in one walk of the body.
+        let checked: HashMap<&str, &Shape> = candidates
+            .keys()
+            .filter(|name| !(into.contains_key(*name) && typed.contains(name.as_str())))
+            .filter_map(|name| Some((name.as_str(), shapes.get(name)?)))
+            .collect();
+        let mut uses = Uses::new(checked, &shapes, &facts.bindings, slice_params, macro_args);
+        uses.visit_block(block);
         let mut out = HashSet::new();
         for name in candidates.keys() {
-            let holds_moved = into.contains_key(name) && typed.contains(name.as_str());
-            let ok = !holds_moved
-                && shapes.get(name).is_some_and(|shape| {
-                    let mut uses = Uses {
-                        name,
-                        shape,
-                        shapes: &shapes,
-                        bindings: &bindings.count,
-                        slice_params,
-                        macro_args: &macro_args,
-                        total: 0,
-                        allowed: 0,
-                        unknown_macro: false,
-                    };
-                    uses.visit_block(block);
-                    uses.total == uses.allowed && !uses.unknown_macro
-                });
-            if !ok {
+            if !uses.all_allowed(name) {
                 match into.get(name) {
                     Some(inners) => out.extend(inners.iter().cloned()),
                     None => {
@@ -403,17 +394,18 @@ const MAX_NESTING: usize = 8;
 /// (A name bound twice may mean another local at the push, which would then put a std
 /// value among arena ones.)
 fn pushes_between(
-    block: &syn::Block,
+    pushes: &[(String, String)],
     candidates: &HashMap<String, (Span, Kind)>,
     bindings: &HashMap<String, usize>,
 ) -> HashMap<String, Vec<String>> {
-    let mut pushes = Pushes {
-        candidates,
-        bindings,
-        into: HashMap::new(),
-    };
-    pushes.visit_block(block);
-    pushes.into
+    let once = |n: &String| candidates.contains_key(n) && bindings.get(n) == Some(&1);
+    let mut into: HashMap<String, Vec<String>> = HashMap::new();
+    for (outer, inner) in pushes {
+        if once(outer) && once(inner) {
+            into.entry(outer.clone()).or_default().push(inner.clone());
+        }
+    }
+    into
 }
 
 /// The shape of a candidate, from what is pushed into it; none if the locals pushed into it
@@ -446,28 +438,6 @@ fn shape_of(
     })
 }
 
-/// `outer.push(inner)` where both are candidates bound once: outer -> inners.
-struct Pushes<'c> {
-    candidates: &'c HashMap<String, (Span, Kind)>,
-    bindings: &'c HashMap<String, usize>,
-    into: HashMap<String, Vec<String>>,
-}
-
-impl<'ast> Visit<'ast> for Pushes<'_> {
-    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        if let Some((outer, inner)) = push_of_local(m) {
-            let (outer, inner) = (outer.to_string(), inner.to_string());
-            let once =
-                |n: &String| self.candidates.contains_key(n) && self.bindings.get(n) == Some(&1);
-            if once(&outer) && once(&inner) {
-                self.into.entry(outer).or_default().push(inner);
-            }
-        }
-        syn::visit::visit_expr_method_call(self, m);
-    }
-    fn visit_item(&mut self, _: &'ast syn::Item) {}
-}
-
 /// `outer.push(inner)` with both bare locals: `(outer, inner)`.
 fn push_of_local(m: &syn::ExprMethodCall) -> Option<(&Ident, &Ident)> {
     if m.method != "push" || m.args.len() != 1 {
@@ -476,12 +446,22 @@ fn push_of_local(m: &syn::ExprMethodCall) -> Option<(&Ident, &Ident)> {
     Some((local_name(&m.receiver)?, local_name(&m.args[0])?))
 }
 
-/// Finds `let name = <site>;` (or `let name: T = <site>;` with `T` the std type the arena
-/// has a twin of), for sites that stay in the call.
-struct Lets<'s> {
+/// What the decisions need to know of a body, recorded in one walk of it: the `let`s of
+/// sites that stay in the call, how often each name is bound, and the pushes of one local
+/// into another. (The rounds of [`rewrite`] then work on these, not on the tree.)
+struct Facts<'s> {
     file: FileId,
     staying: &'s HashSet<Span>,
-    found: Vec<Found>,
+    /// How many closures or async blocks the walk is in: other bodies, whose `let`s are
+    /// not the fn's (their bindings and pushes still count).
+    nested: usize,
+    /// `let name = <site>;` (or `let name: T = <site>;` with `T` the std type the arena has
+    /// a twin of), for sites that stay in the call.
+    lets: Vec<Found>,
+    /// How many times each name is bound anywhere in the body (closures included).
+    bindings: HashMap<String, usize>,
+    /// Every `outer.push(inner)` of two bare names, in the order of the body.
+    pushes: Vec<(String, String)>,
 }
 
 /// A `let` of a site that stays in the call.
@@ -519,8 +499,40 @@ fn constant_size(e: &Expr) -> bool {
     }
 }
 
-impl<'ast> Visit<'ast> for Lets<'_> {
+impl<'ast> Visit<'ast> for Facts<'_> {
     fn visit_local(&mut self, l: &'ast syn::Local) {
+        if self.nested == 0 {
+            self.let_of_site(l);
+        }
+        syn::visit::visit_local(self, l);
+    }
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        self.nested += 1;
+        syn::visit::visit_expr_closure(self, c);
+        self.nested -= 1;
+    }
+    fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
+        self.nested += 1;
+        syn::visit::visit_expr_async(self, a);
+        self.nested -= 1;
+    }
+    fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+        *self.bindings.entry(i.ident.to_string()).or_default() += 1;
+        syn::visit::visit_pat_ident(self, i);
+    }
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if let Some((outer, inner)) = push_of_local(m) {
+            self.pushes.push((outer.to_string(), inner.to_string()));
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+    // Nested items are other bodies.
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+impl Facts<'_> {
+    /// Records `l` if it is the `let` of a site that stays in the call.
+    fn let_of_site(&mut self, l: &syn::Local) {
         // `let name = ..` or `let name: T = ..` with `T` the std type the arena has a twin
         // of (the rewrite writes the twin's type in its place).
         let (pat, written) = match &l.pat {
@@ -535,7 +547,7 @@ impl<'ast> Visit<'ast> for Lets<'_> {
                 if self.staying.contains(&span)
                     && written.is_none_or(|ty| twin_type(ty, kind).is_some())
                 {
-                    self.found.push(Found {
+                    self.lets.push(Found {
                         name: p.ident.to_string(),
                         span,
                         kind,
@@ -545,12 +557,7 @@ impl<'ast> Visit<'ast> for Lets<'_> {
                 }
             }
         }
-        syn::visit::visit_local(self, l);
     }
-    // Closures and nested items are other bodies.
-    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-    fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
-    fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
 /// Whether `e` is one of the forms the arena has a twin for, and which.
@@ -613,81 +620,110 @@ fn macro_name(mac: &syn::Macro) -> Option<String> {
     }
 }
 
-/// How many times each name is bound anywhere in the body (closures included).
-#[derive(Default)]
-struct Bindings {
-    count: HashMap<String, usize>,
-}
-
-impl<'ast> Visit<'ast> for Bindings {
-    fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
-        *self.count.entry(i.ident.to_string()).or_default() += 1;
-        syn::visit::visit_pat_ident(self, i);
-    }
-    fn visit_item(&mut self, _: &'ast syn::Item) {}
-}
-
-/// The arguments of the format and assert macros of one fn body, parsed once for all the
-/// [`Uses`] checks (one per candidate and round) instead of once per check. Keyed by the
-/// macro's address: the body does not change while it is checked.
-#[derive(Default)]
-struct MacroArgs(RefCell<HashMap<*const syn::Macro, Option<Rc<MacroArgList>>>>);
-
-type MacroArgList = syn::punctuated::Punctuated<Expr, syn::Token![,]>;
-
-impl MacroArgs {
-    fn of(&self, mac: &syn::Macro) -> Option<Rc<MacroArgList>> {
-        self.0
-            .borrow_mut()
-            .entry(mac as *const syn::Macro)
-            .or_insert_with(|| {
-                mac.parse_body_with(MacroArgList::parse_terminated)
-                    .ok()
-                    .map(Rc::new)
-            })
-            .clone()
-    }
-}
-
-/// Counts the uses of one local, and how many of them the arena type supports as the std
-/// type does.
+/// Counts the uses of some locals, each checked as the arena type of its shape, and how
+/// many of them that type supports as the std type does. One walk serves every local
+/// checked: a use is found by its name.
 struct Uses<'a> {
-    name: &'a str,
-    shape: &'a Shape,
+    /// The locals checked, with the shape each would have.
+    checked: HashMap<&'a str, &'a Shape>,
     /// The shapes of all the candidates.
     shapes: &'a HashMap<String, Shape>,
     bindings: &'a HashMap<String, usize>,
     slice_params: &'a HashMap<String, Vec<bool>>,
-    macro_args: &'a MacroArgs,
+    macro_args: &'a ParsedArgs,
+    counts: HashMap<&'a str, Count>,
+}
+
+/// The uses of one checked local.
+#[derive(Default)]
+struct Count {
     total: usize,
     allowed: usize,
     unknown_macro: bool,
 }
 
-impl Uses<'_> {
-    fn is_name(&self, e: &Expr) -> bool {
-        local_name(e).is_some_and(|i| i == self.name)
-    }
+/// A checked local a use names: its name and the shape it is checked as.
+#[derive(Clone, Copy)]
+struct Named<'a> {
+    name: &'a str,
+    shape: &'a Shape,
+}
 
-    /// `&name` or `&mut name`.
-    fn is_ref_to_name(&self, e: &Expr) -> bool {
-        matches!(e, Expr::Reference(r) if self.is_name(&r.expr))
-    }
-
-    /// `*name`, for a box.
-    fn is_deref_of_name(&self, e: &Expr) -> bool {
-        self.shape.kind == Kind::Box
-            && matches!(e, Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) && self.is_name(&u.expr))
-    }
-
+impl<'a> Named<'a> {
     /// Whether the name holds moved locals: then no use may hand out an element where the
     /// code could expect a std value, only the uses [`HOLDER_METHODS`] and loops allow.
-    fn elem(&self) -> Option<&Shape> {
+    fn elem(&self) -> Option<&'a Shape> {
         self.shape.elem.as_deref()
     }
+}
 
-    /// Whether `x` in `for x in <iterable> { body }`, an element of this holder of
-    /// `elem`s, is only used in ways the arena type supports.
+impl<'a> Uses<'a> {
+    fn new(
+        checked: HashMap<&'a str, &'a Shape>,
+        shapes: &'a HashMap<String, Shape>,
+        bindings: &'a HashMap<String, usize>,
+        slice_params: &'a HashMap<String, Vec<bool>>,
+        macro_args: &'a ParsedArgs,
+    ) -> Self {
+        Uses {
+            checked,
+            shapes,
+            bindings,
+            slice_params,
+            macro_args,
+            counts: HashMap::new(),
+        }
+    }
+
+    /// Whether every use of `name` is one its arena type supports (a local not checked
+    /// does not pass).
+    fn all_allowed(&self, name: &str) -> bool {
+        self.checked.contains_key(name)
+            && self
+                .counts
+                .get(name)
+                .is_none_or(|c| c.total == c.allowed && !c.unknown_macro)
+    }
+
+    fn count(&mut self, named: Named<'a>) -> &mut Count {
+        self.counts.entry(named.name).or_default()
+    }
+
+    fn allow(&mut self, named: Named<'a>) {
+        self.count(named).allowed += 1;
+    }
+
+    /// The checked local `name` names, if it is one.
+    fn checked_ident(&self, name: &syn::Ident) -> Option<Named<'a>> {
+        let (name, shape) = self.checked.get_key_value(name.to_string().as_str())?;
+        Some(Named { name, shape })
+    }
+
+    /// The checked local `e` is (`name` or `(name)`).
+    fn named(&self, e: &Expr) -> Option<Named<'a>> {
+        self.checked_ident(local_name(e)?)
+    }
+
+    /// The checked local of `&name` or `&mut name`.
+    fn ref_to(&self, e: &Expr) -> Option<Named<'a>> {
+        match e {
+            Expr::Reference(r) => self.named(&r.expr),
+            _ => None,
+        }
+    }
+
+    /// The checked box of `*name`.
+    fn deref_of(&self, e: &Expr) -> Option<Named<'a>> {
+        match e {
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                self.named(&u.expr).filter(|n| n.shape.kind == Kind::Box)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `x` in `for x in <iterable> { body }`, an element of a holder of `elem`s, is
+    /// only used in ways the arena type supports.
     fn loop_var_ok(&self, pat: &Pat, elem: &Shape, body: &syn::Block) -> bool {
         let Pat::Ident(p) = pat else {
             return false;
@@ -696,28 +732,31 @@ impl Uses<'_> {
         if p.by_ref.is_some() || p.subpat.is_some() || self.bindings.get(&name) != Some(&1) {
             return false;
         }
-        let mut uses = Uses {
-            name: &name,
-            shape: elem,
-            shapes: self.shapes,
-            bindings: self.bindings,
-            slice_params: self.slice_params,
-            macro_args: self.macro_args,
-            total: 0,
-            allowed: 0,
-            unknown_macro: false,
-        };
+        let mut uses = Uses::new(
+            HashMap::from([(name.as_str(), elem)]),
+            self.shapes,
+            self.bindings,
+            self.slice_params,
+            self.macro_args,
+        );
         uses.visit_block(body);
-        uses.total == uses.allowed && !uses.unknown_macro
+        uses.all_allowed(&name)
     }
 
-    /// Whether the tokens of a macro mention the name (where we cannot parse them).
-    fn mentions(&self, tokens: &TokenStream) -> bool {
-        tokens.clone().into_iter().any(|t| match t {
-            proc_macro2::TokenTree::Ident(i) => i == self.name,
-            proc_macro2::TokenTree::Group(g) => self.mentions(&g.stream()),
-            _ => false,
-        })
+    /// Marks the checked locals the tokens of a macro mention (where we cannot parse
+    /// them) as used in a macro we do not know.
+    fn mentioned(&mut self, tokens: &TokenStream) {
+        for t in tokens.clone() {
+            match t {
+                proc_macro2::TokenTree::Ident(i) => {
+                    if let Some(named) = self.checked_ident(&i) {
+                        self.count(named).unknown_macro = true;
+                    }
+                }
+                proc_macro2::TokenTree::Group(g) => self.mentioned(&g.stream()),
+                _ => {}
+            }
+        }
     }
 }
 
@@ -735,8 +774,11 @@ fn method_ok(shape: &Shape, method: &str) -> bool {
 
 impl<'ast> Visit<'ast> for Uses<'_> {
     fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-        if p.qself.is_none() && p.path.is_ident(self.name) {
-            self.total += 1;
+        if p.qself.is_some() {
+            return;
+        }
+        if let Some(named) = p.path.get_ident().and_then(|i| self.checked_ident(i)) {
+            self.count(named).total += 1;
         }
     }
 
@@ -752,50 +794,62 @@ impl<'ast> Visit<'ast> for Uses<'_> {
             }
             self.shapes.get(name.as_str())
         };
-        if self.is_name(&m.receiver) && m.turbofish.is_none() {
+        if let Some(named) = self.named(&m.receiver).filter(|_| m.turbofish.is_none()) {
             // A holder takes only the moved locals that make its elements.
-            let takes =
-                self.elem().is_some() && push.and_then(|(_, inner)| shape_of(inner)) == self.elem();
-            if method_ok(self.shape, &method) || takes {
-                self.allowed += 1;
+            let takes = named.elem().is_some()
+                && push.and_then(|(_, inner)| shape_of(inner)) == named.elem();
+            if method_ok(named.shape, &method) || takes {
+                self.allow(named);
             }
         }
         // `outer[i].m(..)`: an element of a holder, used in place.
-        if let (Expr::Index(ix), Some(elem)) = (&*m.receiver, self.elem()) {
-            if self.is_name(&ix.expr) && m.turbofish.is_none() && method_ok(elem, &method) {
-                self.allowed += 1;
+        if let Expr::Index(ix) = &*m.receiver {
+            if let Some(named) = self.named(&ix.expr) {
+                if let Some(elem) = named.elem() {
+                    if m.turbofish.is_none() && method_ok(elem, &method) {
+                        self.allow(named);
+                    }
+                }
             }
         }
         // `outer.push(name)` into a moved local whose elements are this shape.
         if let Some((outer, inner)) = push {
-            if inner == self.name
-                && shape_of(inner).is_some()
-                && shape_of(outer).and_then(|o| o.elem.as_deref()) == Some(self.shape)
-            {
-                self.allowed += 1;
+            if let Some(named) = self.checked_ident(inner) {
+                if shape_of(inner).is_some()
+                    && shape_of(outer).and_then(|o| o.elem.as_deref()) == Some(named.shape)
+                {
+                    self.allow(named);
+                }
             }
         }
-        if REF_ARG_METHODS.contains(&method.as_str()) && self.elem().is_none() {
-            self.allowed += m.args.iter().filter(|a| self.is_ref_to_name(a)).count();
+        if REF_ARG_METHODS.contains(&method.as_str()) {
+            for a in &m.args {
+                if let Some(named) = self.ref_to(a).filter(|n| n.elem().is_none()) {
+                    self.allow(named);
+                }
+            }
         }
         syn::visit::visit_expr_method_call(self, m);
     }
 
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
-            if p.path.is_ident("drop") && c.args.len() == 1 && self.is_name(&c.args[0]) {
-                self.allowed += 1;
+            if p.path.is_ident("drop") && c.args.len() == 1 {
+                if let Some(named) = self.named(&c.args[0]) {
+                    self.allow(named);
+                }
             }
             // A holder's slice is of arena elements, which a `&[Vec<T>]` does not take.
             if let Some(takes) = p
                 .path
                 .get_ident()
                 .and_then(|f| self.slice_params.get(&f.to_string()))
-                .filter(|_| self.elem().is_none())
             {
                 for (i, a) in c.args.iter().enumerate() {
-                    if takes.get(i) == Some(&true) && self.is_ref_to_name(a) {
-                        self.allowed += 1;
+                    if takes.get(i) == Some(&true) {
+                        if let Some(named) = self.ref_to(a).filter(|n| n.elem().is_none()) {
+                            self.allow(named);
+                        }
                     }
                 }
             }
@@ -804,43 +858,57 @@ impl<'ast> Visit<'ast> for Uses<'_> {
     }
 
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
-        let direct =
-            self.is_ref_to_name(&f.expr) || (self.shape.kind == Kind::Vec && self.is_name(&f.expr));
-        match self.elem() {
-            None if direct => self.allowed += 1,
-            None => {}
-            // The loop hands out elements: each must be used as its arena type allows.
-            Some(elem) => {
-                let iter = matches!(&*f.expr, Expr::MethodCall(c)
-                    if self.is_name(&c.receiver) && c.args.is_empty() && c.turbofish.is_none()
-                        && (c.method == "iter" || c.method == "iter_mut"));
-                if (direct || iter) && self.loop_var_ok(&f.pat, elem, &f.body) {
-                    self.allowed += 1;
+        // `for x in &name`, `for x in name` (a `Vec`): direct; `for x in name.iter()`.
+        let (named, direct, iter) = match (self.ref_to(&f.expr), self.named(&f.expr)) {
+            (Some(named), _) => (Some(named), true, false),
+            (None, Some(named)) => (Some(named), named.shape.kind == Kind::Vec, false),
+            (None, None) => match &*f.expr {
+                Expr::MethodCall(c)
+                    if c.args.is_empty()
+                        && c.turbofish.is_none()
+                        && (c.method == "iter" || c.method == "iter_mut") =>
+                {
+                    (self.named(&c.receiver), false, true)
                 }
+                _ => (None, false, false),
+            },
+        };
+        if let Some(named) = named {
+            match named.elem() {
+                None if direct => self.allow(named),
+                None => {}
+                // The loop hands out elements: each must be used as its arena type allows.
+                Some(elem) if (direct || iter) && self.loop_var_ok(&f.pat, elem, &f.body) => {
+                    self.allow(named)
+                }
+                Some(_) => {}
             }
         }
         syn::visit::visit_expr_for_loop(self, f);
     }
 
     fn visit_expr_field(&mut self, f: &'ast syn::ExprField) {
-        if self.shape.kind == Kind::Box && self.is_name(&f.base) {
-            self.allowed += 1;
+        if let Some(named) = self.named(&f.base).filter(|n| n.shape.kind == Kind::Box) {
+            self.allow(named);
         }
         syn::visit::visit_expr_field(self, f);
     }
 
     fn visit_expr_index(&mut self, i: &'ast syn::ExprIndex) {
         // A holder's elements are used in place only (`outer[i].len()`, counted above).
-        if self.shape.kind != Kind::Box && self.elem().is_none() && self.is_name(&i.expr) {
-            self.allowed += 1;
+        if let Some(named) = self
+            .named(&i.expr)
+            .filter(|n| n.shape.kind != Kind::Box && n.elem().is_none())
+        {
+            self.allow(named);
         }
         syn::visit::visit_expr_index(self, i);
     }
 
     fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
         // `&*b`: a reference to the boxed value.
-        if self.is_deref_of_name(&r.expr) {
-            self.allowed += 1;
+        if let Some(named) = self.deref_of(&r.expr) {
+            self.allow(named);
         }
         syn::visit::visit_expr_reference(self, r);
     }
@@ -863,21 +931,28 @@ impl<'ast> Visit<'ast> for Uses<'_> {
         );
         // `*b == x`, `*b += 1`: the boxed value used in place.
         if compares || assigns {
-            self.allowed += usize::from(self.is_deref_of_name(&b.left));
+            if let Some(named) = self.deref_of(&b.left) {
+                self.allow(named);
+            }
         }
         if compares {
-            self.allowed += usize::from(self.is_deref_of_name(&b.right));
+            if let Some(named) = self.deref_of(&b.right) {
+                self.allow(named);
+            }
         }
         // `s += "x"`: the arena `String` adds a `&str` in place as std's does.
-        if matches!(b.op, AddAssign(_)) && self.shape.kind == Kind::String && self.is_name(&b.left)
-        {
-            self.allowed += 1;
+        if matches!(b.op, AddAssign(_)) {
+            if let Some(named) = self.named(&b.left).filter(|n| n.shape.kind == Kind::String) {
+                self.allow(named);
+            }
         }
         syn::visit::visit_expr_binary(self, b);
     }
 
     fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
-        self.allowed += usize::from(self.is_deref_of_name(&a.left));
+        if let Some(named) = self.deref_of(&a.left) {
+            self.allow(named);
+        }
         syn::visit::visit_expr_assign(self, a);
     }
 
@@ -890,27 +965,28 @@ impl<'ast> Visit<'ast> for Uses<'_> {
             _ => None,
         };
         let Some(args) = args else {
-            if self.mentions(&mac.tokens) {
-                self.unknown_macro = true;
-            }
+            self.mentioned(&mac.tokens);
             return;
         };
         let formats = name.as_deref().is_some_and(|n| FORMAT_MACROS.contains(&n));
+        let writes = matches!(name.as_deref(), Some("write" | "writeln"));
         for (i, a) in args.iter().enumerate() {
             // Formatting takes its arguments by reference; `write!(s, ..)` writes into `s`
             // through `fmt::Write`, which the arena `String` implements.
-            let named = self.is_name(a) || self.is_ref_to_name(a);
-            let by_ref = formats && i > 0;
-            let writes_into = i == 0
-                && self.shape.kind == Kind::String
-                && matches!(name.as_deref(), Some("write" | "writeln"));
-            if named && (by_ref || writes_into) {
-                self.allowed += 1;
+            if let Some(named) = self.named(a).or_else(|| self.ref_to(a)) {
+                let by_ref = formats && i > 0;
+                let writes_into = i == 0 && named.shape.kind == Kind::String && writes;
+                if by_ref || writes_into {
+                    self.allow(named);
+                }
             }
             // Named arguments (`x = v`) parse as assignments.
-            if let Expr::Assign(named) = a {
-                if formats && (self.is_name(&named.right) || self.is_ref_to_name(&named.right)) {
-                    self.allowed += 1;
+            if let Expr::Assign(assign) = a {
+                if formats {
+                    let right = &assign.right;
+                    if let Some(named) = self.named(right).or_else(|| self.ref_to(right)) {
+                        self.allow(named);
+                    }
                 }
             }
             self.visit_expr(a);

@@ -11,8 +11,9 @@ use syn::Expr;
 
 use super::arena::rewrite;
 use super::error::Error;
-use crate::escape::{analyze, summaries_of, summary_key, Decision};
+use crate::escape::{analyze_sharing, summaries_of, summary_key, Decision};
 use crate::span::{FileId, Span};
+use crate::std_macros::ParsedArgs;
 
 /// The attribute's options: `#[gomem::escape]`, `#[gomem::escape(deny_escape)]`,
 /// `#[gomem::escape(gc)]`.
@@ -84,7 +85,10 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> Expansion
     // those called somewhere in the item are worth summarizing (each summary analyzes its
     // fn at least twice); their own callees are called in the item too.
     let summaries = {
-        let mut called = Called::default();
+        let mut called = Called {
+            names: HashSet::new(),
+            methods: fns.iter().any(|f| f.sig.receiver().is_some()),
+        };
         for f in &fns {
             called.visit_block(f.block);
         }
@@ -92,7 +96,7 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> Expansion
             .iter()
             // An associated fn is called by a path, which summaries do not follow.
             .filter(|f| {
-                (f.free || f.sig.receiver().is_some()) && called.0.contains(&summary_key(f.sig))
+                (f.free || f.sig.receiver().is_some()) && called.names.contains(&summary_key(f.sig))
             })
             .map(|f| (f.sig, &*f.block))
             .collect();
@@ -101,7 +105,10 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> Expansion
     let slice_params = slice_params(&fns);
     let mut reports = Vec::new();
     for f in fns {
-        let decisions = analyze(file, Some(f.sig), f.block, &summaries).decisions();
+        // The macro arguments the analysis parses, read again by the rewrite's checks.
+        let macro_args = ParsedArgs::default();
+        let decisions =
+            analyze_sharing(file, Some(f.sig), f.block, &summaries, &macro_args).decisions();
         if options.deny_escape {
             // One error per escaping site. A proc macro's error has a single span, so where
             // the value escapes after the site (`return v`, `CACHE.push(v)`), the span runs
@@ -129,7 +136,7 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> Expansion
         let rewritten = if f.sig.asyncness.is_some() || f.sig.constness.is_some() {
             Vec::new()
         } else {
-            rewrite(file, f.block, &decisions, &slice_params)
+            rewrite(file, f.block, &decisions, &slice_params, &macro_args)
         };
         reports.push(FnReport {
             name: f.sig.ident.to_string(),
@@ -146,9 +153,14 @@ pub fn expand(file: FileId, item: &mut syn::Item, options: Options) -> Expansion
 
 /// The names that calls use, as `name(..)`, `path::name(..)`, or inside a macro's tokens
 /// an ident followed by parentheses (an over-approximation: it only decides which fns get
-/// summaries).
-#[derive(Default)]
-struct Called(HashSet<String>);
+/// summaries), and `.name` for a method call.
+struct Called {
+    names: HashSet<String>,
+    /// Whether the item has methods. Without, no summary is looked up by a `.name`, and
+    /// method calls (the most common calls, and each one a name printed and hashed in a
+    /// proc macro) are not recorded.
+    methods: bool,
+}
 
 impl Called {
     fn tokens(&mut self, tokens: &TokenStream) {
@@ -160,7 +172,7 @@ impl Called {
                     if let (Some(name), proc_macro2::Delimiter::Parenthesis) =
                         (last.take(), g.delimiter())
                     {
-                        self.0.insert(name);
+                        self.names.insert(name);
                     }
                     self.tokens(&g.stream());
                 }
@@ -174,14 +186,16 @@ impl Called {
 
 impl<'ast> Visit<'ast> for Called {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        self.0.insert(format!(".{}", m.method));
+        if self.methods {
+            self.names.insert(format!(".{}", m.method));
+        }
         syn::visit::visit_expr_method_call(self, m);
     }
 
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
             if let Some(last) = p.path.segments.last() {
-                self.0.insert(last.ident.to_string());
+                self.names.insert(last.ident.to_string());
             }
         }
         syn::visit::visit_expr_call(self, c);

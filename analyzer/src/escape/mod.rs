@@ -40,6 +40,7 @@ use syn::visit::Visit;
 use syn::{Expr, Stmt};
 
 use crate::span::{FirstToken, Span};
+use crate::std_macros::ParsedArgs;
 use crate::syntax::{local_name, ADDS_ELEMENTS};
 
 /// Where a value goes.
@@ -494,7 +495,19 @@ pub fn analyze(
     body: &syn::Block,
     summaries: &Summaries,
 ) -> FnEscapes {
-    analyze_returning(file, sig, body, summaries, true)
+    analyze_returning(file, sig, body, summaries, true, None)
+}
+
+/// [`analyze`], keeping the macro arguments it parses in `parsed` for a later reader of the
+/// same body (the arena rewrite), and taking those already there.
+pub fn analyze_sharing(
+    file: crate::span::FileId,
+    sig: Option<&syn::Signature>,
+    body: &syn::Block,
+    summaries: &Summaries,
+    parsed: &ParsedArgs,
+) -> FnEscapes {
+    analyze_returning(file, sig, body, summaries, true, Some(parsed))
 }
 
 /// [`analyze`], where what the body returns escapes only if `returned_escapes`: an async fn's
@@ -505,6 +518,7 @@ fn analyze_returning(
     body: &syn::Block,
     summaries: &Summaries,
     returned_escapes: bool,
+    parsed: Option<&ParsedArgs>,
 ) -> FnEscapes {
     // Names the body binds: a place rooted at any other name (a static, a const) is a global.
     let mut bound = Bound::default();
@@ -520,6 +534,7 @@ fn analyze_returning(
         temps: 0,
         returned_escapes,
         params: HashSet::new(),
+        parsed,
     };
     for input in sig.iter().flat_map(|s| &s.inputs) {
         if let syn::FnArg::Typed(t) = input {
@@ -640,11 +655,22 @@ struct Walker<'s> {
     returned_escapes: bool,
     /// The fn's parameters (a closure parameter `f` is not the file's fn `f`).
     params: HashSet<String>,
+    /// Where std macros' arguments parsed for this body are kept for a later reader.
+    parsed: Option<&'s ParsedArgs>,
 }
 
 impl Walker<'_> {
     fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
         Span::of_tokens(self.file, node)
+    }
+
+    /// Runs `walk` over expressions that are not the body's but copies read from a macro's
+    /// tokens, which live only while walked: the macros inside them stay out of
+    /// [`Walker::parsed`], which keys a macro by its address (a later copy could reuse it).
+    fn walk_copies(&mut self, walk: impl FnOnce(&mut Self)) {
+        let parsed = self.parsed.take();
+        walk(self);
+        self.parsed = parsed;
     }
 
     /// Where a value goes that is stored into `place` (assigned to it, or moved into it by a
@@ -1139,15 +1165,17 @@ impl Walker<'_> {
         // `dbg!(..)` and `ready!(..)` give their arguments to their result; the others
         // (`println!`, `format!`, `write!`, `assert_eq!`, `pin!`..) borrow them or keep them
         // in the caller's frame.
-        if let Some(args) = crate::std_macros::read(mac) {
+        if let Some(args) = crate::std_macros::read_with(mac, self.parsed) {
             let d = if matches!(name.as_str(), "vec" | "dbg" | "ready") {
                 dest.clone()
             } else {
                 Dest::Local
             };
-            for a in &args.exprs {
-                self.expr(a, &d);
-            }
+            self.walk_copies(|w| {
+                for a in &args.exprs {
+                    w.expr(a, &d);
+                }
+            });
             return;
         }
         // A macro gomem does not know: what it does with what it is given is not known
@@ -1158,11 +1186,11 @@ impl Walker<'_> {
         );
         let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
         match mac.parse_body_with(parser) {
-            Ok(args) => {
+            Ok(args) => self.walk_copies(|w| {
                 for a in &args {
-                    self.expr(a, &unknown);
+                    w.expr(a, &unknown);
                 }
-            }
+            }),
             // Not a list of expressions (`select! { v = rx.recv() => .. }`): every local
             // it names goes there.
             Err(_) => {
@@ -1454,7 +1482,7 @@ fn refine<K: Clone + Eq + std::hash::Hash>(
             // returns is the future's output: a parameter goes into the result unless the
             // body lets it escape some other way.
             let is_async = sig.asyncness.is_some();
-            let escapes = analyze_returning(file, Some(sig), body, &summaries, !is_async);
+            let escapes = analyze_returning(file, Some(sig), body, &summaries, !is_async, None);
             let flow = |leaks: bool| match (leaks, is_async) {
                 (true, _) => ParamFlow::Leaks,
                 (false, false) => ParamFlow::Stays,
