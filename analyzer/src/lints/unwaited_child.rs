@@ -772,11 +772,27 @@ impl Fate {
         exit: None,
     };
 
+    /// A path that leaves the child's scope at `span`.
+    fn exit(span: Span) -> Fate {
+        Fate {
+            open: false,
+            exit: Some(span),
+        }
+    }
+
     /// One alternative or the other (the branches of an `if` or a `match`).
     fn or(self, other: Fate) -> Fate {
         Fate {
             open: self.open || other.open,
             exit: self.exit.or(other.exit),
+        }
+    }
+
+    /// `self`, then `next` on the paths `self` left open.
+    fn then(self, next: Fate) -> Fate {
+        Fate {
+            open: next.open,
+            exit: self.exit.or(next.exit),
         }
     }
 }
@@ -843,10 +859,7 @@ impl<'n, F: Fn(&syn::Path) -> bool> Paths<'n, F> {
                 Stmt::Macro(m) => self.mac(&m.mac),
                 Stmt::Item(_) => Fate::OPEN,
             };
-            fate = Fate {
-                open: next.open,
-                exit: fate.exit.or(next.exit),
-            };
+            fate = fate.then(next);
         }
         fate
     }
@@ -859,10 +872,7 @@ impl<'n, F: Fn(&syn::Path) -> bool> Paths<'n, F> {
                 break;
             }
             let next = self.expr(e);
-            fate = Fate {
-                open: next.open,
-                exit: fate.exit.or(next.exit),
-            };
+            fate = fate.then(next);
         }
         fate
     }
@@ -873,10 +883,7 @@ impl<'n, F: Fn(&syn::Path) -> bool> Paths<'n, F> {
             return first;
         }
         let next = then(self);
-        Fate {
-            open: next.open,
-            exit: first.exit.or(next.exit),
-        }
+        first.then(next)
     }
 
     /// An exit from the child's scope, or from a loop inside the walk.
@@ -888,10 +895,7 @@ impl<'n, F: Fn(&syn::Path) -> bool> Paths<'n, F> {
             }
             // `continue` of a loop inside the walk: its next round is judged as this one.
             Some(_) => Fate::DONE,
-            None => Fate {
-                open: false,
-                exit: Some(span),
-            },
+            None => Fate::exit(span),
         }
     }
 
@@ -1009,7 +1013,7 @@ impl<'n, F: Fn(&syn::Path) -> bool> Paths<'n, F> {
                     None => Fate::OPEN,
                 };
                 let span = Span::of(self.file, r.return_token.span);
-                self.then(value, |this| this.leave_scope(span))
+                self.then(value, |_| Fate::exit(span))
             }
             Expr::Break(b) => {
                 let value = match &b.expr {
@@ -1049,13 +1053,6 @@ impl<'n, F: Fn(&syn::Path) -> bool> Paths<'n, F> {
             }
             // Anything else is read as straight-line code.
             _ => self.straight(e),
-        }
-    }
-
-    fn leave_scope(&mut self, span: Span) -> Fate {
-        Fate {
-            open: false,
-            exit: Some(span),
         }
     }
 
