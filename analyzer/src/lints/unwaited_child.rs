@@ -10,6 +10,7 @@ use crate::index::{flatten_use, Import, ModuleId, Resolution};
 use crate::lint::{Check, FileContext, Lint};
 use crate::lint_defs::LintId;
 use crate::span::{FileId, Span};
+use crate::std_macros::{self, Effect};
 use crate::syntax::type_last_name;
 
 pub const LINT: Lint = Lint {
@@ -78,7 +79,7 @@ const COMMANDS: &[&[&str]] = &[&["std", "process", "Command"]];
 const COMMAND_NAMES: &[&str] = &["Command"];
 
 /// Methods of a `Child` that reap it (`wait_timeout` is the wait-timeout crate's, which reaps
-/// the child when it returns a status).
+/// the child when it returns a status); see [`ChildMethod`].
 const WAITING: &[&str] = &[
     "wait",
     "wait_with_output",
@@ -87,6 +88,30 @@ const WAITING: &[&str] = &[
     "status",
     "output",
 ];
+
+/// What a method called on the child does to it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ChildMethod {
+    /// Reaps it ([`WAITING`]).
+    Waits,
+    /// `kill`, `start_kill`: stops it, which does not reap it.
+    Kills,
+    /// `id()`, `stdin`..: looks at it.
+    Other,
+}
+
+impl ChildMethod {
+    fn of(method: &syn::Ident) -> ChildMethod {
+        let method = method.to_string();
+        if WAITING.contains(&method.as_str()) {
+            ChildMethod::Waits
+        } else if method == "kill" || method == "start_kill" {
+            ChildMethod::Kills
+        } else {
+            ChildMethod::Other
+        }
+    }
+}
 
 fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
     if !cx.source.text.contains("spawn") {
@@ -144,8 +169,10 @@ enum Returned {
 enum Scope<'a> {
     /// The statements after its `let`, to the end of the block.
     Stmts(&'a [Stmt]),
-    /// A `match` arm's body or an `if let`'s block.
+    /// A `match` arm's body.
     Expr(&'a Expr),
+    /// An `if let`'s block.
+    Block(&'a syn::Block),
 }
 
 /// What a pattern matched against a spawn's result does with the `Child`: binds it to a name
@@ -211,14 +238,14 @@ fn leaves(e: &Expr) -> bool {
     }
 }
 
-/// `panic!`, `unreachable!`, `todo!`, `unimplemented!`: the path ends there.
+/// `panic!`, `unreachable!`, `todo!`, `unimplemented!` (std's macros that always panic):
+/// the path ends there.
 fn panics(m: &syn::Macro) -> bool {
-    m.path.segments.last().is_some_and(|s| {
-        matches!(
-            s.ident.to_string().as_str(),
-            "panic" | "unreachable" | "todo" | "unimplemented"
-        )
-    })
+    m.path
+        .segments
+        .last()
+        .and_then(|s| std_macros::effect(&s.ident.to_string()))
+        == Some(Effect::Panics)
 }
 
 /// Where a child that may be lost comes from.
@@ -266,7 +293,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
                     Pat::Guard(g) => &*g.pat,
                     p => p,
                 };
-                self.judge_arm(spawn, pat, &arm.body);
+                self.judge_arm(spawn, pat, Scope::Expr(&arm.body));
             }
         }
         syn::visit::visit_expr_match(self, m);
@@ -275,13 +302,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
     fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
         if let Expr::Let(l) = &*i.cond {
             if let Some(spawn) = self.spawned(&l.expr) {
-                // The `if` body as an expression: the same walk as a `match` arm's.
-                let body = Expr::Block(syn::ExprBlock {
-                    attrs: Vec::new(),
-                    label: None,
-                    block: i.then_branch.clone(),
-                });
-                self.judge_arm(spawn, &l.pat, &body);
+                self.judge_arm(spawn, &l.pat, Scope::Block(&i.then_branch));
             }
         }
         syn::visit::visit_expr_if(self, i);
@@ -407,6 +428,7 @@ impl Checker<'_> {
         let (fate, ends_main) = match scope {
             Scope::Stmts(rest) => (paths.stmts(rest), self.ends_main),
             Scope::Expr(body) => (paths.expr(body), false),
+            Scope::Block(body) => (paths.stmts(&body.stmts), false),
         };
         if (!fate.open || ends_main) && fate.exit.is_none() {
             return;
@@ -418,20 +440,18 @@ impl Checker<'_> {
             (None, false, true) => format!("bound to `{name}` here: killed, but never waited for"),
             (None, false, false) => format!("bound to `{name}` here, but never waited for"),
         };
-        self.report(spawn, Some((at, &label)), "");
-        if let Some(exit) = fate.exit {
-            if let Some(d) = self.out.pop() {
-                let label = format!("leaves the scope of `{name}` here without waiting for it");
-                self.out.push(d.label(exit, label));
-            }
-        }
+        let exit = fate.exit.map(|exit| {
+            let label = format!("leaves the scope of `{name}` here without waiting for it");
+            (exit, label)
+        });
+        self.report_with(spawn, Some((at, &label)), "", exit);
     }
 
     /// `match cmd.spawn() { Ok(child) => .., Err(e) => .. }` and
     /// `if let Ok(child) = cmd.spawn() { .. }`: the child lives in the arm that binds it.
-    fn judge_arm(&mut self, spawn: Spawn, pat: &Pat, body: &Expr) {
+    fn judge_arm(&mut self, spawn: Spawn, pat: &Pat, body: Scope<'_>) {
         match child_binding(pat) {
-            Some(Some(name)) => self.judge_bound(spawn, name, Scope::Expr(body)),
+            Some(Some(name)) => self.judge_bound(spawn, name, body),
             Some(None) => {
                 let at = self.span(pat);
                 self.report(spawn, Some((at, "the `Child` is dropped here")), "");
@@ -441,6 +461,17 @@ impl Checker<'_> {
     }
 
     fn report(&mut self, spawn: Spawn, binding: Option<(Span, &str)>, primary: &str) {
+        self.report_with(spawn, binding, primary, None);
+    }
+
+    /// [`Checker::report`], with the label of the exit that loses the child, if one does.
+    fn report_with(
+        &mut self,
+        spawn: Spawn,
+        binding: Option<(Span, &str)>,
+        primary: &str,
+        exit: Option<(Span, String)>,
+    ) {
         let mut d = Diagnostic::new(
             LintId::UnwaitedChild,
             spawn.at,
@@ -468,6 +499,9 @@ impl Checker<'_> {
             Some((at, label)) => d.primary_label(spawned_here).label(at, label.to_string()),
             None => d.primary_label(primary.to_string()),
         };
+        if let Some((at, label)) = exit {
+            d = d.label(at, label);
+        }
         d = d.note("a child that exits stays a zombie in the process table until its parent waits for it; dropping a `Child` neither waits nor kills (Go's `cmd.Start()` without `cmd.Wait()`)");
         // Where the suggestion already offers `status()`, the help only adds the other ways.
         self.out.push(if dropped_at_once && !spawn.by_call {
@@ -750,7 +784,7 @@ fn drops_its_argument(f: &Expr) -> bool {
 }
 
 /// Where the paths through some code leave a child that is not yet waited for.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct Fate {
     /// Some path reaches the end of the code with the child neither waited for nor handed
     /// over.
@@ -831,50 +865,49 @@ impl<'n, F: Fn(&syn::Path) -> bool> Paths<'n, F> {
         })
     }
 
-    fn stmts(&mut self, stmts: &[Stmt]) -> Fate {
+    /// `items` run one after the other, each judged by `step`, as far as a path stays open.
+    fn sequence<T>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        mut step: impl FnMut(&mut Self, T) -> Fate,
+    ) -> Fate {
         let mut fate = Fate::OPEN;
-        for stmt in stmts {
+        for item in items {
             if !fate.open {
                 break;
             }
-            let next = match stmt {
-                Stmt::Local(local) => match &local.init {
-                    Some(init) => {
-                        let value = self.expr(&init.expr);
-                        match (&init.diverge, value.open) {
-                            // `let Some(x) = .. else { return }`: the `else` may run.
-                            (Some((_, diverge)), true) => {
-                                let other = self.expr(diverge);
-                                Fate {
-                                    open: true,
-                                    exit: value.exit.or(other.exit),
-                                }
-                            }
-                            _ => value,
-                        }
-                    }
-                    None => Fate::OPEN,
-                },
-                Stmt::Expr(e, _) => self.expr(e),
-                Stmt::Macro(m) => self.mac(&m.mac),
-                Stmt::Item(_) => Fate::OPEN,
-            };
+            let next = step(self, item);
             fate = fate.then(next);
         }
         fate
     }
 
+    fn stmts(&mut self, stmts: &[Stmt]) -> Fate {
+        self.sequence(stmts, Self::stmt)
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) -> Fate {
+        match stmt {
+            Stmt::Local(local) => match &local.init {
+                Some(init) => {
+                    let value = self.expr(&init.expr);
+                    match (&init.diverge, value.open) {
+                        // `let Some(x) = .. else { return }`: the `else` may run.
+                        (Some((_, diverge)), true) => value.or(self.expr(diverge)),
+                        _ => value,
+                    }
+                }
+                None => Fate::OPEN,
+            },
+            Stmt::Expr(e, _) => self.expr(e),
+            Stmt::Macro(m) => self.mac(&m.mac),
+            Stmt::Item(_) => Fate::OPEN,
+        }
+    }
+
     /// `exprs` evaluated one after the other.
     fn seq<'e>(&mut self, exprs: impl IntoIterator<Item = &'e Expr>) -> Fate {
-        let mut fate = Fate::OPEN;
-        for e in exprs {
-            if !fate.open {
-                break;
-            }
-            let next = self.expr(e);
-            fate = fate.then(next);
-        }
-        fate
+        self.sequence(exprs, Self::expr)
     }
 
     /// `first`, then `then` on the paths that are still open.
@@ -919,13 +952,13 @@ impl<'n, F: Fn(&syn::Path) -> bool> Paths<'n, F> {
             }
             Expr::Field(f) if self.is_name(&f.base) => Fate::OPEN, // `child.stdout`: a part
             Expr::MethodCall(m) if self.is_name(&m.receiver) => {
-                let method = m.method.to_string();
-                if WAITING.contains(&method.as_str()) {
-                    self.waited_somewhere = true;
-                    return Fate::DONE;
-                }
-                if method == "kill" || method == "start_kill" {
-                    self.killed = true;
+                match ChildMethod::of(&m.method) {
+                    ChildMethod::Waits => {
+                        self.waited_somewhere = true;
+                        return Fate::DONE;
+                    }
+                    ChildMethod::Kills => self.killed = true,
+                    ChildMethod::Other => {}
                 }
                 // `child.id()`, `child.kill()`: looking at it is not waiting for it.
                 self.seq(&m.args)
@@ -972,22 +1005,13 @@ impl<'n, F: Fn(&syn::Path) -> bool> Paths<'n, F> {
             Expr::While(w) => {
                 let cond = self.expr(&w.cond);
                 self.then(cond, |this| {
-                    let (body, _) = this.body_of_loop(&w.body);
-                    Fate {
-                        open: true, // it may run no round at all
-                        exit: body.exit,
-                    }
+                    // It may run no round at all.
+                    this.body_of_loop(&w.body).0.or(Fate::OPEN)
                 })
             }
             Expr::ForLoop(f) => {
                 let iter = self.expr(&f.expr);
-                self.then(iter, |this| {
-                    let (body, _) = this.body_of_loop(&f.body);
-                    Fate {
-                        open: true,
-                        exit: body.exit,
-                    }
-                })
+                self.then(iter, |this| this.body_of_loop(&f.body).0.or(Fate::OPEN))
             }
             Expr::Loop(l) => {
                 // Left only by a `break` (or an exit): open where a `break` left it open.
@@ -1112,11 +1136,10 @@ impl<'n> ChildUses<'n> {
 impl<'ast> Visit<'ast> for ChildUses<'_> {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         if self.is_name(&m.receiver) {
-            let method = m.method.to_string();
-            if WAITING.contains(&method.as_str()) {
-                self.handled = true;
-            } else if method == "kill" || method == "start_kill" {
-                self.killed = true;
+            match ChildMethod::of(&m.method) {
+                ChildMethod::Waits => self.handled = true,
+                ChildMethod::Kills => self.killed = true,
+                ChildMethod::Other => {}
             }
             // `child.id()`, `child.stdin.take()`: looking at it is not waiting for it.
             for a in &m.args {
