@@ -1102,17 +1102,7 @@ impl Flow<'_, '_> {
         // expected type (unless the crate has a trait of its own named `Into`).
         if prefix == "Into" && last.ident == "into" && !sem.names_a_type(prefix) {
             let [arg] = args else { return None };
-            if !expected.is_known() {
-                return None;
-            }
-            return sem.trait_method(
-                index,
-                "From",
-                "from",
-                &expected,
-                Some(std::slice::from_ref(arg)),
-                from,
-            );
+            return sem.into(index, arg, &expected, from);
         }
         if prefix != "Self"
             && !sem.names_a_type(prefix)

@@ -720,6 +720,22 @@ impl Semantics {
         })
     }
 
+    /// What `value.into()` (or `Into::into(value)`) runs where the type `expected` is expected:
+    /// std's `Into<U>` for every `T` where `U: From<T>`, so `U::from`.
+    pub fn into(
+        &self,
+        index: &ItemIndex,
+        value: &Ty,
+        expected: &Ty,
+        from: ModuleId,
+    ) -> Option<Resolved> {
+        if !expected.is_known() {
+            return None;
+        }
+        let value = std::slice::from_ref(value);
+        self.trait_method(index, "From", "from", expected, Some(value), from)
+    }
+
     /// What `recv.name(args)` runs, where `recv` has type `recv_ty`.
     pub fn method_call(
         &self,
@@ -910,20 +926,10 @@ impl Semantics {
                         None => Probe::Unknown,
                     }
                 }
-                // `Into<U>` for every `T` where `U: From<T>`: runs `U::from`.
-                ("into", Receiver::Value) if expected.is_known() => {
-                    match self.trait_method(
-                        index,
-                        "From",
-                        "from",
-                        expected,
-                        Some(std::slice::from_ref(ty)),
-                        from,
-                    ) {
-                        Some(r) => Probe::Found(r),
-                        None => Probe::Unknown,
-                    }
-                }
+                ("into", Receiver::Value) => match self.into(index, ty, expected, from) {
+                    Some(r) => Probe::Found(r),
+                    None => Probe::Unknown,
+                },
                 _ => Probe::Unknown,
             };
         }
