@@ -20,11 +20,12 @@ A local whose size the source gives, over the stack value limit (default 512 KiB
 (`let buf = [0u8; 1 << 20];`, `let t: [u64; N] = ..`), a struct of the crate whose fields are
 such arrays (`let s = Big { .. }`), a tuple or an array literal of such values, copies of
 earlier locals included (`let pages = [page, page];`, `let both = (a, b);`), or
-`Box::new([x; N])`, which builds the array on the stack before moving it to the heap. The message weighs it against the stack it runs on: 8 MiB for
-the main thread, 2 MiB for a closure given to `std::thread::spawn` or a `#[test]`, or the size
-given to `thread::Builder::stack_size` (a thread given a larger stack on purpose gets a
-proportionally larger limit). A value as large as that whole stack is certain to overflow
-it: that finding is an error (`deny`).
+`Box::new([x; N])`, which builds the array on the stack before moving it to the heap. The
+message weighs it against the stack it runs on: 8 MiB for the main thread, 2 MiB for a
+closure given to `std::thread::spawn` or a `#[test]`, or the size given to
+`thread::Builder::stack_size` (a thread given a larger stack on purpose gets a proportionally
+larger limit). A value as large as
+that whole stack is certain to overflow it: that finding is an error (`deny`).
 
 ## Why it matters
 A Rust thread's stack is fixed. Go moves a goroutine's large values to the heap by escape
@@ -112,31 +113,11 @@ impl<'ast> Visit<'ast> for Checker<'_> {
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        let stack = fn_stack(&f.attrs);
-        let outer = std::mem::replace(&mut self.stack, stack);
-        // The signature first: its patterns are the parameters, not names bound again.
-        let params = std::mem::take(&mut self.params);
-        let locals = std::mem::take(&mut self.locals);
-        self.visit_signature(&f.sig);
-        self.params = plain_params(&f.sig);
-        self.visit_block(&f.block);
-        self.params = params;
-        self.locals = locals;
-        self.stack = outer;
+        self.in_fn(&f.attrs, &f.sig, &f.block);
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        let stack = fn_stack(&f.attrs);
-        let outer = std::mem::replace(&mut self.stack, stack);
-        // The signature first: its patterns are the parameters, not names bound again.
-        let params = std::mem::take(&mut self.params);
-        let locals = std::mem::take(&mut self.locals);
-        self.visit_signature(&f.sig);
-        self.params = plain_params(&f.sig);
-        self.visit_block(&f.block);
-        self.params = params;
-        self.locals = locals;
-        self.stack = outer;
+        self.in_fn(&f.attrs, &f.sig, &f.block);
     }
 
     // A name bound again is not the parameter any more.
@@ -241,6 +222,25 @@ impl<'ast> Visit<'ast> for Checker<'_> {
 }
 
 impl Checker<'_> {
+    /// Visits a fn (free or in an impl) with its own stack, parameters and locals.
+    fn in_fn<'ast>(
+        &mut self,
+        attrs: &[syn::Attribute],
+        sig: &'ast syn::Signature,
+        block: &'ast syn::Block,
+    ) {
+        let outer = std::mem::replace(&mut self.stack, fn_stack(attrs));
+        // The signature first: its patterns are the parameters, not names bound again.
+        let params = std::mem::take(&mut self.params);
+        let locals = std::mem::take(&mut self.locals);
+        self.visit_signature(sig);
+        self.params = plain_params(sig);
+        self.visit_block(block);
+        self.params = params;
+        self.locals = locals;
+        self.stack = outer;
+    }
+
     fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
         Span::of_tokens(self.cx.file, node)
     }

@@ -63,8 +63,8 @@ Commands built somewhere the analysis cannot see and spawns inside macros are no
 `&mut Command`, and from a call to a fn of the same file whose declared return type holds one
 (`self.command()`, `Self::command()`, `make_command()`; `-> Command`, `-> io::Result<Command>`,
 or a tuple, as in `let (mut cmd, _) = self.make_command();`); commands from other files' fns
-are not. A child is followed from a `let` (`let c = cmd.spawn()?`, or a `match` that only unwraps:
-`Ok(c) => c, Err(e) => return ..`), a `match` arm (`Ok(child) => ..`) and an
+are not. A child is followed from a `let` (`let c = cmd.spawn()?`, or a `match` that only
+unwraps: `Ok(c) => c, Err(e) => return ..`), a `match` arm (`Ok(child) => ..`) and an
 `if let Ok(child) = ..`; one put into a struct or a tuple is taken as handed over.
 
 clippy's `zombie_processes` judges the same paths; its `#[allow]`/`#[expect]` attributes do
