@@ -531,15 +531,16 @@ impl Run {
                     .collect()
             })
             .collect();
-        // Which file declares which: the first declaration of a file wins.
-        let mut declared_by: HashMap<FileId, FileId> = HashMap::new();
+        // The files some other file declares as a module.
+        let mut declared: HashSet<FileId> = HashSet::new();
         for (p, kids) in parsed.iter().zip(&children) {
-            for &child in kids.iter().flatten() {
-                if child != p.file {
-                    declared_by.entry(child).or_insert(p.file);
-                }
-            }
+            declared.extend(kids.iter().flatten().filter(|&&child| child != p.file));
         }
+        // The crate roots: the targets' in their order, then (plain paths) the files nobody
+        // declares, by path. A module declared from several roots (a `tests/util/mod.rs`
+        // that each test declares) belongs to the first root that reaches it, in this order.
+        // File ids follow the order in which the workers happened to read the files, so
+        // nothing here may depend on them: a finding's target must not change between runs.
         let mut roots: Vec<FileId> = Vec::new();
         for t in &self.workspace.targets {
             if let Some(f) = db.find(&t.src_path) {
@@ -548,15 +549,14 @@ impl Run {
                 }
             }
         }
-        for p in &parsed {
-            let file = db.get(p.file);
-            if file.target.is_none()
-                && !declared_by.contains_key(&p.file)
-                && !roots.contains(&p.file)
-            {
-                roots.push(p.file);
-            }
-        }
+        let mut undeclared: Vec<FileId> = parsed
+            .iter()
+            .map(|p| p.file)
+            .filter(|f| db.get(*f).target.is_none() && !declared.contains(f) && !roots.contains(f))
+            .collect();
+        undeclared.sort_by(|a, b| db.get(*a).path.cmp(&db.get(*b).path));
+        roots.extend(undeclared);
+        let is_root: HashSet<FileId> = roots.iter().copied().collect();
         let mut builder = IndexBuilder::default();
         let mut done: HashSet<FileId> = HashSet::new();
         // Depth-first from each root; the stack holds (file, parent module and name).
@@ -575,7 +575,14 @@ impl Run {
                 if !done.insert(file) {
                     continue;
                 }
-                db.get_mut(file).target.get_or_insert(target);
+                // A module takes the target of the root it is reached from, whichever target
+                // queued it for parsing; a root keeps its own.
+                let slot = &mut db.get_mut(file).target;
+                if is_root.contains(&file) {
+                    slot.get_or_insert(target);
+                } else {
+                    *slot = Some(target);
+                }
                 let Some(&pi) = by_file.get(&file) else {
                     continue;
                 };
@@ -587,7 +594,7 @@ impl Run {
                     let Some(child) = *child else {
                         continue;
                     };
-                    if declared_by.get(&child) == Some(&file) {
+                    if !done.contains(&child) {
                         let test = all_test || crate::test_code::contains(&regions, decl.span.lo);
                         let parent = Some((ids[decl.local_parent], decl.name.clone()));
                         stack.push((child, parent, test));
