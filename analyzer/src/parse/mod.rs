@@ -356,6 +356,21 @@ mod tests {
         assert!(parse("/** never closed\nfn f() {}\n").is_err());
     }
 
+    /// Items, statements and match arms one after the other are parsed in a loop, however
+    /// many there are; an `else if` chain nests.
+    #[test]
+    fn long_runs_of_items_statements_and_arms_are_not_deep() {
+        // Each would count 2 or more levels per repetition without the rule: 12,000 and up.
+        let fns = "#[inline]\nfn f(x: u32) -> u32 { if x > 1 { x * 2 } else { x + 1 } }\n";
+        assert!(parse(&fns.repeat(6_000)).is_ok());
+        let statements = "if a > b { v.push(a - b) }\n".repeat(6_000);
+        assert!(parse(&format!("fn f() {{ {statements} }}")).is_ok());
+        let arms = "Some(x) if x > 0 => {} ".repeat(6_000);
+        assert!(parse(&format!("fn f() {{ match y {{ {arms} _ => {{}} }} }}")).is_ok());
+        let chain = format!("fn f() {{ if a {{}}{} }}", " else if a {}".repeat(20_000));
+        assert_eq!(parse(&chain).unwrap_err().kind, FailureKind::TooDeep);
+    }
+
     #[test]
     fn long_flat_lists_are_not_deep() {
         let items: Vec<String> = (0..50_000).map(|i| format!("-{i}")).collect();

@@ -69,6 +69,12 @@ fn is_nesting_keyword(word: &[u8]) -> bool {
     )
 }
 
+/// Words that may follow a `}` without starting a new item, statement or match arm:
+/// `if .. {} else`, `{ .. } as T`, `for Point { x, y } in points`.
+fn continues_after_block(word: &[u8]) -> bool {
+    matches!(word, b"else" | b"as" | b"in")
+}
+
 /// What one byte scan of a file finds before it is lexed.
 pub(super) struct Scan {
     /// An upper bound on how deep syn (and the visitors after it) will recurse on the text.
@@ -84,6 +90,12 @@ pub(super) struct Scan {
 /// byte-string, raw-string and char literals, and otherwise sees brackets, punctuation and
 /// words. Unbalanced brackets only make the depth estimate rougher; syn reports the real
 /// error.
+///
+/// Segments end at `;` and `,`, and also where a `{..}` is followed by a word or an
+/// attribute (`#`): after a block, that starts the next item, statement or match arm, which
+/// syn parses in a loop, not inside the one before (`fn a() -> u8 { 1 } fn b() ..`, `if x {
+/// .. } y.push(1);`, `None => {} Some(_) => ..`). Without that rule a file of thousands of
+/// fns with return types counted one level per `->`.
 pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
     #[derive(Default)]
     struct Group {
@@ -94,10 +106,20 @@ pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
     let b = text.as_bytes();
     let mut stack = vec![Group::default()];
     let mut docs = Vec::new();
+    // The last token was a `}` (comments and whitespace since do not count).
+    let mut after_block = false;
+    let end_segment = |top: &mut Group| {
+        top.best = top.best.max(top.prone + top.child);
+        top.prone = 0;
+        top.child = 0;
+    };
     let mut i = from;
     while i < b.len() {
         let c = b[i];
+        // Whitespace and comments put it back.
+        let block_before = std::mem::take(&mut after_block);
         match c {
+            b' ' | b'\n' | b'\t' | b'\r' => after_block = block_before,
             b'/' if b.get(i + 1) == Some(&b'/') => {
                 let end = memchr(b'\n', b, i).unwrap_or(b.len());
                 let comment = &b[i..end];
@@ -106,6 +128,7 @@ pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
                 {
                     docs.push(i..end);
                 }
+                after_block = block_before;
                 i = end;
                 continue;
             }
@@ -121,6 +144,7 @@ pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
                 {
                     docs.push(i..end);
                 }
+                after_block = block_before;
                 i = end;
                 continue;
             }
@@ -147,12 +171,11 @@ pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
                 let inner = g.best.max(g.prone + g.child);
                 let top = stack.last_mut().expect("the file level is never popped");
                 top.child = top.child.max(inner + 1);
+                after_block = c == b'}';
             }
-            b';' | b',' => {
-                let top = stack.last_mut().expect("the file level is never popped");
-                top.best = top.best.max(top.prone + top.child);
-                top.prone = 0;
-                top.child = 0;
+            b';' | b',' => end_segment(stack.last_mut().expect("the file level is never popped")),
+            b'#' if block_before => {
+                end_segment(stack.last_mut().expect("the file level is never popped"))
             }
             b'!' | b'%' | b'&' | b'*' | b'+' | b'-' | b'/' | b'<' | b'=' | b'>' | b'?' | b'@'
             | b'^' | b'|' | b'~' => {
@@ -164,6 +187,9 @@ pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
             c if c == b'_' || c.is_ascii_alphabetic() => {
                 let (end, word) = skip_word(b, i);
                 i = end;
+                if block_before && word.is_some_and(|w| !continues_after_block(w)) {
+                    end_segment(stack.last_mut().expect("the file level is never popped"));
+                }
                 if word.is_some_and(is_nesting_keyword) {
                     stack
                         .last_mut()
