@@ -15,6 +15,12 @@
 
 use std::collections::HashMap;
 
+/// The hasher of the name tables of the index and the semantic layer, which every path,
+/// method call and type in every body is looked up in. std's SipHash resists floods of
+/// keys chosen by an attacker, which source code is not, and costs several times more on
+/// short names. Fixed, not seeded per run, so that a table's order is the same in every run.
+pub type Names = foldhash::fast::FixedState;
+
 use crate::consteval::ConstExpr;
 use crate::ids::TargetId;
 use crate::layout::{size_lower_bound, TypeShape};
@@ -545,8 +551,8 @@ pub struct Module {
     pub path: Vec<String>,
     pub file: FileId,
     pub parent: Option<ModuleId>,
-    pub children: HashMap<String, ModuleId>,
-    pub names: HashMap<String, Vec<ItemId>>,
+    pub children: HashMap<String, ModuleId, Names>,
+    pub names: HashMap<String, Vec<ItemId>, Names>,
     pub methods: Vec<ItemId>,
     pub imports: Vec<Import>,
 }
@@ -621,13 +627,13 @@ impl Budget {
 pub struct ItemIndex {
     pub modules: Vec<Module>,
     pub items: Vec<Item>,
-    file_modules: HashMap<FileId, ModuleId>,
+    file_modules: HashMap<FileId, ModuleId, Names>,
     /// Memo of [`ItemIndex::names_for`], keyed by the address of the static name list.
     name_closures:
-        std::sync::Mutex<HashMap<usize, std::sync::Arc<std::collections::HashSet<String>>>>,
+        std::sync::Mutex<HashMap<usize, std::sync::Arc<std::collections::HashSet<String, Names>>>>,
     /// Memos of [`ItemIndex::static_names`] and [`ItemIndex::callable_names`].
-    static_names: std::sync::OnceLock<std::collections::HashSet<String>>,
-    callable_names: std::sync::OnceLock<std::collections::HashSet<String>>,
+    static_names: std::sync::OnceLock<std::collections::HashSet<String, Names>>,
+    callable_names: std::sync::OnceLock<std::collections::HashSet<String, Names>>,
 }
 
 #[derive(Default)]
@@ -712,8 +718,8 @@ impl IndexBuilder {
             path,
             file,
             parent,
-            children: HashMap::new(),
-            names: HashMap::new(),
+            children: HashMap::default(),
+            names: HashMap::default(),
             methods: Vec::new(),
             imports: Vec::new(),
         });
@@ -740,12 +746,12 @@ impl ItemIndex {
     pub fn names_for(
         &self,
         names: &'static [&'static str],
-    ) -> std::sync::Arc<std::collections::HashSet<String>> {
+    ) -> std::sync::Arc<std::collections::HashSet<String, Names>> {
         let key = names.as_ptr() as usize;
         let mut memo = self.name_closures.lock().unwrap_or_else(|e| e.into_inner());
         memo.entry(key)
             .or_insert_with(|| {
-                let mut set: std::collections::HashSet<String> =
+                let mut set: std::collections::HashSet<String, Names> =
                     names.iter().map(|n| n.to_string()).collect();
                 loop {
                     let before = set.len();
@@ -768,14 +774,14 @@ impl ItemIndex {
 
     /// The names of every static of the workspace, and every `use` alias of them: a path
     /// whose last segment is not among them cannot name a static.
-    pub fn static_names(&self) -> &std::collections::HashSet<String> {
+    pub fn static_names(&self) -> &std::collections::HashSet<String, Names> {
         self.static_names
             .get_or_init(|| self.names_of_kind(|k| *k == ItemKind::Static))
     }
 
     /// The names of every fn and method of the workspace, and every `use` alias of them: a
     /// call whose path does not end in one of them cannot call the workspace's code.
-    pub fn callable_names(&self) -> &std::collections::HashSet<String> {
+    pub fn callable_names(&self) -> &std::collections::HashSet<String, Names> {
         self.callable_names.get_or_init(|| {
             self.names_of_kind(|k| matches!(k, ItemKind::Fn | ItemKind::Method { .. }))
         })
@@ -784,8 +790,8 @@ impl ItemIndex {
     fn names_of_kind(
         &self,
         wanted: impl Fn(&ItemKind) -> bool,
-    ) -> std::collections::HashSet<String> {
-        let mut set: std::collections::HashSet<String> = self
+    ) -> std::collections::HashSet<String, Names> {
+        let mut set: std::collections::HashSet<String, Names> = self
             .items
             .iter()
             .filter(|i| wanted(&i.kind))

@@ -21,7 +21,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::index::{ImplHead, ItemId, ItemIndex, ItemKind, ItemTypes, ModuleId, Resolution};
+use crate::index::{ImplHead, ItemId, ItemIndex, ItemKind, ItemTypes, ModuleId, Names, Resolution};
 use crate::span::Span;
 use crate::types::{Mutability, Receiver, Ty};
 
@@ -287,7 +287,7 @@ pub struct Semantics {
     methods: Pairs,
     /// Methods of blanket impls (`impl<T: Bound> Ext for T`), by name: they may apply to
     /// any type.
-    blanket: HashSet<Box<str>>,
+    blanket: HashSet<Box<str>, Names>,
     /// Trait impls by trait name and self type head: the impl's first method (its head is
     /// shared by all its methods), for the operators and placeholders.
     trait_impls: Pairs,
@@ -298,9 +298,9 @@ pub struct Semantics {
     /// Traits by crate root and name.
     traits: PerCrate,
     /// Names of the workspace's ADTs, in any crate: the types worth tracking in a body.
-    adt_names: HashSet<Box<str>>,
+    adt_names: HashSet<Box<str>, Names>,
     /// Each impl method's self type, read in the impl's module (see [`Semantics::expand`]).
-    impl_self: HashMap<ItemId, Ty>,
+    impl_self: HashMap<ItemId, Ty, Names>,
 }
 
 impl Semantics {
@@ -1052,7 +1052,10 @@ fn name_path(name: &str) -> Option<syn::Path> {
 /// Items by two names (self type and method, trait and self type), looked up without
 /// allocating a key.
 #[derive(Default)]
-struct Pairs(HashMap<Box<str>, HashMap<Box<str>, Vec<ItemId>>>);
+struct Pairs(HashMap<Box<str>, ByName, Names>);
+
+/// Items by their second name (a method's, under its self type's or trait's).
+type ByName = HashMap<Box<str>, Vec<ItemId>, Names>;
 
 impl Pairs {
     fn insert(&mut self, a: &str, b: &str, id: ItemId) {
@@ -1074,7 +1077,7 @@ impl Pairs {
 
 /// Items by name, each with the crate (root module) it belongs to.
 #[derive(Default)]
-struct PerCrate(HashMap<Box<str>, Vec<(ModuleId, ItemId)>>);
+struct PerCrate(HashMap<Box<str>, Vec<(ModuleId, ItemId)>, Names>);
 
 impl PerCrate {
     fn insert(&mut self, name: Box<str>, krate: ModuleId, id: ItemId) {
