@@ -145,6 +145,9 @@ fn grow(n: u64) -> Vec<u64> {
 #[test]
 fn at_rate_one_every_allocation_and_free_is_counted_exactly() {
     let _serial = serial();
+    // A profile counts allocations since the process started (Go's alloc_space), and
+    // another test may have sampled `boxes` before this one: only what this test adds counts.
+    let [before_allocs, before_bytes, ..] = values_of(&profile(), "profiled::boxes");
     gomem::set_mem_profile_rate(1);
     let kept = boxes(300);
     drop(boxes(500));
@@ -158,7 +161,10 @@ fn at_rate_one_every_allocation_and_free_is_counted_exactly() {
     // `boxes` keeps 300 boxes of 64 bytes and its vector (300 pointers), drops 500 and
     // the 200 sent away with their vectors.
     let [allocs, bytes, inuse, inuse_bytes] = values_of(&p, "profiled::boxes");
-    assert_eq!((allocs, bytes), (1003, 1000 * 64 + 8 * 1000));
+    assert_eq!(
+        (allocs - before_allocs, bytes - before_bytes),
+        (1003, 1000 * 64 + 8 * 1000)
+    );
     assert_eq!((inuse, inuse_bytes), (301, 300 * 64 + 8 * 300));
     let [reallocs, _, live, live_bytes] = values_of(&p, "profiled::grow");
     assert!(reallocs > 3, "{reallocs}");
