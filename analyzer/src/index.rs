@@ -13,13 +13,7 @@
 //! a path into another crate resolves to that path, e.g. `go` after `use std::thread::spawn as
 //! go` resolves to `std::thread::spawn`.
 
-use std::collections::HashMap;
-
-/// The hasher of the name tables of the index and the semantic layer, which every path,
-/// method call and type in every body is looked up in. std's SipHash resists floods of
-/// keys chosen by an attacker, which source code is not, and costs several times more on
-/// short names. Fixed, not seeded per run, so that a table's order is the same in every run.
-pub type Names = foldhash::fast::FixedState;
+use std::collections::{HashMap, HashSet};
 
 use crate::consteval::ConstExpr;
 use crate::ids::TargetId;
@@ -27,6 +21,15 @@ use crate::layout::{size_lower_bound, TypeShape};
 use crate::modtree::ModDecl;
 use crate::span::{FileId, Span};
 use crate::types::{receiver_of, type_params, Receiver, Ty};
+
+/// The hasher of the name tables of the index and the semantic layer, which every path,
+/// method call and type in every body is looked up in. std's SipHash resists floods of
+/// keys chosen by an attacker, which source code is not, and costs several times more on
+/// short names. Fixed, not seeded per run, so that a table's order is the same in every run.
+pub type Names = foldhash::fast::FixedState;
+
+/// A set of item names, hashed as [`Names`].
+pub type NameSet = HashSet<String, Names>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ModuleId(pub u32);
@@ -629,11 +632,10 @@ pub struct ItemIndex {
     pub items: Vec<Item>,
     file_modules: HashMap<FileId, ModuleId, Names>,
     /// Memo of [`ItemIndex::names_for`], keyed by the address of the static name list.
-    name_closures:
-        std::sync::Mutex<HashMap<usize, std::sync::Arc<std::collections::HashSet<String, Names>>>>,
+    name_closures: std::sync::Mutex<HashMap<usize, std::sync::Arc<NameSet>>>,
     /// Memos of [`ItemIndex::static_names`] and [`ItemIndex::callable_names`].
-    static_names: std::sync::OnceLock<std::collections::HashSet<String, Names>>,
-    callable_names: std::sync::OnceLock<std::collections::HashSet<String, Names>>,
+    static_names: std::sync::OnceLock<NameSet>,
+    callable_names: std::sync::OnceLock<NameSet>,
 }
 
 #[derive(Default)]
@@ -743,16 +745,12 @@ impl ItemIndex {
     /// Every name under which an item called one of `names` can be reached in the crate:
     /// the names themselves and, transitively, every `use ... as alias` of them. Lints use it
     /// to skip resolving paths that cannot name what they look for.
-    pub fn names_for(
-        &self,
-        names: &'static [&'static str],
-    ) -> std::sync::Arc<std::collections::HashSet<String, Names>> {
+    pub fn names_for(&self, names: &'static [&'static str]) -> std::sync::Arc<NameSet> {
         let key = names.as_ptr() as usize;
         let mut memo = self.name_closures.lock().unwrap_or_else(|e| e.into_inner());
         memo.entry(key)
             .or_insert_with(|| {
-                let mut set: std::collections::HashSet<String, Names> =
-                    names.iter().map(|n| n.to_string()).collect();
+                let mut set: NameSet = names.iter().map(|n| n.to_string()).collect();
                 loop {
                     let before = set.len();
                     for m in &self.modules {
@@ -774,24 +772,21 @@ impl ItemIndex {
 
     /// The names of every static of the workspace, and every `use` alias of them: a path
     /// whose last segment is not among them cannot name a static.
-    pub fn static_names(&self) -> &std::collections::HashSet<String, Names> {
+    pub fn static_names(&self) -> &NameSet {
         self.static_names
             .get_or_init(|| self.names_of_kind(|k| *k == ItemKind::Static))
     }
 
     /// The names of every fn and method of the workspace, and every `use` alias of them: a
     /// call whose path does not end in one of them cannot call the workspace's code.
-    pub fn callable_names(&self) -> &std::collections::HashSet<String, Names> {
+    pub fn callable_names(&self) -> &NameSet {
         self.callable_names.get_or_init(|| {
             self.names_of_kind(|k| matches!(k, ItemKind::Fn | ItemKind::Method { .. }))
         })
     }
 
-    fn names_of_kind(
-        &self,
-        wanted: impl Fn(&ItemKind) -> bool,
-    ) -> std::collections::HashSet<String, Names> {
-        let mut set: std::collections::HashSet<String, Names> = self
+    fn names_of_kind(&self, wanted: impl Fn(&ItemKind) -> bool) -> NameSet {
+        let mut set: NameSet = self
             .items
             .iter()
             .filter(|i| wanted(&i.kind))

@@ -214,10 +214,11 @@ pub fn read_with(mac: &syn::Macro, parsed: Option<&ParsedArgs>) -> Option<MacroA
         Some(args) => args,
         None => match parsed {
             Some(parsed) => parsed.of(mac)?.iter().cloned().collect(),
-            None => {
-                let parser = ArgList::parse_terminated;
-                mac.parse_body_with(parser).ok()?.into_iter().collect()
-            }
+            None => mac
+                .parse_body_with(ArgList::parse_terminated)
+                .ok()?
+                .into_iter()
+                .collect(),
         },
     };
     let fmt_at = match shape {

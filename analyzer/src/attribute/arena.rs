@@ -15,7 +15,7 @@ use syn::{Expr, Pat};
 
 use crate::escape::Decision;
 use crate::span::{FileId, Span};
-use crate::std_macros::ParsedArgs;
+use crate::std_macros::{ArgList, ParsedArgs};
 use crate::syntax::local_name;
 
 /// The arena type a site becomes.
@@ -1142,8 +1142,7 @@ fn vec_twin(mac: &syn::Macro, arena: &Ident) -> Option<TokenStream> {
     if mac.tokens.is_empty() {
         return Some(quote!(::gomem::arena::Vec::new_in(#arena)));
     }
-    let list = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
-    if let Ok(items) = mac.parse_body_with(list) {
+    if let Ok(items) = mac.parse_body_with(ArgList::parse_terminated) {
         let n = items.len();
         let items = items.iter();
         let v = Ident::new("__gomem_vec", TokenSpan::mixed_site());

@@ -40,7 +40,7 @@ use syn::visit::Visit;
 use syn::{Expr, Stmt};
 
 use crate::span::{FirstToken, Span};
-use crate::std_macros::ParsedArgs;
+use crate::std_macros::{ArgList, ParsedArgs};
 use crate::syntax::{local_name, ADDS_ELEMENTS};
 
 /// Where a value goes.
@@ -1184,8 +1184,7 @@ impl Walker<'_> {
             self.span(&mac.path),
             format!("passed to `{name}!`, which gomem does not look into"),
         );
-        let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
-        match mac.parse_body_with(parser) {
+        match mac.parse_body_with(ArgList::parse_terminated) {
             Ok(args) => self.walk_copies(|w| {
                 for a in &args {
                     w.expr(a, &unknown);

@@ -24,8 +24,8 @@ earlier locals included (`let pages = [page, page];`, `let both = (a, b);`), or
 message weighs it against the stack it runs on: 8 MiB for the main thread, 2 MiB for a
 closure given to `std::thread::spawn` or a `#[test]`, or the size given to
 `thread::Builder::stack_size` (a thread given a larger stack on purpose gets a proportionally
-larger limit). A value as large as
-that whole stack is certain to overflow it: that finding is an error (`deny`).
+larger limit). A value as large as that whole stack is certain to overflow it: that finding
+is an error (`deny`).
 
 ## Why it matters
 A Rust thread's stack is fixed. Go moves a goroutine's large values to the heap by escape

@@ -858,8 +858,7 @@ impl<'ast> Visit<'ast> for Uses<'_> {
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         // `println!("{}", h.len())`, `assert!(..)`: arguments that are expressions are read as such.
-        let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
-        match mac.parse_body_with(parser) {
+        match mac.parse_body_with(crate::std_macros::ArgList::parse_terminated) {
             Ok(args) => args.iter().for_each(|a| self.visit_expr(a)),
             // Anything else may use the variable in any way: assume it is handed over.
             Err(_) => self.consumed |= mentions(mac.tokens.clone(), self.name),

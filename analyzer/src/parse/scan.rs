@@ -103,16 +103,27 @@ pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
         prone: usize,
         child: usize,
     }
+    impl Group {
+        /// The deepest of its segments, the current one included.
+        fn deepest(&self) -> usize {
+            self.best.max(self.prone + self.child)
+        }
+
+        fn end_segment(&mut self) {
+            self.best = self.deepest();
+            self.prone = 0;
+            self.child = 0;
+        }
+    }
+    /// The innermost open group.
+    fn top(stack: &mut [Group]) -> &mut Group {
+        stack.last_mut().expect("the file level is never popped")
+    }
     let b = text.as_bytes();
     let mut stack = vec![Group::default()];
     let mut docs = Vec::new();
     // The last token was a `}` (comments and whitespace since do not count).
     let mut after_block = false;
-    let end_segment = |top: &mut Group| {
-        top.best = top.best.max(top.prone + top.child);
-        top.prone = 0;
-        top.child = 0;
-    };
     let mut i = from;
     while i < b.len() {
         let c = b[i];
@@ -167,34 +178,23 @@ pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
             }
             // An unmatched closer at file level is left for syn to report.
             b')' | b']' | b'}' if stack.len() > 1 => {
-                let g = stack.pop().expect("checked above");
-                let inner = g.best.max(g.prone + g.child);
-                let top = stack.last_mut().expect("the file level is never popped");
+                let inner = stack.pop().expect("checked above").deepest();
+                let top = top(&mut stack);
                 top.child = top.child.max(inner + 1);
                 after_block = c == b'}';
             }
-            b';' | b',' => end_segment(stack.last_mut().expect("the file level is never popped")),
-            b'#' if block_before => {
-                end_segment(stack.last_mut().expect("the file level is never popped"))
-            }
+            b';' | b',' => top(&mut stack).end_segment(),
+            b'#' if block_before => top(&mut stack).end_segment(),
             b'!' | b'%' | b'&' | b'*' | b'+' | b'-' | b'/' | b'<' | b'=' | b'>' | b'?' | b'@'
-            | b'^' | b'|' | b'~' => {
-                stack
-                    .last_mut()
-                    .expect("the file level is never popped")
-                    .prone += 1;
-            }
+            | b'^' | b'|' | b'~' => top(&mut stack).prone += 1,
             c if c == b'_' || c.is_ascii_alphabetic() => {
                 let (end, word) = skip_word(b, i);
                 i = end;
                 if block_before && word.is_some_and(|w| !continues_after_block(w)) {
-                    end_segment(stack.last_mut().expect("the file level is never popped"));
+                    top(&mut stack).end_segment();
                 }
                 if word.is_some_and(is_nesting_keyword) {
-                    stack
-                        .last_mut()
-                        .expect("the file level is never popped")
-                        .prone += 1;
+                    top(&mut stack).prone += 1;
                 }
                 continue;
             }
@@ -204,7 +204,7 @@ pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
     }
     let mut depth = 0;
     while let Some(g) = stack.pop() {
-        let inner = g.best.max(g.prone + g.child).max(depth);
+        let inner = g.deepest().max(depth);
         depth = inner + usize::from(!stack.is_empty());
     }
     Scan { depth, docs }
