@@ -23,7 +23,7 @@
 //! and unknown macros (which may hide a `return`) are ways out, branches meet, and closures
 //! and async blocks run later (their calls are never certain).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use syn::visit::Visit;
@@ -31,7 +31,8 @@ use syn::{Expr, Stmt};
 
 use crate::consteval::ConstExpr;
 use crate::index::{
-    flatten_use, Import, ItemId, ItemIndex, ItemKind, ItemTypes, ModuleId, Resolution,
+    flatten_use, Import, ItemId, ItemIndex, ItemKind, ItemTypes, ModuleId, NameSet, Names,
+    Resolution,
 };
 use crate::lint::{FactSource, FileContext};
 use crate::semantics::{MethodCall, Resolved};
@@ -163,8 +164,8 @@ struct Collector<'a> {
 }
 
 impl Collector<'_> {
-    fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
-        Span::of_tokens(self.cx.file, node)
+    fn span(&self, node: &impl crate::span::Ends) -> Span {
+        Span::of_node(self.cx.file, node)
     }
 
     /// A name's span, without printing it into a token stream as [`Collector::span`] does.
@@ -252,8 +253,8 @@ impl Collector<'_> {
         body: Option<&syn::Block>,
     ) {
         let mut params = Vec::new();
-        let mut bound = HashSet::new();
-        let mut env = HashMap::new();
+        let mut bound = NameSet::default();
+        let mut env = HashMap::default();
         let mut generics = self.generics.clone();
         generics.extend(type_params(&sig.generics));
         for input in &sig.inputs {
@@ -331,7 +332,7 @@ impl Collector<'_> {
             loops: Vec::new(),
             stack: is_test.then_some(SPAWNED_STACK),
             nested_bodies: Vec::new(),
-            callees: HashMap::new(),
+            callees: HashMap::default(),
             env,
             receiver,
             ret,
@@ -467,7 +468,7 @@ struct Flow<'c, 'a> {
     c: &'c mut Collector<'a>,
     facts: &'c mut FnFacts,
     /// The names the parameters' patterns bind.
-    bound: &'c HashSet<String>,
+    bound: &'c NameSet,
     body: &'c syn::Block,
     /// The names bound anywhere in the body, computed on first need (most bodies never ask):
     /// a call through one of them is not a fn call, and a parameter bound again is not the
@@ -480,10 +481,10 @@ struct Flow<'c, 'a> {
     /// Fns nested in the body, collected once it is done (cloned: they are rare).
     nested_bodies: Vec<syn::ItemFn>,
     /// Interned callees, so that the sets cloned at every branch hold plain numbers.
-    callees: HashMap<Callee, u32>,
+    callees: HashMap<Callee, u32, Names>,
     /// The types of the parameters and locals worth tracking (see
     /// [`crate::semantics::Semantics::worth_tracking`]); trusted only for names bound once.
-    env: HashMap<String, Ty>,
+    env: HashMap<String, Ty, Names>,
     /// The type of `self`.
     receiver: Ty,
     /// The fn's return type.
@@ -707,7 +708,7 @@ impl Flow<'_, '_> {
         if self.env.is_empty() {
             return;
         }
-        let mut names = HashSet::new();
+        let mut names = NameSet::default();
         bind_names(pat, &mut names);
         for n in names {
             self.env.remove(&n);
@@ -1863,8 +1864,8 @@ fn param_size(ty: &syn::Type) -> Option<u64> {
     }
 }
 
-fn bind_names(pat: &syn::Pat, out: &mut HashSet<String>) {
-    struct V<'o>(&'o mut HashSet<String>);
+fn bind_names(pat: &syn::Pat, out: &mut NameSet) {
+    struct V<'o>(&'o mut NameSet);
     impl Visit<'_> for V<'_> {
         fn visit_pat_ident(&mut self, i: &syn::PatIdent) {
             self.0.insert(i.ident.to_string());
@@ -1877,10 +1878,10 @@ fn bind_names(pat: &syn::Pat, out: &mut HashSet<String>) {
 /// The names a body binds (patterns of `let`, closures, `match` arms, `for`...) and assigns.
 #[derive(Default)]
 struct Bindings {
-    names: HashSet<String>,
+    names: NameSet,
     /// Names bound more than once, whose type at a use the walk cannot tell.
-    rebound: HashSet<String>,
-    assigned: HashSet<String>,
+    rebound: NameSet,
+    assigned: NameSet,
 }
 
 impl Visit<'_> for Bindings {
@@ -1947,7 +1948,8 @@ pub struct CallRef {
 impl<'f> CallGraph<'f> {
     pub fn build(index: &ItemIndex, fns: Vec<&'f FnFacts>) -> CallGraph<'f> {
         let mut graph = DiGraph::with_capacity(fns.len(), fns.len());
-        let mut by_def: HashMap<Span, NodeIndex> = HashMap::with_capacity(fns.len());
+        let mut by_def: HashMap<Span, NodeIndex, Names> =
+            HashMap::with_capacity_and_hasher(fns.len(), Names::default());
         for (i, f) in fns.iter().enumerate() {
             let n = graph.add_node(FnRef(i));
             by_def.insert(f.def, n);

@@ -70,6 +70,29 @@ impl Span {
         }
     }
 
+    /// The span of a whole syntax node, as [`Span::of_tokens`] gives it, found from the
+    /// node's first and last tokens where [`Ends`] knows them instead of printing the node
+    /// to a token stream (which copies every name and literal in it: a call's span printed
+    /// all of its arguments, closures included).
+    pub fn of_node(file: FileId, node: &impl Ends) -> Span {
+        let Some((first, last)) = node.ends() else {
+            return Span::of_tokens(file, node);
+        };
+        let start = Span::of(file, first);
+        // In `use_token_positions` mode a node's span is its first token's, as there.
+        let positions =
+            LINE_INDEX.with(|c| c.borrow().as_ref().is_some_and(|i| i.file == POSITIONS));
+        if positions {
+            return start;
+        }
+        let end = Span::of(file, last);
+        Span {
+            file,
+            lo: start.lo.min(end.lo),
+            hi: start.hi.max(end.hi),
+        }
+    }
+
     pub fn range(self) -> Range<usize> {
         self.lo as usize..self.hi as usize
     }
@@ -135,6 +158,159 @@ impl FirstToken for syn::ExprMethodCall {
 impl FirstToken for syn::Macro {
     fn first_token(&self) -> Option<proc_macro2::Span> {
         path_start(&self.path)
+    }
+}
+
+/// Syntax nodes whose first and last tokens can be found without printing them, for
+/// [`Span::of_node`]. `None` where it is not simple to say (outer attributes, qualified paths,
+/// closures, rarer forms): the node is then printed, as [`Span::of_tokens`] does. The last
+/// token is the last token tree syn would print: a closing delimiter for a group.
+pub trait Ends: syn::spanned::Spanned {
+    fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)>;
+}
+
+impl<T: Ends + quote::ToTokens> Ends for Box<T> {
+    fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
+        (**self).ends()
+    }
+}
+
+impl Ends for proc_macro2::Span {
+    fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
+        Some((*self, *self))
+    }
+}
+
+impl Ends for syn::Expr {
+    fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
+        use syn::Expr;
+        match self {
+            Expr::Call(c) => c.ends(),
+            Expr::MethodCall(m) => m.ends(),
+            Expr::Macro(m) if m.attrs.is_empty() => m.mac.ends(),
+            Expr::Path(p) if p.attrs.is_empty() && p.qself.is_none() => p.path.ends(),
+            Expr::Lit(l) if l.attrs.is_empty() => Some((l.lit.span(), l.lit.span())),
+            Expr::Field(f) if f.attrs.is_empty() => {
+                let member = match &f.member {
+                    syn::Member::Named(name) => name.span(),
+                    syn::Member::Unnamed(i) => i.span,
+                };
+                Some((f.base.ends()?.0, member))
+            }
+            Expr::Index(i) => i.ends(),
+            Expr::Try(t) if t.attrs.is_empty() => Some((t.expr.ends()?.0, t.question_token.span)),
+            Expr::Await(a) if a.attrs.is_empty() => Some((a.base.ends()?.0, a.await_token.span)),
+            Expr::Binary(b) => b.ends(),
+            Expr::Unary(u) => u.ends(),
+            Expr::Reference(r) if r.attrs.is_empty() => Some((r.and_token.span, r.expr.ends()?.1)),
+            Expr::Paren(p) if p.attrs.is_empty() => {
+                Some((p.paren_token.span.open(), p.paren_token.span.close()))
+            }
+            Expr::Tuple(t) if t.attrs.is_empty() => {
+                Some((t.paren_token.span.open(), t.paren_token.span.close()))
+            }
+            Expr::Array(a) if a.attrs.is_empty() => {
+                Some((a.bracket_token.span.open(), a.bracket_token.span.close()))
+            }
+            Expr::Block(b) if b.attrs.is_empty() && b.label.is_none() => Some((
+                b.block.brace_token.span.open(),
+                b.block.brace_token.span.close(),
+            )),
+            Expr::Struct(s) if s.attrs.is_empty() && s.qself.is_none() => {
+                Some((s.path.ends()?.0, s.brace_token.span.close()))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Ends for syn::ExprBinary {
+    fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
+        if !self.attrs.is_empty() {
+            return None;
+        }
+        Some((self.left.ends()?.0, self.right.ends()?.1))
+    }
+}
+
+impl Ends for syn::ExprUnary {
+    fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
+        if !self.attrs.is_empty() {
+            return None;
+        }
+        let op = match self.op {
+            syn::UnOp::Deref(t) => t.span,
+            syn::UnOp::Not(t) => t.span,
+            syn::UnOp::Neg(t) => t.span,
+            _ => return None,
+        };
+        Some((op, self.expr.ends()?.1))
+    }
+}
+
+impl Ends for syn::ExprIndex {
+    fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
+        if !self.attrs.is_empty() {
+            return None;
+        }
+        Some((self.expr.ends()?.0, self.bracket_token.span.close()))
+    }
+}
+
+impl Ends for syn::ExprCall {
+    fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
+        if !self.attrs.is_empty() {
+            return None;
+        }
+        Some((self.func.ends()?.0, self.paren_token.span.close()))
+    }
+}
+
+impl Ends for syn::ExprMethodCall {
+    fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
+        if !self.attrs.is_empty() {
+            return None;
+        }
+        Some((self.receiver.ends()?.0, self.paren_token.span.close()))
+    }
+}
+
+impl Ends for syn::Macro {
+    fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
+        let close = match &self.delimiter {
+            syn::MacroDelimiter::Paren(p) => p.span.close(),
+            syn::MacroDelimiter::Brace(b) => b.span.close(),
+            syn::MacroDelimiter::Bracket(b) => b.span.close(),
+        };
+        Some((path_start(&self.path)?, close))
+    }
+}
+
+impl Ends for syn::Path {
+    fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
+        let last = self.segments.last()?;
+        let end = match &last.arguments {
+            syn::PathArguments::None => last.ident.span(),
+            syn::PathArguments::AngleBracketed(a) => a.gt_token.span,
+            // `Fn(A) -> B`: the return type's last token is not simple to say.
+            syn::PathArguments::Parenthesized(p) => match p.output {
+                syn::ReturnType::Default => p.paren_token.span.close(),
+                syn::ReturnType::Type(..) => return None,
+            },
+        };
+        Some((path_start(self)?, end))
+    }
+}
+
+impl Ends for syn::BinOp {
+    fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
+        None
+    }
+}
+
+impl Ends for syn::UnOp {
+    fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
+        None
     }
 }
 
@@ -252,6 +428,64 @@ mod tests {
         let ascii = "fn a() {\n    let s = \"hello\";\n}\r\nfn b(x: u8) -> u8 { x }";
         let spans = same_spans_both_ways(ascii);
         assert!(spans.iter().any(|s| &ascii[s.range()] == "b"));
+    }
+
+    /// A node's span from its ends is the span printing it gives, for every expression,
+    /// call, method call, macro and path of a file that has each form `Ends` reads (and
+    /// forms it leaves to printing), with and without the line index.
+    #[test]
+    fn spans_from_ends_match_printed_spans() {
+        use syn::visit::Visit;
+        let text: Arc<str> = r#"
+            fn f(x: &[u8], s: S) -> u32 {
+                let a = g::<u8>(x[0], (1, 2), [3, 4]).len() + -x.len() as u32;
+                let b = &mut s.0.field[1..].iter().map(|y| *y).sum::<u32>()?;
+                let c = S { a: 1, ..Default::default() }.await + (!a) * { 3 };
+                let d = <S as T>::f(1) + vec![1, 2][0] + format!("{}", é(a)).len();
+                #[allow(x)] h(Fn() , |z| z + 1, std::mem::take(&mut *w)) - 'l: { 1 } - m()
+            }
+        "#
+        .into();
+        struct Nodes(Vec<(Span, Span)>, FileId);
+        impl<'a> Visit<'a> for Nodes {
+            fn visit_expr(&mut self, e: &'a syn::Expr) {
+                self.0
+                    .push((Span::of_node(self.1, e), Span::of_tokens(self.1, e)));
+                syn::visit::visit_expr(self, e);
+            }
+            fn visit_expr_call(&mut self, e: &'a syn::ExprCall) {
+                self.0
+                    .push((Span::of_node(self.1, e), Span::of_tokens(self.1, e)));
+                syn::visit::visit_expr_call(self, e);
+            }
+            fn visit_expr_method_call(&mut self, e: &'a syn::ExprMethodCall) {
+                self.0
+                    .push((Span::of_node(self.1, e), Span::of_tokens(self.1, e)));
+                syn::visit::visit_expr_method_call(self, e);
+            }
+            fn visit_macro(&mut self, m: &'a syn::Macro) {
+                self.0
+                    .push((Span::of_node(self.1, m), Span::of_tokens(self.1, m)));
+                syn::visit::visit_macro(self, m);
+            }
+            fn visit_path(&mut self, p: &'a syn::Path) {
+                self.0
+                    .push((Span::of_node(self.1, p), Span::of_tokens(self.1, p)));
+                syn::visit::visit_path(self, p);
+            }
+        }
+        let file = FileId(3);
+        let tree = syn::parse_file(&text).unwrap();
+        let mut slow = Nodes(Vec::new(), file);
+        slow.visit_file(&tree);
+        let starts = crate::source::SourceFile::new("x.rs".into(), text.clone(), None).line_starts;
+        let _guard = use_line_index(file, &text, &starts);
+        let mut fast = Nodes(Vec::new(), file);
+        fast.visit_file(&tree);
+        assert!(slow.0.len() > 60, "{}", slow.0.len());
+        for (by_ends, printed) in slow.0.into_iter().chain(fast.0) {
+            assert_eq!(by_ends, printed, "`{}`", &text[printed.range()]);
+        }
     }
 
     fn same_spans_both_ways(text: &str) -> Vec<Span> {
