@@ -17,13 +17,17 @@
 //! - a method that another crate's blanket trait may provide (`into`, `borrow`..) stops the
 //!   lookup, except for the few std blankets whose target is known (`to_string` runs
 //!   `Display::fmt`, `into` runs the target's `From::from`);
-//! - candidates are looked for in the caller's crate only.
+//! - candidates are looked for in the caller's crate only;
+//! - a crate's types of one name (a `Trace` in two modules) are told apart by the item the
+//!   name leads to where the type is written, paths like `super::task::Trace` included
+//!   ([`Semantics::expand`]); two of one name in one module are `cfg` alternatives, and the
+//!   name stays undecided.
 
 use std::collections::{HashMap, HashSet};
 
 use crate::index::{ImplHead, ItemId, ItemIndex, ItemKind, ItemTypes, ModuleId, Names, Resolution};
 use crate::span::Span;
-use crate::types::{Mutability, Receiver, Ty};
+use crate::types::{split_disambiguated, Mutability, Receiver, Ty, DISAMBIGUATOR};
 
 /// A resolved call: the fn's definition (its name span, its identity in the call graph), or
 /// `None` for a fn without a body we can see (a derived impl), and the type it returns.
@@ -356,7 +360,8 @@ impl Semantics {
         ty.is_primitive()
             || match ty {
                 Ty::Named(n, args) => {
-                    self.adt_names.contains(n) || args.iter().any(|a| self.worth_tracking(a))
+                    self.adt_names.contains(split_disambiguated(n).0)
+                        || args.iter().any(|a| self.worth_tracking(a))
                 }
                 Ty::Ref(_, t) | Ty::Slice(t) | Ty::Array(t) => self.worth_tracking(t),
                 Ty::Tuple(ts) => ts.iter().any(|t| self.worth_tracking(t)),
@@ -365,9 +370,34 @@ impl Semantics {
             }
     }
 
-    /// The struct, enum or union `name` of the crate of `from`, when there is exactly one.
+    /// The struct, enum or union `name` of the crate of `from`: the one a disambiguated name
+    /// (see [`Semantics::adt_name`]) stands for, or the only one of the crate by that name.
     fn adt(&self, index: &ItemIndex, name: &str, from: ModuleId) -> Option<ItemId> {
-        self.adts.one(name, index.crate_root(from))
+        match split_disambiguated(name) {
+            (_, Some(id)) => Some(ItemId(id)),
+            (name, None) => self.adts.one(name, index.crate_root(from)),
+        }
+    }
+
+    /// The name a type reads as once resolved to the struct, enum or union `id`: its own name,
+    /// or, when its crate has several types of that name (a `Trace` in two modules), its
+    /// name disambiguated by its item (`Trace#12`), so that two types never pass for one and
+    /// their impls stay apart. [`type_name`] gives the name as written back.
+    ///
+    /// Types of one name in one module are alternatives under `cfg`s (tokio's `struct
+    /// IoStack` and `enum IoStack`): the name may mean either, so it stays undecided.
+    fn adt_name(&self, index: &ItemIndex, id: ItemId) -> Box<str> {
+        let item = index.item(id);
+        let same_name = self.adts.get(&item.name, index.crate_root(item.module));
+        let alternatives = same_name
+            .iter()
+            .filter(|&&other| index.item(other).module == item.module)
+            .count();
+        if same_name.len() > 1 && alternatives == 1 {
+            format!("{}{DISAMBIGUATOR}{}", item.name, id.0).into()
+        } else {
+            item.name.as_str().into()
+        }
     }
 
     /// Whether some crate of the workspace has a type, alias or trait of this name: a path
@@ -399,7 +429,10 @@ impl Semantics {
     fn names_any(&self, ty: &Ty) -> bool {
         match ty {
             Ty::Named(n, args) => {
-                self.aliases.has(n) || self.adts.has(n) || args.iter().any(|a| self.names_any(a))
+                self.aliases.has(n)
+                    || self.adts.has(n)
+                    || local_path(n).is_some()
+                    || args.iter().any(|a| self.names_any(a))
             }
             Ty::Ref(_, t) | Ty::Slice(t) | Ty::Array(t) => self.names_any(t),
             Ty::Tuple(ts) => ts.iter().any(|t| self.names_any(t)),
@@ -415,6 +448,27 @@ impl Semantics {
             let Ty::Named(name, args) = t else {
                 return None;
             };
+            let expand_args = |args: &[Ty]| -> Vec<Ty> {
+                args.iter()
+                    .map(|a| self.expand_depth(index, a, from, depth + 1))
+                    .collect()
+            };
+            if let Some(path) = local_path(name) {
+                // `crate::a::Trace`, `super::Trace`: the item it leads to from here.
+                if let Resolution::Local(id) = index.resolve(from, &[], &path) {
+                    if matches!(
+                        index.item(id).kind,
+                        ItemKind::Struct | ItemKind::Enum | ItemKind::Union
+                    ) {
+                        return Some(Ty::Named(self.adt_name(index, id), expand_args(args)));
+                    }
+                }
+                // Not a type of ours that we can find (an alias is found by its name, as
+                // one written alone): read as its last segment.
+                let last = path.last().map_or("", String::as_str);
+                let alone = Ty::Named(last.into(), args.clone());
+                return Some(self.expand_depth(index, &alone, from, depth + 1));
+            }
             let krate = index.crate_root(from);
             let ids = self.adts.get(name, krate);
             if !ids.is_empty() {
@@ -422,6 +476,10 @@ impl Semantics {
                 // crate's type here (`use std::time::Instant;` beside a mirror `Instant`).
                 let path = name_path(name)?;
                 let renamed: Box<str> = match index.resolve_path(from, &[], &path) {
+                    // One of several types of this name: which one it is, read here.
+                    Resolution::Local(id) if ids.contains(&id) && ids.len() > 1 => {
+                        return Some(Ty::Named(self.adt_name(index, id), expand_args(args)));
+                    }
                     Resolution::Local(id) if ids.contains(&id) => return None,
                     Resolution::Local(_) => return None,
                     Resolution::External(p) => p.join("::").into(),
@@ -440,23 +498,34 @@ impl Semantics {
             let [id] = ids.as_slice() else {
                 return Some(Ty::Unknown);
             };
-            let Some(ItemTypes::Alias { params, ty: target }) = index.item(*id).types.as_deref()
-            else {
-                return Some(Ty::Unknown);
-            };
-            let args: Vec<Ty> = args
-                .iter()
-                .map(|a| self.expand_depth(index, a, from, depth + 1))
-                .collect();
-            let substituted = target.map_named(&mut |u| match u {
-                Ty::Named(n, inner) if inner.is_empty() => params
-                    .iter()
-                    .position(|p| **p == **n)
-                    .map(|i| args.get(i).cloned().unwrap_or(Ty::Unknown)),
-                _ => None,
-            });
-            Some(self.expand_depth(index, &substituted, from, depth + 1))
+            Some(self.expand_alias(index, *id, args, from, depth))
         })
+    }
+
+    /// What the alias `id` stands for with the type arguments `args`, expanded.
+    fn expand_alias(
+        &self,
+        index: &ItemIndex,
+        id: ItemId,
+        args: &[Ty],
+        from: ModuleId,
+        depth: usize,
+    ) -> Ty {
+        let Some(ItemTypes::Alias { params, ty: target }) = index.item(id).types.as_deref() else {
+            return Ty::Unknown;
+        };
+        let args: Vec<Ty> = args
+            .iter()
+            .map(|a| self.expand_depth(index, a, from, depth + 1))
+            .collect();
+        let substituted = target.map_named(&mut |u| match u {
+            Ty::Named(n, inner) if inner.is_empty() => params
+                .iter()
+                .position(|p| **p == **n)
+                .map(|i| args.get(i).cloned().unwrap_or(Ty::Unknown)),
+            _ => None,
+        });
+        self.expand_depth(index, &substituted, from, depth + 1)
     }
 
     /// The type of the field `field` of a value of type `ty` (through references).
@@ -862,7 +931,7 @@ impl Semantics {
         expected: &Ty,
         from: ModuleId,
     ) -> Probe {
-        let Some(head) = ty.head() else {
+        let Some(head) = ty.head().map(|h| split_disambiguated(h).0) else {
             return Probe::Unknown;
         };
         let local = self.is_local_adt(index, ty, from);
@@ -961,7 +1030,7 @@ impl Semantics {
         if !self.is_local_adt(index, self_ty, from) {
             return None;
         }
-        let head = self_ty.head()?;
+        let head = split_disambiguated(self_ty.head()?).0;
         let krate = index.crate_root(from);
         let candidates: Vec<ItemId> = self
             .methods
@@ -1025,6 +1094,23 @@ fn same_or_literal(p: &Ty, a: &Ty) -> bool {
             (Some("f32"), Some("f64")) => true,
             _ => false,
         }
+}
+
+/// A type's name as written, without what [`Semantics::adt_name`] adds to tell two types of
+/// one name apart: for messages.
+pub fn type_name(name: &str) -> &str {
+    split_disambiguated(name).0
+}
+
+/// The segments of a type name written from the crate's root or the current module
+/// (`crate::a::T`, `self::T`, `super::T`), which [`Semantics::expand`] resolves where it
+/// was written.
+fn local_path(name: &str) -> Option<Vec<String>> {
+    let first = name.split("::").next()?;
+    if !matches!(first, "crate" | "self" | "super") || !name.contains("::") {
+        return None;
+    }
+    Some(name.split("::").map(str::to_string).collect())
 }
 
 /// The path `name` (an item's name: one identifier, maybe raw) as written in a module,

@@ -45,6 +45,18 @@ pub enum Receiver {
     Other,
 }
 
+/// Joins a type's name and the item that tells it apart from the crate's other types of
+/// that name (`Trace#12`, see `Semantics::expand`); no identifier or path has it.
+pub const DISAMBIGUATOR: char = '#';
+
+/// A type's name and, for a disambiguated one, the number of the item it names.
+pub fn split_disambiguated(name: &str) -> (&str, Option<u32>) {
+    match name.split_once(DISAMBIGUATOR) {
+        Some((plain, id)) => (plain, id.parse().ok()),
+        None => (name, None),
+    }
+}
+
 /// Integer and float types, which an unsuffixed literal may become.
 const PRIMITIVES: &[&str] = &[
     "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "f32",
@@ -78,9 +90,13 @@ impl Ty {
     }
 
     /// The last segment of a named type's name (`Mutex` for `std::sync::Mutex`), to match
-    /// std's well-known types however the path is written.
+    /// std's well-known types however the path is written, and a crate's own types of the
+    /// same names (a `Mutex` wrapper) as the lints always have. Without the disambiguator
+    /// (see [`split_disambiguated`]).
     pub fn last_segment(&self) -> Option<&str> {
-        self.head().map(|h| h.rsplit("::").next().unwrap_or(h))
+        self.head()
+            .map(|h| split_disambiguated(h).0)
+            .map(|h| h.rsplit("::").next().unwrap_or(h))
     }
 
     pub fn is_primitive(&self) -> bool {
@@ -156,14 +172,11 @@ impl Ty {
                     return Ty::Unknown;
                 };
                 // `std::time::Instant` is not the crate's own `Instant`: a path through
-                // another crate or module keeps its prefix (`crate::`, `self::` and `super::`
-                // paths stay the crate's), so that the two are never taken for one type.
-                let first = &p.path.segments[0].ident;
-                let name = if p.path.segments.len() == 1
-                    || first == "crate"
-                    || first == "self"
-                    || first == "super"
-                {
+                // another crate or module keeps its prefix, so that the two are never taken
+                // for one type. So does a `crate::`, `self::` or `super::` path, which
+                // `Semantics::expand` resolves where it is written: the crate may have two
+                // types of its last segment's name.
+                let name = if p.path.segments.len() == 1 {
                     last.ident.to_string()
                 } else {
                     let segs: Vec<String> = p
@@ -296,7 +309,9 @@ mod tests {
             ty("std::rc::Rc<Node>"),
             Ty::Named("std::rc::Rc".into(), vec![Ty::named("Node")])
         );
-        assert_eq!(ty("crate::model::Node"), Ty::named("Node"));
+        // Resolved where it is written (`Semantics::expand`): the crate may have two `Node`s.
+        assert_eq!(ty("crate::model::Node"), Ty::named("crate::model::Node"));
+        assert_eq!(ty("Node"), Ty::named("Node"));
         assert_eq!(
             ty("&'a mut Self"),
             Ty::Ref(Mutability::Mut, Box::new(Ty::SelfTy))
