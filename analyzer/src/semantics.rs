@@ -305,6 +305,9 @@ pub struct Semantics {
     adt_names: HashSet<Box<str>, Names>,
     /// Each impl method's self type, read in the impl's module (see [`Semantics::expand`]).
     impl_self: HashMap<ItemId, Ty, Names>,
+    /// The names of the ADTs that share theirs with another of their crate, disambiguated
+    /// (see [`Semantics::adt_name`]).
+    disambiguated: HashMap<ItemId, Box<str>, Names>,
 }
 
 impl Semantics {
@@ -338,6 +341,20 @@ impl Semantics {
                 ItemKind::TypeAlias => s.aliases.insert(name, krate, id),
                 ItemKind::Trait => s.traits.insert(name, krate, id),
                 _ => {}
+            }
+        }
+        for ids in s.adts.0.values() {
+            for &(krate, id) in ids {
+                let item = index.item(id);
+                let same_name = ids.iter().filter(|(k, _)| *k == krate);
+                let in_module = same_name
+                    .clone()
+                    .filter(|(_, other)| index.item(*other).module == item.module)
+                    .count();
+                if same_name.count() > 1 && in_module == 1 {
+                    let name = format!("{}{DISAMBIGUATOR}{}", item.name, id.0);
+                    s.disambiguated.insert(id, name.into());
+                }
             }
         }
         // Self types are read once every ADT and alias is known.
@@ -387,16 +404,9 @@ impl Semantics {
     /// Types of one name in one module are alternatives under `cfg`s (tokio's `struct
     /// IoStack` and `enum IoStack`): the name may mean either, so it stays undecided.
     fn adt_name(&self, index: &ItemIndex, id: ItemId) -> Box<str> {
-        let item = index.item(id);
-        let same_name = self.adts.get(&item.name, index.crate_root(item.module));
-        let alternatives = same_name
-            .iter()
-            .filter(|&&other| index.item(other).module == item.module)
-            .count();
-        if same_name.len() > 1 && alternatives == 1 {
-            format!("{}{DISAMBIGUATOR}{}", item.name, id.0).into()
-        } else {
-            item.name.as_str().into()
+        match self.disambiguated.get(&id) {
+            Some(name) => name.clone(),
+            None => index.item(id).name.as_str().into(),
         }
     }
 
@@ -431,7 +441,7 @@ impl Semantics {
             Ty::Named(n, args) => {
                 self.aliases.has(n)
                     || self.adts.has(n)
-                    || local_path(n).is_some()
+                    || is_local_path(n)
                     || args.iter().any(|a| self.names_any(a))
             }
             Ty::Ref(_, t) | Ty::Slice(t) | Ty::Array(t) => self.names_any(t),
@@ -453,7 +463,8 @@ impl Semantics {
                     .map(|a| self.expand_depth(index, a, from, depth + 1))
                     .collect()
             };
-            if let Some(path) = local_path(name) {
+            if is_local_path(name) {
+                let path: Vec<String> = name.split("::").map(str::to_string).collect();
                 // `crate::a::Trace`, `super::Trace`: the item it leads to from here.
                 if let Resolution::Local(id) = index.resolve(from, &[], &path) {
                     if matches!(
@@ -1102,15 +1113,12 @@ pub fn type_name(name: &str) -> &str {
     split_disambiguated(name).0
 }
 
-/// The segments of a type name written from the crate's root or the current module
-/// (`crate::a::T`, `self::T`, `super::T`), which [`Semantics::expand`] resolves where it
-/// was written.
-fn local_path(name: &str) -> Option<Vec<String>> {
-    let first = name.split("::").next()?;
-    if !matches!(first, "crate" | "self" | "super") || !name.contains("::") {
-        return None;
-    }
-    Some(name.split("::").map(str::to_string).collect())
+/// Whether a type name is a path from the crate's root or the current module (`crate::a::T`,
+/// `self::T`, `super::T`), which [`Semantics::expand`] resolves where it was written.
+fn is_local_path(name: &str) -> bool {
+    ["crate::", "self::", "super::"]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// The path `name` (an item's name: one identifier, maybe raw) as written in a module,
