@@ -426,10 +426,10 @@ const SENDS: &[&str] = &[
 /// resolution through the semantic layer (paths through `use`s, methods by the receiver's
 /// type, `Type::f`), keyed by the call expression. Without one (the attribute, which sees one
 /// item), and for calls the command line leaves unresolved (a call on `self` whose type's name
-/// is defined twice in the crate; a call inside a macro the call graph does not read): by
-/// name, a free fn by its name (not when a local or parameter has that name) and a method by
-/// `.name`, only on `self`, since another receiver may be of another type with a method of
-/// the same name.
+/// has two `cfg` alternatives in one module; a call inside a macro the call graph does not
+/// read): by name, a free fn by its name (not when a local or parameter has that name) and a
+/// method by `.name`, only on `self`, since another receiver may be of another type with a
+/// method of the same name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summaries {
     /// By name (`f`, `.method`), when calls are not resolved.

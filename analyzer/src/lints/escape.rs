@@ -76,9 +76,14 @@ fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
                 continue;
             };
             // References cannot leak what they point to past the call (the borrow checker),
-            // and a copied number holds nothing on the heap.
-            let primitive = matches!(&*t.ty, syn::Type::Path(p)
-                if p.path.get_ident().is_some_and(|i| crate::layout::primitive_size(&i.to_string()).is_some()));
+            // and a copied number holds nothing on the heap, under an alias too
+            // (`type EventId = usize`).
+            let written = crate::types::Ty::from_syn(&t.ty, &[]);
+            let primitive = cx
+                .semantics
+                .expand(cx.index, &written, cx.module)
+                .head()
+                .is_some_and(|h| crate::layout::primitive_size(h).is_some());
             if matches!(&*t.ty, syn::Type::Reference(_)) || primitive {
                 continue;
             }
