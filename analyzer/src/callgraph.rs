@@ -196,7 +196,7 @@ impl Collector<'_> {
                         .expand(self.cx.index, &self_ty, self.module);
                     let ty_name = self_ty
                         .head()
-                        .map(|h| crate::semantics::type_name(h).to_string())
+                        .map(|h| crate::types::type_name(h).to_string())
                         .unwrap_or_else(|| compact_tokens(&imp.self_ty));
                     let owner = match &imp.trait_ {
                         Some((t, _)) => format!(

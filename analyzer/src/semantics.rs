@@ -27,7 +27,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::index::{ImplHead, ItemId, ItemIndex, ItemKind, ItemTypes, ModuleId, Names, Resolution};
 use crate::span::Span;
-use crate::types::{split_disambiguated, Mutability, Receiver, Ty, DISAMBIGUATOR};
+use crate::types::{disambiguated, split_disambiguated, type_name, Mutability, Receiver, Ty};
 
 /// A resolved call: the fn's definition (its name span, its identity in the call graph), or
 /// `None` for a fn without a body we can see (a derived impl), and the type it returns.
@@ -352,8 +352,7 @@ impl Semantics {
                     .filter(|(_, other)| index.item(*other).module == item.module)
                     .count();
                 if same_name.count() > 1 && in_module == 1 {
-                    let name = format!("{}{DISAMBIGUATOR}{}", item.name, id.0);
-                    s.disambiguated.insert(id, name.into());
+                    s.disambiguated.insert(id, disambiguated(&item.name, id.0));
                 }
             }
         }
@@ -377,7 +376,7 @@ impl Semantics {
         ty.is_primitive()
             || match ty {
                 Ty::Named(n, args) => {
-                    self.adt_names.contains(split_disambiguated(n).0)
+                    self.adt_names.contains(type_name(n))
                         || args.iter().any(|a| self.worth_tracking(a))
                 }
                 Ty::Ref(_, t) | Ty::Slice(t) | Ty::Array(t) => self.worth_tracking(t),
@@ -942,7 +941,7 @@ impl Semantics {
         expected: &Ty,
         from: ModuleId,
     ) -> Probe {
-        let Some(head) = ty.head().map(|h| split_disambiguated(h).0) else {
+        let Some(head) = ty.head().map(type_name) else {
             return Probe::Unknown;
         };
         let local = self.is_local_adt(index, ty, from);
@@ -1041,7 +1040,7 @@ impl Semantics {
         if !self.is_local_adt(index, self_ty, from) {
             return None;
         }
-        let head = split_disambiguated(self_ty.head()?).0;
+        let head = type_name(self_ty.head()?);
         let krate = index.crate_root(from);
         let candidates: Vec<ItemId> = self
             .methods
@@ -1105,12 +1104,6 @@ fn same_or_literal(p: &Ty, a: &Ty) -> bool {
             (Some("f32"), Some("f64")) => true,
             _ => false,
         }
-}
-
-/// A type's name as written, without what [`Semantics::adt_name`] adds to tell two types of
-/// one name apart: for messages.
-pub fn type_name(name: &str) -> &str {
-    split_disambiguated(name).0
 }
 
 /// Whether a type name is a path from the crate's root or the current module (`crate::a::T`,

@@ -61,10 +61,8 @@ impl Span {
     /// finds that token in the tree instead of printing the whole expression to tokens
     /// (every token printed is a call into the compiler in a proc macro).
     pub fn of_expr(file: FileId, e: &impl FirstToken) -> Span {
-        let positions =
-            LINE_INDEX.with(|c| c.borrow().as_ref().is_some_and(|i| i.file == POSITIONS));
         // Outside that mode the whole range is wanted: no use looking for the first token.
-        match positions.then(|| e.first_token()).flatten() {
+        match in_token_positions().then(|| e.first_token()).flatten() {
             Some(first) => Span::of(file, first),
             None => Span::of_tokens(file, e),
         }
@@ -80,9 +78,7 @@ impl Span {
         };
         let start = Span::of(file, first);
         // In `use_token_positions` mode a node's span is its first token's, as there.
-        let positions =
-            LINE_INDEX.with(|c| c.borrow().as_ref().is_some_and(|i| i.file == POSITIONS));
-        if positions {
+        if in_token_positions() {
             return start;
         }
         let end = Span::of(file, last);
@@ -238,13 +234,7 @@ impl Ends for syn::ExprUnary {
         if !self.attrs.is_empty() {
             return None;
         }
-        let op = match self.op {
-            syn::UnOp::Deref(t) => t.span,
-            syn::UnOp::Not(t) => t.span,
-            syn::UnOp::Neg(t) => t.span,
-            _ => return None,
-        };
-        Some((op, self.expr.ends()?.1))
+        Some((self.op.ends()?.0, self.expr.ends()?.1))
     }
 }
 
@@ -302,6 +292,7 @@ impl Ends for syn::Path {
     }
 }
 
+/// One or two punctuation tokens, cheap to print: left to [`Span::of_tokens`].
 impl Ends for syn::BinOp {
     fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
         None
@@ -310,7 +301,13 @@ impl Ends for syn::BinOp {
 
 impl Ends for syn::UnOp {
     fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
-        None
+        let op = match self {
+            syn::UnOp::Deref(t) => t.span,
+            syn::UnOp::Not(t) => t.span,
+            syn::UnOp::Neg(t) => t.span,
+            _ => return None,
+        };
+        Some((op, op))
     }
 }
 
@@ -384,6 +381,11 @@ pub fn position(at: proc_macro2::LineColumn) -> u32 {
     (line << 12) | column
 }
 
+/// Whether [`use_token_positions`] is in force on this thread.
+fn in_token_positions() -> bool {
+    LINE_INDEX.with(|c| c.borrow().as_ref().is_some_and(|i| i.file == POSITIONS))
+}
+
 /// Makes [`Span::of`] on this thread, until the guard drops, give each span the
 /// [`position`] of its start (and that plus one as its end) instead of byte offsets. For the compiler's own
 /// tokens in a proc macro, which have lines and columns (Rust 1.88 and later) but no byte
@@ -446,32 +448,39 @@ mod tests {
             }
         "#
         .into();
+        /// Each node's span both ways.
         struct Nodes(Vec<(Span, Span)>, FileId);
+        impl Nodes {
+            fn both(&mut self, node: &impl Ends) {
+                let file = self.1;
+                self.0
+                    .push((Span::of_node(file, node), Span::of_tokens(file, node)));
+            }
+        }
         impl<'a> Visit<'a> for Nodes {
             fn visit_expr(&mut self, e: &'a syn::Expr) {
-                self.0
-                    .push((Span::of_node(self.1, e), Span::of_tokens(self.1, e)));
+                self.both(e);
                 syn::visit::visit_expr(self, e);
             }
             fn visit_expr_call(&mut self, e: &'a syn::ExprCall) {
-                self.0
-                    .push((Span::of_node(self.1, e), Span::of_tokens(self.1, e)));
+                self.both(e);
                 syn::visit::visit_expr_call(self, e);
             }
             fn visit_expr_method_call(&mut self, e: &'a syn::ExprMethodCall) {
-                self.0
-                    .push((Span::of_node(self.1, e), Span::of_tokens(self.1, e)));
+                self.both(e);
                 syn::visit::visit_expr_method_call(self, e);
             }
             fn visit_macro(&mut self, m: &'a syn::Macro) {
-                self.0
-                    .push((Span::of_node(self.1, m), Span::of_tokens(self.1, m)));
+                self.both(m);
                 syn::visit::visit_macro(self, m);
             }
             fn visit_path(&mut self, p: &'a syn::Path) {
-                self.0
-                    .push((Span::of_node(self.1, p), Span::of_tokens(self.1, p)));
+                self.both(p);
                 syn::visit::visit_path(self, p);
+            }
+            fn visit_un_op(&mut self, op: &'a syn::UnOp) {
+                self.both(op);
+                syn::visit::visit_un_op(self, op);
             }
         }
         let file = FileId(3);

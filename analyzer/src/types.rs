@@ -47,14 +47,25 @@ pub enum Receiver {
 
 /// Joins a type's name and the item that tells it apart from the crate's other types of
 /// that name (`Trace#12`, see `Semantics::expand`); no identifier or path has it.
-pub const DISAMBIGUATOR: char = '#';
+const DISAMBIGUATOR: char = '#';
 
-/// A type's name and, for a disambiguated one, the number of the item it names.
+/// The name `name` told apart by the number of the item it names: `Trace#12`.
+pub fn disambiguated(name: &str, item: u32) -> Box<str> {
+    format!("{name}{DISAMBIGUATOR}{item}").into()
+}
+
+/// A type's name and, for a [`disambiguated`] one, the number of the item it names.
 pub fn split_disambiguated(name: &str) -> (&str, Option<u32>) {
     match name.split_once(DISAMBIGUATOR) {
         Some((plain, id)) => (plain, id.parse().ok()),
         None => (name, None),
     }
+}
+
+/// A type's name as written, without what [`disambiguated`] adds: for messages, and for
+/// tables keyed by the written name.
+pub fn type_name(name: &str) -> &str {
+    split_disambiguated(name).0
 }
 
 /// Integer and float types, which an unsuffixed literal may become.
@@ -92,10 +103,10 @@ impl Ty {
     /// The last segment of a named type's name (`Mutex` for `std::sync::Mutex`), to match
     /// std's well-known types however the path is written, and a crate's own types of the
     /// same names (a `Mutex` wrapper) as the lints always have. Without the disambiguator
-    /// (see [`split_disambiguated`]).
+    /// (see [`disambiguated`]).
     pub fn last_segment(&self) -> Option<&str> {
         self.head()
-            .map(|h| split_disambiguated(h).0)
+            .map(type_name)
             .map(|h| h.rsplit("::").next().unwrap_or(h))
     }
 
