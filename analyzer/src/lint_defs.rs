@@ -123,6 +123,32 @@ impl LintId {
         }
     }
 
+    /// The rustc and clippy lints that report the same finding, so that an `allow` or
+    /// `expect` of one of them where the finding starts silences this lint too, as
+    /// rust-analyzer's diagnostics honour the rustc lints they mirror. Only exact
+    /// equivalents: clippy's `mem_forget` judges one of the several ways
+    /// `leaked_allocation` finds, so allowing it says nothing of a `Box::leak`.
+    pub fn also_silenced_by(self) -> &'static [&'static str] {
+        match self {
+            LintId::UnboundedRecursion => {
+                &["unconditional_recursion", "clippy::unconditional_recursion"]
+            }
+            LintId::UnwaitedChild => &["clippy::zombie_processes"],
+            LintId::LargeStackValue => {
+                &["clippy::large_stack_arrays", "clippy::large_stack_frames"]
+            }
+            _ => &[],
+        }
+    }
+
+    /// The gomem lint that a rustc or clippy lint name (as written in `allow(..)`) stands
+    /// for here, if any (see [`LintId::also_silenced_by`]).
+    pub fn silenced_with(foreign: &str) -> Option<LintId> {
+        LintId::ALL
+            .into_iter()
+            .find(|id| id.also_silenced_by().contains(&foreign))
+    }
+
     /// Whether `-A/-W/-D`, configuration files and suppressions may change its level. Only
     /// `internal_error` is fixed: a crashed check must never pass silently.
     pub fn configurable(self) -> bool {
@@ -205,6 +231,28 @@ mod tests {
             Some(LintId::UnjoinedTask)
         );
         assert_eq!(LintId::from_name("unjoined_tasks"), None);
+    }
+
+    #[test]
+    fn a_rustc_or_clippy_lint_stands_for_at_most_one_gomem_lint() {
+        let mut seen = std::collections::HashSet::new();
+        for id in LintId::ALL {
+            for &foreign in id.also_silenced_by() {
+                assert!(seen.insert(foreign), "`{foreign}` is listed twice");
+                assert_eq!(LintId::silenced_with(foreign), Some(id));
+                assert_eq!(
+                    LintId::from_name(foreign),
+                    None,
+                    "`{foreign}` is a gomem name"
+                );
+            }
+        }
+        assert_eq!(
+            LintId::silenced_with("clippy::zombie_processes"),
+            Some(LintId::UnwaitedChild)
+        );
+        assert_eq!(LintId::silenced_with("dead_code"), None);
+        assert_eq!(LintId::silenced_with("clippy::mem_forget"), None);
     }
 
     #[test]

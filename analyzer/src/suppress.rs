@@ -11,6 +11,13 @@
 //! suppression that silences nothing, or names a lint that does not exist, is itself reported
 //! (`unused_suppression`), so stale ones get cleaned up; one without a reason is reported by
 //! `suppression_without_reason` (allowed by default; `--require-reason` denies it).
+//!
+//! rustc's and clippy's own `#[allow(..)]` and `#[expect(..)]` count too, for the lints of
+//! theirs that report what a gomem lint reports ([`LintId::also_silenced_by`]:
+//! `unconditional_recursion`, `clippy::zombie_processes`...): code that already says "this
+//! recursion is meant" to rustc should not have to say it again to gomem. Those attributes
+//! belong to rustc and clippy, which judge whether they are used, so gomem never reports
+//! them. `cfg_attr(.., allow(..))` is not read: whether its condition holds is not known here.
 
 use syn::visit::Visit;
 
@@ -30,13 +37,23 @@ pub struct Suppression {
     pub span: Span,
     /// The bytes it covers (in `span`'s file).
     pub covers: std::ops::Range<u32>,
+    /// A rustc or clippy `allow`/`expect`; `lints` are the gomem lints its names stand for.
+    pub foreign: bool,
 }
 
 /// Every suppression of one file.
 pub fn collect(file: FileId, source: &SourceFile, syntax: &syn::File) -> Vec<Suppression> {
     let mut out = Vec::new();
-    // Both forms spell `gomem`: most files have neither, and skip the walk.
-    if !source.text.contains("gomem") {
+    // Both forms spell `gomem`, and rustc's and clippy's attributes name one of a few lints:
+    // most files have neither, and skip the walk.
+    let text = &*source.text;
+    let foreign = || {
+        LintId::ALL
+            .iter()
+            .flat_map(|id| id.also_silenced_by())
+            .any(|name| text.contains(name.trim_start_matches("clippy::")))
+    };
+    if !text.contains("gomem") && !foreign() {
         return out;
     }
     let whole = 0..source.text.len() as u32;
@@ -64,9 +81,11 @@ fn attrs(
         if inner != want_inner {
             continue;
         }
-        if !is_gomem_allow(attr) {
-            continue;
-        }
+        let foreign = match kind(attr) {
+            Some(Kind::Gomem) => false,
+            Some(Kind::Foreign) => true,
+            None => continue,
+        };
         let mut lints = Vec::new();
         let mut reason = None;
         let _ = attr.parse_nested_meta(|meta| {
@@ -75,15 +94,25 @@ fn attrs(
                 reason = Some(value.value());
             } else {
                 let name = crate::syntax::segment_names(&meta.path).join("::");
-                lints.push((name, Span::of_tokens(file, &meta.path)));
+                let span = Span::of_tokens(file, &meta.path);
+                if !foreign {
+                    lints.push((name, span));
+                } else if let Some(id) = LintId::silenced_with(&name) {
+                    lints.push((id.name().to_string(), span));
+                }
             }
             Ok(())
         });
+        // `#[allow(dead_code)]` is none of ours.
+        if foreign && lints.is_empty() {
+            continue;
+        }
         out.push(Suppression {
             lints,
             reason,
             span: Span::of_tokens(file, attr),
             covers: covers.clone(),
+            foreign,
         });
     }
 }
@@ -96,7 +125,7 @@ struct Attrs<'o> {
 impl Attrs<'_> {
     fn outer(&mut self, attrs: &[syn::Attribute], node: &impl syn::spanned::Spanned) {
         // A node's span is costly (syn prints its tokens): only for nodes we need it of.
-        if !attrs.iter().any(is_gomem_allow) {
+        if !attrs.iter().any(|a| kind(a).is_some()) {
             return;
         }
         let span = Span::of_tokens(self.file, node);
@@ -104,11 +133,35 @@ impl Attrs<'_> {
     }
 }
 
-fn is_gomem_allow(attr: &syn::Attribute) -> bool {
+/// Which kind of suppression an attribute may be.
+enum Kind {
+    /// `gomem::allow(..)`.
+    Gomem,
+    /// rustc's `allow(..)` or `expect(..)`, naming a lint that stands for one of ours.
+    Foreign,
+}
+
+fn kind(attr: &syn::Attribute) -> Option<Kind> {
     let path = attr.path();
-    path.segments.len() == 2
+    if path.segments.len() == 2
         && path.segments[0].ident == "gomem"
         && path.segments[1].ident == "allow"
+    {
+        return Some(Kind::Gomem);
+    }
+    let syn::Meta::List(list) = &attr.meta else {
+        return None;
+    };
+    if !(path.is_ident("allow") || path.is_ident("expect")) {
+        return None;
+    }
+    // Cheaper than parsing the list: one of the names must be in its tokens.
+    let tokens = list.tokens.to_string();
+    LintId::ALL
+        .iter()
+        .flat_map(|id| id.also_silenced_by())
+        .any(|name| tokens.contains(name.trim_start_matches("clippy::")))
+        .then_some(Kind::Foreign)
 }
 
 fn attrs_outer(
@@ -142,7 +195,7 @@ impl<'ast> Visit<'ast> for Attrs<'_> {
             if let Some((brace, _)) = m
                 .content
                 .as_ref()
-                .filter(|_| m.attrs.iter().any(is_gomem_allow))
+                .filter(|_| m.attrs.iter().any(|a| kind(a).is_some()))
             {
                 let span = Span::of(self.file, brace.span.join());
                 attrs(self.file, &m.attrs, true, span.lo..span.hi, self.out);
@@ -236,6 +289,7 @@ fn comments(file: FileId, source: &SourceFile, out: &mut Vec<Suppression>) {
             reason: (!reason.is_empty()).then(|| reason.to_string()),
             span: Span::new(file, line_start + slashes..line_end),
             covers: covers.start as u32..covers.end as u32,
+            foreign: false,
         });
     }
 }
@@ -253,13 +307,19 @@ pub fn apply(
             return true;
         }
         let at = d.primary.span;
-        let hit = suppressions.iter().position(|s| {
-            s.span.file == at.file
-                && s.covers.contains(&at.lo)
-                && s.lints
-                    .iter()
-                    .any(|(name, _)| LintId::from_name(name) == Some(d.lint))
-        });
+        // gomem's own suppression first, so that it counts as used when rustc's covers too.
+        let hit = suppressions
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.span.file == at.file
+                    && s.covers.contains(&at.lo)
+                    && s.lints
+                        .iter()
+                        .any(|(name, _)| LintId::from_name(name) == Some(d.lint))
+            })
+            .min_by_key(|(_, s)| s.foreign)
+            .map(|(i, _)| i);
         if let Some(i) = hit {
             used[i] = true;
         }
@@ -267,6 +327,10 @@ pub fn apply(
     });
     let mut out = Vec::new();
     for (s, used) in suppressions.iter().zip(used) {
+        // rustc and clippy judge their own attributes.
+        if s.foreign {
+            continue;
+        }
         let mut silenced_something = used;
         for (name, span) in &s.lints {
             // An unknown name is reported as such, not also as unused.
@@ -352,6 +416,62 @@ mod tests {
         assert_eq!(covered(3), "fn h() {} // gomem: allow(unwaited_child)");
         assert_eq!(s[3].reason, None);
         assert_eq!(s[3].lints[0].0, "unwaited_child");
+    }
+
+    #[test]
+    fn rustc_and_clippy_attributes_stand_for_the_lints_that_report_the_same() {
+        let src = "#![expect(clippy::zombie_processes)]\n\
+                   #[allow(unconditional_recursion, dead_code, reason = \"a test of overflow\")]\n\
+                   fn f() { f() }\n\
+                   #[allow(dead_code, clippy::large_stack_arrays)]\n\
+                   fn g() {}\n\
+                   #[allow(dead_code)]\n\
+                   fn zombie_processes() {}\n\
+                   #[cfg_attr(test, allow(clippy::unconditional_recursion))]\n\
+                   fn h() {}\n";
+        let s = parse(src);
+        let lints: Vec<Vec<&str>> = s
+            .iter()
+            .map(|s| s.lints.iter().map(|(n, _)| n.as_str()).collect())
+            .collect();
+        assert_eq!(
+            lints,
+            [
+                vec!["unwaited_child"],
+                vec!["unbounded_recursion"],
+                vec!["large_stack_value"]
+            ]
+        );
+        assert!(s.iter().all(|s| s.foreign));
+        let covered = &src[s[1].covers.start as usize..s[1].covers.end as usize];
+        assert!(covered.ends_with("fn f() { f() }"), "{covered}");
+        assert_eq!(s[1].reason.as_deref(), Some("a test of overflow"));
+        // The span of each name is the name as written.
+        let (_, name) = &s[0].lints[0];
+        assert_eq!(
+            &src[name.lo as usize..name.hi as usize],
+            "clippy::zombie_processes"
+        );
+    }
+
+    #[test]
+    fn rustc_attributes_are_never_reported_and_gomem_s_own_counts_first() {
+        let src = "#[allow(unconditional_recursion)]\n\
+                   fn stale() {}\n\
+                   #[allow(clippy::unconditional_recursion)]\n\
+                   #[gomem::allow(unbounded_recursion, reason = \"bounded by the input\")]\n\
+                   fn f() { f() }\n";
+        let s = parse(src);
+        let at = src.find("f() }").unwrap() as u32;
+        let finding = Diagnostic::new(
+            LintId::UnboundedRecursion,
+            Span::new(FileId(0), at as usize..at as usize + 1),
+            "recursion",
+        );
+        let mut diagnostics = vec![finding];
+        let reported = apply(&mut diagnostics, &s, &Config::default());
+        assert!(diagnostics.is_empty(), "the finding is silenced");
+        assert!(reported.is_empty(), "{reported:?}");
     }
 
     #[test]

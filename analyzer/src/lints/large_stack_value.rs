@@ -47,7 +47,9 @@ arrays without a stack temporary (`vec![0; N].into_boxed_slice()`, or `Box::new_
 ## What it does not report
 `vec![x; N]` and other heap constructions; arrays whose length is not a constant the crate
 spells out; values of generic or foreign types; `static`s (`oversized_static` reports those).
-Sizes are lower bounds: padding and fields of unknown size are not counted.
+Sizes are lower bounds: padding and fields of unknown size are not counted. Code under
+clippy's `#[allow(clippy::large_stack_arrays)]` or `#[allow(clippy::large_stack_frames)]` (or
+`#[expect]`) has said its large locals are meant, and is not reported either.
 "#,
     check: Check::File(check),
 };

@@ -93,6 +93,10 @@ attributes (`#[inline]`, `#[must_use]`, `#[track_caller]`, `#[cfg(..)]`...), too
 (`#[rustfmt::skip]`, `#[clippy::..]`), test harnesses (`#[test]`, `#[tokio::test]`),
 `#[tokio::main]`, `#[tracing::instrument]` and `#[async_trait]` keep the body and are judged
 as usual.
+
+rustc's `#[allow(unconditional_recursion)]` (or `#[expect]`, or clippy's lint of that name)
+on a fn says its recursion is meant, a test of stack overflow for one, and silences this lint
+there too.
 "#,
     check: Check::Crate(CrateCheck {
         facts: &callgraph::FACTS,

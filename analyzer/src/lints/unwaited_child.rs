@@ -67,8 +67,9 @@ are not. A child is followed from a `let` (`let c = cmd.spawn()?`, or a `match` 
 unwraps: `Ok(c) => c, Err(e) => return ..`), a `match` arm (`Ok(child) => ..`) and an
 `if let Ok(child) = ..`; one put into a struct or a tuple is taken as handed over.
 
-clippy's `zombie_processes` judges the same paths; its `#[allow]`/`#[expect]` attributes do
-not silence this lint (use `gomem::allow`).
+clippy's `zombie_processes` judges the same paths, so its `#[allow]`/`#[expect]` on the code
+silences this lint too (`#[expect(clippy::zombie_processes)]` on a fn that hands its children
+to a reaper).
 "#,
     check: Check::File(check),
 };
