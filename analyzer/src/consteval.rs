@@ -5,6 +5,11 @@
 //! expression (syn trees cannot leave the thread that parsed them); evaluation resolves paths
 //! through a callback, so the index can look up crate constants. All arithmetic is checked:
 //! an overflow or an unknown operand makes the whole value unknown, never a wrong number.
+//!
+//! The integer types' own constants (`u16::MAX`, `i32::MIN`, `u64::BITS`, also through the
+//! old `std::u16::MAX`) are known when the crate does not define the path itself: buffers are
+//! often sized `[0u8; u16::MAX as usize + 1]`. `usize` and `isize` are taken as 64 bits, the
+//! targets gomem is run for.
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConstExpr {
@@ -96,7 +101,10 @@ impl ConstExpr {
     fn eval_signed(&self, resolve: &mut dyn FnMut(&[String]) -> Option<u128>) -> Option<i128> {
         Some(match self {
             ConstExpr::Int(v) => i128::try_from(*v).ok()?,
-            ConstExpr::Path(p) => i128::try_from(resolve(p)?).ok()?,
+            ConstExpr::Path(p) => match resolve(p) {
+                Some(v) => i128::try_from(v).ok()?,
+                None => integer_const(p)?,
+            },
             ConstExpr::Neg(e) => e.eval_signed(resolve)?.checked_neg()?,
             ConstExpr::Binary(op, a, b) => {
                 let (a, b) = (a.eval_signed(resolve)?, b.eval_signed(resolve)?);
@@ -119,6 +127,40 @@ impl ConstExpr {
     }
 }
 
+/// `u16::MAX`, `i8::MIN`, `u32::BITS`, `std::u64::MAX`: an integer type's constant.
+/// `u128::MAX` does not fit the evaluator's `i128`, and is unknown.
+fn integer_const(path: &[String]) -> Option<i128> {
+    let path = match path {
+        [krate, rest @ ..] if krate == "std" || krate == "core" => rest,
+        _ => path,
+    };
+    let [ty, name] = path else {
+        return None;
+    };
+    let (signed, bits): (bool, u32) = match ty.as_str() {
+        "u8" => (false, 8),
+        "u16" => (false, 16),
+        "u32" => (false, 32),
+        "u64" | "usize" => (false, 64),
+        "u128" => (false, 128),
+        "i8" => (true, 8),
+        "i16" => (true, 16),
+        "i32" => (true, 32),
+        "i64" | "isize" => (true, 64),
+        "i128" => (true, 128),
+        _ => return None,
+    };
+    match (name.as_str(), signed) {
+        ("BITS", _) => Some(i128::from(bits)),
+        ("MIN", false) => Some(0),
+        // -1 << (bits - 1) is the type's MIN, and its complement the type's MAX.
+        ("MIN", true) => Some(-1i128 << (bits - 1)),
+        ("MAX", true) => Some(!(-1i128 << (bits - 1))),
+        ("MAX", false) => 1i128.checked_shl(bits)?.checked_sub(1),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +178,26 @@ mod tests {
         assert_eq!(eval("2usize.pow(20)"), Some(1 << 20));
         assert_eq!(eval("100 * MIB"), Some(100 << 20));
         assert_eq!(eval("{ 3 - 1 }"), Some(2));
+    }
+
+    #[test]
+    fn integer_types_constants() {
+        assert_eq!(eval("u16::MAX as usize + 1"), Some(1 << 16));
+        assert_eq!(eval("std::u32::MAX"), Some(u128::from(u32::MAX)));
+        assert_eq!(eval("usize::MAX"), Some(u128::from(u64::MAX)));
+        assert_eq!(eval("i64::MAX"), Some(i64::MAX as u128));
+        assert_eq!(eval("i128::MAX"), Some(i128::MAX as u128));
+        assert_eq!(eval("i8::MIN + 200"), Some(72));
+        assert_eq!(eval("i128::MIN + i128::MAX + 1"), Some(0));
+        assert_eq!(eval("u8::MIN"), Some(0));
+        assert_eq!(eval("u64::BITS * 2"), Some(128));
+        // Not an integer type's, or not a constant it has.
+        assert_eq!(eval("f32::MAX"), None);
+        assert_eq!(eval("u8::ZERO"), None);
+        assert_eq!(eval("mine::u8::MAX"), None);
+        // The crate's own path wins.
+        let e: syn::Expr = syn::parse_str("u8::MAX").unwrap();
+        assert_eq!(ConstExpr::from_syn(&e).eval(&mut |_| Some(7)), Some(7));
     }
 
     #[test]

@@ -187,7 +187,14 @@ mod tests {
 
 /// `64 MiB`, `1.5 GiB`, `900 KiB`, `12 bytes`: binary units, as rustc's size lints use.
 pub fn human_size(bytes: u64) -> String {
-    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    const UNITS: [(&str, u64); 6] = [
+        ("EiB", 1 << 60),
+        ("PiB", 1 << 50),
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ];
     for (unit, size) in UNITS {
         if bytes >= size {
             // Rounded down, so that "at least" stays true.
@@ -209,4 +216,7 @@ fn human_sizes() {
     assert_eq!(human_size(1000), "1000 bytes");
     assert_eq!(human_size((100 << 20) + 8), "100 MiB");
     assert_eq!(human_size((2 << 20) - 1), "1.9 MiB");
+    // `[0u8; usize::MAX]`
+    assert_eq!(human_size(u64::MAX), "15.9 EiB");
+    assert_eq!(human_size(3 << 40), "3 TiB");
 }
