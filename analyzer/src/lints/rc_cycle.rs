@@ -1,13 +1,19 @@
-//! `rc_cycle`: types whose `Rc`/`Arc` fields can form a strong cycle, which is never freed.
+//! `rc_cycle`: types whose `Rc`/`Arc` fields can form a strong cycle, which is never freed,
+//! and code that makes a value behind an `Rc`/`Arc` hold a strong reference to itself.
 //!
 //! A crate check: each file contributes its structs' and enums' fields as edges between the
-//! workspace's types; the judge looks for cycles of fields in that type graph.
+//! workspace's types; the judge looks for cycles of fields in that type graph. Each file also
+//! contributes the cycles its fn bodies close at run time ([`SelfHold`]: a callback stored in
+//! the value it captured a clone of) and the fields it empties, since a cycle whose field the
+//! crate empties somewhere may be broken on purpose.
 
 use std::collections::HashMap;
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
+use syn::visit::Visit;
+use syn::Expr;
 
 use crate::diagnostic::Diagnostic;
 use crate::index::{ItemKind, ModuleId, Resolution};
@@ -53,6 +59,18 @@ struct Node {
 or keep the graph in `gomem::Gc` pointers, whose collector frees cycles: `#[gomem::escape(gc)]`
 on the inline `mod` that holds the types and their code makes that move for you.
 
+It also reads fn bodies for the cycle that types cannot show, a value made to hold a strong
+reference to itself: a callback stored in the object whose clone it captured
+(`let this = rc.clone(); *rc.on_click.borrow_mut() = Some(Box::new(move || this.redraw()));`,
+the leak gtk-rs's and web UIs' event handlers are known for), or two values made to hold each
+other (`b` built holding `Rc::clone(&a)`, then `a.borrow_mut().next = Some(Rc::clone(&b))`).
+It follows, within one fn, locals made by `Rc::new`/`Arc::new`, their clones, parameters of
+`Rc`/`Arc` type and a `self: &Rc<Self>`; a value holds what `move` closures and `async move`
+blocks capture, and what struct literals, tuples, arrays, enum variants and std's wrappers
+(`Some`, `Box::new`, `RefCell::new`...) are built from; a store is an assignment into the
+value (through fields, `borrow_mut()`, `lock()`...) or `push`, `insert`, `set`, `replace`
+and their kin on it.
+
 ## What it does not report
 Types where one direction is `Weak` (the idiomatic tree: strong `children`, a `Weak` or
 `RefCell<Weak<..>>` `parent`); types in a mod under `#[gomem::escape(gc)]`, which moves their
@@ -61,7 +79,12 @@ only point at older values); plain ownership trees (`Box`, `Vec<Node>`); a type 
 strong link to its own kind (`children: Vec<Rc<RefCell<Node>>>`), which is a tree unless the
 code inserts a node below itself. Types are matched through the crate's `use` paths and type
 aliases (`type NodeRef = Rc<RefCell<Node>>`, generic ones included); generic parameters (`T` in
-`Rc<T>`) and types from other crates are not followed.
+`Rc<T>`) and types from other crates are not followed. In fn bodies: a closure that captures
+a `Weak` (`Rc::downgrade`) or borrows instead of `move`; a store whose field the crate empties
+somewhere (`.take()`, `= None`, `.clear()`, `.remove(..)`..., outside `Drop::drop`, which a
+cycle never reaches), as a closure unregistered when its window closes; values passed to
+methods that may keep them (`button.connect_clicked(move || ..)`), which gomem cannot see
+into; handles made through an alias of `Rc` or a fn that returns one.
 "#,
     check: Check::Crate(CrateCheck {
         facts: &TYPES,
@@ -69,9 +92,30 @@ aliases (`type NodeRef = Rc<RefCell<Node>>`, generic ones included); generic par
     }),
 };
 
-/// The type definitions of one file, as edges of the type graph.
+/// The type definitions of one file, as edges of the type graph, and what its fn bodies do to
+/// values behind `Rc`/`Arc`.
 struct TypeFacts {
     types: Vec<TypeDef>,
+    self_holds: Vec<SelfHold>,
+    /// Fields the file empties (outside `Drop::drop`), by name.
+    emptied: Vec<String>,
+}
+
+/// A store that makes a value behind an `Rc`/`Arc` hold a strong reference to itself.
+struct SelfHold {
+    /// The place assigned, or the storing method.
+    store: Span,
+    /// The local the value is reached through at the store, as written.
+    owner: String,
+    /// The owner is a reference to the `Rc` (`&Rc<T>`, `self: &Rc<Self>`), not one itself.
+    owner_is_ref: bool,
+    /// `Rc` or `Arc`.
+    kind: &'static str,
+    /// How the stored value holds the owner: a clone, or a closure that captured one.
+    via: Span,
+    via_label: String,
+    /// The field stored into (the last one on the way to the place).
+    field: Option<String>,
 }
 
 struct TypeDef {
@@ -97,8 +141,20 @@ static TYPES: FactSource = FactSource {
 };
 
 fn collect(cx: &FileContext<'_>) -> Facts {
-    let mut out = TypeFacts { types: Vec::new() };
+    let mut out = TypeFacts {
+        types: Vec::new(),
+        self_holds: Vec::new(),
+        emptied: Vec::new(),
+    };
     type_defs(cx, cx.module, &cx.syntax.items, &mut out);
+    // Every file, even one that names no `Rc`: what it empties counts crate-wide.
+    let mut bodies = Bodies {
+        file: cx.file,
+        scope: Scope::default(),
+        in_drop: false,
+        out: &mut out,
+    };
+    bodies.visit_file(cx.syntax);
     Box::new(out)
 }
 
@@ -286,10 +342,39 @@ fn walk_ty(
 }
 
 fn judge(cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> {
-    let types: Vec<&TypeDef> = facts_of::<TypeFacts>(facts)
-        .into_iter()
-        .flat_map(|(_, f)| &f.types)
+    let files = facts_of::<TypeFacts>(facts);
+    let mut out = type_cycles(cx, &files);
+    let emptied: std::collections::HashSet<&str> = files
+        .iter()
+        .flat_map(|(_, f)| &f.emptied)
+        .map(String::as_str)
         .collect();
+    for h in files.iter().flat_map(|(_, f)| &f.self_holds) {
+        if h.field.as_deref().is_some_and(|f| emptied.contains(f)) {
+            continue;
+        }
+        let SelfHold {
+            owner, kind, via, ..
+        } = h;
+        let amp = if h.owner_is_ref { "" } else { "&" };
+        out.push(
+            Diagnostic::new(
+                LintId::RcCycle,
+                h.store,
+                format!("`{owner}` is made to hold a strong reference to itself, so it is never freed"),
+            )
+            .primary_label(format!("stored into `{owner}` here"))
+            .label(*via, h.via_label.clone())
+            .note(format!("a value behind `{kind}` is freed when its last strong reference goes; one that holds a strong reference to itself keeps its own count above zero, so it outlives every handle, with all it holds (a callback that captures its owner is the common case)"))
+            .help(format!("hold a `Weak` instead: `let weak = {kind}::downgrade({amp}{owner});`, and `weak.upgrade()` where it is used; or empty the field when done with it (`.take()`)")),
+        );
+    }
+    out
+}
+
+/// Cycles in the type graph of the crate's fields.
+fn type_cycles(cx: &CrateContext<'_>, files: &[(FileId, &TypeFacts)]) -> Vec<Diagnostic> {
+    let types: Vec<&TypeDef> = files.iter().flat_map(|(_, f)| &f.types).collect();
     let mut graph: Graph = DiGraph::new();
     let mut node_of: HashMap<Span, NodeIndex> = HashMap::new();
     for (i, t) in types.iter().enumerate() {
@@ -448,6 +533,685 @@ fn shortest_cycle<'t>(
     best
 }
 
+/// What a fn body does with the values behind its `Rc`/`Arc` handles, in source order.
+struct Bodies<'o> {
+    file: FileId,
+    scope: Scope,
+    /// Inside `Drop::drop`, which runs only once a value is unreachable: what it empties
+    /// never breaks a cycle.
+    in_drop: bool,
+    out: &'o mut TypeFacts,
+}
+
+/// The allocations one fn body makes or receives, and the locals that reach them.
+#[derive(Default)]
+struct Scope {
+    roots: Vec<Root>,
+    /// Locals that point at an allocation: `Rc::new(..)`, a clone of a handle, a parameter.
+    handles: HashMap<String, Handle>,
+    /// Other locals whose value holds strong references (a boxed closure, a struct literal).
+    values: HashMap<String, Vec<Hold>>,
+    /// Cycles closed by storing into the value itself rather than a field of it
+    /// (`*slot.borrow_mut() = Some(..)`), with their allocation: kept only if the fn never
+    /// empties that value (`slot.borrow_mut().take()`, often inside the closure itself, as in
+    /// wasm-bindgen's `requestAnimationFrame` loop).
+    pending: Vec<(usize, SelfHold)>,
+    emptied: Vec<usize>,
+}
+
+struct Root {
+    /// `Rc` or `Arc`.
+    kind: &'static str,
+    /// The strong references stored into it so far.
+    holds: Vec<Hold>,
+}
+
+#[derive(Clone, Copy)]
+struct Handle {
+    root: usize,
+    /// An `Rc` of its own rather than a reference to one (`&Rc<T>`, `self: &Rc<Self>`):
+    /// moving it into a value moves a strong reference.
+    owned: bool,
+}
+
+/// A strong reference to allocation `root` inside a value.
+#[derive(Clone)]
+struct Hold {
+    root: usize,
+    /// The clone, or the mention inside the closure that captured it.
+    span: Span,
+    /// The local it came from, as written.
+    alias: String,
+    /// Captured by a `move` closure or an `async move` block.
+    captured: bool,
+}
+
+/// Methods that reach into a value without leaving it (a store through them is a store into
+/// the value).
+const ACCESSORS: &[&str] = &[
+    "borrow",
+    "borrow_mut",
+    "try_borrow_mut",
+    "lock",
+    "read",
+    "write",
+    "try_lock",
+    "try_write",
+    "unwrap",
+    "expect",
+    "get_mut",
+    "as_mut",
+    "deref_mut",
+    "as_deref_mut",
+    "entry",
+    "or_default",
+    "last_mut",
+    "first_mut",
+];
+
+/// Methods that keep their arguments in the receiver.
+const KEEPS: &[&str] = &[
+    "push",
+    "push_back",
+    "push_front",
+    "insert",
+    "set",
+    "replace",
+    "get_or_insert",
+    "or_insert",
+    "extend",
+];
+
+/// Methods that empty what they are called on.
+const EMPTIES: &[&str] = &[
+    "take",
+    "clear",
+    "drain",
+    "pop",
+    "pop_back",
+    "pop_front",
+    "remove",
+    "retain",
+    "truncate",
+    "swap_remove",
+    "split_off",
+];
+
+/// Calls whose result holds what their arguments hold.
+const WRAPPERS: &[&str] = &[
+    "Box", "Rc", "Arc", "RefCell", "Cell", "Mutex", "RwLock", "Pin", "OnceCell",
+];
+
+impl Bodies<'_> {
+    /// Runs `body` with a scope of its own (a nested fn sees none of its parent's locals).
+    fn in_fn(&mut self, sig: &syn::Signature, in_drop: bool, block: &syn::Block) {
+        let saved = std::mem::take(&mut self.scope);
+        let saved_drop = std::mem::replace(&mut self.in_drop, in_drop);
+        for input in &sig.inputs {
+            let (name, ty) = match input {
+                syn::FnArg::Receiver(syn::Receiver {
+                    kind: syn::ReceiverKind::Typed(_, ty),
+                    ..
+                }) => ("self".to_string(), &**ty),
+                syn::FnArg::Typed(t) => match &*t.pat {
+                    syn::Pat::Ident(i) => (i.ident.to_string(), &*t.ty),
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            let (owned, ty): (bool, &syn::Type) = match ty {
+                syn::Type::Reference(r) => (false, &r.elem),
+                ty => (true, ty),
+            };
+            if let Some(kind) = rc_kind(ty) {
+                self.bind_root(name, kind, owned, Vec::new());
+            }
+        }
+        // Every body is walked, with or without handles: what it empties counts crate-wide.
+        self.visit_block(block);
+        let done = std::mem::replace(&mut self.scope, saved);
+        for (root, hold) in done.pending {
+            if !done.emptied.contains(&root) {
+                self.out.self_holds.push(hold);
+            }
+        }
+        self.in_drop = saved_drop;
+    }
+
+    fn bind_root(&mut self, name: String, kind: &'static str, owned: bool, holds: Vec<Hold>) {
+        let root = self.scope.roots.len();
+        self.scope.roots.push(Root { kind, holds });
+        self.scope.values.remove(&name);
+        self.scope.handles.insert(name, Handle { root, owned });
+    }
+
+    fn handle(&self, e: &Expr) -> Option<(Handle, String)> {
+        let name = local_name(e)?;
+        let h = *self.scope.handles.get(&name)?;
+        Some((h, name))
+    }
+
+    /// A new allocation (`Rc::new(v)`) or another handle to one (`a.clone()`, `Rc::clone(&a)`).
+    fn handle_of(&self, e: &Expr) -> Option<Made> {
+        match e {
+            Expr::Call(c) => {
+                let Expr::Path(p) = &*c.func else { return None };
+                let (Some(ty), Some(f)) = last_two(&p.path) else {
+                    return None;
+                };
+                let kind = if ty == "Rc" {
+                    "Rc"
+                } else if ty == "Arc" {
+                    "Arc"
+                } else if ty == "Clone" && f == "clone" {
+                    "Clone"
+                } else {
+                    return None;
+                };
+                if f == "clone" {
+                    let arg = match c.args.first()? {
+                        Expr::Reference(r) => &*r.expr,
+                        a => a,
+                    };
+                    return self.handle(arg).map(|(h, _)| Made::Alias(h.root));
+                }
+                if kind == "Clone" || !(f == "new" || f == "from") {
+                    return None;
+                }
+                let mut holds = Vec::new();
+                for a in &c.args {
+                    self.held(a, &mut holds);
+                }
+                Some(Made::New(kind, holds))
+            }
+            Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => {
+                self.handle(&m.receiver).map(|(h, _)| Made::Alias(h.root))
+            }
+            Expr::Paren(p) => self.handle_of(&p.expr),
+            e => self
+                .handle(e)
+                .filter(|(h, _)| h.owned)
+                .map(|(h, _)| Made::Alias(h.root)),
+        }
+    }
+
+    /// The strong references that the value of `e` holds.
+    fn held(&self, e: &Expr, out: &mut Vec<Hold>) {
+        let span = || Span::of_node(self.file, e);
+        match e {
+            Expr::Closure(c) if c.capture.is_some() => self.captured(&*c.body, out),
+            Expr::Async(a) if a.capture.is_some() => self.captured(a, out),
+            Expr::Call(c) => {
+                let Expr::Path(p) = &*c.func else { return };
+                if let Some(Made::Alias(root)) = self.handle_of(e) {
+                    let alias = c.args.first().and_then(|a| match a {
+                        Expr::Reference(r) => local_name(&r.expr),
+                        a => local_name(a),
+                    });
+                    out.push(self.hold(root, span(), alias.unwrap_or_default(), false));
+                    return;
+                }
+                let wraps = match last_two(&p.path) {
+                    (_, Some(last)) if last == "Some" || last == "Ok" || last == "Err" => true,
+                    (Some(ty), Some(last)) if last == "new" => WRAPPERS.iter().any(|w| ty == w),
+                    // A tuple struct or an enum variant: `Node(..)`, `Link::Next(..)`.
+                    (_, Some(last)) => last
+                        .to_string()
+                        .starts_with(|c: char| c.is_ascii_uppercase()),
+                    (_, None) => false,
+                };
+                if wraps {
+                    for a in &c.args {
+                        self.held(a, out);
+                    }
+                }
+            }
+            Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => {
+                if let Some((h, alias)) = self.handle(&m.receiver) {
+                    out.push(self.hold(h.root, span(), alias, false));
+                } else if let Some(name) = local_name(&m.receiver) {
+                    out.extend(self.scope.values.get(&name).into_iter().flatten().cloned());
+                }
+            }
+            Expr::Path(_) => {
+                let Some(name) = local_name(e) else { return };
+                match self.scope.handles.get(&name) {
+                    Some(h) if h.owned => out.push(self.hold(h.root, span(), name, false)),
+                    Some(_) => {}
+                    None => out.extend(self.scope.values.get(&name).into_iter().flatten().cloned()),
+                }
+            }
+            Expr::Struct(s) => {
+                for f in &s.fields {
+                    self.held(&f.expr, out);
+                }
+            }
+            Expr::Tuple(t) => t.elems.iter().for_each(|e| self.held(e, out)),
+            Expr::Array(a) => a.elems.iter().for_each(|e| self.held(e, out)),
+            Expr::Paren(p) => self.held(&p.expr, out),
+            Expr::Group(g) => self.held(&g.expr, out),
+            Expr::Cast(c) => self.held(&c.expr, out),
+            _ => {}
+        }
+    }
+
+    fn hold(&self, root: usize, span: Span, alias: String, captured: bool) -> Hold {
+        Hold {
+            root,
+            span,
+            alias,
+            captured,
+        }
+    }
+
+    /// What a `move` closure or `async move` block owns: the handles and values it names
+    /// that it does not bind itself.
+    fn captured<'a>(&self, body: &'a impl VisitNode<'a>, out: &mut Vec<Hold>) {
+        let mut m = Mentions::default();
+        body.visit_with(&mut m);
+        let mut seen = std::collections::HashSet::new();
+        for (name, span) in m.names {
+            if m.bound.contains(&name) || !seen.insert(name.clone()) {
+                continue;
+            }
+            let span = Span::of(self.file, span);
+            match self.scope.handles.get(&name) {
+                Some(h) if h.owned => out.push(self.hold(h.root, span, name, true)),
+                Some(_) => {}
+                None => {
+                    out.extend(
+                        self.scope
+                            .values
+                            .get(&name)
+                            .into_iter()
+                            .flatten()
+                            .map(|h| Hold {
+                                captured: true,
+                                ..h.clone()
+                            }),
+                    )
+                }
+            }
+        }
+    }
+
+    /// The handle a place is reached through, its name, and the outermost field on the way:
+    /// `*a.on_click.borrow_mut()` is `a`'s field `on_click`. A bare handle is no place in
+    /// the value.
+    fn place(&self, e: &Expr) -> Option<(Handle, String, Option<String>)> {
+        let mut field = None;
+        let mut cur = e;
+        let mut projected = false;
+        loop {
+            match cur {
+                Expr::Field(f) => {
+                    field = field.or_else(|| Some(member_name(&f.member)));
+                    cur = &f.base;
+                }
+                Expr::MethodCall(m) if ACCESSORS.iter().any(|a| m.method == a) => cur = &m.receiver,
+                Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => cur = &u.expr,
+                Expr::Index(i) => cur = &i.expr,
+                Expr::Paren(p) => {
+                    cur = &p.expr;
+                    continue;
+                }
+                e => {
+                    let (h, name) = self.handle(e)?;
+                    return projected.then_some((h, name, field));
+                }
+            }
+            projected = true;
+        }
+    }
+
+    /// Stores `value` into the value behind `place`: a cycle if what it holds leads back.
+    fn store(&mut self, place: &Expr, value: &[&Expr], at: Span) {
+        let Some((owner, owner_name, field)) = self.place(place) else {
+            return;
+        };
+        let mut held = Vec::new();
+        for v in value {
+            self.held(v, &mut held);
+        }
+        let root = owner.root;
+        let Some(via) = held.iter().find(|h| self.leads_to(h.root, root)) else {
+            self.scope.roots[root].holds.extend(held);
+            return;
+        };
+        let kind = self.scope.roots[root].kind;
+        let via_label = match (via.root == root, via.captured) {
+            (true, true) => format!(
+                "this closure owns `{}`, a strong reference to the same `{kind}`",
+                via.alias
+            ),
+            (true, false) => format!("`{}` is a strong reference to the same `{kind}`", via.alias),
+            (false, true) => format!(
+                "this closure owns `{}`, which holds a strong reference to `{owner_name}`",
+                via.alias
+            ),
+            (false, false) => format!("`{}` holds a strong reference to `{owner_name}`", via.alias),
+        };
+        let hold = SelfHold {
+            store: at,
+            owner: owner_name,
+            owner_is_ref: !owner.owned,
+            kind,
+            via: via.span,
+            via_label,
+            field,
+        };
+        if hold.field.is_some() {
+            self.out.self_holds.push(hold);
+        } else {
+            self.scope.pending.push((root, hold));
+        }
+    }
+
+    /// Whether allocation `from` is `to` or holds it, through what was stored into each.
+    fn leads_to(&self, from: usize, to: usize) -> bool {
+        let mut seen = vec![false; self.scope.roots.len()];
+        let mut stack = vec![from];
+        while let Some(r) = stack.pop() {
+            if r == to {
+                return true;
+            }
+            if std::mem::replace(&mut seen[r], true) {
+                continue;
+            }
+            stack.extend(self.scope.roots[r].holds.iter().map(|h| h.root));
+        }
+        false
+    }
+
+    /// A field emptied or overwritten here may break a cycle stored into it elsewhere.
+    fn emptied(&mut self, place: &Expr) {
+        if self.in_drop {
+            return;
+        }
+        match outermost_field(place) {
+            Some(f) => self.out.emptied.push(f),
+            None => {
+                if let Some((h, _, None)) = self.place(place) {
+                    self.scope.emptied.push(h.root);
+                }
+            }
+        }
+    }
+}
+
+/// What a `let` binds: a new allocation or another handle to a known one.
+enum Made {
+    New(&'static str, Vec<Hold>),
+    Alias(usize),
+}
+
+impl<'ast> Visit<'ast> for Bodies<'_> {
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        if !on_gc_heap(&m.attrs) {
+            syn::visit::visit_item_mod(self, m);
+        }
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.in_fn(&f.sig, false, &f.block);
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        let is_drop = i
+            .trait_
+            .as_ref()
+            .and_then(|(p, _)| p.segments.last())
+            .is_some_and(|s| s.ident == "Drop");
+        for item in &i.items {
+            match item {
+                syn::ImplItem::Fn(f) => {
+                    let in_drop = is_drop && f.sig.ident == "drop";
+                    self.in_fn(&f.sig, in_drop, &f.block);
+                }
+                other => syn::visit::visit_impl_item(self, other),
+            }
+        }
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        if let Some(block) = &f.default {
+            self.in_fn(&f.sig, false, block);
+        }
+    }
+
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        syn::visit::visit_local(self, l);
+        // Most bodies hold no handle: then only a new one (or an `Rc` type) matters.
+        if self.scope.handles.is_empty()
+            && self.scope.values.is_empty()
+            && l.init
+                .as_ref()
+                .is_none_or(|i| self.handle_of(&i.expr).is_none())
+            && !matches!(&l.pat, syn::Pat::Type(t) if rc_kind(&t.ty).is_some())
+        {
+            return;
+        }
+        let (name, ty) = match &l.pat {
+            syn::Pat::Ident(i) => (i.ident.to_string(), None),
+            syn::Pat::Type(t) => match &*t.pat {
+                syn::Pat::Ident(i) => (i.ident.to_string(), Some(&*t.ty)),
+                _ => return self.unbind(&l.pat),
+            },
+            _ => return self.unbind(&l.pat),
+        };
+        let Some(init) = &l.init else {
+            return self.unbind(&l.pat);
+        };
+        match self.handle_of(&init.expr) {
+            Some(Made::New(kind, holds)) => self.bind_root(name, kind, true, holds),
+            Some(Made::Alias(root)) => {
+                self.scope.values.remove(&name);
+                self.scope
+                    .handles
+                    .insert(name, Handle { root, owned: true });
+            }
+            None => {
+                self.scope.handles.remove(&name);
+                if let Some(kind) = ty.and_then(rc_kind) {
+                    return self.bind_root(name, kind, true, Vec::new());
+                }
+                let mut holds = Vec::new();
+                self.held(&init.expr, &mut holds);
+                if holds.is_empty() {
+                    self.scope.values.remove(&name);
+                } else {
+                    self.scope.values.insert(name, holds);
+                }
+            }
+        }
+    }
+
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        syn::visit::visit_expr_assign(self, a);
+        let mut held = Vec::new();
+        self.held(&a.right, &mut held);
+        if held.is_empty() {
+            if is_empty_value(&a.right) {
+                self.emptied(&a.left);
+            }
+        } else {
+            self.store(&a.left, &[&a.right], Span::of_node(self.file, &*a.left));
+        }
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        syn::visit::visit_expr_method_call(self, m);
+        // One string and a `match` beat twenty comparisons of an `Ident`.
+        let method = m.method.to_string();
+        let method = method.as_str();
+        if EMPTIES.contains(&method) {
+            self.emptied(&m.receiver);
+        } else if KEEPS.contains(&method) {
+            let mut held = Vec::new();
+            m.args.iter().for_each(|a| self.held(a, &mut held));
+            if held.is_empty() {
+                // `cell.set(None)`, `slot.replace(other)`: what was there is gone.
+                if method == "set" || method == "replace" {
+                    self.emptied(&m.receiver);
+                }
+            } else {
+                let args: Vec<&Expr> = m.args.iter().collect();
+                self.store(&m.receiver, &args, Span::of(self.file, m.method.span()));
+            }
+        }
+    }
+
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        syn::visit::visit_expr_call(self, c);
+        // `mem::take(&mut a.f)`, `mem::replace(&mut a.f, ..)`
+        if let Expr::Path(p) = &*c.func {
+            let last = &p.path.segments.last().map(|s| &s.ident);
+            if last.is_some_and(|l| l == "take" || l == "replace" || l == "swap") {
+                if let Some(Expr::Reference(r)) = c.args.first() {
+                    self.emptied(&r.expr);
+                }
+            }
+        }
+    }
+}
+
+impl Bodies<'_> {
+    /// A `let` whose pattern binds names we cannot follow: they no longer mean what they did.
+    fn unbind(&mut self, pat: &syn::Pat) {
+        let mut m = Mentions::default();
+        m.visit_pat(pat);
+        for name in m.bound {
+            self.scope.handles.remove(&name);
+            self.scope.values.remove(&name);
+        }
+    }
+}
+
+/// The names an expression mentions (paths of one segment, and words inside macro calls) and
+/// the names it binds (closure parameters, `let`s, patterns).
+#[derive(Default)]
+struct Mentions {
+    names: Vec<(String, proc_macro2::Span)>,
+    bound: std::collections::HashSet<String>,
+}
+
+impl<'ast> Visit<'ast> for Mentions {
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if p.qself.is_none() && p.path.segments.len() == 1 {
+            let ident = &p.path.segments[0].ident;
+            self.names.push((ident.to_string(), ident.span()));
+        }
+        syn::visit::visit_expr_path(self, p);
+    }
+
+    fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+        self.bound.insert(i.ident.to_string());
+        syn::visit::visit_pat_ident(self, i);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        fn words(tokens: proc_macro2::TokenStream, out: &mut Vec<(String, proc_macro2::Span)>) {
+            for t in tokens {
+                match t {
+                    proc_macro2::TokenTree::Ident(i) => out.push((i.to_string(), i.span())),
+                    proc_macro2::TokenTree::Group(g) => words(g.stream(), out),
+                    _ => {}
+                }
+            }
+        }
+        words(m.tokens.clone(), &mut self.names);
+    }
+}
+
+/// A closure's body or an async block, walked for what it mentions.
+trait VisitNode<'a> {
+    fn visit_with(&'a self, v: &mut Mentions);
+}
+
+impl<'a> VisitNode<'a> for Expr {
+    fn visit_with(&'a self, v: &mut Mentions) {
+        v.visit_expr(self);
+    }
+}
+
+impl<'a> VisitNode<'a> for syn::ExprAsync {
+    fn visit_with(&'a self, v: &mut Mentions) {
+        v.visit_block(&self.block);
+    }
+}
+
+/// The last two segments of a path: `Rc::new` is `(Some(Rc), Some(new))`.
+fn last_two(path: &syn::Path) -> (Option<&syn::Ident>, Option<&syn::Ident>) {
+    let mut segs = path.segments.iter().rev();
+    let last = segs.next().map(|s| &s.ident);
+    (segs.next().map(|s| &s.ident), last)
+}
+
+/// A value that holds nothing, assigned to empty a place: `None`, `T::new()`,
+/// `Default::default()`.
+fn is_empty_value(e: &Expr) -> bool {
+    match e {
+        Expr::Path(p) => p.path.is_ident("None"),
+        Expr::Call(c) if c.args.is_empty() => match &*c.func {
+            Expr::Path(p) => last_two(&p.path)
+                .1
+                .is_some_and(|f| f == "new" || f == "default"),
+            _ => false,
+        },
+        Expr::Paren(p) => is_empty_value(&p.expr),
+        _ => false,
+    }
+}
+
+/// `Rc` or `Arc` for a type written `Rc<..>`/`Arc<..>` (any path to them).
+fn rc_kind(ty: &syn::Type) -> Option<&'static str> {
+    let syn::Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if !matches!(last.arguments, syn::PathArguments::AngleBracketed(_)) {
+        return None;
+    }
+    match last.ident.to_string().as_str() {
+        "Rc" => Some("Rc"),
+        "Arc" => Some("Arc"),
+        _ => None,
+    }
+}
+
+/// The local a path of one word names (`self` included).
+fn local_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 => {
+            let seg = &p.path.segments[0];
+            seg.arguments.is_none().then(|| seg.ident.to_string())
+        }
+        Expr::Paren(p) => local_name(&p.expr),
+        _ => None,
+    }
+}
+
+fn member_name(m: &syn::Member) -> String {
+    match m {
+        syn::Member::Named(i) => i.to_string(),
+        syn::Member::Unnamed(i) => i.index.to_string(),
+    }
+}
+
+/// The outermost field of a place, through accessors: `self.handlers.borrow_mut()` is
+/// `handlers`.
+fn outermost_field(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Field(f) => Some(member_name(&f.member)),
+        Expr::MethodCall(m) if ACCESSORS.iter().any(|a| m.method == a) => {
+            outermost_field(&m.receiver)
+        }
+        Expr::Unary(u) => outermost_field(&u.expr),
+        Expr::Index(i) => outermost_field(&i.expr),
+        Expr::Paren(p) => outermost_field(&p.expr),
+        Expr::Reference(r) => outermost_field(&r.expr),
+        _ => None,
+    }
+}
+
 fn join(names: &[String]) -> String {
     match names {
         [] => String::new(),
@@ -486,6 +1250,109 @@ mod tests {
                    struct A { b: Rc<B> }\n\
                    struct B { a: Rc<A> }\n";
         assert_eq!(lines(src), Vec::<usize>::new());
+    }
+
+    const BUTTON: &str = "use std::rc::{Rc, Weak}; use std::cell::RefCell;\n\
+        pub struct Button { on_click: RefCell<Option<Box<dyn Fn()>>>, hooks: RefCell<Vec<Box<dyn Fn()>>> }\n\
+        impl Button { fn redraw(&self) {} fn new() -> Button { todo!() } }\n";
+
+    #[test]
+    fn a_callback_that_captures_its_owner_is_a_cycle() {
+        let src = format!(
+            "{BUTTON}\
+             pub fn wire() -> Rc<Button> {{\n\
+                 let b = Rc::new(Button::new());\n\
+                 let this = b.clone();\n\
+                 *b.on_click.borrow_mut() = Some(Box::new(move || this.redraw()));\n\
+                 let again = Rc::clone(&b);\n\
+                 let hook: Box<dyn Fn()> = Box::new(move || {{ println!(\"{{}}\", 1); again.redraw() }});\n\
+                 b.hooks.borrow_mut().push(hook);\n\
+                 b\n\
+             }}\n\
+             impl Button {{\n\
+                 fn install(self: &Rc<Self>) {{\n\
+                     let me = Rc::clone(self);\n\
+                     self.hooks.borrow_mut().push(Box::new(move || me.redraw()));\n\
+                 }}\n\
+             }}\n"
+        );
+        assert_eq!(lines(&src), vec![7, 10, 16]);
+        let messages = crate::test_util::findings(LintId::RcCycle, &src);
+        assert!(messages[0]
+            .1
+            .contains("`b` is made to hold a strong reference to itself"));
+    }
+
+    #[test]
+    fn weak_captures_borrows_other_values_and_emptied_fields_are_silent() {
+        let src = format!(
+            "{BUTTON}\
+             pub fn wire(other: &Rc<Button>) -> Rc<Button> {{\n\
+                 let b = Rc::new(Button::new());\n\
+                 let weak = Rc::downgrade(&b);\n\
+                 *b.on_click.borrow_mut() = Some(Box::new(move || {{ if let Some(b) = weak.upgrade() {{ b.redraw() }} }}));\n\
+                 b.hooks.borrow_mut().push(Box::new(|| println!(\"hi\")));\n\
+                 let o = other.clone();\n\
+                 b.hooks.borrow_mut().push(Box::new(move || o.redraw()));\n\
+                 let this = b.clone();\n\
+                 let this = Rc::new(Button::new());\n\
+                 b.hooks.borrow_mut().push(Box::new(move || this.redraw()));\n\
+                 b\n\
+             }}\n"
+        );
+        assert_eq!(lines(&src), Vec::<usize>::new());
+        // A cycle that the crate breaks by emptying the field is left alone; one emptied only
+        // in `Drop::drop`, which a cycle never reaches, is not.
+        let src = format!(
+            "{BUTTON}\
+             pub fn wire(b: Rc<Button>) {{\n\
+                 let this = b.clone();\n\
+                 *b.on_click.borrow_mut() = Some(Box::new(move || this.redraw()));\n\
+                 let me = b.clone();\n\
+                 b.hooks.borrow_mut().push(Box::new(move || me.redraw()));\n\
+             }}\n\
+             pub fn close(b: &Button) {{ b.on_click.borrow_mut().take(); }}\n\
+             impl Drop for Button {{ fn drop(&mut self) {{ self.hooks.borrow_mut().clear(); }} }}\n"
+        );
+        assert_eq!(lines(&src), vec![8]);
+    }
+
+    #[test]
+    fn a_closure_stored_in_its_own_slot_unless_the_fn_empties_it() {
+        let src = "use std::rc::Rc; use std::cell::RefCell;\n\
+                   fn tick() -> bool { true }\n\
+                   fn schedule(_: &dyn Fn()) {}\n\
+                   pub fn forever() {\n\
+                       let rebuild: Rc<RefCell<Option<Box<dyn Fn()>>>> = Rc::new(RefCell::new(None));\n\
+                       let again = rebuild.clone();\n\
+                       *rebuild.borrow_mut() = Some(Box::new(move || { let _ = again.clone(); }));\n\
+                   }\n\
+                   pub fn until_done() {\n\
+                       let f = Rc::new(RefCell::new(None::<Box<dyn Fn()>>));\n\
+                       let g = f.clone();\n\
+                       *g.borrow_mut() = Some(Box::new(move || {\n\
+                           if !tick() { let _ = f.borrow_mut().take(); return; }\n\
+                           schedule(f.borrow().as_ref().unwrap());\n\
+                       }));\n\
+                   }\n";
+        assert_eq!(lines(src), vec![7]);
+    }
+
+    #[test]
+    fn two_values_made_to_hold_each_other() {
+        // The Rust book's example (15.6), and its look-alike without the back link.
+        let src = "use std::rc::Rc; use std::cell::RefCell;\n\
+                   struct List(i32, Option<Rc<RefCell<List>>>);\n\
+                   fn main() {\n\
+                       let a = Rc::new(RefCell::new(List(0, None)));\n\
+                       let b = Rc::new(RefCell::new(List(1, Some(Rc::clone(&a)))));\n\
+                       let c = Rc::new(RefCell::new(List(2, Some(Rc::clone(&a)))));\n\
+                       c.borrow_mut().0 = 3;\n\
+                       a.borrow_mut().1 = Some(Rc::clone(&b));\n\
+                   }\n";
+        assert_eq!(lines(src), vec![8]);
+        let messages = crate::test_util::findings(LintId::RcCycle, src);
+        assert!(messages[0].1.contains("`a`"), "{}", messages[0].1);
     }
 
     #[test]
