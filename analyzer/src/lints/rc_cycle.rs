@@ -551,6 +551,9 @@ struct Scope {
     handles: HashMap<String, Handle>,
     /// Other locals whose value holds strong references (a boxed closure, a struct literal).
     values: HashMap<String, Vec<Hold>>,
+    /// Locals that reach into a handle's value (`let mut hooks = self.hooks.borrow_mut();`):
+    /// a store through them is a store into it.
+    places: HashMap<String, Place>,
     /// Cycles closed by storing into the value itself rather than a field of it
     /// (`*slot.borrow_mut() = Some(..)`), with their allocation: kept only if the fn never
     /// empties that value (`slot.borrow_mut().take()`, often inside the closure itself, as in
@@ -838,7 +841,7 @@ impl Bodies<'_> {
     /// The handle a place is reached through, its name, and the outermost field on the way:
     /// `*a.on_click.borrow_mut()` is `a`'s field `on_click`. A bare handle is no place in
     /// the value.
-    fn place(&self, e: &Expr) -> Option<(Handle, String, Option<String>)> {
+    fn place(&self, e: &Expr) -> Option<Place> {
         let mut field = None;
         let mut cur = e;
         let mut projected = false;
@@ -856,6 +859,10 @@ impl Bodies<'_> {
                     continue;
                 }
                 e => {
+                    let local = local_name(e);
+                    if let Some((h, name, inner)) = local.and_then(|n| self.scope.places.get(&n)) {
+                        return Some((*h, name.clone(), field.or_else(|| inner.clone())));
+                    }
                     let (h, name) = self.handle(e)?;
                     return projected.then_some((h, name, field));
                 }
@@ -939,6 +946,10 @@ impl Bodies<'_> {
     }
 }
 
+/// A place inside an allocation: the handle it is reached through, the handle's name, and
+/// the outermost field on the way.
+type Place = (Handle, String, Option<String>);
+
 /// What a `let` binds: a new allocation or another handle to a known one.
 enum Made {
     New(&'static str, Vec<Hold>),
@@ -1001,6 +1012,10 @@ impl<'ast> Visit<'ast> for Bodies<'_> {
         };
         let Some(init) = &l.init else {
             return self.unbind(&l.pat);
+        };
+        match self.place(&init.expr) {
+            Some(place) => self.scope.places.insert(name.clone(), place),
+            None => self.scope.places.remove(&name),
         };
         match self.handle_of(&init.expr) {
             Some(Made::New(kind, holds)) => self.bind_root(name, kind, true, holds),
@@ -1083,6 +1098,7 @@ impl Bodies<'_> {
         for name in m.bound {
             self.scope.handles.remove(&name);
             self.scope.values.remove(&name);
+            self.scope.places.remove(&name);
         }
     }
 }
@@ -1274,9 +1290,14 @@ mod tests {
                      let me = Rc::clone(self);\n\
                      self.hooks.borrow_mut().push(Box::new(move || me.redraw()));\n\
                  }}\n\
+                 fn guarded(self: &Rc<Self>) {{\n\
+                     let mut hooks = self.hooks.borrow_mut();\n\
+                     let me = self.clone();\n\
+                     hooks.push(Box::new(move || me.redraw()));\n\
+                 }}\n\
              }}\n"
         );
-        assert_eq!(lines(&src), vec![7, 10, 16]);
+        assert_eq!(lines(&src), vec![7, 10, 16, 21]);
         let messages = crate::test_util::findings(LintId::RcCycle, &src);
         assert!(messages[0]
             .1
