@@ -4,8 +4,10 @@
 //! A crate check: each file contributes its structs' and enums' fields as edges between the
 //! workspace's types; the judge looks for cycles of fields in that type graph. Each file also
 //! contributes the cycles its fn bodies close at run time ([`SelfHold`]: a callback stored in
-//! the value it captured a clone of) and the fields it empties, since a cycle whose field the
-//! crate empties somewhere may be broken on purpose.
+//! the value it captured a clone of), and the judge drops those whose field the crate empties
+//! somewhere, which may break the cycle on purpose. Only bodies that name `Rc` or `Arc` (or
+//! take one) are walked; whether a field is emptied is read from the crate's text, for the
+//! few fields a cycle is stored into.
 
 use std::collections::HashMap;
 
@@ -97,8 +99,6 @@ into; handles made through an alias of `Rc` or a fn that returns one.
 struct TypeFacts {
     types: Vec<TypeDef>,
     self_holds: Vec<SelfHold>,
-    /// Fields the file empties (outside `Drop::drop`), by name.
-    emptied: Vec<String>,
 }
 
 /// A store that makes a value behind an `Rc`/`Arc` hold a strong reference to itself.
@@ -144,17 +144,20 @@ fn collect(cx: &FileContext<'_>) -> Facts {
     let mut out = TypeFacts {
         types: Vec::new(),
         self_holds: Vec::new(),
-        emptied: Vec::new(),
     };
     type_defs(cx, cx.module, &cx.syntax.items, &mut out);
-    // Every file, even one that names no `Rc`: what it empties counts crate-wide.
-    let mut bodies = Bodies {
-        file: cx.file,
-        scope: Scope::default(),
-        in_drop: false,
-        out: &mut out,
-    };
-    bodies.visit_file(cx.syntax);
+    // A value can only be made to hold itself through `Rc`/`Arc`, which the code names.
+    let text = cx.source.text.as_bytes();
+    if memchr::memmem::find(text, b"Rc").is_some() || memchr::memmem::find(text, b"Arc").is_some() {
+        let mut bodies = Bodies {
+            file: cx.file,
+            text: &cx.source.text,
+            scope: Scope::default(),
+            in_drop: false,
+            out: &mut out,
+        };
+        bodies.visit_file(cx.syntax);
+    }
     Box::new(out)
 }
 
@@ -344,14 +347,19 @@ fn walk_ty(
 fn judge(cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> {
     let files = facts_of::<TypeFacts>(facts);
     let mut out = type_cycles(cx, &files);
-    let emptied: std::collections::HashSet<&str> = files
-        .iter()
-        .flat_map(|(_, f)| &f.emptied)
-        .map(String::as_str)
-        .collect();
+    // Whether the crate empties a field of that name anywhere: looked up in the crate's text,
+    // for the few fields a cycle is stored into, rather than by walking every body.
+    let mut emptied: HashMap<&str, bool> = HashMap::new();
     for h in files.iter().flat_map(|(_, f)| &f.self_holds) {
-        if h.field.as_deref().is_some_and(|f| emptied.contains(f)) {
-            continue;
+        if let Some(field) = h.field.as_deref() {
+            let empties = *emptied.entry(field).or_insert_with(|| {
+                files
+                    .iter()
+                    .any(|(file, _)| empties_field(&cx.db.get(*file).text, field))
+            });
+            if empties {
+                continue;
+            }
         }
         let SelfHold {
             owner, kind, via, ..
@@ -536,6 +544,7 @@ fn shortest_cycle<'t>(
 /// What a fn body does with the values behind its `Rc`/`Arc` handles, in source order.
 struct Bodies<'o> {
     file: FileId,
+    text: &'o str,
     scope: Scope,
     /// Inside `Drop::drop`, which runs only once a value is unreachable: what it empties
     /// never breaks a cycle.
@@ -670,8 +679,19 @@ impl Bodies<'_> {
                 self.bind_root(name, kind, owned, Vec::new());
             }
         }
-        // Every body is walked, with or without handles: what it empties counts crate-wide.
-        self.visit_block(block);
+        // A body that names neither `Rc` nor `Arc`, of a fn without such parameters, makes
+        // no handle: most bodies, whose walk is skipped.
+        let span = Span::of(self.file, block.brace_token.span.join());
+        let text = self
+            .text
+            .get(span.lo as usize..span.hi as usize)
+            .unwrap_or_default();
+        let names_rc = text.len() <= 2
+            || memchr::memmem::find(text.as_bytes(), b"Rc").is_some()
+            || memchr::memmem::find(text.as_bytes(), b"Arc").is_some();
+        if names_rc || !self.scope.handles.is_empty() {
+            self.visit_block(block);
+        }
         let done = std::mem::replace(&mut self.scope, saved);
         for (root, hold) in done.pending {
             if !done.emptied.contains(&root) {
@@ -930,18 +950,14 @@ impl Bodies<'_> {
         false
     }
 
-    /// A field emptied or overwritten here may break a cycle stored into it elsewhere.
+    /// A value emptied here breaks a cycle stored into the value itself in this fn. (One
+    /// stored into a field is judged against the crate's text: see [`empties_field`].)
     fn emptied(&mut self, place: &Expr) {
-        if self.in_drop {
+        if self.in_drop || outermost_field(place).is_some() {
             return;
         }
-        match outermost_field(place) {
-            Some(f) => self.out.emptied.push(f),
-            None => {
-                if let Some((h, _, None)) = self.place(place) {
-                    self.scope.emptied.push(h.root);
-                }
-            }
+        if let Some((h, _, None)) = self.place(place) {
+            self.scope.emptied.push(h.root);
         }
     }
 }
@@ -1156,6 +1172,83 @@ impl<'a> VisitNode<'a> for syn::ExprAsync {
     }
 }
 
+/// Whether `text` empties or resets a field named `field`, outside a `Drop::drop` (which a
+/// cycle never reaches): `.field` followed in its statement by `.take()`, `.clear()`,
+/// `.remove(..)` and the other [`EMPTIES`], `.set(None)`, `.replace(None)`, or an assignment
+/// of `None`, `T::new()` or `T::default()`; or `mem::take(&mut x.field)` and its kin. A text
+/// reading, so a comment that says so counts too: it can only silence a finding.
+fn empties_field(text: &str, field: &str) -> bool {
+    let needle = format!(".{field}");
+    let bytes = text.as_bytes();
+    let drops = drop_bodies(text);
+    memchr::memmem::find_iter(bytes, needle.as_bytes()).any(|at| {
+        let end = at + needle.len();
+        if bytes
+            .get(end)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            || drops.iter().any(|d| d.contains(&at))
+        {
+            return false;
+        }
+        let boundary = |c: char| c == ';' || c == '{' || c == '}';
+        let stmt_end = text[end..].find(boundary).map_or(text.len(), |i| end + i);
+        let stmt_start = text[..at].rfind(boundary).map_or(0, |i| i + 1);
+        let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        let (before, rest) = (
+            squeeze(&text[stmt_start..at]),
+            squeeze(&text[end..stmt_end]),
+        );
+        if ["take(&mut", "replace(&mut", "swap(&mut"]
+            .iter()
+            .any(|m| before.contains(m))
+        {
+            return true;
+        }
+        if EMPTIES.iter().any(|m| rest.contains(&format!(".{m}(")))
+            || rest.contains(".set(None)")
+            || rest.contains(".replace(None)")
+        {
+            return true;
+        }
+        // `= None`, `= Vec::new()`: an assignment, not `==`, `<=`, `+=`...
+        let assign = rest.char_indices().find(|&(i, c)| {
+            c == '='
+                && !rest[i + 1..].starts_with('=')
+                && !rest[..i]
+                    .ends_with(['=', '!', '<', '>', '+', '-', '*', '/', '%', '&', '|', '^'])
+        });
+        assign.is_some_and(|(i, _)| {
+            let value = &rest[i + 1..];
+            value == "None" || value.ends_with("::new()") || value.ends_with("::default()")
+        })
+    })
+}
+
+/// The byte ranges of the bodies of `fn drop(&mut self)` in `text`, by counting braces.
+fn drop_bodies(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    for at in memchr::memmem::find_iter(text.as_bytes(), b"fn drop(") {
+        let Some(open) = text[at..].find('{').map(|i| at + i) else {
+            continue;
+        };
+        let mut depth = 0usize;
+        for (i, b) in text.as_bytes()[open..].iter().enumerate() {
+            match b {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        out.push(open..open + i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
 /// The last two segments of a path: `Rc::new` is `(Some(Rc), Some(new))`.
 fn last_two(path: &syn::Path) -> (Option<&syn::Ident>, Option<&syn::Ident>) {
     let mut segs = path.segments.iter().rev();
@@ -1357,6 +1450,31 @@ mod tests {
                        }));\n\
                    }\n";
         assert_eq!(lines(src), vec![7]);
+    }
+
+    #[test]
+    fn what_empties_a_field_in_text() {
+        use super::empties_field;
+        for yes in [
+            "self.on_click.borrow_mut().take();",
+            "if let Some(cb) = self.on_click.take() { cb() }",
+            "*self.on_click.borrow_mut() = None;",
+            "w.on_click = Default::default();",
+            "self.on_click.lock().unwrap().clear();",
+            "let old = std::mem::take(&mut self.on_click);",
+            "self.on_click.set(None);",
+        ] {
+            assert!(empties_field(yes, "on_click"), "{yes}");
+        }
+        for no in [
+            "*self.on_click.borrow_mut() = Some(Box::new(f));",
+            "if self.on_click == None { return; }",
+            "self.on_click_count.take();",
+            "let n = self.on_click.borrow().len();",
+            "impl Drop for W { fn drop(&mut self) { self.on_click.take(); } }",
+        ] {
+            assert!(!empties_field(no, "on_click"), "{no}");
+        }
     }
 
     #[test]
