@@ -10,7 +10,8 @@
 //! - `unbounded_global` on `SEEN`: added to in `handle`, never shrunk;
 //! - `unbounded_loop_growth` on `history.push`: the event loop never ends and never trims;
 //! - `rc_cycle` on `Session`/`User`: strong references both ways, with a `RefCell` to close
-//!   the cycle;
+//!   the cycle; and again in `main`, where `user.sessions` is given the session that holds
+//!   `user`: the line that closes it;
 //! - `unwaited_child` on the `spawn` in `notify`: a zombie per notification;
 //! - `leaked_allocation` on `Box::leak` in `intern`: a new leak per call.
 
