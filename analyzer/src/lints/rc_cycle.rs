@@ -84,7 +84,9 @@ aliases (`type NodeRef = Rc<RefCell<Node>>`, generic ones included); generic par
 `Rc<T>`) and types from other crates are not followed. In fn bodies: a closure that captures
 a `Weak` (`Rc::downgrade`) or borrows instead of `move`; a store whose field the crate empties
 somewhere (`.take()`, `= None`, `.clear()`, `.remove(..)`..., outside `Drop::drop`, which a
-cycle never reaches), as a closure unregistered when its window closes; values passed to
+cycle never reaches), as a closure unregistered when its window closes; a value stored into
+itself that the same fn empties (a `requestAnimationFrame` loop whose closure `take()`s its
+own slot when it is done); values passed to
 methods that may keep them (`button.connect_clicked(move || ..)`), which gomem cannot see
 into; handles made through an alias of `Rc` or a fn that returns one.
 "#,
@@ -655,7 +657,9 @@ const WRAPPERS: &[&str] = &[
 ];
 
 impl Bodies<'_> {
-    /// Runs `body` with a scope of its own (a nested fn sees none of its parent's locals).
+    /// Walks a fn's `block` with a scope of its own (a nested fn sees none of its parent's
+    /// locals), its handles first taken from its parameters; then keeps the cycles it closed
+    /// that it did not break itself.
     fn in_fn(&mut self, sig: &syn::Signature, in_drop: bool, block: &syn::Block) {
         let saved = std::mem::take(&mut self.scope);
         let saved_drop = std::mem::replace(&mut self.in_drop, in_drop);
