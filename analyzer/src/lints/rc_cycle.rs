@@ -718,33 +718,31 @@ impl Bodies<'_> {
         Some((h, name))
     }
 
+    /// `Rc::clone(&a)`, `Arc::clone(&a)` or `Clone::clone(&a)` of a handle: that handle and
+    /// the local's name.
+    fn cloned_by_call(&self, c: &syn::ExprCall) -> Option<(Handle, String)> {
+        let Expr::Path(p) = &*c.func else { return None };
+        let (Some(ty), Some(f)) = last_two(&p.path) else {
+            return None;
+        };
+        if f != "clone" || (rc_name(ty).is_none() && ty != "Clone") {
+            return None;
+        }
+        let arg = match c.args.first()? {
+            Expr::Reference(r) => &*r.expr,
+            a => a,
+        };
+        self.handle(arg)
+    }
+
     /// A new allocation (`Rc::new(v)`) or another handle to one (`a.clone()`, `Rc::clone(&a)`).
     fn handle_of(&self, e: &Expr) -> Option<Made> {
         match e {
             Expr::Call(c) => {
-                let Expr::Path(p) = &*c.func else { return None };
-                let (Some(ty), Some(f)) = last_two(&p.path) else {
-                    return None;
-                };
-                let kind = if ty == "Rc" {
-                    "Rc"
-                } else if ty == "Arc" {
-                    "Arc"
-                } else if ty == "Clone" && f == "clone" {
-                    "Clone"
-                } else {
-                    return None;
-                };
-                if f == "clone" {
-                    let arg = match c.args.first()? {
-                        Expr::Reference(r) => &*r.expr,
-                        a => a,
-                    };
-                    return self.handle(arg).map(|(h, _)| Made::Alias(h.root));
+                if let Some((h, _)) = self.cloned_by_call(c) {
+                    return Some(Made::Alias(h.root));
                 }
-                if kind == "Clone" || !(f == "new" || f == "from") {
-                    return None;
-                }
+                let kind = new_rc(c)?;
                 let mut holds = Vec::new();
                 for a in &c.args {
                     self.held(a, &mut holds);
@@ -769,15 +767,13 @@ impl Bodies<'_> {
             Expr::Closure(c) if c.capture.is_some() => self.captured(&*c.body, out),
             Expr::Async(a) if a.capture.is_some() => self.captured(a, out),
             Expr::Call(c) => {
-                let Expr::Path(p) = &*c.func else { return };
-                if let Some(Made::Alias(root)) = self.handle_of(e) {
-                    let alias = c.args.first().and_then(|a| match a {
-                        Expr::Reference(r) => local_name(&r.expr),
-                        a => local_name(a),
-                    });
-                    out.push(self.hold(root, span(), alias.unwrap_or_default(), false));
+                // Checked apart from `Rc::new(..)`, whose arguments are read once, below: a
+                // nest of `Rc::new`s must not be read once per level.
+                if let Some((h, alias)) = self.cloned_by_call(c) {
+                    out.push(self.hold(h.root, span(), alias, false));
                     return;
                 }
+                let Expr::Path(p) = &*c.func else { return };
                 let wraps = match last_two(&p.path) {
                     (_, Some(last)) if last == "Some" || last == "Ok" || last == "Err" => true,
                     (Some(ty), Some(last)) if last == "new" => WRAPPERS.iter().any(|w| ty == w),
@@ -957,7 +953,7 @@ impl Bodies<'_> {
     /// A value emptied here breaks a cycle stored into the value itself in this fn. (One
     /// stored into a field is judged against the crate's text: see [`empties_field`].)
     fn emptied(&mut self, place: &Expr) {
-        if self.in_drop || outermost_field(place).is_some() {
+        if self.in_drop {
             return;
         }
         if let Some((h, _, None)) = self.place(place) {
@@ -1015,9 +1011,7 @@ impl<'ast> Visit<'ast> for Bodies<'_> {
         // Most bodies hold no handle: then only a new one (or an `Rc` type) matters.
         if self.scope.handles.is_empty()
             && self.scope.values.is_empty()
-            && l.init
-                .as_ref()
-                .is_none_or(|i| self.handle_of(&i.expr).is_none())
+            && l.init.as_ref().is_none_or(|i| new_rc_of(&i.expr).is_none())
             && !matches!(&l.pat, syn::Pat::Type(t) if rc_kind(&t.ty).is_some())
         {
             return;
@@ -1283,9 +1277,34 @@ fn rc_kind(ty: &syn::Type) -> Option<&'static str> {
     if !matches!(last.arguments, syn::PathArguments::AngleBracketed(_)) {
         return None;
     }
-    match last.ident.to_string().as_str() {
-        "Rc" => Some("Rc"),
-        "Arc" => Some("Arc"),
+    rc_name(&last.ident)
+}
+
+/// `Rc` or `Arc` for a name that is one of them.
+fn rc_name(ident: &syn::Ident) -> Option<&'static str> {
+    if ident == "Rc" {
+        Some("Rc")
+    } else if ident == "Arc" {
+        Some("Arc")
+    } else {
+        None
+    }
+}
+
+/// The kind of a new allocation: `Rc::new(..)`, `Arc::from(..)`.
+fn new_rc(c: &syn::ExprCall) -> Option<&'static str> {
+    let Expr::Path(p) = &*c.func else { return None };
+    match last_two(&p.path) {
+        (Some(ty), Some(f)) if f == "new" || f == "from" => rc_name(ty),
+        _ => None,
+    }
+}
+
+/// [`new_rc`] of an expression, through parentheses.
+fn new_rc_of(e: &Expr) -> Option<&'static str> {
+    match e {
+        Expr::Call(c) => new_rc(c),
+        Expr::Paren(p) => new_rc_of(&p.expr),
         _ => None,
     }
 }
@@ -1306,22 +1325,6 @@ fn member_name(m: &syn::Member) -> String {
     match m {
         syn::Member::Named(i) => i.to_string(),
         syn::Member::Unnamed(i) => i.index.to_string(),
-    }
-}
-
-/// The outermost field of a place, through accessors: `self.handlers.borrow_mut()` is
-/// `handlers`.
-fn outermost_field(e: &Expr) -> Option<String> {
-    match e {
-        Expr::Field(f) => Some(member_name(&f.member)),
-        Expr::MethodCall(m) if ACCESSORS.iter().any(|a| m.method == a) => {
-            outermost_field(&m.receiver)
-        }
-        Expr::Unary(u) => outermost_field(&u.expr),
-        Expr::Index(i) => outermost_field(&i.expr),
-        Expr::Paren(p) => outermost_field(&p.expr),
-        Expr::Reference(r) => outermost_field(&r.expr),
-        _ => None,
     }
 }
 
@@ -1479,6 +1482,16 @@ mod tests {
         ] {
             assert!(!empties_field(no, "on_click"), "{no}");
         }
+    }
+
+    #[test]
+    fn a_deep_nest_of_rc_new_is_read_once_per_level() {
+        // Reading each level's arguments twice made 24 levels take seconds; 64 would not end.
+        let nest = (0..64).fold("0".to_string(), |e, _| format!("Rc::new({e})"));
+        let src = format!(
+            "use std::rc::Rc;\nfn f() {{ let a = {nest}; let b = a.clone(); let c = {nest}; }}\n"
+        );
+        assert_eq!(lines(&src), Vec::<usize>::new());
     }
 
     #[test]
