@@ -141,12 +141,16 @@ fn allows_foreign_lint(text: &str) -> bool {
         if !(rest.starts_with("allow") || rest.starts_with("expect")) {
             return false;
         }
-        let list = &rest[..rest.find(']').unwrap_or(rest.len())];
-        LintId::ALL
-            .iter()
-            .flat_map(|id| id.also_silenced_by())
-            .any(|name| list.contains(name.trim_start_matches("clippy::")))
+        names_foreign_lint(&rest[..rest.find(']').unwrap_or(rest.len())])
     })
+}
+
+/// Whether `text` contains the name of a rustc or clippy lint that one of ours stands for.
+fn names_foreign_lint(text: &str) -> bool {
+    LintId::ALL
+        .iter()
+        .flat_map(|id| id.also_silenced_by())
+        .any(|name| text.contains(name.trim_start_matches("clippy::")))
 }
 
 /// Which kind of suppression an attribute may be.
@@ -172,12 +176,7 @@ fn kind(attr: &syn::Attribute) -> Option<Kind> {
         return None;
     }
     // Cheaper than parsing the list: one of the names must be in its tokens.
-    let tokens = list.tokens.to_string();
-    LintId::ALL
-        .iter()
-        .flat_map(|id| id.also_silenced_by())
-        .any(|name| tokens.contains(name.trim_start_matches("clippy::")))
-        .then_some(Kind::Foreign)
+    names_foreign_lint(&list.tokens.to_string()).then_some(Kind::Foreign)
 }
 
 fn attrs_outer(
