@@ -6,7 +6,9 @@
 //!
 //! What a call resolves to (best effort, and never a guess):
 //! - paths to free fns, through `use` aliases, globs, `self::`/`super::`/`crate::` (the
-//!   [`ItemIndex`]'s resolution), and fns nested in a fn body, by name;
+//!   [`ItemIndex`]'s resolution), and fns nested in a fn body, by name; a body is read in the
+//!   scope of the items it declares, whose impls (and those of `const _: () = { .. }`) are
+//!   walked like the module's;
 //! - methods, trait calls, operators, `*`, `[]` and format placeholders, by the types of the
 //!   expressions involved: the walk of a body computes, along with the calls, the type of each
 //!   expression as far as the source tells (`self`, typed parameters and locals, fields,
@@ -241,6 +243,26 @@ impl Collector<'_> {
                         self.module = outer;
                     }
                 }
+                // `const _: () = { impl Trait for T { .. } };`
+                syn::Item::Const(c) => {
+                    if let Expr::Block(b) = &*c.expr {
+                        let items: Vec<syn::Item> = b
+                            .block
+                            .stmts
+                            .iter()
+                            .filter_map(|s| match s {
+                                Stmt::Item(item) => Some(item.clone()),
+                                _ => None,
+                            })
+                            .collect();
+                        if !items.is_empty() {
+                            let outer = self.module;
+                            self.module = self.cx.body_module(outer, &c.ident);
+                            self.items(&items);
+                            self.module = outer;
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -321,6 +343,9 @@ impl Collector<'_> {
             .any(|a| a.path().segments.last().is_some_and(|s| s.ident == "test"));
         let nested_before = self.nested.len();
         let imports_before = self.imports.len();
+        // The body is read in the scope of the items it declares.
+        let outer_module = self.module;
+        self.module = self.cx.body_module(outer_module, &sig.ident);
         let mut flow = Flow {
             c: self,
             facts: &mut facts,
@@ -332,6 +357,7 @@ impl Collector<'_> {
             loops: Vec::new(),
             stack: is_test.then_some(SPAWNED_STACK),
             nested_bodies: Vec::new(),
+            nested_items: Vec::new(),
             callees: HashMap::default(),
             env,
             receiver,
@@ -347,6 +373,7 @@ impl Collector<'_> {
         flow.block(body);
         let end = meet(flow.exits.take(), flow.cur.take());
         let nested_bodies = std::mem::take(&mut flow.nested_bodies);
+        let nested_items = std::mem::take(&mut flow.nested_items);
         if let Some(locals) = flow.locals.take() {
             for p in &mut facts.params {
                 if let Some(n) = &p.name {
@@ -370,6 +397,11 @@ impl Collector<'_> {
         for f in nested_bodies {
             self.body_fn(&f.attrs, &f.sig, Some(&f.block));
         }
+        // Impls and traits declared in the body: `fn f() { struct A; impl Display for A { .. } }`.
+        let outer_generics = std::mem::take(&mut self.generics);
+        self.items(&nested_items);
+        self.generics = outer_generics;
+        self.module = outer_module;
         self.self_ty = outer_ty;
         self.owner = outer_owner;
         self.in_trait = outer_trait;
@@ -433,6 +465,15 @@ fn rewriting_attribute(attrs: &[syn::Attribute]) -> Option<String> {
     })
 }
 
+/// Whether an item inside a fn body holds fn bodies that [`Collector::items`] reads.
+fn declares_bodies(item: &syn::Item) -> bool {
+    match item {
+        syn::Item::Impl(_) | syn::Item::Trait(_) | syn::Item::Mod(_) => true,
+        syn::Item::Const(c) => matches!(*c.expr, Expr::Block(_)),
+        _ => false,
+    }
+}
+
 /// Calls certain on the current path: callee (interned, see [`Flow::callees`]) -> the call
 /// sites (indices into `calls`) that make it. Branches meet by keeping the callees all of
 /// them call.
@@ -480,6 +521,8 @@ struct Flow<'c, 'a> {
     stack: Option<u64>,
     /// Fns nested in the body, collected once it is done (cloned: they are rare).
     nested_bodies: Vec<syn::ItemFn>,
+    /// Impls, traits, modules and const blocks declared in the body (cloned, as rare).
+    nested_items: Vec<syn::Item>,
     /// Interned callees, so that the sets cloned at every branch hold plain numbers.
     callees: HashMap<Callee, u32, Names>,
     /// The types of the parameters and locals worth tracking (see
@@ -615,6 +658,9 @@ impl Flow<'_, '_> {
                 }
                 Stmt::Item(syn::Item::Use(u)) => {
                     flatten_use(&u.tree, &mut Vec::new(), &mut self.c.imports)
+                }
+                Stmt::Item(item) if self.depth == 0 && declares_bodies(item) => {
+                    self.nested_items.push(item.clone())
                 }
                 // `extern "C" { fn same_name(); }` inside a wrapper of the same name.
                 Stmt::Item(syn::Item::ForeignMod(f)) => {

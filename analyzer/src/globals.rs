@@ -395,7 +395,11 @@ impl<'ast> Visit<'ast> for Collector<'_> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let guards = std::mem::take(&mut self.guards);
         let imports = self.imports.len();
+        // A body is read in the scope of the items it declares.
+        let module = self.module;
+        self.module = self.cx.body_module(module, &f.sig.ident);
         syn::visit::visit_item_fn(self, f);
+        self.module = module;
         self.imports.truncate(imports);
         self.guards = guards;
     }
@@ -403,7 +407,10 @@ impl<'ast> Visit<'ast> for Collector<'_> {
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         let guards = std::mem::take(&mut self.guards);
         let imports = self.imports.len();
+        let module = self.module;
+        self.module = self.cx.body_module(module, &f.sig.ident);
         syn::visit::visit_impl_item_fn(self, f);
+        self.module = module;
         self.imports.truncate(imports);
         self.guards = guards;
     }

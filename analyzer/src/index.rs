@@ -8,7 +8,10 @@
 //!
 //! Resolution is best effort and errs towards "unknown": it follows `use` (renames, groups,
 //! `self`/`super`/`crate`, globs of local modules), inline and out-of-line modules and
-//! crate-level items. It does not expand macros (other than the cfg-style item macros that
+//! crate-level items. The items a fn body declares (at the top of the body's block: `struct`,
+//! `impl`, nested `fn`, `use`, `const`...) are a scope of that body, a [`Module`] with no name
+//! that sees the names around it ([`ItemIndex::body_module`]); so are `const _: () = { .. }`
+//! blocks. It does not expand macros (other than the cfg-style item macros that
 //! [`expand_cfg_macros`] opens), resolve trait methods, or know what external crates contain:
 //! a path into another crate resolves to that path, e.g. `go` after `use std::thread::spawn as
 //! go` resolves to `std::thread::spawn`.
@@ -126,6 +129,9 @@ pub struct LocalModule {
     pub name: String,
     /// Index of the enclosing inline module in the same file; `None` for the file's top.
     pub parent: Option<usize>,
+    /// For the items declared in a fn's body (or a `const`'s block): the fn's (or const's)
+    /// name span. Such a scope has no name and sees the names of the scopes around it.
+    pub block: Option<Span>,
     pub items: Vec<ItemSummary>,
     pub imports: Vec<Import>,
 }
@@ -193,9 +199,9 @@ pub fn summarize(file: FileId, syntax: &syn::File) -> FileSummary {
     summary
 }
 
-fn summarize_items(
+fn summarize_items<'a>(
     file: FileId,
-    items: &[syn::Item],
+    items: impl IntoIterator<Item = &'a syn::Item>,
     local: usize,
     inline_path: &mut Vec<String>,
     out: &mut FileSummary,
@@ -216,13 +222,16 @@ fn summarize_items(
             });
         };
         match item {
-            syn::Item::Fn(f) => push(
-                &f.sig.ident,
-                ItemKind::Fn,
-                None,
-                None,
-                Some(fn_types(&f.sig, &[], None)),
-            ),
+            syn::Item::Fn(f) => {
+                push(
+                    &f.sig.ident,
+                    ItemKind::Fn,
+                    None,
+                    None,
+                    Some(fn_types(&f.sig, &[], None)),
+                );
+                block_items(file, &f.block, &f.sig.ident, local, inline_path, out);
+            }
             syn::Item::Static(s) => push(&s.ident, ItemKind::Static, None, None, None),
             // `thread_local! { static X: T = e; }`, `lazy_static! { static ref X: T = e; }`
             syn::Item::Macro(m) => {
@@ -230,13 +239,19 @@ fn summarize_items(
                     push(&s.ident, ItemKind::Static, None, None, None);
                 }
             }
-            syn::Item::Const(c) => push(
-                &c.ident,
-                ItemKind::Const,
-                Some(ConstExpr::from_syn(&c.expr)),
-                None,
-                None,
-            ),
+            syn::Item::Const(c) => {
+                push(
+                    &c.ident,
+                    ItemKind::Const,
+                    Some(ConstExpr::from_syn(&c.expr)),
+                    None,
+                    None,
+                );
+                // `const _: () = { impl Trait for T { .. } };`
+                if let syn::Expr::Block(b) = &*c.expr {
+                    block_items(file, &b.block, &c.ident, local, inline_path, out);
+                }
+            }
             syn::Item::Struct(s) => {
                 let fields = s.generics.params.is_empty().then(|| {
                     s.fields
@@ -258,7 +273,14 @@ fn summarize_items(
             }
             syn::Item::Trait(t) => {
                 let types = trait_types(file, t);
-                push(&t.ident, ItemKind::Trait, None, None, Some(types))
+                push(&t.ident, ItemKind::Trait, None, None, Some(types));
+                for it in &t.items {
+                    if let syn::TraitItem::Fn(f) = it {
+                        if let Some(body) = &f.default {
+                            block_items(file, body, &f.sig.ident, local, inline_path, out);
+                        }
+                    }
+                }
             }
             syn::Item::Type(t) => {
                 let params = type_params(&t.generics);
@@ -316,6 +338,7 @@ fn summarize_items(
                             fields: None,
                             types: Some(Box::new(fn_types(&f.sig, &generics, Some(&head)))),
                         });
+                        block_items(file, &f.block, &f.sig.ident, local, inline_path, out);
                     }
                 }
             }
@@ -342,6 +365,8 @@ fn summarize_items(
                     summarize_items(file, content, child, inline_path, out);
                     inline_path.pop();
                 }
+                // Only a `#[path]` module may be declared in a block; its file is not followed.
+                None if in_block(out, local) => {}
                 None => out.mod_decls.push(ModDecl {
                     name: m.ident.to_string(),
                     inline_path: inline_path.clone(),
@@ -355,6 +380,54 @@ fn summarize_items(
                 }),
             },
             _ => {}
+        }
+    }
+}
+
+/// The items declared in a fn's body (or a const's block) `body`, whose name is `name`, as
+/// a scope of their own inside `local`. Only the statements of the body's own block are read,
+/// where items are declared in practice: an item in a nested block (`if c { struct A; }`) is
+/// not in the index.
+fn block_items(
+    file: FileId,
+    body: &syn::Block,
+    name: &syn::Ident,
+    local: usize,
+    inline_path: &mut Vec<String>,
+    out: &mut FileSummary,
+) {
+    let mut items = body.stmts.iter().filter_map(|s| match s {
+        syn::Stmt::Item(item) => Some(item),
+        _ => None,
+    });
+    let Some(first) = items.next() else {
+        return;
+    };
+    out.modules.push(LocalModule {
+        parent: Some(local),
+        block: Some(Span::of(file, name.span())),
+        ..Default::default()
+    });
+    let child = out.modules.len() - 1;
+    summarize_items(
+        file,
+        std::iter::once(first).chain(items),
+        child,
+        inline_path,
+        out,
+    );
+}
+
+/// Whether local module `local` is, or is inside, a block scope.
+fn in_block(out: &FileSummary, mut local: usize) -> bool {
+    loop {
+        let m = &out.modules[local];
+        if m.block.is_some() {
+            return true;
+        }
+        match m.parent {
+            Some(p) => local = p,
+            None => return false,
         }
     }
 }
@@ -558,6 +631,10 @@ pub struct Module {
     pub names: HashMap<String, Vec<ItemId>, Names>,
     pub methods: Vec<ItemId>,
     pub imports: Vec<Import>,
+    /// The scope of the items declared in a fn body (see [`ItemIndex::body_module`]): it has
+    /// no name, its `path` is its module's, and a name it does not declare is looked up in
+    /// the scope around it, as Rust's block scopes do.
+    pub block: bool,
 }
 
 #[derive(Debug)]
@@ -631,6 +708,8 @@ pub struct ItemIndex {
     pub modules: Vec<Module>,
     pub items: Vec<Item>,
     file_modules: HashMap<FileId, ModuleId, Names>,
+    /// The scopes of the fn bodies (and const blocks) that declare items, by the fn's name span.
+    block_modules: HashMap<Span, ModuleId, Names>,
     /// Memo of [`ItemIndex::names_for`], keyed by the address of the static name list.
     name_closures: std::sync::Mutex<HashMap<usize, std::sync::Arc<NameSet>>>,
     /// Memos of [`ItemIndex::static_names`] and [`ItemIndex::callable_names`].
@@ -666,7 +745,10 @@ impl IndexBuilder {
                 },
                 None => (None, local.name),
             };
-            let id = self.add_module(file, target, parent, name);
+            let id = match (local.block, parent) {
+                (Some(def), Some(parent)) => self.add_block(file, target, parent, def),
+                _ => self.add_module(file, target, parent, name),
+            };
             let index = &mut self.index;
             index.modules[id.0 as usize].imports = local.imports;
             for it in local.items {
@@ -724,7 +806,33 @@ impl IndexBuilder {
             names: HashMap::default(),
             methods: Vec::new(),
             imports: Vec::new(),
+            block: false,
         });
+        id
+    }
+
+    /// Adds the scope of fn body `def` inside `parent`: not one of its children, since no
+    /// path can name it.
+    fn add_block(
+        &mut self,
+        file: FileId,
+        target: Option<TargetId>,
+        parent: ModuleId,
+        def: Span,
+    ) -> ModuleId {
+        let id = ModuleId(self.index.modules.len() as u32);
+        self.index.modules.push(Module {
+            target,
+            path: self.index.module(parent).path.clone(),
+            file,
+            parent: Some(parent),
+            children: HashMap::default(),
+            names: HashMap::default(),
+            methods: Vec::new(),
+            imports: Vec::new(),
+            block: true,
+        });
+        self.index.block_modules.insert(def, id);
         id
     }
 
@@ -807,6 +915,30 @@ impl ItemIndex {
         self.file_modules.get(&file).copied()
     }
 
+    /// The scope of the items declared in the body of the fn (or const) whose name is at `def`,
+    /// if it declares any.
+    pub fn body_module(&self, def: Span) -> Option<ModuleId> {
+        self.block_modules.get(&def).copied()
+    }
+
+    /// Whether any fn body declares items (`use` included); when none does, no body's scope
+    /// needs looking up.
+    pub fn has_body_modules(&self) -> bool {
+        !self.block_modules.is_empty()
+    }
+
+    /// The module that `self` names inside scope `m`: `m` itself, or for a fn body's scope
+    /// the module around it.
+    fn named_module(&self, mut m: ModuleId) -> ModuleId {
+        while self.module(m).block {
+            match self.module(m).parent {
+                Some(p) => m = p,
+                None => break,
+            }
+        }
+        m
+    }
+
     /// The inline module `name` inside `parent`.
     pub fn child_module(&self, parent: ModuleId, name: &str) -> Option<ModuleId> {
         self.module(parent).children.get(name).copied()
@@ -849,8 +981,8 @@ impl ItemIndex {
         let start = match first.as_str() {
             "" => return Resolution::External(rest.to_vec()),
             "crate" => Resolution::Module(self.crate_root(m)),
-            "self" => Resolution::Module(m),
-            "super" => match self.module(m).parent {
+            "self" => Resolution::Module(self.named_module(m)),
+            "super" => match self.module(self.named_module(m)).parent {
                 Some(p) => Resolution::Module(p),
                 None => return Resolution::Unknown,
             },
@@ -920,6 +1052,12 @@ impl ItemIndex {
                     }
                     _ => {}
                 }
+            }
+        }
+        if module.block && external.is_empty() {
+            // A fn body sees the names of the scope around it.
+            if let Some(p) = module.parent {
+                return self.lookup(p, &[], name, how, budget);
             }
         }
         match external.len() {
@@ -1074,6 +1212,55 @@ mod tests {
             ix.resolve(m[1], &[], &path("super::inner::spawn")),
             Resolution::Local(_)
         ));
+    }
+
+    /// The items a fn body declares form a scope of their own: seen from that body (which
+    /// still sees the module's names, and whose `self` is the module), not from outside.
+    #[test]
+    fn items_in_fn_bodies_are_a_scope_of_the_body() {
+        let src = "struct Name; mod m { pub fn f() {} }
+                   fn outer() { struct Name(u32); use self::m::f as g; fn helper() {} }
+                   const _: () = { struct Hidden; };";
+        let (ix, m) = index_of(&[src]);
+        let item = |r: Resolution| match r {
+            Resolution::Local(id) => Some(ix.item(id).span),
+            _ => None,
+        };
+        let body_of = |name: &str| {
+            let def = ix
+                .items
+                .iter()
+                .find(|i| i.name == name && ix.module(i.module).path.is_empty())
+                .map(|i| i.span);
+            ix.body_module(def.unwrap()).unwrap()
+        };
+        let body = body_of("outer");
+        // The body's `Name` shadows the module's; the module still sees its own.
+        let inner = item(ix.resolve(body, &[], &path("Name"))).unwrap();
+        let outer = item(ix.resolve(m[0], &[], &path("Name"))).unwrap();
+        assert_ne!(inner, outer);
+        assert!(inner.lo > outer.lo);
+        // Names of the module, `self::` and the body's own `use` resolve from the body.
+        assert!(item(ix.resolve(body, &[], &path("m::f"))).is_some());
+        assert!(item(ix.resolve(body, &[], &path("self::m::f"))).is_some());
+        assert_eq!(
+            item(ix.resolve(body, &[], &path("g"))),
+            item(ix.resolve(m[0], &[], &path("m::f")))
+        );
+        assert!(item(ix.resolve(body, &[], &path("helper"))).is_some());
+        // Nothing outside the body sees what it declares.
+        assert_eq!(
+            ix.resolve(m[0], &[], &path("helper")),
+            Resolution::External(path("helper"))
+        );
+        assert!(ix.child_module(m[0], "").is_none());
+        // `const _: () = { .. };` blocks are scopes too.
+        let hidden = body_of("_");
+        assert!(item(ix.resolve(hidden, &[], &path("Hidden"))).is_some());
+        assert!(item(ix.resolve(m[0], &[], &path("Hidden"))).is_none());
+        // A body without items has no scope of its own.
+        let (ix, _) = index_of(&["fn plain() { let x = 1; }"]);
+        assert!(ix.body_module(ix.items[0].span).is_none());
     }
 
     #[test]

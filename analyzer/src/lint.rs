@@ -34,10 +34,22 @@ pub struct FileContext<'a> {
 
 impl FileContext<'_> {
     /// The module an inline `mod m { .. }` inside module `outer` is (or `outer` itself when the
-    /// index does not know it, e.g. a module inside a fn body).
+    /// index does not know it, e.g. a module inside an `if` block of a fn body).
     pub fn inner_module(&self, outer: ModuleId, m: &syn::ItemMod) -> ModuleId {
         self.index
             .child_module(outer, &m.ident.to_string())
+            .unwrap_or(outer)
+    }
+
+    /// The scope the body of fn (or const) `name` is read in, inside module `outer`: the
+    /// scope of the items it declares (`fn f() { struct A; impl Display for A { .. } }`), or
+    /// `outer` when it declares none.
+    pub fn body_module(&self, outer: ModuleId, name: &syn::Ident) -> ModuleId {
+        if !self.index.has_body_modules() {
+            return outer;
+        }
+        self.index
+            .body_module(crate::span::Span::of(self.file, name.span()))
             .unwrap_or(outer)
     }
 }

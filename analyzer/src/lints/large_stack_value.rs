@@ -237,7 +237,11 @@ impl Checker<'_> {
         let locals = std::mem::take(&mut self.locals);
         self.visit_signature(sig);
         self.params = plain_params(sig);
+        // The body sees the types it declares (`struct Big([u8; 1 << 20]);`).
+        let module = self.module;
+        self.module = self.cx.body_module(module, &sig.ident);
         self.visit_block(block);
+        self.module = module;
         self.params = params;
         self.locals = locals;
         self.stack = outer;

@@ -170,11 +170,15 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let main = f.sig.ident == "main";
-        self.in_fn(&f.block, main, |s| syn::visit::visit_item_fn(s, f));
+        self.in_fn(&f.sig.ident, &f.block, main, |s| {
+            syn::visit::visit_item_fn(s, f)
+        });
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        self.in_fn(&f.block, false, |s| syn::visit::visit_impl_item_fn(s, f));
+        self.in_fn(&f.sig.ident, &f.block, false, |s| {
+            syn::visit::visit_impl_item_fn(s, f)
+        });
     }
 
     fn visit_item_static(&mut self, s: &'ast syn::ItemStatic) {
@@ -295,7 +299,16 @@ impl<'ast> Checker<'_, 'ast> {
         Span::of_tokens(self.cx.file, node)
     }
 
-    fn in_fn(&mut self, body: &'ast syn::Block, main: bool, f: impl FnOnce(&mut Self)) {
+    /// Walks fn `name`'s body with `f`, in the scope of the items it declares.
+    fn in_fn(
+        &mut self,
+        name: &syn::Ident,
+        body: &'ast syn::Block,
+        main: bool,
+        f: impl FnOnce(&mut Self),
+    ) {
+        let module = self.module;
+        self.module = self.cx.body_module(module, name);
         let outer = (self.loops, self.fn_body.replace(body));
         let owning = std::mem::take(&mut self.owning);
         self.loops = 0;
@@ -304,6 +317,7 @@ impl<'ast> Checker<'_, 'ast> {
         self.once -= usize::from(main);
         self.owning = owning;
         (self.loops, self.fn_body) = outer;
+        self.module = module;
     }
 
     fn in_loop(&mut self, f: impl FnOnce(&mut Self)) {

@@ -84,6 +84,21 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         self.module = outer;
     }
 
+    // A body's statics are read in the scope of the items it declares (`const N: usize = ..;`).
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        let module = self.module;
+        self.module = self.cx.body_module(module, &f.sig.ident);
+        syn::visit::visit_item_fn(self, f);
+        self.module = module;
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        let module = self.module;
+        self.module = self.cx.body_module(module, &f.sig.ident);
+        syn::visit::visit_impl_item_fn(self, f);
+        self.module = module;
+    }
+
     // Globals are items: statements of fn bodies are visited for the items among them, but
     // expressions are not walked (most of a file, and no static lives in one).
     fn visit_expr(&mut self, _: &'ast Expr) {}

@@ -189,6 +189,21 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
         self.module = outer;
     }
 
+    // A body is read in the scope of the items it declares.
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        let module = self.module;
+        self.module = self.cx.body_module(module, &f.sig.ident);
+        syn::visit::visit_item_fn(self, f);
+        self.module = module;
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        let module = self.module;
+        self.module = self.cx.body_module(module, &f.sig.ident);
+        syn::visit::visit_impl_item_fn(self, f);
+        self.module = module;
+    }
+
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
         let outer = std::mem::replace(&mut self.impl_ty, type_last_name(&i.self_ty));
         syn::visit::visit_item_impl(self, i);

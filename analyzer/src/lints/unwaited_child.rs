@@ -331,8 +331,19 @@ impl<'ast> Visit<'ast> for Checker<'_> {
         self.ends_main = f.sig.ident == "main"
             && f.sig.inputs.is_empty()
             && self.cx.index.crate_root(self.module) == self.module;
+        // A body is read in the scope of the items it declares.
+        let module = self.module;
+        self.module = self.cx.body_module(module, &f.sig.ident);
         syn::visit::visit_item_fn(self, f);
+        self.module = module;
         self.ends_main = outer;
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        let module = self.module;
+        self.module = self.cx.body_module(module, &f.sig.ident);
+        syn::visit::visit_impl_item_fn(self, f);
+        self.module = module;
     }
 
     fn visit_block(&mut self, block: &'ast syn::Block) {
