@@ -257,7 +257,7 @@ impl Collector<'_> {
                             .collect();
                         if !items.is_empty() {
                             let outer = self.module;
-                            self.module = self.cx.body_module(outer, &c.ident);
+                            self.module = self.cx.body_module(outer, &c.ident, &b.block);
                             self.items(&items);
                             self.module = outer;
                         }
@@ -345,7 +345,7 @@ impl Collector<'_> {
         let imports_before = self.imports.len();
         // The body is read in the scope of the items it declares.
         let outer_module = self.module;
-        self.module = self.cx.body_module(outer_module, &sig.ident);
+        self.module = self.cx.index.body_module(facts.def).unwrap_or(outer_module);
         let mut flow = Flow {
             c: self,
             facts: &mut facts,

@@ -397,7 +397,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
         let imports = self.imports.len();
         // A body is read in the scope of the items it declares.
         let module = self.module;
-        self.module = self.cx.body_module(module, &f.sig.ident);
+        self.module = self.cx.body_module(module, &f.sig.ident, &f.block);
         syn::visit::visit_item_fn(self, f);
         self.module = module;
         self.imports.truncate(imports);
@@ -408,7 +408,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
         let guards = std::mem::take(&mut self.guards);
         let imports = self.imports.len();
         let module = self.module;
-        self.module = self.cx.body_module(module, &f.sig.ident);
+        self.module = self.cx.body_module(module, &f.sig.ident, &f.block);
         syn::visit::visit_impl_item_fn(self, f);
         self.module = module;
         self.imports.truncate(imports);

@@ -44,8 +44,9 @@ impl FileContext<'_> {
     /// The scope the body of fn (or const) `name` is read in, inside module `outer`: the
     /// scope of the items it declares (`fn f() { struct A; impl Display for A { .. } }`), or
     /// `outer` when it declares none.
-    pub fn body_module(&self, outer: ModuleId, name: &syn::Ident) -> ModuleId {
-        if !self.index.has_body_modules() {
+    pub fn body_module(&self, outer: ModuleId, name: &syn::Ident, body: &syn::Block) -> ModuleId {
+        let declares = |s: &syn::Stmt| matches!(s, syn::Stmt::Item(_));
+        if !self.index.has_body_modules() || !body.stmts.iter().any(declares) {
             return outer;
         }
         self.index

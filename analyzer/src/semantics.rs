@@ -25,7 +25,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::index::{ImplHead, ItemId, ItemIndex, ItemKind, ItemTypes, ModuleId, Names, Resolution};
+use crate::index::{
+    ImplHead, ItemId, ItemIndex, ItemKind, ItemTypes, ModuleId, NameSet, Names, Resolution,
+};
 use crate::span::Span;
 use crate::types::{disambiguated, split_disambiguated, type_name, Mutability, Receiver, Ty};
 
@@ -308,6 +310,8 @@ pub struct Semantics {
     /// The names of the ADTs that share theirs with another of their crate, disambiguated
     /// (see [`Semantics::adt_name`]).
     disambiguated: HashMap<ItemId, Box<str>, Names>,
+    /// See [`Semantics::handle_makers`]; computed on first use.
+    handle_makers: std::sync::OnceLock<HandleMakers>,
 }
 
 impl Semantics {
@@ -425,6 +429,51 @@ impl Semantics {
             .is_some_and(|h| self.adt(index, h, from).is_some())
     }
 
+    /// The workspace's type aliases that are an `Rc`/`Arc` and its fns that return one.
+    pub fn handle_makers(&self, index: &ItemIndex) -> &HandleMakers {
+        self.handle_makers.get_or_init(|| {
+            let mut makers = HandleMakers::default();
+            let is_handle = |ty: &Ty, from: ModuleId| rc_or_arc(&self.expand(index, ty, from));
+            for item in &index.items {
+                if let Some(ItemTypes::Alias { ty, .. }) = item.types.as_deref() {
+                    if is_handle(ty, item.module).is_some() {
+                        makers.aliases.insert(item.name.clone());
+                    }
+                }
+            }
+            for item in &index.items {
+                let Some(ItemTypes::Fn { ret, impl_, .. }) = item.types.as_deref() else {
+                    continue;
+                };
+                // Only a named return type can be one; most are not worth expanding.
+                let Some(head) = ret.last_segment() else {
+                    continue;
+                };
+                if !matches!(head, "Rc" | "Arc") && !makers.aliases.contains(head) {
+                    continue;
+                }
+                let ret = match impl_ {
+                    Some(h) if ret.mentions_self() => ret.subst_self(&h.self_ty),
+                    _ => ret.clone(),
+                };
+                if is_handle(&ret, item.module).is_none() {
+                    continue;
+                }
+                match &item.kind {
+                    ItemKind::Method { self_ty, .. } => {
+                        makers.fns.insert(item.name.clone());
+                        makers.assoc.insert(format!("{self_ty}::{}", item.name));
+                    }
+                    _ => {
+                        makers.fns.insert(item.name.clone());
+                        makers.free.insert(item.name.clone());
+                    }
+                }
+            }
+            makers
+        })
+    }
+
     /// `ty` with the crate's type aliases expanded, generic aliases included.
     pub fn expand(&self, index: &ItemIndex, ty: &Ty, from: ModuleId) -> Ty {
         // Most types name no alias and no type the crate also defines: nothing to do.
@@ -491,6 +540,10 @@ impl Semantics {
                         return Some(Ty::Named(self.adt_name(index, id), expand_args(args)));
                     }
                     Resolution::Local(id) if ids.contains(&id) => return None,
+                    // An alias of that name, which hides the type here.
+                    Resolution::Local(id) if index.item(id).kind == ItemKind::TypeAlias => {
+                        return Some(self.expand_alias(index, id, args, from, depth));
+                    }
                     Resolution::Local(_) => return None,
                     Resolution::External(p) => p.join("::").into(),
                     _ => format!("?::{name}").into(),
@@ -505,10 +558,16 @@ impl Semantics {
             if ids.is_empty() {
                 return None;
             }
-            let [id] = ids.as_slice() else {
-                return Some(Ty::Unknown);
+            let id = match ids.as_slice() {
+                [id] => *id,
+                // Several aliases of this name in the crate (a `Result<T>` per module): the
+                // one the name leads to from here.
+                _ => match name_path(name).map(|p| index.resolve_path(from, &[], &p)) {
+                    Some(Resolution::Local(id)) if ids.contains(&id) => id,
+                    _ => return Some(Ty::Unknown),
+                },
             };
-            Some(self.expand_alias(index, *id, args, from, depth))
+            Some(self.expand_alias(index, id, args, from, depth))
         })
     }
 
@@ -1248,6 +1307,52 @@ fn same_impl(index: &ItemIndex, a: ItemId, b: ItemId) -> bool {
 
 /// Whether an impl's self type (where [`Ty::Unknown`] stands for a generic parameter) covers
 /// `ty`. Unknown parts of `ty` match anything: the caller checks that one impl is left.
+/// How a call can make an `Rc`/`Arc` handle with the workspace's own code: an alias of one
+/// (`type Shared = Rc<RefCell<State>>; Shared::new(..)`), or a fn that returns one (`fn new()
+/// -> Rc<Self>`, `-> Shared`), through aliases. By name only, to filter calls cheaply: a call
+/// whose path names none of them cannot make one, and the one that does is resolved.
+#[derive(Debug, Default)]
+pub struct HandleMakers {
+    /// The aliases.
+    pub aliases: NameSet,
+    /// The names of the fns and associated fns (`new` for `Window::new`).
+    pub fns: NameSet,
+    /// The free fns among them.
+    pub free: NameSet,
+    /// The associated fns among them, as `Type::f` with the self type's last segment.
+    pub assoc: NameSet,
+}
+
+impl HandleMakers {
+    pub fn is_empty(&self) -> bool {
+        self.aliases.is_empty() && self.fns.is_empty()
+    }
+
+    /// Whether a call of path `.., ty, f` may make a handle: `f` is one of the free fns (of
+    /// module `ty`, say) or `ty::f` one of the associated fns, or `ty` one of the aliases
+    /// (`Shared::new`).
+    pub fn may_make(&self, ty: Option<&str>, f: &str) -> bool {
+        match ty {
+            Some(ty) if self.aliases.contains(ty) => true,
+            // `module::f()` for a free fn, or `Type::f()`.
+            Some(ty) => {
+                self.free.contains(f)
+                    || (self.fns.contains(f) && self.assoc.contains(&format!("{ty}::{f}")))
+            }
+            None => self.free.contains(f),
+        }
+    }
+}
+
+/// `Rc` or `Arc` when `ty` (aliases expanded) is one, however its path is written.
+pub fn rc_or_arc(ty: &Ty) -> Option<&'static str> {
+    match ty.last_segment()? {
+        "Rc" => Some("Rc"),
+        "Arc" => Some("Arc"),
+        _ => None,
+    }
+}
+
 pub fn ty_matches(impl_ty: &Ty, ty: &Ty) -> bool {
     match (impl_ty, ty) {
         (Ty::Unknown, _) | (_, Ty::Unknown) => true,
@@ -1264,5 +1369,86 @@ pub fn ty_matches(impl_ty: &Ty, ty: &Ty) -> bool {
         }
         (Ty::Slice(x), Ty::Slice(y)) | (Ty::Array(x), Ty::Array(y)) => ty_matches(x, y),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::{summarize, IndexBuilder};
+    use crate::span::FileId;
+
+    fn workspace(src: &str) -> (ItemIndex, Semantics) {
+        let syntax: syn::File = syn::parse_str(src).unwrap();
+        let mut summary = summarize(FileId(0), &syntax);
+        let mut b = IndexBuilder::default();
+        b.add_file(FileId(0), None, None, &mut summary);
+        let index = b.finish();
+        let semantics = Semantics::new(&index);
+        (index, semantics)
+    }
+
+    fn module(index: &ItemIndex, path: &[&str]) -> ModuleId {
+        let at = index.modules.iter().position(|m| m.path == path).unwrap();
+        ModuleId(at as u32)
+    }
+
+    /// Several aliases of one name in a crate (a `Result<T>` per module), and an alias that
+    /// hides a type of the crate: each is read in the module that names it.
+    #[test]
+    fn aliases_of_one_name_are_read_where_they_are_written() {
+        let (ix, sem) = workspace(
+            "pub struct Shared;
+             mod a { pub type Result<T> = std::result::Result<T, u8>;
+                     pub type Shared = std::rc::Rc<u8>; }
+             mod b { pub type Result<T> = std::result::Result<T, u16>; }",
+        );
+        let (root, a, b) = (module(&ix, &[]), module(&ix, &["a"]), module(&ix, &["b"]));
+        let result = Ty::Named("Result".into(), vec![Ty::named("u32")]);
+        let err = |from| match sem.expand(&ix, &result, from) {
+            Ty::Named(_, args) => args.get(1).cloned(),
+            _ => None,
+        };
+        assert_eq!(err(a), Some(Ty::named("u8")));
+        assert_eq!(err(b), Some(Ty::named("u16")));
+        // Where no alias of that name is in scope, none is guessed.
+        assert_eq!(sem.expand(&ix, &result, root), Ty::Unknown);
+        let shared = Ty::named("Shared");
+        assert_eq!(rc_or_arc(&sem.expand(&ix, &shared, a)), Some("Rc"));
+        assert_eq!(rc_or_arc(&sem.expand(&ix, &shared, root)), None);
+        assert!(sem.handle_makers(&ix).aliases.contains("Shared"));
+    }
+
+    /// `handle_makers` names the fns that return an `Rc`/`Arc`, through aliases and `Self`,
+    /// and no other.
+    #[test]
+    fn handle_makers_are_the_fns_that_return_shared_handles() {
+        let (ix, sem) = workspace(
+            "use std::rc::Rc; use std::sync::Arc; use std::cell::RefCell;
+             type Handle = Arc<Node>;
+             pub struct Node;
+             impl Node {
+                 pub fn new() -> Rc<RefCell<Self>> { todo!() }
+                 pub fn shared() -> Handle { todo!() }
+                 pub fn plain() -> Node { Node }
+                 pub fn maybe() -> Option<Rc<Node>> { None }
+             }
+             fn make() -> Rc<Node> { todo!() }",
+        );
+        let makers = sem.handle_makers(&ix);
+        let sorted = |set: &NameSet| {
+            let mut v: Vec<String> = set.iter().cloned().collect();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(sorted(&makers.aliases), ["Handle"]);
+        assert_eq!(sorted(&makers.assoc), ["Node::new", "Node::shared"]);
+        assert_eq!(sorted(&makers.free), ["make"]);
+        assert!(makers.may_make(Some("Node"), "new"));
+        assert!(makers.may_make(Some("Handle"), "new"));
+        assert!(makers.may_make(None, "make"));
+        assert!(!makers.may_make(Some("Node"), "plain"));
+        assert!(!makers.may_make(Some("Other"), "new"));
+        assert!(!makers.may_make(None, "new"));
     }
 }

@@ -239,7 +239,7 @@ impl Checker<'_> {
         self.params = plain_params(sig);
         // The body sees the types it declares (`struct Big([u8; 1 << 20]);`).
         let module = self.module;
-        self.module = self.cx.body_module(module, &sig.ident);
+        self.module = self.cx.body_module(module, &sig.ident, block);
         self.visit_block(block);
         self.module = module;
         self.params = params;

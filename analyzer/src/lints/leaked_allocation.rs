@@ -308,7 +308,7 @@ impl<'ast> Checker<'_, 'ast> {
         f: impl FnOnce(&mut Self),
     ) {
         let module = self.module;
-        self.module = self.cx.body_module(module, name);
+        self.module = self.cx.body_module(module, name, body);
         let outer = (self.loops, self.fn_body.replace(body));
         let owning = std::mem::take(&mut self.owning);
         self.loops = 0;

@@ -23,6 +23,7 @@ use crate::lint::{
     facts_of, Check, CrateCheck, CrateContext, FactSource, Facts, FileContext, Lint,
 };
 use crate::lint_defs::LintId;
+use crate::semantics::{rc_or_arc, HandleMakers};
 use crate::span::{FileId, Span};
 use crate::types::Ty;
 
@@ -66,8 +67,10 @@ reference to itself: a callback stored in the object whose clone it captured
 (`let this = rc.clone(); *rc.on_click.borrow_mut() = Some(Box::new(move || this.redraw()));`,
 the leak gtk-rs's and web UIs' event handlers are known for), or two values made to hold each
 other (`b` built holding `Rc::clone(&a)`, then `a.borrow_mut().next = Some(Rc::clone(&b))`).
-It follows, within one fn, locals made by `Rc::new`/`Arc::new`, their clones, parameters of
-`Rc`/`Arc` type and a `self: &Rc<Self>`; a value holds what `move` closures and `async move`
+It follows, within one fn, locals made by `Rc::new`/`Arc::new` (or `Shared::new` for an alias
+of `Rc`), by the crate's fns that return an `Rc`/`Arc` (`Window::new() -> Rc<RefCell<Self>>`,
+`make_state()`), their clones, locals and parameters of `Rc`/`Arc` type (or of an alias of
+one) and a `self: &Rc<Self>`; a value holds what `move` closures and `async move`
 blocks capture, and what struct literals, tuples, arrays, enum variants and std's wrappers
 (`Some`, `Box::new`, `RefCell::new`...) are built from; a store is an assignment into the
 value (through fields, `borrow_mut()`, `lock()`...) or `push`, `insert`, `set`, `replace`
@@ -88,7 +91,8 @@ cycle never reaches), as a closure unregistered when its window closes; a value 
 itself that the same fn empties (a `requestAnimationFrame` loop whose closure `take()`s its
 own slot when it is done); values passed to
 methods that may keep them (`button.connect_clicked(move || ..)`), which gomem cannot see
-into; handles made through an alias of `Rc` or a fn that returns one.
+into; handles returned by methods (`self.window()`) or by other crates' fns, and
+`Rc::new_cyclic`.
 "#,
     check: Check::Crate(CrateCheck {
         facts: &TYPES,
@@ -148,10 +152,17 @@ fn collect(cx: &FileContext<'_>) -> Facts {
         self_holds: Vec::new(),
     };
     type_defs(cx, cx.module, &cx.syntax.items, &mut out);
-    // A value can only be made to hold itself through `Rc`/`Arc`, which the code names.
+    // A value can only be made to hold itself through `Rc`/`Arc`, which the code names, or
+    // through a fn or alias of the crate that gives one.
+    let makers = cx.semantics.handle_makers(cx.index);
     let text = cx.source.text.as_bytes();
-    if memchr::memmem::find(text, b"Rc").is_some() || memchr::memmem::find(text, b"Arc").is_some() {
+    let names_rc = names_rc(text);
+    if names_rc || !makers.is_empty() {
         let mut bodies = Bodies {
+            cx,
+            module: cx.module,
+            makers,
+            names_rc,
             file: cx.file,
             text: &cx.source.text,
             scope: Scope::default(),
@@ -543,8 +554,20 @@ fn shortest_cycle<'t>(
     best
 }
 
+/// Whether `text` names `Rc` or `Arc`.
+fn names_rc(text: &[u8]) -> bool {
+    memchr::memmem::find(text, b"Rc").is_some() || memchr::memmem::find(text, b"Arc").is_some()
+}
+
 /// What a fn body does with the values behind its `Rc`/`Arc` handles, in source order.
 struct Bodies<'o> {
+    cx: &'o FileContext<'o>,
+    /// The scope the current body's paths are read in.
+    module: ModuleId,
+    /// [`crate::semantics::Semantics::handle_makers`].
+    makers: &'o HandleMakers,
+    /// Whether the file names `Rc` or `Arc` at all.
+    names_rc: bool,
     file: FileId,
     text: &'o str,
     scope: Scope,
@@ -663,6 +686,7 @@ impl Bodies<'_> {
     fn in_fn(&mut self, sig: &syn::Signature, in_drop: bool, block: &syn::Block) {
         let saved = std::mem::take(&mut self.scope);
         let saved_drop = std::mem::replace(&mut self.in_drop, in_drop);
+        let module = self.module;
         for input in &sig.inputs {
             let (name, ty) = match input {
                 syn::FnArg::Receiver(syn::Receiver {
@@ -679,23 +703,29 @@ impl Bodies<'_> {
                 syn::Type::Reference(r) => (false, &r.elem),
                 ty => (true, ty),
             };
-            if let Some(kind) = rc_kind(ty) {
+            if let Some(kind) = self.handle_type(ty) {
                 self.bind_root(name, kind, owned, Vec::new());
             }
         }
+        self.module = self.cx.body_module(module, &sig.ident, block);
         // A body that names neither `Rc` nor `Arc`, of a fn without such parameters, makes
-        // no handle: most bodies, whose walk is skipped.
-        let span = Span::of(self.file, block.brace_token.span.join());
-        let text = self
-            .text
-            .get(span.lo as usize..span.hi as usize)
-            .unwrap_or_default();
-        let names_rc = text.len() <= 2
-            || memchr::memmem::find(text.as_bytes(), b"Rc").is_some()
-            || memchr::memmem::find(text.as_bytes(), b"Arc").is_some();
-        if names_rc || !self.scope.handles.is_empty() {
+        // no handle unless it calls one of the crate's fns that do: most bodies, whose walk
+        // is skipped.
+        let body_names_rc = || {
+            let span = Span::of(self.file, block.brace_token.span.join());
+            let text = self
+                .text
+                .get(span.lo as usize..span.hi as usize)
+                .unwrap_or_default();
+            text.len() <= 2 || names_rc(text.as_bytes())
+        };
+        let walk = !self.scope.handles.is_empty()
+            || (self.names_rc && body_names_rc())
+            || self.binds_made_handle(block);
+        if walk {
             self.visit_block(block);
         }
+        self.module = module;
         let done = std::mem::replace(&mut self.scope, saved);
         for (root, hold) in done.pending {
             if !done.emptied.contains(&root) {
@@ -703,6 +733,41 @@ impl Bodies<'_> {
             }
         }
         self.in_drop = saved_drop;
+    }
+
+    /// Whether a statement of `block` binds a local to what one of the crate's fns or
+    /// aliases makes (`let w = Window::new();`, `let w: Shared = ..`): in a body that names
+    /// neither `Rc` nor `Arc`, the only way to a handle. Handles made deeper in the body than
+    /// its own block are not looked for.
+    fn binds_made_handle(&self, block: &syn::Block) -> bool {
+        if self.makers.is_empty() {
+            return false;
+        }
+        block.stmts.iter().any(|s| match s {
+            syn::Stmt::Local(l) => {
+                l.init.as_ref().is_some_and(|i| self.may_make(&i.expr))
+                    || matches!(&l.pat, syn::Pat::Type(t) if self.handle_type(&t.ty).is_some())
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether `e` calls a path that names one of [`Bodies::makers`] (a cheap filter before
+    /// [`Bodies::made_by_call`]).
+    fn may_make(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Call(c) => match &*c.func {
+                Expr::Path(p) if !self.makers.is_empty() => {
+                    let (ty, f) = last_two(&p.path);
+                    let Some(f) = f else { return false };
+                    let ty = ty.map(|t| t.to_string());
+                    self.makers.may_make(ty.as_deref(), &f.to_string())
+                }
+                _ => false,
+            },
+            Expr::Paren(p) => self.may_make(&p.expr),
+            _ => false,
+        }
     }
 
     fn bind_root(&mut self, name: String, kind: &'static str, owned: bool, holds: Vec<Hold>) {
@@ -735,6 +800,63 @@ impl Bodies<'_> {
         self.handle(arg)
     }
 
+    /// `Rc`/`Arc` for a type that is one, written so or through the crate's aliases
+    /// (`type Shared = Rc<RefCell<State>>`).
+    fn handle_type(&self, ty: &syn::Type) -> Option<&'static str> {
+        if let Some(kind) = rc_kind(ty) {
+            return Some(kind);
+        }
+        let syn::Type::Path(p) = ty else { return None };
+        let last = p.path.segments.last()?.ident.to_string();
+        if !self.makers.aliases.contains(&last) {
+            return None;
+        }
+        let ty = Ty::from_syn(ty, &[]);
+        rc_or_arc(&self.cx.semantics.expand(self.cx.index, &ty, self.module))
+    }
+
+    /// What a call to one of the crate's fns or aliases gives, when that is an `Rc`/`Arc`:
+    /// `Shared::new(v)` for an alias of one (a new allocation of `v`), or `Window::new()`,
+    /// `make_state()` for fns that return one (an allocation of theirs).
+    fn made_by_call(&self, c: &syn::ExprCall) -> Option<(&'static str, bool)> {
+        let Expr::Path(p) = &*c.func else { return None };
+        if p.qself.is_some() {
+            return None;
+        }
+        let (ty, f) = last_two(&p.path);
+        let f = f?.to_string();
+        let ty = ty.map(|t| t.to_string());
+        let (cx, index) = (self.cx, self.cx.index);
+        if ty.as_ref().is_some_and(|t| self.makers.aliases.contains(t))
+            && (f == "new" || f == "from")
+        {
+            let mut prefix = p.path.clone();
+            prefix.segments.pop();
+            let prefix_ty = cx.semantics.path_type(index, &prefix, self.module);
+            if let Some(kind) = rc_or_arc(&prefix_ty) {
+                return Some((kind, true));
+            }
+        }
+        if !self.makers.may_make(ty.as_deref(), &f) {
+            return None;
+        }
+        let ret = if p.path.segments.len() >= 2 {
+            let mut prefix = p.path.clone();
+            prefix.segments.pop();
+            let self_ty = cx.semantics.path_type(index, &prefix, self.module);
+            match cx
+                .semantics
+                .assoc_call(index, &self_ty, &f, &[], self.module)
+            {
+                Some(r) => r.ret,
+                None => free_fn_ret(index, cx.semantics, &p.path, self.module)?,
+            }
+        } else {
+            free_fn_ret(index, cx.semantics, &p.path, self.module)?
+        };
+        rc_or_arc(&ret).map(|kind| (kind, false))
+    }
+
     /// A new allocation (`Rc::new(v)`) or another handle to one (`a.clone()`, `Rc::clone(&a)`).
     fn handle_of(&self, e: &Expr) -> Option<Made> {
         match e {
@@ -742,7 +864,15 @@ impl Bodies<'_> {
                 if let Some((h, _)) = self.cloned_by_call(c) {
                     return Some(Made::Alias(h.root));
                 }
-                let kind = new_rc(c)?;
+                let kind = match new_rc(c) {
+                    Some(kind) => kind,
+                    None => match self.made_by_call(c)? {
+                        // `Shared::new(v)`: holds what `v` holds, as `Rc::new(v)` would.
+                        (kind, true) => kind,
+                        // What a fn's allocation holds is the fn's business.
+                        (kind, false) => return Some(Made::New(kind, Vec::new())),
+                    },
+                };
                 let mut holds = Vec::new();
                 for a in &c.args {
                     self.held(a, &mut holds);
@@ -975,7 +1105,10 @@ enum Made {
 impl<'ast> Visit<'ast> for Bodies<'_> {
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         if !on_gc_heap(&m.attrs) {
+            let outer = self.module;
+            self.module = self.cx.inner_module(outer, m);
             syn::visit::visit_item_mod(self, m);
+            self.module = outer;
         }
     }
 
@@ -1011,8 +1144,10 @@ impl<'ast> Visit<'ast> for Bodies<'_> {
         // Most bodies hold no handle: then only a new one (or an `Rc` type) matters.
         if self.scope.handles.is_empty()
             && self.scope.values.is_empty()
-            && l.init.as_ref().is_none_or(|i| new_rc_of(&i.expr).is_none())
-            && !matches!(&l.pat, syn::Pat::Type(t) if rc_kind(&t.ty).is_some())
+            && l.init
+                .as_ref()
+                .is_none_or(|i| new_rc_of(&i.expr).is_none() && !self.may_make(&i.expr))
+            && !matches!(&l.pat, syn::Pat::Type(t) if self.handle_type(&t.ty).is_some())
         {
             return;
         }
@@ -1041,7 +1176,7 @@ impl<'ast> Visit<'ast> for Bodies<'_> {
             }
             None => {
                 self.scope.handles.remove(&name);
-                if let Some(kind) = ty.and_then(rc_kind) {
+                if let Some(kind) = ty.and_then(|t| self.handle_type(t)) {
                     return self.bind_root(name, kind, true, Vec::new());
                 }
                 let mut holds = Vec::new();
@@ -1267,6 +1402,26 @@ fn is_empty_value(e: &Expr) -> bool {
         },
         Expr::Paren(p) => is_empty_value(&p.expr),
         _ => false,
+    }
+}
+
+/// The return type of the free fn `path` names (aliases expanded), if it is the crate's.
+fn free_fn_ret(
+    index: &crate::index::ItemIndex,
+    semantics: &crate::semantics::Semantics,
+    path: &syn::Path,
+    from: ModuleId,
+) -> Option<Ty> {
+    let Resolution::Local(id) = index.resolve_path(from, &[], path) else {
+        return None;
+    };
+    let item = index.item(id);
+    if item.kind != ItemKind::Fn || path.segments.last()?.ident != item.name {
+        return None;
+    }
+    match item.types.as_deref()? {
+        crate::index::ItemTypes::Fn { ret, .. } => Some(semantics.expand(index, ret, item.module)),
+        _ => None,
     }
 }
 

@@ -192,14 +192,14 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
     // A body is read in the scope of the items it declares.
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let module = self.module;
-        self.module = self.cx.body_module(module, &f.sig.ident);
+        self.module = self.cx.body_module(module, &f.sig.ident, &f.block);
         syn::visit::visit_item_fn(self, f);
         self.module = module;
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         let module = self.module;
-        self.module = self.cx.body_module(module, &f.sig.ident);
+        self.module = self.cx.body_module(module, &f.sig.ident, &f.block);
         syn::visit::visit_impl_item_fn(self, f);
         self.module = module;
     }

@@ -333,7 +333,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
             && self.cx.index.crate_root(self.module) == self.module;
         // A body is read in the scope of the items it declares.
         let module = self.module;
-        self.module = self.cx.body_module(module, &f.sig.ident);
+        self.module = self.cx.body_module(module, &f.sig.ident, &f.block);
         syn::visit::visit_item_fn(self, f);
         self.module = module;
         self.ends_main = outer;
@@ -341,7 +341,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         let module = self.module;
-        self.module = self.cx.body_module(module, &f.sig.ident);
+        self.module = self.cx.body_module(module, &f.sig.ident, &f.block);
         syn::visit::visit_impl_item_fn(self, f);
         self.module = module;
     }
