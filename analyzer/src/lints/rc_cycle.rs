@@ -73,8 +73,10 @@ of `Rc`), by the crate's fns that return an `Rc`/`Arc` (`Window::new() -> Rc<Ref
 one) and a `self: &Rc<Self>`; a value holds what `move` closures and `async move`
 blocks capture, and what struct literals, tuples, arrays, enum variants and std's wrappers
 (`Some`, `Box::new`, `RefCell::new`...) are built from; a store is an assignment into the
-value (through fields, `borrow_mut()`, `lock()`...) or `push`, `insert`, `set`, `replace`
-and their kin on it.
+value (through fields, `borrow_mut()`, `lock()`...), `push`, `insert`, `set`, `replace`
+and their kin on it, or a call of one of the crate's methods on it that keeps the argument
+in it (`env.borrow_mut().define(name, function)` where `define` does `self.values.insert(name,
+value)`: the tree-walking interpreter's leak), when the value's type is known.
 
 ## What it does not report
 Types where one direction is `Weak` (the idiomatic tree: strong `children`, a `Weak` or
@@ -92,7 +94,7 @@ itself that the same fn empties (a `requestAnimationFrame` loop whose closure `t
 own slot when it is done); values passed to
 methods that may keep them (`button.connect_clicked(move || ..)`), which gomem cannot see
 into; handles returned by methods (`self.window()`) or by other crates' fns, and
-`Rc::new_cyclic`.
+`Rc::new_cyclic`; a method that keeps its argument only in a branch or a loop.
 "#,
     check: Check::Crate(CrateCheck {
         facts: &TYPES,
@@ -105,9 +107,18 @@ into; handles returned by methods (`self.window()`) or by other crates' fns, and
 struct TypeFacts {
     types: Vec<TypeDef>,
     self_holds: Vec<SelfHold>,
+    /// Methods that keep an argument in the value they are called on (`fn define(&mut self,
+    /// name: String, value: Value) { self.values.insert(name, value); }`): the method's name
+    /// span, the argument's index (`self` not counted) and the field it goes into.
+    keeps: Vec<(Span, usize, Option<String>)>,
+    /// Calls that hand a method of the value behind a handle a strong reference to that value
+    /// (`env.borrow_mut().define(name, Value::Function(Rc::clone(&env)))`): a cycle if the
+    /// method keeps that argument (see `keeps`), judged once every file's methods are known.
+    call_holds: Vec<(Span, usize, SelfHold)>,
 }
 
 /// A store that makes a value behind an `Rc`/`Arc` hold a strong reference to itself.
+#[derive(Clone)]
 struct SelfHold {
     /// The place assigned, or the storing method.
     store: Span,
@@ -122,6 +133,10 @@ struct SelfHold {
     via_label: String,
     /// The field stored into (the last one on the way to the place).
     field: Option<String>,
+    /// The method that keeps the value, for a store made by a call (`define`).
+    kept_by: Option<String>,
+    /// See [`Hold::needs`].
+    needs: Vec<(Span, usize)>,
 }
 
 struct TypeDef {
@@ -150,6 +165,8 @@ fn collect(cx: &FileContext<'_>) -> Facts {
     let mut out = TypeFacts {
         types: Vec::new(),
         self_holds: Vec::new(),
+        keeps: Vec::new(),
+        call_holds: Vec::new(),
     };
     type_defs(cx, cx.module, &cx.syntax.items, &mut out);
     // A value can only be made to hold itself through `Rc`/`Arc`, which the code names, or
@@ -157,11 +174,15 @@ fn collect(cx: &FileContext<'_>) -> Facts {
     let makers = cx.semantics.handle_makers(cx.index);
     let text = cx.source.text.as_bytes();
     let names_rc = names_rc(text);
-    if names_rc || !makers.is_empty() {
+    // Elsewhere a handle can come from one of the crate's fns, or from a field of `self`
+    // whose type is written in another file; either way a second strong reference to it is
+    // a clone.
+    if names_rc || memchr::memmem::find(text, b"clone").is_some() {
         let mut bodies = Bodies {
             cx,
             module: cx.module,
             makers,
+            self_ty: None,
             names_rc,
             file: cx.file,
             text: &cx.source.text,
@@ -363,7 +384,29 @@ fn judge(cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> {
     // Whether the crate empties a field of that name anywhere: looked up in the crate's text,
     // for the few fields a cycle is stored into, rather than by walking every body.
     let mut emptied: HashMap<&str, bool> = HashMap::new();
-    for h in files.iter().flat_map(|(_, f)| &f.self_holds) {
+    // Calls that hand a method a strong reference to the value it is called on, for the
+    // methods that keep it: a store into the field the method keeps it in.
+    let keeps: HashMap<(Span, usize), &Option<String>> = files
+        .iter()
+        .flat_map(|(_, f)| &f.keeps)
+        .map(|(def, i, field)| ((*def, *i), field))
+        .collect();
+    let through_calls: Vec<SelfHold> = files
+        .iter()
+        .flat_map(|(_, f)| &f.call_holds)
+        .filter_map(|(def, i, hold)| {
+            let field = keeps.get(&(*def, *i))?;
+            Some(SelfHold {
+                field: (*field).clone(),
+                ..hold.clone()
+            })
+        })
+        .collect();
+    let holds = files.iter().flat_map(|(_, f)| &f.self_holds);
+    for h in holds.chain(&through_calls) {
+        if !h.needs.iter().all(|n| keeps.contains_key(n)) {
+            continue;
+        }
         if let Some(field) = h.field.as_deref() {
             let empties = *emptied.entry(field).or_insert_with(|| {
                 files
@@ -377,14 +420,23 @@ fn judge(cx: &CrateContext<'_>, facts: &[(FileId, &Facts)]) -> Vec<Diagnostic> {
         let SelfHold {
             owner, kind, via, ..
         } = h;
-        let amp = if h.owner_is_ref { "" } else { "&" };
+        // A reference is passed as it is; an `Rc` in a local or in a field of `self`, borrowed.
+        let amp = if h.owner_is_ref && !owner.starts_with("self.") {
+            ""
+        } else {
+            "&"
+        };
         out.push(
             Diagnostic::new(
                 LintId::RcCycle,
                 h.store,
                 format!("`{owner}` is made to hold a strong reference to itself, so it is never freed"),
             )
-            .primary_label(format!("stored into `{owner}` here"))
+            .primary_label(match (&h.kept_by, &h.field) {
+                (Some(m), Some(f)) => format!("`{m}` keeps it in `{owner}`'s `{f}`"),
+                (Some(m), None) => format!("`{m}` keeps it in `{owner}`"),
+                (None, _) => format!("stored into `{owner}` here"),
+            })
             .label(*via, h.via_label.clone())
             .note(format!("a value behind `{kind}` is freed when its last strong reference goes; one that holds a strong reference to itself keeps its own count above zero, so it outlives every handle, with all it holds (a callback that captures its owner is the common case)"))
             .help(format!("hold a `Weak` instead: `let weak = {kind}::downgrade({amp}{owner});`, and `weak.upgrade()` where it is used; or empty the field when done with it (`.take()`)")),
@@ -566,6 +618,8 @@ struct Bodies<'o> {
     module: ModuleId,
     /// [`crate::semantics::Semantics::handle_makers`].
     makers: &'o HandleMakers,
+    /// The self type of the impl whose methods are walked.
+    self_ty: Option<Ty>,
     /// Whether the file names `Rc` or `Arc` at all.
     names_rc: bool,
     file: FileId,
@@ -601,6 +655,10 @@ struct Root {
     kind: &'static str,
     /// The strong references stored into it so far.
     holds: Vec<Hold>,
+    /// The type of the value, when the code tells it (`Environment` for a handle that
+    /// `fn new() -> Rc<RefCell<Environment>>` made), through `RefCell`, `Mutex` and the like:
+    /// what the methods called on it are looked up in.
+    ty: Option<Ty>,
 }
 
 #[derive(Clone, Copy)]
@@ -621,6 +679,10 @@ struct Hold {
     alias: String,
     /// Captured by a `move` closure or an `async move` block.
     captured: bool,
+    /// The fns of the crate it was passed through on the way (`LoxFunction::new(decl,
+    /// Rc::clone(&env))`), by definition and argument: it is held only if each keeps that
+    /// argument in what it returns, which the judge tells.
+    needs: Vec<(Span, usize)>,
 }
 
 /// Methods that reach into a value without leaving it (a store through them is a store into
@@ -704,21 +766,25 @@ impl Bodies<'_> {
                 ty => (true, ty),
             };
             if let Some(kind) = self.handle_type(ty) {
-                self.bind_root(name, kind, owned, Vec::new());
+                let value = self.value_type(ty);
+                self.bind_root(name, kind, owned, Vec::new(), value);
             }
         }
         self.module = self.cx.body_module(module, &sig.ident, block);
+        let span = Span::of(self.file, block.brace_token.span.join());
+        let text = self
+            .text
+            .get(span.lo as usize..span.hi as usize)
+            .unwrap_or_default();
+        // A method that clones something may clone a handle in a field of `self`
+        // (`Rc::clone(&self.environment)`).
+        if sig.receiver().is_some() && memchr::memmem::find(text.as_bytes(), b"clone").is_some() {
+            self.bind_self_fields(text);
+        }
         // A body that names neither `Rc` nor `Arc`, of a fn without such parameters, makes
         // no handle unless it calls one of the crate's fns that do: most bodies, whose walk
         // is skipped.
-        let body_names_rc = || {
-            let span = Span::of(self.file, block.brace_token.span.join());
-            let text = self
-                .text
-                .get(span.lo as usize..span.hi as usize)
-                .unwrap_or_default();
-            text.len() <= 2 || names_rc(text.as_bytes())
-        };
+        let body_names_rc = || text.len() <= 2 || names_rc(text.as_bytes());
         let walk = !self.scope.handles.is_empty()
             || (self.names_rc && body_names_rc())
             || self.binds_made_handle(block);
@@ -770,17 +836,84 @@ impl Bodies<'_> {
         }
     }
 
-    fn bind_root(&mut self, name: String, kind: &'static str, owned: bool, holds: Vec<Hold>) {
+    fn bind_root(
+        &mut self,
+        name: String,
+        kind: &'static str,
+        owned: bool,
+        holds: Vec<Hold>,
+        ty: Option<Ty>,
+    ) {
         let root = self.scope.roots.len();
-        self.scope.roots.push(Root { kind, holds });
+        self.scope.roots.push(Root { kind, holds, ty });
         self.scope.values.remove(&name);
         self.scope.handles.insert(name, Handle { root, owned });
     }
 
     fn handle(&self, e: &Expr) -> Option<(Handle, String)> {
-        let name = local_name(e)?;
+        let name = local_name(e).or_else(|| self_field(e))?;
         let h = *self.scope.handles.get(&name)?;
         Some((h, name))
+    }
+
+    /// A field of `self` that held a handle and is assigned `value` (or swapped, replaced):
+    /// it is that value's handle from here on, or no handle we know.
+    fn rebind_self_field(&mut self, place: &Expr, value: Option<&Expr>) {
+        let Some(name) = self_field(place).filter(|n| self.scope.handles.contains_key(n)) else {
+            return;
+        };
+        match value.and_then(|v| self.handle_of(v)) {
+            Some(Made::Alias(root)) => {
+                self.scope
+                    .handles
+                    .insert(name, Handle { root, owned: false });
+            }
+            Some(Made::New(kind, holds, ty)) => self.bind_root(name, kind, false, holds, ty),
+            None => {
+                self.scope.handles.remove(&name);
+            }
+        }
+    }
+
+    /// Binds the fields of `self` that are handles (`environment: Rc<RefCell<Env>>`) and that
+    /// the method's `text` clones (`clone(&self.environment)`, `self.environment.clone()`) as
+    /// handles of their own, named `self.environment`: references to them, as `self` is.
+    fn bind_self_fields(&mut self, text: &str) {
+        let (index, semantics) = (self.cx.index, self.cx.semantics);
+        let Some(id) = self
+            .self_ty
+            .as_ref()
+            .and_then(|t| semantics.adt_item(index, t, self.module))
+        else {
+            return;
+        };
+        let item = index.item(id);
+        let Some(crate::index::ItemTypes::Adt {
+            fields,
+            generic: false,
+            ..
+        }) = item.types.as_deref()
+        else {
+            return;
+        };
+        for (name, ty) in fields {
+            let cloned = |needle: String| memchr::memmem::find(text.as_bytes(), needle.as_bytes());
+            if cloned(format!("clone(&self.{name})")).is_none()
+                && cloned(format!("self.{name}.clone()")).is_none()
+            {
+                continue;
+            }
+            let ty = semantics.expand(index, ty, item.module);
+            if let Some(kind) = rc_or_arc(&ty) {
+                self.bind_root(
+                    format!("self.{name}"),
+                    kind,
+                    false,
+                    Vec::new(),
+                    value_of(&ty),
+                );
+            }
+        }
     }
 
     /// `Rc::clone(&a)`, `Arc::clone(&a)` or `Clone::clone(&a)` of a handle: that handle and
@@ -818,7 +951,7 @@ impl Bodies<'_> {
     /// What a call to one of the crate's fns or aliases gives, when that is an `Rc`/`Arc`:
     /// `Shared::new(v)` for an alias of one (a new allocation of `v`), or `Window::new()`,
     /// `make_state()` for fns that return one (an allocation of theirs).
-    fn made_by_call(&self, c: &syn::ExprCall) -> Option<(&'static str, bool)> {
+    fn made_by_call(&self, c: &syn::ExprCall) -> Option<(&'static str, bool, Ty)> {
         let Expr::Path(p) = &*c.func else { return None };
         if p.qself.is_some() {
             return None;
@@ -834,7 +967,7 @@ impl Bodies<'_> {
             prefix.segments.pop();
             let prefix_ty = cx.semantics.path_type(index, &prefix, self.module);
             if let Some(kind) = rc_or_arc(&prefix_ty) {
-                return Some((kind, true));
+                return Some((kind, true, prefix_ty));
             }
         }
         if !self.makers.may_make(ty.as_deref(), &f) {
@@ -854,7 +987,37 @@ impl Bodies<'_> {
         } else {
             free_fn_ret(index, cx.semantics, &p.path, self.module)?
         };
-        rc_or_arc(&ret).map(|kind| (kind, false))
+        rc_or_arc(&ret).map(|kind| (kind, false, ret))
+    }
+
+    /// The type of a struct literal, through std's wrappers: `RefCell::new(Env { .. })`.
+    fn literal_type(&self, e: &Expr) -> Option<Ty> {
+        match e {
+            Expr::Struct(s) if s.qself.is_none() => {
+                let ty = self
+                    .cx
+                    .semantics
+                    .path_type(self.cx.index, &s.path, self.module);
+                (!ty.is_unknown()).then_some(ty)
+            }
+            Expr::Call(c) if c.args.len() == 1 => match &*c.func {
+                Expr::Path(p) => match last_two(&p.path) {
+                    (Some(w), Some(f)) if f == "new" && WRAPPERS.iter().any(|x| w == x) => {
+                        self.literal_type(&c.args[0])
+                    }
+                    _ => None,
+                },
+                _ => None,
+            },
+            Expr::Paren(p) => self.literal_type(&p.expr),
+            _ => None,
+        }
+    }
+
+    /// The type of the value behind a handle of type `ty` (written), when it is known.
+    fn value_type(&self, ty: &syn::Type) -> Option<Ty> {
+        let ty = Ty::from_syn(ty, &[]);
+        value_of(&self.cx.semantics.expand(self.cx.index, &ty, self.module))
     }
 
     /// A new allocation (`Rc::new(v)`) or another handle to one (`a.clone()`, `Rc::clone(&a)`).
@@ -864,20 +1027,22 @@ impl Bodies<'_> {
                 if let Some((h, _)) = self.cloned_by_call(c) {
                     return Some(Made::Alias(h.root));
                 }
-                let kind = match new_rc(c) {
-                    Some(kind) => kind,
+                let (kind, value) = match new_rc(c) {
+                    Some(kind) => (kind, c.args.first().and_then(|a| self.literal_type(a))),
                     None => match self.made_by_call(c)? {
                         // `Shared::new(v)`: holds what `v` holds, as `Rc::new(v)` would.
-                        (kind, true) => kind,
+                        (kind, true, ty) => (kind, value_of(&ty)),
                         // What a fn's allocation holds is the fn's business.
-                        (kind, false) => return Some(Made::New(kind, Vec::new())),
+                        (kind, false, ty) => {
+                            return Some(Made::New(kind, Vec::new(), value_of(&ty)))
+                        }
                     },
                 };
                 let mut holds = Vec::new();
                 for a in &c.args {
                     self.held(a, &mut holds);
                 }
-                Some(Made::New(kind, holds))
+                Some(Made::New(kind, holds, value))
             }
             Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => {
                 self.handle(&m.receiver).map(|(h, _)| Made::Alias(h.root))
@@ -917,6 +1082,22 @@ impl Bodies<'_> {
                     for a in &c.args {
                         self.held(a, out);
                     }
+                } else if !c.args.is_empty() && !self.scope.handles.is_empty() {
+                    // One of the crate's fns may keep its arguments in what it returns.
+                    let mut inner = Vec::new();
+                    for (i, a) in c.args.iter().enumerate() {
+                        let before = inner.len();
+                        self.held(a, &mut inner);
+                        if inner.len() > before {
+                            let Some(def) = self.callee_def(&p.path) else {
+                                return;
+                            };
+                            for h in &mut inner[before..] {
+                                h.needs.push((def, i));
+                            }
+                        }
+                    }
+                    out.extend(inner);
                 }
             }
             Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => {
@@ -954,6 +1135,31 @@ impl Bodies<'_> {
             span,
             alias,
             captured,
+            needs: Vec::new(),
+        }
+    }
+
+    /// The fn of the crate that a call of `path` runs, by its definition: a free fn, or an
+    /// associated fn of one of the crate's types (`LoxFunction::new`).
+    fn callee_def(&self, path: &syn::Path) -> Option<Span> {
+        let (index, semantics) = (self.cx.index, self.cx.semantics);
+        if path.segments.len() >= 2 {
+            let mut prefix = path.clone();
+            prefix.segments.pop();
+            let ty = semantics.path_type(index, &prefix, self.module);
+            let f = path.segments.last()?.ident.to_string();
+            if let Some(def) = semantics
+                .assoc_call(index, &ty, &f, &[], self.module)
+                .and_then(|r| r.def)
+            {
+                return Some(def);
+            }
+        }
+        match index.resolve_path(self.module, &[], path) {
+            Resolution::Local(id) if index.item(id).kind == ItemKind::Fn => {
+                Some(index.item(id).span)
+            }
+            _ => None,
         }
     }
 
@@ -996,6 +1202,12 @@ impl Bodies<'_> {
         let mut cur = e;
         let mut projected = false;
         loop {
+            if let Some((h, name)) = self_field(cur).and_then(|n| {
+                let h = *self.scope.handles.get(&n)?;
+                Some((h, n))
+            }) {
+                return projected.then_some((h, name, field));
+            }
             match cur {
                 Expr::Field(f) => {
                     field = field.or_else(|| Some(member_name(&f.member)));
@@ -1032,9 +1244,74 @@ impl Bodies<'_> {
         }
         let root = owner.root;
         let Some(via) = held.iter().find(|h| self.leads_to(h.root, root)) else {
-            self.scope.roots[root].holds.extend(held);
+            // What only a fn's keeping would make held is not followed further.
+            let sure = held.into_iter().filter(|h| h.needs.is_empty());
+            self.scope.roots[root].holds.extend(sure);
             return;
         };
+        let hold = self.self_hold(owner, owner_name, via, at, field);
+        if hold.field.is_some() {
+            self.out.self_holds.push(hold);
+        } else {
+            self.scope.pending.push((root, hold));
+        }
+    }
+
+    /// A method call on the value behind a handle (`env.borrow_mut().define(name, v)`) whose
+    /// argument holds a strong reference to that value: a cycle if the method keeps that
+    /// argument, which the judge tells from the method's facts. The method is looked up in
+    /// the value's type, when the code tells it.
+    fn call_store(&mut self, m: &syn::ExprMethodCall) {
+        let (owner, owner_name) = match self.place(&m.receiver) {
+            Some((owner, name, None)) => (owner, name),
+            Some(_) => return,
+            None => match self.handle(&m.receiver) {
+                Some(h) => h,
+                None => return,
+            },
+        };
+        let Some(ty) = self.scope.roots[owner.root].ty.clone() else {
+            return;
+        };
+        let mut found = Vec::new();
+        for (i, a) in m.args.iter().enumerate() {
+            let mut held = Vec::new();
+            self.held(a, &mut held);
+            if let Some(via) = held.into_iter().find(|h| self.leads_to(h.root, owner.root)) {
+                found.push((i, via));
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        let (index, semantics) = (self.cx.index, self.cx.semantics);
+        let method = m.method.to_string();
+        let Some(def) = semantics
+            .assoc_call(index, &ty, &method, &[], self.module)
+            .and_then(|r| r.def)
+        else {
+            return;
+        };
+        let at = Span::of(self.file, m.method.span());
+        for (i, via) in found {
+            let hold = SelfHold {
+                kept_by: Some(method.clone()),
+                ..self.self_hold(owner, owner_name.clone(), &via, at, None)
+            };
+            self.out.call_holds.push((def, i, hold));
+        }
+    }
+
+    /// The finding for a store at `at` into the value `owner` stands for, of `via`.
+    fn self_hold(
+        &self,
+        owner: Handle,
+        owner_name: String,
+        via: &Hold,
+        at: Span,
+        field: Option<String>,
+    ) -> SelfHold {
+        let root = owner.root;
         let kind = self.scope.roots[root].kind;
         let via_label = match (via.root == root, via.captured) {
             (true, true) => format!(
@@ -1048,7 +1325,7 @@ impl Bodies<'_> {
             ),
             (false, false) => format!("`{}` holds a strong reference to `{owner_name}`", via.alias),
         };
-        let hold = SelfHold {
+        SelfHold {
             store: at,
             owner: owner_name,
             owner_is_ref: !owner.owned,
@@ -1056,11 +1333,8 @@ impl Bodies<'_> {
             via: via.span,
             via_label,
             field,
-        };
-        if hold.field.is_some() {
-            self.out.self_holds.push(hold);
-        } else {
-            self.scope.pending.push((root, hold));
+            kept_by: None,
+            needs: via.needs.clone(),
         }
     }
 
@@ -1096,9 +1370,10 @@ impl Bodies<'_> {
 /// the outermost field on the way.
 type Place = (Handle, String, Option<String>);
 
-/// What a `let` binds: a new allocation or another handle to a known one.
+/// What a `let` binds: a new allocation (with what it holds and its value's type, when
+/// known) or another handle to a known one.
 enum Made {
-    New(&'static str, Vec<Hold>),
+    New(&'static str, Vec<Hold>, Option<Ty>),
     Alias(usize),
 }
 
@@ -1113,10 +1388,18 @@ impl<'ast> Visit<'ast> for Bodies<'_> {
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        kept_arguments(self.file, &f.sig, &f.block, &mut self.out.keeps);
         self.in_fn(&f.sig, false, &f.block);
     }
 
     fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        let generics = crate::types::type_params(&i.generics);
+        let self_ty = Ty::from_syn(&i.self_ty, &generics);
+        let self_ty = self
+            .cx
+            .semantics
+            .expand(self.cx.index, &self_ty, self.module);
+        let outer_ty = self.self_ty.replace(self_ty);
         let is_drop = i
             .trait_
             .as_ref()
@@ -1126,11 +1409,13 @@ impl<'ast> Visit<'ast> for Bodies<'_> {
             match item {
                 syn::ImplItem::Fn(f) => {
                     let in_drop = is_drop && f.sig.ident == "drop";
+                    kept_arguments(self.file, &f.sig, &f.block, &mut self.out.keeps);
                     self.in_fn(&f.sig, in_drop, &f.block);
                 }
                 other => syn::visit::visit_impl_item(self, other),
             }
         }
+        self.self_ty = outer_ty;
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
@@ -1167,7 +1452,7 @@ impl<'ast> Visit<'ast> for Bodies<'_> {
             None => self.scope.places.remove(&name),
         };
         match self.handle_of(&init.expr) {
-            Some(Made::New(kind, holds)) => self.bind_root(name, kind, true, holds),
+            Some(Made::New(kind, holds, value)) => self.bind_root(name, kind, true, holds, value),
             Some(Made::Alias(root)) => {
                 self.scope.values.remove(&name);
                 self.scope
@@ -1176,8 +1461,9 @@ impl<'ast> Visit<'ast> for Bodies<'_> {
             }
             None => {
                 self.scope.handles.remove(&name);
-                if let Some(kind) = ty.and_then(|t| self.handle_type(t)) {
-                    return self.bind_root(name, kind, true, Vec::new());
+                if let Some((kind, t)) = ty.and_then(|t| Some((self.handle_type(t)?, t))) {
+                    let value = self.value_type(t);
+                    return self.bind_root(name, kind, true, Vec::new(), value);
                 }
                 let mut holds = Vec::new();
                 self.held(&init.expr, &mut holds);
@@ -1201,6 +1487,8 @@ impl<'ast> Visit<'ast> for Bodies<'_> {
         } else {
             self.store(&a.left, &[&a.right], Span::of_node(self.file, &*a.left));
         }
+        // `self.environment = other`: the field holds another allocation from here on.
+        self.rebind_self_field(&a.left, Some(&a.right));
     }
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
@@ -1222,6 +1510,8 @@ impl<'ast> Visit<'ast> for Bodies<'_> {
                 let args: Vec<&Expr> = m.args.iter().collect();
                 self.store(&m.receiver, &args, Span::of(self.file, m.method.span()));
             }
+        } else if !m.args.is_empty() && !self.scope.handles.is_empty() {
+            self.call_store(m);
         }
     }
 
@@ -1233,6 +1523,7 @@ impl<'ast> Visit<'ast> for Bodies<'_> {
             if last.is_some_and(|l| l == "take" || l == "replace" || l == "swap") {
                 if let Some(Expr::Reference(r)) = c.args.first() {
                     self.emptied(&r.expr);
+                    self.rebind_self_field(&r.expr, None);
                 }
             }
         }
@@ -1405,6 +1696,131 @@ fn is_empty_value(e: &Expr) -> bool {
     }
 }
 
+/// The arguments a method keeps in `self`: those its body's own statements store into it
+/// (`self.values.insert(name, value);`, `self.on_close = Some(cb);`, through fields,
+/// `borrow_mut()` and the like), as `(method, argument index, field)`; and those a fn without
+/// `self` builds the value it returns from (`fn new(closure: Env) -> Self { Self { closure }
+/// }`), with no field. Stores nested in branches or loops are not looked for.
+fn kept_arguments(
+    file: FileId,
+    sig: &syn::Signature,
+    body: &syn::Block,
+    out: &mut Vec<(Span, usize, Option<String>)>,
+) {
+    // Most fns store nothing into `self` and build nothing at their end: no need to read
+    // their parameters.
+    let candidate = |s: &syn::Stmt| match s {
+        syn::Stmt::Expr(Expr::Assign(_), _) => true,
+        syn::Stmt::Expr(Expr::MethodCall(m), _) => KEEPS.iter().any(|k| m.method == k),
+        syn::Stmt::Expr(Expr::Struct(_) | Expr::Call(_), None) => true,
+        _ => false,
+    };
+    if !body.stmts.iter().any(candidate) {
+        return;
+    }
+    let params: Vec<Option<String>> = sig
+        .inputs
+        .iter()
+        .filter_map(|i| match i {
+            syn::FnArg::Typed(t) => Some(match &*t.pat {
+                syn::Pat::Ident(p) => Some(p.ident.to_string()),
+                _ => None,
+            }),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect();
+    if params.iter().all(Option::is_none) {
+        return;
+    }
+    let def = Span::of(file, sig.ident.span());
+    let mut keep = |values: &[&Expr], field: Option<String>| {
+        for v in values {
+            let mut m = Mentions::default();
+            m.visit_expr(v);
+            for (name, _) in &m.names {
+                if let Some(i) = params.iter().position(|p| p.as_deref() == Some(name)) {
+                    if !out.iter().any(|(d, j, _)| *d == def && *j == i) {
+                        out.push((def, i, field.clone()));
+                    }
+                }
+            }
+        }
+    };
+    if sig.receiver().is_none() {
+        // The value built at the end: `Self { .. }`, `Node(..)`, `Value::Fn { .. }`.
+        if let Some(syn::Stmt::Expr(e @ (Expr::Struct(_) | Expr::Call(_)), None)) =
+            body.stmts.last()
+        {
+            let built = match e {
+                Expr::Call(c) => matches!(&*c.func, Expr::Path(p) if last_two(&p.path)
+                    .1
+                    .is_some_and(|l| l.to_string().starts_with(|c: char| c.is_ascii_uppercase()))),
+                _ => true,
+            };
+            if built {
+                keep(&[e], None);
+            }
+        }
+        return;
+    }
+    for stmt in &body.stmts {
+        let syn::Stmt::Expr(e, _) = stmt else {
+            continue;
+        };
+        let (place, values): (&Expr, Vec<&Expr>) = match e {
+            Expr::Assign(a) => (&a.left, vec![&a.right]),
+            Expr::MethodCall(m) if KEEPS.iter().any(|k| m.method == k) => {
+                (&m.receiver, m.args.iter().collect())
+            }
+            _ => continue,
+        };
+        let Some(field) = place_in_self(place) else {
+            continue;
+        };
+        keep(&values, field);
+    }
+}
+
+/// For a place inside `self` (`self.values`, `*self.slot.borrow_mut()`), the last field on
+/// the way to it, as [`Bodies::place`] reads it.
+fn place_in_self(e: &Expr) -> Option<Option<String>> {
+    let mut field = None;
+    let mut cur = e;
+    let mut projected = false;
+    loop {
+        match cur {
+            Expr::Field(f) => {
+                field = field.or_else(|| Some(member_name(&f.member)));
+                cur = &f.base;
+            }
+            Expr::MethodCall(m) if ACCESSORS.iter().any(|a| m.method == a) => cur = &m.receiver,
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => cur = &u.expr,
+            Expr::Index(i) => cur = &i.expr,
+            Expr::Paren(p) => {
+                cur = &p.expr;
+                continue;
+            }
+            e => return (projected && local_name(e).as_deref() == Some("self")).then_some(field),
+        }
+        projected = true;
+    }
+}
+
+/// The type of the value behind a handle of type `ty`: what is inside the `Rc`/`Arc` and the
+/// cells and locks around it (`Rc<RefCell<Env>>`: `Env`).
+fn value_of(ty: &Ty) -> Option<Ty> {
+    rc_or_arc(ty)?;
+    let mut t = ty;
+    loop {
+        let Ty::Named(_, args) = t else { return None };
+        t = args.first()?;
+        match t.last_segment() {
+            Some("RefCell" | "Mutex" | "RwLock" | "Cell" | "OnceCell") => continue,
+            _ => return (!t.is_unknown()).then(|| t.clone()),
+        }
+    }
+}
+
 /// The return type of the free fn `path` names (aliases expanded), if it is the crate's.
 fn free_fn_ret(
     index: &crate::index::ItemIndex,
@@ -1460,6 +1876,21 @@ fn new_rc_of(e: &Expr) -> Option<&'static str> {
     match e {
         Expr::Call(c) => new_rc(c),
         Expr::Paren(p) => new_rc_of(&p.expr),
+        _ => None,
+    }
+}
+
+/// `self.name` for a field of `self` (`self.environment`), the name a handle in it is bound
+/// under (see [`Bodies::bind_self_fields`]).
+fn self_field(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Field(f) => match (&*f.base, &f.member) {
+            (Expr::Path(p), syn::Member::Named(n)) if p.path.is_ident("self") => {
+                Some(format!("self.{n}"))
+            }
+            _ => None,
+        },
+        Expr::Paren(p) => self_field(&p.expr),
         _ => None,
     }
 }
@@ -1682,5 +2113,44 @@ mod tests {
                        pub struct Node { prev: Option<Rc<RefCell<Node>>>, next: Option<Rc<RefCell<Node>>> }\n\
                    }\n";
         assert_eq!(lines(src), vec![12]);
+    }
+
+    /// Which arguments a method keeps in `self`, and in which field.
+    #[test]
+    fn what_a_method_keeps() {
+        let item: syn::ItemImpl = syn::parse_str(
+            "impl W {
+                fn on_close(&self, f: Box<dyn Fn()>) { *self.close.borrow_mut() = Some(f); }
+                fn add(&mut self, name: String, cb: Rc<dyn Fn()>) {
+                    self.map.insert(name, Listener { cb });
+                }
+                fn wrap(&mut self, x: u32, g: G) { self.run = Box::new(move || g.call(x)); }
+                fn read(&self, v: &Value) -> usize { v.len() }
+                fn nested(&mut self, v: Value) { if v.ok() { self.kept.push(v); } }
+                fn other(&mut self, v: Value) { let mut t = Vec::new(); t.push(v); }
+                fn free(v: Value, w: &mut W) { w.kept.push(v); }
+            }",
+        )
+        .unwrap();
+        let mut keeps = Vec::new();
+        for it in &item.items {
+            if let syn::ImplItem::Fn(f) = it {
+                super::kept_arguments(crate::span::FileId(0), &f.sig, &f.block, &mut keeps);
+            }
+        }
+        let kept: Vec<(usize, Option<String>)> =
+            keeps.into_iter().map(|(_, i, f)| (i, f)).collect();
+        let field = |f: &str| Some(f.to_string());
+        // on_close keeps `f`; add keeps `name` and `cb`; wrap keeps both through its closure.
+        assert_eq!(
+            kept,
+            [
+                (0, field("close")),
+                (0, field("map")),
+                (1, field("map")),
+                (1, field("run")),
+                (0, field("run")),
+            ]
+        );
     }
 }
