@@ -776,9 +776,11 @@ impl Bodies<'_> {
             .text
             .get(span.lo as usize..span.hi as usize)
             .unwrap_or_default();
-        // A method that clones something may clone a handle in a field of `self`
-        // (`Rc::clone(&self.environment)`).
-        if sig.receiver().is_some() && memchr::memmem::find(text.as_bytes(), b"clone").is_some() {
+        // A method that clones something, or lends a field of `self` to a call, may clone a
+        // handle in that field (`Rc::clone(&self.environment)`, `Function::new(&self.env)`).
+        let finds = |needle: &[u8]| memchr::memmem::find(text.as_bytes(), needle).is_some();
+        if sig.receiver().is_some() && (finds(b"clone") || finds(b"(&self.") || finds(b", &self."))
+        {
             self.bind_self_fields(text);
         }
         // A body that names neither `Rc` nor `Arc`, of a fn without such parameters, makes
@@ -876,8 +878,9 @@ impl Bodies<'_> {
     }
 
     /// Binds the fields of `self` that are handles (`environment: Rc<RefCell<Env>>`) and that
-    /// the method's `text` clones (`clone(&self.environment)`, `self.environment.clone()`) as
-    /// handles of their own, named `self.environment`: references to them, as `self` is.
+    /// the method's `text` clones or lends to a call (`clone(&self.environment)`,
+    /// `self.environment.clone()`, `f(&self.environment)`) as handles of their own, named
+    /// `self.environment`: references to them, as `self` is.
     fn bind_self_fields(&mut self, text: &str) {
         let (index, semantics) = (self.cx.index, self.cx.semantics);
         let Some(id) = self
@@ -900,6 +903,8 @@ impl Bodies<'_> {
             let cloned = |needle: String| memchr::memmem::find(text.as_bytes(), needle.as_bytes());
             if cloned(format!("clone(&self.{name})")).is_none()
                 && cloned(format!("self.{name}.clone()")).is_none()
+                && cloned(format!("(&self.{name}")).is_none()
+                && cloned(format!(", &self.{name}")).is_none()
             {
                 continue;
             }
@@ -1087,7 +1092,17 @@ impl Bodies<'_> {
                     let mut inner = Vec::new();
                     for (i, a) in c.args.iter().enumerate() {
                         let before = inner.len();
-                        self.held(a, &mut inner);
+                        match a {
+                            // `LoxFunction::new(&self.environment, ..)`: a fn that keeps
+                            // what it is lent keeps a clone of it, a strong reference.
+                            Expr::Reference(r) => {
+                                if let Some((h, alias)) = self.handle(&r.expr) {
+                                    let at = Span::of_node(self.file, a);
+                                    inner.push(self.hold(h.root, at, alias, false));
+                                }
+                            }
+                            a => self.held(a, &mut inner),
+                        }
                         if inner.len() > before {
                             let Some(def) = self.callee_def(&p.path) else {
                                 return;
