@@ -1750,9 +1750,9 @@ fn kept_arguments(
     let def = Span::of(file, sig.ident.span());
     let mut keep = |values: &[&Expr], field: Option<String>| {
         for v in values {
-            let mut m = Mentions::default();
-            m.visit_expr(v);
-            for (name, _) in &m.names {
+            let mut names = Vec::new();
+            kept_names(v, &mut names);
+            for name in &names {
                 if let Some(i) = params.iter().position(|p| p.as_deref() == Some(name)) {
                     if !out.iter().any(|(d, j, _)| *d == def && *j == i) {
                         out.push((def, i, field.clone()));
@@ -1793,6 +1793,49 @@ fn kept_arguments(
             continue;
         };
         keep(&values, field);
+    }
+}
+
+/// The names whose values (or clones of them) the value of `e` holds: the names themselves,
+/// their clones, what struct literals, tuples, arrays, variants and std's wrappers are built
+/// from, and what `move` closures capture. Not what is only read (`p.len()`,
+/// `p.to_string()`), borrowed (`&p`) or made weak (`Rc::downgrade(&p)`).
+fn kept_names(e: &Expr, out: &mut Vec<String>) {
+    match e {
+        Expr::Path(_) => out.extend(local_name(e)),
+        Expr::Paren(p) => kept_names(&p.expr, out),
+        Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => {
+            kept_names(&m.receiver, out)
+        }
+        Expr::Call(c) => {
+            let Expr::Path(p) = &*c.func else { return };
+            let (ty, last) = last_two(&p.path);
+            let Some(last) = last else { return };
+            let clone = last == "clone" && ty.is_some_and(|t| t == "Rc" || t == "Arc");
+            let wraps = last == "Some"
+                || last == "Ok"
+                || last == "Err"
+                || (last == "new" && ty.is_some_and(|t| WRAPPERS.iter().any(|w| t == w)))
+                || last
+                    .to_string()
+                    .starts_with(|c: char| c.is_ascii_uppercase());
+            for a in &c.args {
+                match a {
+                    Expr::Reference(r) if clone => kept_names(&r.expr, out),
+                    a if clone || wraps => kept_names(a, out),
+                    _ => {}
+                }
+            }
+        }
+        Expr::Struct(s) => s.fields.iter().for_each(|f| kept_names(&f.expr, out)),
+        Expr::Tuple(t) => t.elems.iter().for_each(|e| kept_names(e, out)),
+        Expr::Array(a) => a.elems.iter().for_each(|e| kept_names(e, out)),
+        Expr::Closure(c) if c.capture.is_some() => {
+            let mut m = Mentions::default();
+            m.visit_expr(&c.body);
+            out.extend(m.names.into_iter().map(|(n, _)| n));
+        }
+        _ => {}
     }
 }
 
@@ -2144,6 +2187,8 @@ mod tests {
                 fn nested(&mut self, v: Value) { if v.ok() { self.kept.push(v); } }
                 fn other(&mut self, v: Value) { let mut t = Vec::new(); t.push(v); }
                 fn free(v: Value, w: &mut W) { w.kept.push(v); }
+                fn weak(p: &Rc<W>, n: u32) -> Self { W { parent: Rc::downgrade(p), n, len: p.len() } }
+                fn strong(p: &Rc<W>) -> Self { W { parent: Rc::clone(p) } }
             }",
         )
         .unwrap();
@@ -2156,7 +2201,9 @@ mod tests {
         let kept: Vec<(usize, Option<String>)> =
             keeps.into_iter().map(|(_, i, f)| (i, f)).collect();
         let field = |f: &str| Some(f.to_string());
-        // on_close keeps `f`; add keeps `name` and `cb`; wrap keeps both through its closure.
+        // on_close keeps `f`; add keeps `name` and `cb`; wrap keeps both through its closure;
+        // the constructor `weak` keeps `n` (not the parent it downgrades, nor what it reads),
+        // `strong` keeps a clone of `p`.
         assert_eq!(
             kept,
             [
@@ -2165,6 +2212,8 @@ mod tests {
                 (1, field("map")),
                 (1, field("run")),
                 (0, field("run")),
+                (1, None),
+                (0, None),
             ]
         );
     }
