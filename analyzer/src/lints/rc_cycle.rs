@@ -5,9 +5,14 @@
 //! workspace's types; the judge looks for cycles of fields in that type graph. Each file also
 //! contributes the cycles its fn bodies close at run time ([`SelfHold`]: a callback stored in
 //! the value it captured a clone of), and the judge drops those whose field the crate empties
-//! somewhere, which may break the cycle on purpose. Only bodies that name `Rc` or `Arc` (or
-//! take one) are walked; whether a field is emptied is read from the crate's text, for the
-//! few fields a cycle is stored into.
+//! somewhere, which may break the cycle on purpose. A cycle closed through one of the crate's
+//! methods or constructors (`env.borrow_mut().define(name, LoxFunction::new(.., &env))`) is a
+//! conditional fact, named by the callee's definition and argument; each file also says which
+//! arguments its fns keep (`TypeFacts::keeps`), and the judge keeps the cycles whose every
+//! condition holds, wherever the callees are written. Only bodies that name `Rc` or `Arc`,
+//! take one, bind what a crate fn returns as one, or clone one held in a field of `self` are
+//! walked; whether a field is emptied is read from the crate's text, for the few fields a
+//! cycle is stored into.
 
 use std::collections::HashMap;
 
