@@ -983,20 +983,7 @@ impl Bodies<'_> {
         if !self.makers.may_make(ty.as_deref(), &f) {
             return None;
         }
-        let ret = if p.path.segments.len() >= 2 {
-            let mut prefix = p.path.clone();
-            prefix.segments.pop();
-            let self_ty = cx.semantics.path_type(index, &prefix, self.module);
-            match cx
-                .semantics
-                .assoc_call(index, &self_ty, &f, &[], self.module)
-            {
-                Some(r) => r.ret,
-                None => free_fn_ret(index, cx.semantics, &p.path, self.module)?,
-            }
-        } else {
-            free_fn_ret(index, cx.semantics, &p.path, self.module)?
-        };
+        let (_, ret) = self.crate_fn(&p.path)?;
         rc_or_arc(&ret).map(|kind| (kind, false, ret))
     }
 
@@ -1109,7 +1096,7 @@ impl Bodies<'_> {
                             a => self.held(a, &mut inner),
                         }
                         if inner.len() > before {
-                            let Some(def) = self.callee_def(&p.path) else {
+                            let Some(def) = self.crate_fn(&p.path).and_then(|(def, _)| def) else {
                                 return;
                             };
                             for h in &mut inner[before..] {
@@ -1159,25 +1146,30 @@ impl Bodies<'_> {
         }
     }
 
-    /// The fn of the crate that a call of `path` runs, by its definition: a free fn, or an
-    /// associated fn of one of the crate's types (`LoxFunction::new`).
-    fn callee_def(&self, path: &syn::Path) -> Option<Span> {
+    /// The fn of the crate that a call of `path` runs, an associated fn of one of the crate's
+    /// types (`LoxFunction::new`) or a free fn: its definition and its return type (aliases
+    /// expanded).
+    fn crate_fn(&self, path: &syn::Path) -> Option<(Option<Span>, Ty)> {
         let (index, semantics) = (self.cx.index, self.cx.semantics);
         if path.segments.len() >= 2 {
             let mut prefix = path.clone();
             prefix.segments.pop();
             let ty = semantics.path_type(index, &prefix, self.module);
             let f = path.segments.last()?.ident.to_string();
-            if let Some(def) = semantics
-                .assoc_call(index, &ty, &f, &[], self.module)
-                .and_then(|r| r.def)
-            {
-                return Some(def);
+            if let Some(r) = semantics.assoc_call(index, &ty, &f, &[], self.module) {
+                return Some((r.def, r.ret));
             }
         }
-        match index.resolve_path(self.module, &[], path) {
-            Resolution::Local(id) if index.item(id).kind == ItemKind::Fn => {
-                Some(index.item(id).span)
+        let Resolution::Local(id) = index.resolve_path(self.module, &[], path) else {
+            return None;
+        };
+        let item = index.item(id);
+        if item.kind != ItemKind::Fn || path.segments.last()?.ident != item.name {
+            return None;
+        }
+        match item.types.as_deref()? {
+            crate::index::ItemTypes::Fn { ret, .. } => {
+                Some((Some(item.span), semantics.expand(index, ret, item.module)))
             }
             _ => None,
         }
@@ -1228,28 +1220,16 @@ impl Bodies<'_> {
             }) {
                 return projected.then_some((h, name, field));
             }
-            match cur {
-                Expr::Field(f) => {
-                    field = field.or_else(|| Some(member_name(&f.member)));
-                    cur = &f.base;
+            let Some((next, projection)) = place_step(cur, &mut field) else {
+                let local = local_name(cur);
+                if let Some((h, name, inner)) = local.and_then(|n| self.scope.places.get(&n)) {
+                    return Some((*h, name.clone(), field.or_else(|| inner.clone())));
                 }
-                Expr::MethodCall(m) if ACCESSORS.iter().any(|a| m.method == a) => cur = &m.receiver,
-                Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => cur = &u.expr,
-                Expr::Index(i) => cur = &i.expr,
-                Expr::Paren(p) => {
-                    cur = &p.expr;
-                    continue;
-                }
-                e => {
-                    let local = local_name(e);
-                    if let Some((h, name, inner)) = local.and_then(|n| self.scope.places.get(&n)) {
-                        return Some((*h, name.clone(), field.or_else(|| inner.clone())));
-                    }
-                    let (h, name) = self.handle(e)?;
-                    return projected.then_some((h, name, field));
-                }
-            }
-            projected = true;
+                let (h, name) = self.handle(cur)?;
+                return projected.then_some((h, name, field));
+            };
+            cur = next;
+            projected |= projection;
         }
     }
 
@@ -1850,22 +1830,29 @@ fn place_in_self(e: &Expr) -> Option<Option<String>> {
     let mut field = None;
     let mut cur = e;
     let mut projected = false;
-    loop {
-        match cur {
-            Expr::Field(f) => {
-                field = field.or_else(|| Some(member_name(&f.member)));
-                cur = &f.base;
+    while let Some((next, projection)) = place_step(cur, &mut field) {
+        cur = next;
+        projected |= projection;
+    }
+    (projected && local_name(cur).as_deref() == Some("self")).then_some(field)
+}
+
+/// One step from a place towards the value it is in: through a field (the first one met,
+/// the last on the way in, goes into `field`), an accessor (`borrow_mut()`...), `*`, `[i]`
+/// or parentheses; with whether the step projects (parentheses do not). `None` at the value.
+fn place_step<'e>(cur: &'e Expr, field: &mut Option<String>) -> Option<(&'e Expr, bool)> {
+    match cur {
+        Expr::Field(f) => {
+            if field.is_none() {
+                *field = Some(member_name(&f.member));
             }
-            Expr::MethodCall(m) if ACCESSORS.iter().any(|a| m.method == a) => cur = &m.receiver,
-            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => cur = &u.expr,
-            Expr::Index(i) => cur = &i.expr,
-            Expr::Paren(p) => {
-                cur = &p.expr;
-                continue;
-            }
-            e => return (projected && local_name(e).as_deref() == Some("self")).then_some(field),
+            Some((&f.base, true))
         }
-        projected = true;
+        Expr::MethodCall(m) if ACCESSORS.iter().any(|a| m.method == a) => Some((&m.receiver, true)),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => Some((&u.expr, true)),
+        Expr::Index(i) => Some((&i.expr, true)),
+        Expr::Paren(p) => Some((&p.expr, false)),
+        _ => None,
     }
 }
 
@@ -1881,26 +1868,6 @@ fn value_of(ty: &Ty) -> Option<Ty> {
             Some("RefCell" | "Mutex" | "RwLock" | "Cell" | "OnceCell") => continue,
             _ => return (!t.is_unknown()).then(|| t.clone()),
         }
-    }
-}
-
-/// The return type of the free fn `path` names (aliases expanded), if it is the crate's.
-fn free_fn_ret(
-    index: &crate::index::ItemIndex,
-    semantics: &crate::semantics::Semantics,
-    path: &syn::Path,
-    from: ModuleId,
-) -> Option<Ty> {
-    let Resolution::Local(id) = index.resolve_path(from, &[], path) else {
-        return None;
-    };
-    let item = index.item(id);
-    if item.kind != ItemKind::Fn || path.segments.last()?.ident != item.name {
-        return None;
-    }
-    match item.types.as_deref()? {
-        crate::index::ItemTypes::Fn { ret, .. } => Some(semantics.expand(index, ret, item.module)),
-        _ => None,
     }
 }
 
