@@ -76,7 +76,7 @@ impl Heap<'_, '_> {
         }
     }
 
-    fn record(&mut self, node: &impl syn::spanned::Spanned, bytes: Option<u64>) {
+    fn record(&mut self, node: &impl quote::ToTokens, bytes: Option<u64>) {
         if let Some(bytes) = bytes.filter(|&b| b > 0) {
             self.allocations
                 .push((Span::of_tokens(self.cx.file, node), bytes));

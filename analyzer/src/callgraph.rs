@@ -1452,7 +1452,7 @@ impl Flow<'_, '_> {
             return Ty::Unknown;
         };
         if let Some(def) = r.def {
-            let span = self.c.span(&e.bracket_token.span.join());
+            let span = Span::of(self.c.cx.file, e.bracket_token.span.join());
             let whole = self.c.span(e);
             self.record(Callee::Def(def), span, whole, vec![Arg::Other, Arg::Other]);
         }

@@ -212,7 +212,7 @@ struct Collector<'a> {
 }
 
 impl Collector<'_> {
-    fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
+    fn span(&self, node: &impl quote::ToTokens) -> Span {
         Span::of_tokens(self.cx.file, node)
     }
 

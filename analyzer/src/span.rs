@@ -52,8 +52,30 @@ impl Span {
     }
 
     /// The span from the start of `tokens` to their end, e.g. a whole expression.
-    pub fn of_tokens(file: FileId, tokens: &impl syn::spanned::Spanned) -> Span {
-        Span::of(file, tokens.span())
+    ///
+    /// From its first token's start to its last token's end, each located on its own: a fn
+    /// whose body was parsed apart from its signature (`crate::parse::bodies`) has tokens
+    /// of two lexings, which proc-macro2 cannot join into one span.
+    pub fn of_tokens(file: FileId, tokens: &impl quote::ToTokens) -> Span {
+        use proc_macro2::TokenTree;
+        if in_token_positions() {
+            return Span::of(file, syn::spanned::Spanned::span(tokens));
+        }
+        let mut trees = tokens.to_token_stream().into_iter();
+        let Some(first) = trees.next() else {
+            return Span::of(file, proc_macro2::Span::call_site());
+        };
+        let last = trees.last();
+        let start = match &first {
+            TokenTree::Group(g) => g.span_open(),
+            t => t.span(),
+        };
+        let end = match last.as_ref().unwrap_or(&first) {
+            TokenTree::Group(g) => g.span_close(),
+            t => t.span(),
+        };
+        let (start, end) = (Span::of(file, start), Span::of(file, end));
+        Span::new(file, start.lo as usize..end.hi as usize)
     }
 
     /// The span of an allocation site or other expression. The same as [`Span::of_tokens`],
@@ -107,7 +129,7 @@ impl Span {
 /// Syntax nodes whose first token can be found without printing them. `None` where it is
 /// not simple to say (outer attributes, a qualified path, rarer forms): the caller then
 /// prints the node, as [`Span::of_tokens`] does.
-pub trait FirstToken: syn::spanned::Spanned {
+pub trait FirstToken: quote::ToTokens {
     fn first_token(&self) -> Option<proc_macro2::Span>;
 }
 
@@ -161,19 +183,13 @@ impl FirstToken for syn::Macro {
 /// [`Span::of_node`]. `None` where it is not simple to say (outer attributes, qualified paths,
 /// closures, rarer forms): the node is then printed, as [`Span::of_tokens`] does. The last
 /// token is the last token tree syn would print: a closing delimiter for a group.
-pub trait Ends: syn::spanned::Spanned {
+pub trait Ends: quote::ToTokens {
     fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)>;
 }
 
 impl<T: Ends + quote::ToTokens> Ends for Box<T> {
     fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
         (**self).ends()
-    }
-}
-
-impl Ends for proc_macro2::Span {
-    fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
-        Some((*self, *self))
     }
 }
 

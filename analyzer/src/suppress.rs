@@ -117,7 +117,7 @@ struct Attrs<'o> {
 }
 
 impl Attrs<'_> {
-    fn outer(&mut self, attrs: &[syn::Attribute], node: &impl syn::spanned::Spanned) {
+    fn outer(&mut self, attrs: &[syn::Attribute], node: &impl quote::ToTokens) {
         // A node's span is costly (syn prints its tokens): only for nodes we need it of.
         if !attrs.iter().any(|a| kind(a).is_some()) {
             return;

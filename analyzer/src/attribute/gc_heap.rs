@@ -207,7 +207,7 @@ struct Survey {
 }
 
 impl Survey {
-    fn refuse(&mut self, at: &impl syn::spanned::Spanned, why: String) {
+    fn refuse(&mut self, at: &impl quote::ToTokens, why: String) {
         self.refuse_at(Span::of_tokens(self.file, at), why);
     }
 

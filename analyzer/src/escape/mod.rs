@@ -454,7 +454,7 @@ impl Summaries {
     fn of_call(
         &self,
         file: crate::span::FileId,
-        call: &impl syn::spanned::Spanned,
+        call: &impl quote::ToTokens,
         by_name: bool,
         name: impl FnOnce() -> Option<String>,
     ) -> Option<&Vec<ParamFlow>> {
@@ -660,7 +660,7 @@ struct Walker<'s> {
 }
 
 impl Walker<'_> {
-    fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
+    fn span(&self, node: &impl quote::ToTokens) -> Span {
         Span::of_tokens(self.file, node)
     }
 
@@ -678,7 +678,7 @@ impl Walker<'_> {
     fn stored_into(
         &self,
         place: &Expr,
-        at: &impl syn::spanned::Spanned,
+        at: &impl quote::ToTokens,
         unknown: impl FnOnce() -> String,
     ) -> Dest {
         // The span only where the value escapes: it can cost calls into the compiler.
@@ -712,7 +712,7 @@ impl Walker<'_> {
     }
 
     /// A use of the local `name` whose value goes to `dest` (at `node`, if returned).
-    fn use_of(&mut self, name: String, node: &impl syn::spanned::Spanned, dest: &Dest) {
+    fn use_of(&mut self, name: String, node: &impl quote::ToTokens, dest: &Dest) {
         // A span costs printing the tokens: only a returned value needs one.
         let d = match dest {
             Dest::Return => self.at(self.span(node), dest),

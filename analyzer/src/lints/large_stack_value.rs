@@ -247,7 +247,7 @@ impl Checker<'_> {
         self.stack = outer;
     }
 
-    fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
+    fn span(&self, node: &impl quote::ToTokens) -> Span {
         Span::of_tokens(self.cx.file, node)
     }
 

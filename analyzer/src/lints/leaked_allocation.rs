@@ -295,7 +295,7 @@ enum Kind {
 }
 
 impl<'ast> Checker<'_, 'ast> {
-    fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
+    fn span(&self, node: &impl quote::ToTokens) -> Span {
         Span::of_tokens(self.cx.file, node)
     }
 

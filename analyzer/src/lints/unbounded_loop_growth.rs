@@ -117,7 +117,7 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
+    fn span(&self, node: &impl quote::ToTokens) -> Span {
         Span::of_tokens(self.cx.file, node)
     }
 

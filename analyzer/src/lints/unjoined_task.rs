@@ -273,7 +273,7 @@ impl<'ast> Visit<'ast> for Checker<'_, 'ast> {
 }
 
 impl<'ast> Checker<'_, 'ast> {
-    fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
+    fn span(&self, node: &impl quote::ToTokens) -> Span {
         Span::of_tokens(self.cx.file, node)
     }
 

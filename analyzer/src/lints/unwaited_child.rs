@@ -372,7 +372,7 @@ impl<'ast> Visit<'ast> for Checker<'_> {
 }
 
 impl Checker<'_> {
-    fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
+    fn span(&self, node: &impl quote::ToTokens) -> Span {
         Span::of_tokens(self.cx.file, node)
     }
 

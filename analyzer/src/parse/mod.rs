@@ -18,6 +18,7 @@
 //! Each file is read in its crate's [`Edition`]: syn reads the 2018 language and later, and
 //! [`edition`] respells what edition-2015 code writes differently.
 
+mod bodies;
 mod edition;
 mod recovery;
 mod scan;
@@ -25,12 +26,13 @@ mod scan;
 use std::borrow::Cow;
 use std::str::FromStr;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{TokenStream, TokenTree};
 
 use crate::span::{FileId, Span};
+pub use bodies::Bodies;
 pub use edition::Edition;
 pub(crate) use scan::words;
-use scan::{blank, non_rust_prefix, scan, unbalanced, Scan, Unbalanced};
+use scan::{blank, non_rust_prefix, scan, scan_finding, squeeze, unbalanced, Scan, Unbalanced};
 
 /// Stack of every parsing and analysis thread. Only touched pages are ever committed.
 pub const STACK_SIZE: usize = 1 << 30;
@@ -70,6 +72,23 @@ pub struct Parsed {
 /// Doc comments are blanked before lexing (see [`blank_doc_comments`]), so the tree has no
 /// `#[doc]` attributes made from them; written-out `#[doc = ..]` attributes stay.
 pub fn parse_file(file: FileId, text: &str, edition: Edition) -> Parsed {
+    parse_with(file, text, edition, false).0
+}
+
+/// Parses `text` as [`parse_file`] does, but leaves out the fn bodies that the index does not
+/// read (see [`bodies`]): the tree has an empty block for each of them, and [`fill_bodies`]
+/// puts them in later. When leaving them out does not give a clean parse, the file is parsed
+/// whole and no [`Bodies`] come back.
+pub fn parse_skeleton(file: FileId, text: &str, edition: Edition) -> (Parsed, Option<Bodies>) {
+    parse_with(file, text, edition, true)
+}
+
+fn parse_with(
+    file: FileId,
+    text: &str,
+    edition: Edition,
+    skeleton: bool,
+) -> (Parsed, Option<Bodies>) {
     let empty = syn::File {
         shebang: None,
         frontmatter: None,
@@ -78,9 +97,12 @@ pub fn parse_file(file: FileId, text: &str, edition: Edition) -> Parsed {
     };
     let prefix = non_rust_prefix(text);
     // The prefix is not Rust, so the scan starts after it.
-    let Scan { depth, docs } = scan(text, prefix.end, MAX_DEPTH);
+    let (Scan { depth, docs }, found) = match skeleton {
+        true => scan_finding(text, prefix.end, MAX_DEPTH),
+        false => (scan(text, prefix.end, MAX_DEPTH), Vec::new()),
+    };
     if depth > MAX_DEPTH {
-        return Parsed {
+        let parsed = Parsed {
             syntax: empty,
             failures: vec![ParseFailure {
                 span: Span::new(file, 0..0),
@@ -90,15 +112,30 @@ pub fn parse_file(file: FileId, text: &str, edition: Edition) -> Parsed {
                 kind: FailureKind::TooDeep,
             }],
         };
+        return (parsed, None);
     }
     let rust_from = prefix.end;
-    let mut blanked: Vec<std::ops::Range<usize>> = std::iter::once(prefix).chain(docs).collect();
+    let bodies = (!found.is_empty()).then(|| Bodies::new(found, &docs));
+    let mut blanked: Vec<std::ops::Range<usize>> = std::iter::once(prefix)
+        .chain(docs)
+        .chain(bodies.iter().flat_map(Bodies::interiors))
+        .collect();
     let mut failures = Vec::new();
     // Lex; on an error, blank the item around it and lex again, so that the rest is kept.
+    // A skeleton of ASCII text leaves what it blanks out altogether (see `squeeze`); its
+    // byte offsets are then not the file's, so on any error the file is parsed whole.
+    let squeezed = skeleton && text.is_ascii();
     let (prepared, tokens) = loop {
-        let prepared = blank(text, blanked.iter().cloned());
+        let prepared = match squeezed {
+            true => Cow::Owned(squeeze(text, blanked.iter().cloned())),
+            false => blank(text, blanked.iter().cloned()),
+        };
         match TokenStream::from_str(&prepared) {
             Ok(tokens) => break (prepared, tokens),
+            // Whatever is wrong, a whole parse finds it and says it as it always does.
+            Err(_) if squeezed || bodies.is_some() => {
+                return parse_with(file, text, edition, false)
+            }
             Err(e) => {
                 let unbalanced = unbalanced(&prepared, rust_from);
                 // A closer with nothing open is all there is to skip; any other error
@@ -113,10 +150,11 @@ pub fn parse_file(file: FileId, text: &str, edition: Edition) -> Parsed {
                 };
                 failures.push(failure);
                 if failures.len() >= MAX_LEX_ERRORS || region.is_empty() {
-                    return Parsed {
+                    let parsed = Parsed {
                         syntax: empty,
                         failures,
                     };
+                    return (parsed, None);
                 }
                 blanked.push(region);
             }
@@ -128,6 +166,7 @@ pub fn parse_file(file: FileId, text: &str, edition: Edition) -> Parsed {
     };
     let syntax = match syn::parse2::<syn::File>(in_edition(tokens)) {
         Ok(syntax) => syntax,
+        Err(_) if squeezed || bodies.is_some() => return parse_with(file, text, edition, false),
         Err(_) => {
             // Rare: lex the same text again rather than keep a copy of every file's tokens
             // for it.
@@ -142,7 +181,44 @@ pub fn parse_file(file: FileId, text: &str, edition: Edition) -> Parsed {
         }
     };
     failures.sort_by_key(|f| f.span);
-    Parsed { syntax, failures }
+    (Parsed { syntax, failures }, bodies)
+}
+
+/// Parses the bodies that `skeleton` (a tree of `text`, `file`'s contents in `edition`, from
+/// [`parse_skeleton`]) left out, and puts each into its fn (see [`bodies`]). `false` when
+/// they do not line up: the caller then parses the file whole. [`Span::of`] must read
+/// `file` (its line index in use).
+pub fn fill_bodies(
+    file: FileId,
+    text: &str,
+    edition: Edition,
+    skeleton: &mut syn::File,
+    bodies: &Bodies,
+) -> bool {
+    let outside = bodies.outside(text.len());
+    let only_bodies = match text.is_ascii() {
+        true => Cow::Owned(squeeze(text, outside)),
+        false => blank(text, outside),
+    };
+    let Ok(tokens) = TokenStream::from_str(&only_bodies) else {
+        return false;
+    };
+    let tokens = match edition {
+        Edition::E2015 => edition::fix_2015(tokens),
+        _ => tokens,
+    };
+    // One brace group per body, in order.
+    let mut blocks = Vec::with_capacity(bodies.len());
+    for tree in tokens {
+        let TokenTree::Group(group) = tree else {
+            return false;
+        };
+        match syn::parse2::<syn::Block>(TokenTree::Group(group).into()) {
+            Ok(block) => blocks.push(block),
+            Err(_) => return false,
+        }
+    }
+    bodies::graft(file, skeleton, bodies, blocks)
 }
 
 /// A lexing error, named the way rustc names it when it is an unbalanced delimiter (as

@@ -8,6 +8,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::bodies::Finder;
+
 /// The byte-order mark, shebang line and cargo-script frontmatter (`---` fenced block) at
 /// the start of `text`, if any: the part `parse_file` blanks because it is not Rust tokens.
 /// syn's own `parse_file` strips a mark and a shebang, which shifts every offset; blanking
@@ -97,6 +99,27 @@ pub(super) struct Scan {
 /// .. } y.push(1);`, `None => {} Some(_) => ..`). Without that rule a file of thousands of
 /// fns with return types counted one level per `->`.
 pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
+    scan_with(text, from, max_depth, None)
+}
+
+/// [`scan`], and the fn bodies a skeleton may leave out (see [`super::bodies`]), found in
+/// the same walk.
+pub(super) fn scan_finding(
+    text: &str,
+    from: usize,
+    max_depth: usize,
+) -> (Scan, Vec<(usize, usize)>) {
+    let mut finder = Finder::new();
+    let scan = scan_with(text, from, max_depth, Some(&mut finder));
+    (scan, finder.found)
+}
+
+fn scan_with<'t>(
+    text: &'t str,
+    from: usize,
+    max_depth: usize,
+    mut finder: Option<&mut Finder<'t>>,
+) -> Scan {
     #[derive(Default)]
     struct Group {
         best: usize,
@@ -161,10 +184,18 @@ pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
             }
             b'"' => {
                 i = skip_string(b, i + 1);
+                if let Some(f) = &mut finder {
+                    f.literal();
+                }
                 continue;
             }
             b'\'' => {
-                i = skip_quote(b, i);
+                let end = skip_quote(b, i);
+                // A lifetime's quote alone was skipped: its name comes next, as a word.
+                if let Some(f) = finder.as_mut().filter(|_| end != i + 1) {
+                    f.literal();
+                }
+                i = end;
                 continue;
             }
             b'(' | b'[' | b'{' => {
@@ -175,6 +206,9 @@ pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
                     };
                 }
                 stack.push(Group::default());
+                if let Some(f) = &mut finder {
+                    f.open(c, i);
+                }
             }
             // An unmatched closer at file level is left for syn to report.
             b')' | b']' | b'}' if stack.len() > 1 => {
@@ -182,13 +216,18 @@ pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
                 let top = top(&mut stack);
                 top.child = top.child.max(inner + 1);
                 after_block = c == b'}';
+                if let Some(f) = &mut finder {
+                    f.close(c, i);
+                }
             }
-            b';' | b',' => top(&mut stack).end_segment(),
-            b'#' if block_before => top(&mut stack).end_segment(),
-            b'!' | b'%' | b'&' | b'*' | b'+' | b'-' | b'/' | b'<' | b'=' | b'>' | b'?' | b'@'
-            | b'^' | b'|' | b'~' => top(&mut stack).prone += 1,
             c if c == b'_' || c.is_ascii_alphabetic() => {
                 let (end, word) = skip_word(b, i);
+                if let Some(f) = &mut finder {
+                    match word {
+                        Some(w) => f.word(w, i > 0 && b[i - 1] == b'\''),
+                        None => f.literal(),
+                    }
+                }
                 i = end;
                 if block_before && word.is_some_and(|w| !continues_after_block(w)) {
                     top(&mut stack).end_segment();
@@ -198,7 +237,18 @@ pub(super) fn scan(text: &str, from: usize, max_depth: usize) -> Scan {
                 }
                 continue;
             }
-            _ => {}
+            c => {
+                if let Some(f) = &mut finder {
+                    f.punct(c);
+                }
+                match c {
+                    b';' | b',' => top(&mut stack).end_segment(),
+                    b'#' if block_before => top(&mut stack).end_segment(),
+                    b'!' | b'%' | b'&' | b'*' | b'+' | b'-' | b'/' | b'<' | b'=' | b'>' | b'?'
+                    | b'@' | b'^' | b'|' | b'~' => top(&mut stack).prone += 1,
+                    _ => {}
+                }
+            }
         }
         i += 1;
     }
@@ -235,6 +285,38 @@ pub(super) fn blank(text: &str, ranges: impl IntoIterator<Item = Range<usize>>) 
     // Each range starts and ends at a character boundary, so whole characters became spaces;
     // should that ever not hold, the text is parsed as it was.
     String::from_utf8(bytes).map_or(text.into(), Cow::Owned)
+}
+
+/// `text` without the `ranges`, but for their line breaks and, where more text follows on a
+/// range's last line, a space for each of its bytes on that line: every token outside them
+/// keeps its line and column, not its byte offset. For ASCII text only, where a column counts
+/// bytes and [`crate::span::Span::of`] reads a position by its line and column. Cheaper to
+/// lex than [`blank`]'s spaces, which the lexer steps over one at a time.
+pub(super) fn squeeze(text: &str, ranges: impl IntoIterator<Item = Range<usize>>) -> String {
+    debug_assert!(text.is_ascii());
+    let mut ranges: Vec<Range<usize>> = ranges.into_iter().filter(|r| !r.is_empty()).collect();
+    ranges.sort_unstable_by_key(|r| r.start);
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(text.len());
+    let mut at = 0;
+    for r in ranges {
+        // Ranges may nest (a doc comment in a blanked body) or touch.
+        let r = r.start.max(at)..r.end.min(b.len());
+        if r.is_empty() {
+            continue;
+        }
+        out.extend_from_slice(&b[at..r.start]);
+        let inside = &b[r.clone()];
+        out.extend(memchr::memchr_iter(b'\n', inside).map(|_| b'\n'));
+        if b.get(r.end).is_some_and(|&c| c != b'\n' && c != b'\r') {
+            let last_line =
+                memchr::memrchr(b'\n', inside).map_or(inside.len(), |p| inside.len() - p - 1);
+            out.resize(out.len() + last_line, b' ');
+        }
+        at = r.end;
+    }
+    out.extend_from_slice(&b[at..]);
+    String::from_utf8(out).expect("ASCII in, ASCII out")
 }
 
 /// The words of `text` (identifiers, keywords, numbers), skipping comments and literals as
@@ -303,7 +385,7 @@ pub(crate) fn words(text: &str) -> impl Iterator<Item = (&str, bool)> {
 /// At the first letter of a word: past the word, and the word itself; or, when the word is
 /// a literal's prefix (raw and byte strings `r".."`, `r#".."#`, `b".."`, `br".."`, `c".."`,
 /// byte chars `b'x'`), past the literal, and no word.
-fn skip_word(b: &[u8], start: usize) -> (usize, Option<&[u8]>) {
+pub(super) fn skip_word(b: &[u8], start: usize) -> (usize, Option<&[u8]>) {
     let mut i = start;
     while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
         i += 1;
@@ -321,11 +403,11 @@ fn skip_word(b: &[u8], start: usize) -> (usize, Option<&[u8]>) {
     }
 }
 
-fn memchr(needle: u8, b: &[u8], from: usize) -> Option<usize> {
+pub(super) fn memchr(needle: u8, b: &[u8], from: usize) -> Option<usize> {
     memchr::memchr(needle, b.get(from..)?).map(|p| from + p)
 }
 
-fn skip_block_comment(b: &[u8], mut i: usize) -> usize {
+pub(super) fn skip_block_comment(b: &[u8], mut i: usize) -> usize {
     let mut depth = 0usize;
     while i + 1 < b.len() {
         if b[i] == b'/' && b[i + 1] == b'*' {
@@ -345,7 +427,7 @@ fn skip_block_comment(b: &[u8], mut i: usize) -> usize {
 }
 
 /// From just after an opening `"` to just after the closing one.
-fn skip_string(b: &[u8], mut i: usize) -> usize {
+pub(super) fn skip_string(b: &[u8], mut i: usize) -> usize {
     while i < b.len() {
         match b[i] {
             b'\\' => i += 2,
@@ -384,7 +466,7 @@ fn skip_prefixed_string(b: &[u8], mut i: usize) -> usize {
 }
 
 /// At a `'`: a char literal (`'x'`, `'\n'`, `'é'`) is skipped whole; a lifetime's quote alone.
-fn skip_quote(b: &[u8], i: usize) -> usize {
+pub(super) fn skip_quote(b: &[u8], i: usize) -> usize {
     match b.get(i + 1) {
         Some(b'\\') => memchr(b'\'', b, i + 3).map_or(b.len(), |e| e + 1),
         Some(&c) => {
