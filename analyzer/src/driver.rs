@@ -661,6 +661,8 @@ enum Tree {
     Skeleton(syn::File, Bodies, Edition),
     /// Dropped after summarizing: parsed again, in this edition, when its turn comes.
     Again(Edition),
+    /// Linted, here or by another worker: nothing is left of it.
+    Done,
 }
 
 /// What outlives a batch.
@@ -759,7 +761,7 @@ fn claims_of(shared: &Shared, mine: &[(FileId, Tree)]) -> Arc<[Claim]> {
             file: *file,
             edition: match tree {
                 Tree::Skeleton(_, _, edition) | Tree::Again(edition) => Some(*edition),
-                Tree::Kept(_) => None,
+                Tree::Kept(_) | Tree::Done => None,
             },
             news: matches!(tree, Tree::Skeleton(..)),
             taken: AtomicBool::new(false),
@@ -851,14 +853,14 @@ fn lint_files(shared: &Shared, mut mine: Vec<(FileId, Tree)>, claims: &[Claim], 
     for ((file, tree), claim) in mine.iter_mut().zip(claims) {
         if !claim.take() {
             // Another worker linted it.
-            *tree = Tree::Again(Edition::E2021);
+            *tree = Tree::Done;
             continue;
         }
         let file = *file;
         let source = context.db.get(file);
         let _lines = crate::span::use_line_index(file, &source.text, &source.line_starts);
         // A tree built here is this file's alone: dropped once its checks are done.
-        let own = match std::mem::replace(tree, Tree::Again(Edition::E2021)) {
+        let own = match std::mem::replace(tree, Tree::Done) {
             Tree::Kept(syntax) => {
                 *tree = Tree::Kept(syntax);
                 None
@@ -888,6 +890,7 @@ fn lint_files(shared: &Shared, mut mine: Vec<(FileId, Tree)>, claims: &[Claim], 
                 Ok(syntax) => Some(syntax),
                 Err(_) => continue,
             },
+            Tree::Done => continue,
         };
         let syntax = match (&*tree, &own) {
             (_, Some(syntax)) => syntax,
