@@ -872,7 +872,7 @@ fn lint_files(shared: &Shared, mut mine: Vec<(FileId, Tree)>, claims: &[Claim], 
                     }
                     // The halves do not line up: the whole file, as a plain parse gives it.
                     drop(syntax);
-                    parse_whole(shared, file, &source.text, edition)
+                    parse_whole(shared, file, &source.text, edition, true)
                 })) {
                     Ok(syntax) => Some(syntax),
                     Err(panic) => {
@@ -883,9 +883,7 @@ fn lint_files(shared: &Shared, mut mine: Vec<(FileId, Tree)>, claims: &[Claim], 
             }
             // Its failures were reported the first time.
             Tree::Again(edition) => match catch_unwind(AssertUnwindSafe(|| {
-                let mut syntax = parse_file(file, &source.text, edition).syntax;
-                expand_cfg_macros(&mut syntax.items);
-                syntax
+                parse_whole(shared, file, &source.text, edition, false)
             })) {
                 Ok(syntax) => Some(syntax),
                 Err(_) => continue,
@@ -915,19 +913,14 @@ fn lint_files(shared: &Shared, mut mine: Vec<(FileId, Tree)>, claims: &[Claim], 
             let Some(edition) = claim.edition else {
                 continue;
             };
-            if claim.taken.load(Ordering::Relaxed) || !claim.take() {
+            if !claim.take() {
                 continue;
             }
             let file = claim.file;
             let source = context.db.get(file);
             let _lines = crate::span::use_line_index(file, &source.text, &source.line_starts);
-            match catch_unwind(AssertUnwindSafe(|| match claim.news {
-                true => parse_whole(shared, file, &source.text, edition),
-                false => {
-                    let mut syntax = parse_file(file, &source.text, edition).syntax;
-                    expand_cfg_macros(&mut syntax.items);
-                    syntax
-                }
+            match catch_unwind(AssertUnwindSafe(|| {
+                parse_whole(shared, file, &source.text, edition, claim.news)
             })) {
                 Ok(syntax) => out.lint(file, &syntax, &context),
                 Err(panic) => out.found.push(internal_error(file, "parsing", &panic)),
@@ -941,11 +934,20 @@ fn lint_files(shared: &Shared, mut mine: Vec<(FileId, Tree)>, claims: &[Claim], 
     // Otherwise `mine` (deep syntax trees) is dropped here, on this thread's deep stack.
 }
 
-/// A file parsed whole in phase 2, whose skeleton parsed cleanly: whatever fails now is
-/// news, and is reported.
-fn parse_whole(shared: &Shared, file: FileId, text: &str, edition: Edition) -> syn::File {
+/// A file parsed whole in phase 2, its cfg macros expanded as the index read them. Its
+/// failures are reported when they are `news`: a skeleton parsed cleanly, so what fails now
+/// was not reported when the file was summarized; a tree dropped after summarizing was.
+fn parse_whole(
+    shared: &Shared,
+    file: FileId,
+    text: &str,
+    edition: Edition,
+    news: bool,
+) -> syn::File {
     let parsed = parse_file(file, text, edition);
-    report_failures(shared, &parsed.failures);
+    if news {
+        report_failures(shared, &parsed.failures);
+    }
     let mut syntax = parsed.syntax;
     expand_cfg_macros(&mut syntax.items);
     syntax

@@ -6,14 +6,15 @@
 //! of it faulted in and zeroed, and then walked again, out of cache, by the checks. So a file
 //! is parsed in two halves, each byte lexed once:
 //! - **the skeleton**, when the file is read: the text with the inside of its fn bodies
-//!   blanked ([`find`]), so that each fn has an empty `{ }`. Summaries, test regions and the
-//!   index read it.
-//! - **the bodies**, when the file's checks run ([`super::fill_bodies`]): the text with everything *but*
-//!   those bodies blanked, lexed into one brace group per body, each parsed as a block and put
-//!   into its fn. The checks then see the tree a whole-file parse gives, while it is in cache,
-//!   and the bodies are freed before the next file's are parsed.
+//!   blanked (found by [`Finder`] during the byte scan), so that each fn has an empty `{ }`.
+//!   Summaries, test regions and the index read it.
+//! - **the bodies**, when the file's checks run ([`super::fill_bodies`]): the text with
+//!   everything *but* those bodies blanked, lexed into one brace group per body, each parsed
+//!   as a block and put into its fn. The checks then see the tree a whole-file parse gives,
+//!   while it is in cache, and the bodies are freed before the next file's are parsed.
 //!
-//! Blanking keeps every byte offset and line, so spans are the same in both halves.
+//! Blanking keeps every line and column, and in text that is not ASCII (ASCII text is
+//! squeezed instead) every byte offset: spans are the same in both halves.
 //!
 //! A body stays in the skeleton when the index may need it, or when it is not plainly a fn's:
 //! - it declares items (its words include `fn`, `struct`, `use`, `impl`, ...: the index reads
@@ -59,6 +60,19 @@ impl Bodies {
         self.braces
             .iter()
             .map(|&(open, close)| open as usize + 1..close as usize)
+    }
+
+    /// What the second half blanks: everything but the bodies, and the doc comments in them.
+    pub(super) fn outside(&self, len: usize) -> Vec<Range<usize>> {
+        let mut outside = Vec::with_capacity(self.braces.len() + 1 + self.docs.len());
+        let mut at = 0;
+        for &(open, close) in &self.braces {
+            outside.push(at..open as usize);
+            at = close as usize + 1;
+        }
+        outside.push(at..len);
+        outside.extend(self.docs.iter().cloned());
+        outside
     }
 
     pub fn len(&self) -> usize {
@@ -305,21 +319,6 @@ fn starts_item(word: &[u8]) -> bool {
     )
 }
 
-impl Bodies {
-    /// What the second half blanks: everything but the bodies, and the doc comments in them.
-    pub(super) fn outside(&self, len: usize) -> Vec<Range<usize>> {
-        let mut outside = Vec::with_capacity(self.braces.len() + 1 + self.docs.len());
-        let mut at = 0;
-        for &(open, close) in &self.braces {
-            outside.push(at..open as usize);
-            at = close as usize + 1;
-        }
-        outside.push(at..len);
-        outside.extend(self.docs.iter().cloned());
-        outside
-    }
-}
-
 /// Puts `blocks`, the bodies `bodies` lists (in its order), into the fns of `skeleton` whose
 /// `{` they start at. `false` when they do not line up. [`Span::of`] must read `file`.
 pub(super) fn graft(
@@ -473,10 +472,15 @@ mod tests {
         assert_eq!(left_out(text), ["body()", "loop {}", "()"]);
     }
 
+    /// [`compare`] on text that parses cleanly and has bodies to leave out.
+    fn both(text: &str, edition: Edition) -> (bool, Vec<Span>, Vec<Span>, usize) {
+        compare(text, edition).expect("a clean parse, with bodies to leave out")
+    }
+
     /// Parses `text` whole, and as a skeleton filled, on a deep stack: whether the two trees
     /// are equal, the spans of every identifier and item in each, and how many bodies were
-    /// left out.
-    fn both(text: &str, edition: Edition) -> (bool, Vec<Span>, Vec<Span>, usize) {
+    /// left out. `None` when the whole parse fails or no body is left out.
+    fn compare(text: &str, edition: Edition) -> Option<(bool, Vec<Span>, Vec<Span>, usize)> {
         /// Every identifier's span, and every item's whole span (which spans both halves).
         struct Idents(Vec<Span>);
         impl Visit<'_> for Idents {
@@ -508,11 +512,13 @@ mod tests {
                 let _lines = crate::span::use_line_index(file, &arc, &starts);
                 // As the driver reads them: with the index's cfg macros expanded.
                 let mut whole = parse_file(file, &text, edition);
-                assert!(whole.failures.is_empty(), "{:?}", whole.failures);
+                if !whole.failures.is_empty() {
+                    return None;
+                }
                 crate::index::expand_cfg_macros(&mut whole.syntax.items);
                 let (skeleton, bodies) = parse_skeleton(file, &text, edition);
                 assert!(skeleton.failures.is_empty());
-                let bodies = bodies.expect("bodies to leave out");
+                let bodies = bodies?;
                 let mut filled = skeleton.syntax;
                 crate::index::expand_cfg_macros(&mut filled.items);
                 assert!(fill(file, &text, edition, &mut filled, &bodies));
@@ -522,7 +528,7 @@ mod tests {
                     v.0
                 };
                 let (a, b) = (spans(&whole.syntax), spans(&filled));
-                (whole.syntax == filled, a, b, bodies.len())
+                Some((whole.syntax == filled, a, b, bodies.len()))
             })
             .unwrap()
             .join()
@@ -576,23 +582,11 @@ fn declares() { struct L; let _ = L; }
     /// the halves line up.
     #[test]
     fn every_file_here_fills_to_its_whole_tree() {
-        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() && !path.ends_with("target") && !path.ends_with(".git") {
-                    walk(&path, out);
-                } else if path.extension().is_some_and(|e| e == "rs") {
-                    out.push(path);
-                }
-            }
-        }
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut files = Vec::new();
-        walk(&root, &mut files);
+        // As the command finds them: `.rs` files, skipping `target/` and hidden folders.
+        let mut folders = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")];
         let extra = std::env::var("GOMEM_ROUND_TRIP_DIRS").unwrap_or_default();
-        for dir in extra.split(':').filter(|d| !d.is_empty()) {
-            walk(std::path::Path::new(dir), &mut files);
-        }
+        folders.extend(extra.split(':').filter(|d| !d.is_empty()).map(Into::into));
+        let files = crate::workspace::Workspace::from_paths(&folders).plain_files;
         let (mut checked, mut left_out) = (0, 0);
         for path in &files {
             let Ok(text) = std::fs::read_to_string(path) else {
@@ -614,26 +608,12 @@ fn declares() { struct L; let _ = L; }
         );
     }
 
-    /// [`both`]'s check on one file whose whole parse is clean: the bodies left out, or
-    /// `None` when there are none (or the whole parse fails). Panics on a mismatch.
+    /// [`compare`]'s check on one file: the bodies left out, or `None` when there are none
+    /// (or the whole parse fails). Panics on a mismatch.
     fn round_trip(text: &str) -> Option<usize> {
-        let text = text.to_string();
-        std::thread::Builder::new()
-            .stack_size(crate::parse::STACK_SIZE)
-            .spawn(move || {
-                let whole = parse_file(FileId(0), &text, Edition::E2021);
-                let (_, bodies) = parse_skeleton(FileId(0), &text, Edition::E2021);
-                if !whole.failures.is_empty() || bodies.is_none() {
-                    return None;
-                }
-                drop(whole);
-                let (same, a, b, n) = both(&text, Edition::E2021);
-                assert!(same && a == b);
-                Some(n)
-            })
-            .unwrap()
-            .join()
-            .unwrap()
+        let (same, a, b, left_out) = compare(text, Edition::E2021)?;
+        assert!(same && a == b);
+        Some(left_out)
     }
 
     #[test]
