@@ -217,6 +217,9 @@ struct Shared {
     suppressions: Mutex<Vec<Suppression>>,
     /// Built after phase 1; workers lint against it.
     context: OnceLock<Arc<LintContext>>,
+    /// Set once the coordinator is done linking (whether or not it built a context): the
+    /// workers stop filling skeletons ahead (see [`prefill`]).
+    linked: AtomicBool,
     /// Each worker's files, for phase 2.
     claims: Mutex<Vec<Arc<[Claim]>>>,
     /// Texts given instead of files on disk.
@@ -431,6 +434,7 @@ impl Run {
             facts: Mutex::new(Vec::new()),
             suppressions: Mutex::new(Vec::new()),
             context: OnceLock::new(),
+            linked: AtomicBool::new(false),
             claims: Mutex::new(Vec::new()),
             in_memory: self.workspace.in_memory.iter().cloned().collect(),
             compiler_reports_unreadable_files: self.config.compiler_reports_unreadable_files,
@@ -452,37 +456,43 @@ impl Run {
             frozen = self.link_and_publish(&shared);
             lint_files(&shared, mine, &claims, crashed);
         } else {
+            // A worker's panic, kept for this thread: the workers are not joined. The scope
+            // ends when their closures have returned, while each thread's exit (mimalloc
+            // gathers the thread's heap pages, ~4 ms per worker on tokio) runs alongside
+            // the crate checks instead of before them.
+            let crashed: Mutex<Held> = Mutex::new(None);
             std::thread::scope(|scope| {
-                let workers: Vec<_> = (0..jobs)
-                    .map(|i| {
-                        let (shared, parsed_barrier, index_barrier) =
-                            (&shared, &parsed_barrier, &index_barrier);
-                        std::thread::Builder::new()
-                            .name(format!("gomem-worker-{i}"))
-                            .stack_size(STACK_SIZE)
-                            .spawn_scoped(scope, move || {
-                                worker(shared, parsed_barrier, index_barrier)
-                            })
-                            .expect("cannot start a worker thread")
-                    })
-                    .collect();
+                for i in 0..jobs {
+                    let (shared, parsed_barrier, index_barrier, crashed) =
+                        (&shared, &parsed_barrier, &index_barrier, &crashed);
+                    std::thread::Builder::new()
+                        .name(format!("gomem-worker-{i}"))
+                        .stack_size(STACK_SIZE)
+                        .spawn_scoped(scope, move || {
+                            let run = || worker(shared, parsed_barrier, index_barrier);
+                            if let Err(panic) = catch_unwind(AssertUnwindSafe(run)) {
+                                let mut held = crashed.lock().unwrap_or_else(|e| e.into_inner());
+                                held.get_or_insert(panic);
+                            }
+                        })
+                        .expect("cannot start a worker thread");
+                }
                 parsed_barrier.wait();
                 phases.lap("read, parse and summarize files");
                 let linked = catch_unwind(AssertUnwindSafe(|| self.link_and_publish(&shared)));
                 // Always reached, so that no worker waits for ever.
+                shared.linked.store(true, Ordering::Release);
                 index_barrier.wait();
                 phases.lap("link modules and build the index");
                 match linked {
                     Ok(db) => frozen = db,
                     Err(panic) => std::panic::resume_unwind(panic),
                 }
-                for w in workers {
-                    if let Err(panic) = w.join() {
-                        std::panic::resume_unwind(panic);
-                    }
-                }
-                phases.lap("file checks and fact collection");
             });
+            if let Some(panic) = crashed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                std::panic::resume_unwind(panic);
+            }
+            phases.lap("file checks and fact collection");
         }
         let Shared {
             queue,
@@ -498,7 +508,14 @@ impl Run {
             .extend(diagnostics.into_inner().unwrap_or_else(|e| e.into_inner()));
         if let Some(context) = context.get() {
             let facts = facts.into_inner().unwrap_or_else(|e| e.into_inner());
-            carry.diagnostics.extend(judge_crate_checks(context, facts));
+            carry
+                .diagnostics
+                .extend(judge_crate_checks(context, &facts));
+            if self.leak_trees {
+                // Left to the process's exit with the trees: freeing every call site is
+                // serial work (~2 ms on tokio).
+                std::mem::forget(facts);
+            }
             phases.lap("crate checks");
         }
         carry
@@ -659,6 +676,9 @@ enum Tree {
     /// edition, when its turn comes (see `crate::parse::bodies`), and the whole tree is
     /// freed once its checks are done.
     Skeleton(syn::File, Bodies, Edition),
+    /// A skeleton with its bodies in, filled while the index was being built (see
+    /// [`prefill`]); its file is claimed, and the tree freed once its checks are done.
+    Filled(syn::File),
     /// Dropped after summarizing: parsed again, in this edition, when its turn comes.
     Again(Edition),
     /// Linted, here or by another worker: nothing is left of it.
@@ -746,11 +766,86 @@ fn push_job(q: &mut Queue, job: Job) {
 }
 
 fn worker(shared: &Shared, parsed_barrier: &Barrier, index_barrier: &Barrier) {
-    let (mine, crashed) = parse_files(shared);
+    let (mut mine, crashed) = parse_files(shared);
     let claims = claims_of(shared, &mine);
+    let texts = texts_of(shared, &mine);
     parsed_barrier.wait();
+    if crashed.is_none() {
+        prefill(shared, &mut mine, &claims, &texts);
+    }
+    drop(texts);
     index_barrier.wait();
     lint_files(shared, mine, &claims, crashed);
+}
+
+/// A file's text and line starts.
+type Text = (Arc<str>, Arc<[u32]>);
+
+/// The text and line starts of each of a worker's skeletons, for [`prefill`]: the sources
+/// move into the index's database while it fills.
+fn texts_of(shared: &Shared, mine: &[(FileId, Tree)]) -> Vec<Option<Text>> {
+    let db = shared.db.lock().unwrap_or_else(|e| e.into_inner());
+    mine.iter()
+        .map(|(file, tree)| {
+            matches!(tree, Tree::Skeleton(..)).then(|| {
+                let source = db.get(*file);
+                (source.text.clone(), source.line_starts.clone())
+            })
+        })
+        .collect()
+}
+
+/// Fills a worker's skeletons, in the order its phase 2 lints them, until the index is
+/// built. Building it is serial work on the coordinator's thread (~8 ms on tokio), and
+/// filling needs no index: without this, the other cores would wait.
+fn prefill(shared: &Shared, mine: &mut [(FileId, Tree)], claims: &[Claim], texts: &[Option<Text>]) {
+    let mut found = Vec::new();
+    for (((file, tree), claim), text) in mine.iter_mut().zip(claims).zip(texts) {
+        if shared.linked.load(Ordering::Acquire) {
+            break;
+        }
+        let Some((text, line_starts)) = text else {
+            continue;
+        };
+        // Nobody takes another's files before the index is built; a filled file is its
+        // filler's.
+        if !claim.take() {
+            continue;
+        }
+        let Tree::Skeleton(syntax, bodies, edition) = std::mem::replace(tree, Tree::Done) else {
+            continue;
+        };
+        let _lines = crate::span::use_line_index(*file, text, line_starts);
+        if let Some(syntax) = fill(shared, *file, text, edition, syntax, &bodies, &mut found) {
+            *tree = Tree::Filled(syntax);
+        }
+    }
+    for d in found {
+        shared.report(d);
+    }
+}
+
+/// A skeleton with its bodies put in; the whole file parsed again when they do not line up.
+/// A crash is reported in `found`. [`Span::of`] must read `file` (its line index in use).
+fn fill(
+    shared: &Shared,
+    file: FileId,
+    text: &str,
+    edition: Edition,
+    mut syntax: syn::File,
+    bodies: &Bodies,
+    found: &mut Vec<Diagnostic>,
+) -> Option<syn::File> {
+    catch_unwind(AssertUnwindSafe(|| {
+        if fill_bodies(file, text, edition, &mut syntax, bodies) {
+            return syntax;
+        }
+        // The halves do not line up: the whole file, as a plain parse gives it.
+        drop(syntax);
+        parse_whole(shared, file, text, edition, true)
+    }))
+    .map_err(|panic| found.push(internal_error(file, "parsing", &panic)))
+    .ok()
 }
 
 /// The [`Claim`]s of a worker's files, shared with the other workers.
@@ -761,7 +856,7 @@ fn claims_of(shared: &Shared, mine: &[(FileId, Tree)]) -> Arc<[Claim]> {
             file: *file,
             edition: match tree {
                 Tree::Skeleton(_, _, edition) | Tree::Again(edition) => Some(*edition),
-                Tree::Kept(_) | Tree::Done => None,
+                Tree::Kept(_) | Tree::Filled(_) | Tree::Done => None,
             },
             news: matches!(tree, Tree::Skeleton(..)),
             taken: AtomicBool::new(false),
@@ -851,7 +946,8 @@ fn lint_files(shared: &Shared, mut mine: Vec<(FileId, Tree)>, claims: &[Claim], 
     };
     let mut out = Output::default();
     for ((file, tree), claim) in mine.iter_mut().zip(claims) {
-        if !claim.take() {
+        // A filled tree's file was claimed when it was filled.
+        if !matches!(tree, Tree::Filled(_)) && !claim.take() {
             // Another worker linted it.
             *tree = Tree::Done;
             continue;
@@ -865,22 +961,21 @@ fn lint_files(shared: &Shared, mut mine: Vec<(FileId, Tree)>, claims: &[Claim], 
                 *tree = Tree::Kept(syntax);
                 None
             }
-            Tree::Skeleton(mut syntax, bodies, edition) => {
-                match catch_unwind(AssertUnwindSafe(|| {
-                    if fill_bodies(file, &source.text, edition, &mut syntax, &bodies) {
-                        return syntax;
-                    }
-                    // The halves do not line up: the whole file, as a plain parse gives it.
-                    drop(syntax);
-                    parse_whole(shared, file, &source.text, edition, true)
-                })) {
-                    Ok(syntax) => Some(syntax),
-                    Err(panic) => {
-                        out.found.push(internal_error(file, "parsing", &panic));
-                        continue;
-                    }
+            Tree::Skeleton(syntax, bodies, edition) => {
+                match fill(
+                    shared,
+                    file,
+                    &source.text,
+                    edition,
+                    syntax,
+                    &bodies,
+                    &mut out.found,
+                ) {
+                    Some(syntax) => Some(syntax),
+                    None => continue,
                 }
             }
+            Tree::Filled(syntax) => Some(syntax),
             // Its failures were reported the first time.
             Tree::Again(edition) => match catch_unwind(AssertUnwindSafe(|| {
                 parse_whole(shared, file, &source.text, edition, false)
@@ -1200,7 +1295,7 @@ fn lint_file(
 /// Runs each enabled crate check's judge over the facts its source gathered.
 fn judge_crate_checks(
     context: &LintContext,
-    facts: Vec<(&'static str, FileId, Facts)>,
+    facts: &[(&'static str, FileId, Facts)],
 ) -> Vec<Diagnostic> {
     let cx = CrateContext {
         index: &context.index,
@@ -1209,7 +1304,7 @@ fn judge_crate_checks(
         config: &context.config,
     };
     let mut by_source: HashMap<&'static str, Vec<(FileId, &Facts)>> = HashMap::new();
-    for (source, file, f) in &facts {
+    for (source, file, f) in facts {
         by_source.entry(source).or_default().push((*file, f));
     }
     // Judges see the files in the order of their paths: file ids depend on which worker read

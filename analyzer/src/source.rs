@@ -35,6 +35,13 @@ impl SourceFile {
         }
     }
 
+    /// Whether `word` occurs anywhere in the text (code, comments or strings): the lints'
+    /// test for a file that cannot hold what they look for, which then skips their walk.
+    /// memchr's vectorized search, several times faster than `str::contains` on whole files.
+    pub fn mentions(&self, word: &str) -> bool {
+        memchr::memmem::find(self.text.as_bytes(), word.as_bytes()).is_some()
+    }
+
     /// 0-based line index of a byte offset.
     pub fn line_index(&self, byte: usize) -> usize {
         match self.line_starts.binary_search(&(byte as u32)) {

@@ -119,9 +119,8 @@ const OWNING_TYPES: &[&str] = &[
 ];
 
 fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
-    let text = &cx.source.text;
     let names = cx.index.names_for(NAMES);
-    if !names.iter().any(|n| text.contains(n.as_str())) {
+    if !names.iter().any(|n| cx.source.mentions(n)) {
         return Vec::new();
     }
     let mut v = Checker {

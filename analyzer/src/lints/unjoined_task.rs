@@ -132,7 +132,7 @@ fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
     // A file that names no spawn fn (under any alias the crate gives one) spawns nothing:
     // skip the walk. Most files of a crate are like that.
     let names = cx.index.names_for(SPAWN_NAMES);
-    if !names.iter().any(|n| cx.source.text.contains(n.as_str())) {
+    if !names.iter().any(|n| cx.source.mentions(n)) {
         return Vec::new();
     }
     let mut v = Checker {

@@ -115,11 +115,11 @@ impl ChildMethod {
 }
 
 fn check(cx: &FileContext<'_>) -> Vec<Diagnostic> {
-    if !cx.source.text.contains("spawn") {
+    if !cx.source.mentions("spawn") {
         return Vec::new();
     }
     let names = cx.index.names_for(COMMAND_NAMES);
-    if !names.iter().any(|n| cx.source.text.contains(n.as_str())) {
+    if !names.iter().any(|n| cx.source.mentions(n)) {
         return Vec::new();
     }
     let mut v = Checker {
