@@ -153,7 +153,18 @@ fn scan_with<'t>(
         // Whitespace and comments put it back.
         let block_before = std::mem::take(&mut after_block);
         match c {
-            b' ' | b'\n' | b'\t' | b'\r' => after_block = block_before,
+            // A run at once: indentation is a good part of the text.
+            b' ' | b'\n' | b'\t' | b'\r' => {
+                after_block = block_before;
+                i += 1;
+                while b
+                    .get(i)
+                    .is_some_and(|c| matches!(c, b' ' | b'\n' | b'\t' | b'\r'))
+                {
+                    i += 1;
+                }
+                continue;
+            }
             b'/' if b.get(i + 1) == Some(&b'/') => {
                 let end = memchr(b'\n', b, i).unwrap_or(b.len());
                 let comment = &b[i..end];
