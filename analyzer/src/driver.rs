@@ -658,6 +658,11 @@ impl Run {
 /// hundred MB however large the workspace (a package larger than this is a batch of its own).
 const BATCH_BYTES: u64 = 8 << 20;
 
+/// How much source a worker fills ahead while the index is built (see [`prefill`]): a large
+/// batch's index takes long enough to fill most of it, and filled trees take ~30 times their
+/// source until their checks run. 1 MiB is more than tokio's index leaves time for.
+const PREFILL_BYTES: usize = 1 << 20;
+
 /// Initial jobs of whole packages.
 #[derive(Default)]
 struct Batch {
@@ -796,17 +801,20 @@ fn texts_of(shared: &Shared, mine: &[(FileId, Tree)]) -> Vec<Option<Text>> {
 }
 
 /// Fills a worker's skeletons, in the order its phase 2 lints them, until the index is
-/// built. Building it is serial work on the coordinator's thread (~8 ms on tokio), and
-/// filling needs no index: without this, the other cores would wait.
+/// built (or [`PREFILL_BYTES`] of them are). Building it is serial work on the
+/// coordinator's thread (~8 ms on tokio), and filling needs no index: without this, the
+/// other cores would wait.
 fn prefill(shared: &Shared, mine: &mut [(FileId, Tree)], claims: &[Claim], texts: &[Option<Text>]) {
     let mut found = Vec::new();
+    let mut filled = 0;
     for (((file, tree), claim), text) in mine.iter_mut().zip(claims).zip(texts) {
-        if shared.linked.load(Ordering::Acquire) {
+        if shared.linked.load(Ordering::Acquire) || filled > PREFILL_BYTES {
             break;
         }
         let Some((text, line_starts)) = text else {
             continue;
         };
+        filled += text.len();
         // Nobody takes another's files before the index is built; a filled file is its
         // filler's.
         if !claim.take() {
