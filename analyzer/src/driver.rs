@@ -7,12 +7,14 @@
 //! 1. workers take files from a shared queue, read and parse them, and queue the module files
 //!    they declare; each produces a [`FileSummary`] for the index;
 //! 2. once the queue is drained, the coordinating thread links the module tree and builds the
-//!    [`ItemIndex`];
+//!    [`ItemIndex`]; meanwhile the workers parse the bodies of their first files (see
+//!    [`prefill`]);
 //! 3. each worker runs every enabled file check on its own files, and collects the facts of
 //!    every enabled crate check from them. A check that panics costs only its own findings on
 //!    that file: the panic becomes an `internal_error` diagnostic;
 //! 4. once the workers are done (and their syntax trees freed), the coordinating thread runs
-//!    each crate check's judge over the facts of all files.
+//!    each crate check's judge over the facts of all files. The workers are not joined:
+//!    their threads' exit (the allocator gathering their heaps) runs alongside.
 //!
 //! Memory: the packages are taken in batches of a few MB of source ([`BATCH_BYTES`]); each
 //! batch goes through steps 1-4 with its own index, and its syntax trees, index and facts are
