@@ -1001,9 +1001,15 @@ fn lint_files(shared: &Shared, mut mine: Vec<(FileId, Tree)>, claims: &[Claim], 
             _ => continue,
         };
         out.lint(file, syntax, &context);
-        // Dropped right here, on this thread's deep stack, so that the next file's tree
-        // reuses its memory.
-        drop(own);
+        match own {
+            // The bodies were parsed for this file alone, and are still in cache: freed, for
+            // the next file's. The rest was built in phase 1, out of cache by now, and is
+            // left to the process's exit as the kept trees are.
+            Some(syntax) if context.config.leak_syntax_at_exit => free_bodies(syntax),
+            // Dropped right here, on this thread's deep stack, so that the next file's tree
+            // reuses its memory.
+            own => drop(own),
+        }
     }
     let others: Vec<Arc<[Claim]>> = shared
         .claims
@@ -1037,6 +1043,42 @@ fn lint_files(shared: &Shared, mut mine: Vec<(FileId, Tree)>, claims: &[Claim], 
         std::mem::forget(mine);
     }
     // Otherwise `mine` (deep syntax trees) is dropped here, on this thread's deep stack.
+}
+
+/// Frees the statements of every fn body in `syntax` and leaves the rest of it allocated.
+fn free_bodies(mut syntax: syn::File) {
+    fn in_items(items: &mut [syn::Item]) {
+        for item in items {
+            match item {
+                syn::Item::Fn(f) => drop(std::mem::take(&mut f.block.stmts)),
+                syn::Item::Impl(i) => {
+                    for it in &mut i.items {
+                        if let syn::ImplItem::Fn(f) = it {
+                            drop(std::mem::take(&mut f.block.stmts));
+                        }
+                    }
+                }
+                syn::Item::Trait(t) => {
+                    for it in &mut t.items {
+                        if let syn::TraitItem::Fn(syn::TraitItemFn {
+                            default: Some(b), ..
+                        }) = it
+                        {
+                            drop(std::mem::take(&mut b.stmts));
+                        }
+                    }
+                }
+                syn::Item::Mod(m) => {
+                    if let Some((_, content)) = &mut m.content {
+                        in_items(content);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    in_items(&mut syntax.items);
+    std::mem::forget(syntax);
 }
 
 /// A file parsed whole in phase 2, its cfg macros expanded as the index read them. Its
