@@ -41,7 +41,9 @@ use crate::lint::{Check, CrateContext, Facts, FileContext};
 use crate::lint_defs::{Level, LintId};
 use crate::lints;
 use crate::modtree;
-use crate::parse::{fill_bodies, parse_file, parse_skeleton, Bodies, Edition, STACK_SIZE};
+use crate::parse::{
+    fill_bodies, for_each_fn_block, parse_file, parse_skeleton, Bodies, Edition, STACK_SIZE,
+};
 use crate::semantics::Semantics;
 use crate::source::{SourceDb, SourceFile};
 use crate::span::{FileId, Span};
@@ -1047,37 +1049,9 @@ fn lint_files(shared: &Shared, mut mine: Vec<(FileId, Tree)>, claims: &[Claim], 
 
 /// Frees the statements of every fn body in `syntax` and leaves the rest of it allocated.
 fn free_bodies(mut syntax: syn::File) {
-    fn in_items(items: &mut [syn::Item]) {
-        for item in items {
-            match item {
-                syn::Item::Fn(f) => drop(std::mem::take(&mut f.block.stmts)),
-                syn::Item::Impl(i) => {
-                    for it in &mut i.items {
-                        if let syn::ImplItem::Fn(f) = it {
-                            drop(std::mem::take(&mut f.block.stmts));
-                        }
-                    }
-                }
-                syn::Item::Trait(t) => {
-                    for it in &mut t.items {
-                        if let syn::TraitItem::Fn(syn::TraitItemFn {
-                            default: Some(b), ..
-                        }) = it
-                        {
-                            drop(std::mem::take(&mut b.stmts));
-                        }
-                    }
-                }
-                syn::Item::Mod(m) => {
-                    if let Some((_, content)) = &mut m.content {
-                        in_items(content);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    in_items(&mut syntax.items);
+    for_each_fn_block(&mut syntax.items, &mut |block| {
+        drop(std::mem::take(&mut block.stmts))
+    });
     std::mem::forget(syntax);
 }
 

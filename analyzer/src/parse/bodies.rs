@@ -336,8 +336,43 @@ pub(super) fn graft(
         blocks: blocks.into_iter().map(Some).collect(),
         placed: 0,
     };
-    graft.items(&mut skeleton.items);
+    for_each_fn_block(&mut skeleton.items, &mut |block| graft.block(block));
     graft.placed == bodies.braces.len()
+}
+
+/// Calls `f` on the block of each fn whose body a skeleton may leave out: free fns, methods,
+/// traits' default methods, in inline modules too; not the fns declared inside a body, which
+/// are part of that body.
+pub fn for_each_fn_block(items: &mut [syn::Item], f: &mut impl FnMut(&mut syn::Block)) {
+    for item in items {
+        match item {
+            syn::Item::Fn(fun) => f(&mut fun.block),
+            syn::Item::Mod(m) => {
+                if let Some((_, content)) = &mut m.content {
+                    for_each_fn_block(content, f);
+                }
+            }
+            syn::Item::Impl(i) => {
+                for item in &mut i.items {
+                    if let syn::ImplItem::Fn(fun) = item {
+                        f(&mut fun.block);
+                    }
+                }
+            }
+            syn::Item::Trait(t) => {
+                for item in &mut t.items {
+                    if let syn::TraitItem::Fn(syn::TraitItemFn {
+                        default: Some(block),
+                        ..
+                    }) = item
+                    {
+                        f(block);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Puts parsed bodies into the fns whose `{` they start at.
@@ -349,38 +384,6 @@ struct Graft<'b> {
 }
 
 impl Graft<'_> {
-    fn items(&mut self, items: &mut [syn::Item]) {
-        for item in items {
-            match item {
-                syn::Item::Fn(f) => self.block(&mut f.block),
-                syn::Item::Mod(m) => {
-                    if let Some((_, content)) = &mut m.content {
-                        self.items(content);
-                    }
-                }
-                syn::Item::Impl(i) => {
-                    for item in &mut i.items {
-                        if let syn::ImplItem::Fn(f) = item {
-                            self.block(&mut f.block);
-                        }
-                    }
-                }
-                syn::Item::Trait(t) => {
-                    for item in &mut t.items {
-                        if let syn::TraitItem::Fn(syn::TraitItemFn {
-                            default: Some(block),
-                            ..
-                        }) = item
-                        {
-                            self.block(block);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
     fn block(&mut self, block: &mut syn::Block) {
         if !block.stmts.is_empty() {
             return;
@@ -401,6 +404,23 @@ mod tests {
     use super::*;
     use crate::parse::{fill_bodies as fill, parse_file, parse_skeleton, Edition};
     use syn::visit::Visit;
+
+    #[test]
+    fn fn_blocks_are_those_of_fns_in_modules_impls_and_trait_defaults() {
+        let text = "fn a() { a(); fn nested() { n(); } }\n\
+                    mod m { fn b() { b(); } mod inner { fn c() { c(); } } }\n\
+                    impl S { fn d(&self) { d(); } const K: u8 = { k(); 0 }; }\n\
+                    trait T { fn e() { e(); } fn no_default(); }\n\
+                    const C: u8 = { fn in_const() { x(); } 0 };\n\
+                    mod outlined;\n";
+        let mut file = syn::parse_file(text).unwrap();
+        let mut firsts = Vec::new();
+        for_each_fn_block(&mut file.items, &mut |block| {
+            let first = &block.stmts[0];
+            firsts.push(quote::quote!(#first).to_string());
+        });
+        assert_eq!(firsts, ["a () ;", "b () ;", "c () ;", "d () ;", "e () ;"]);
+    }
 
     /// What `find` leaves out of `text`: each body's inside, trimmed.
     fn left_out(text: &str) -> Vec<String> {

@@ -29,7 +29,7 @@ use std::str::FromStr;
 use proc_macro2::{TokenStream, TokenTree};
 
 use crate::span::{FileId, Span};
-pub use bodies::Bodies;
+pub use bodies::{for_each_fn_block, Bodies};
 pub use edition::Edition;
 pub(crate) use scan::words;
 use scan::{blank, non_rust_prefix, scan, scan_finding, squeeze, unbalanced, Scan, Unbalanced};
