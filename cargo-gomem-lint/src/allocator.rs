@@ -1,7 +1,8 @@
 //! The heap's settings for a lint run: no transparent huge pages, and no purging.
 //!
 //! A run keeps the skeleton of every file of a batch (its items, most fn bodies left out)
-//! until its checks are done, and each file's bodies until the file's own are: its heap
+//! until its checks are done (the command's last batch: until it exits), and each file's
+//! bodies until the file's own are: its heap
 //! grows to ~20 times the batch's source (tokio: ~50 MB of skeletons, ~105 MB resident at
 //! the peak; ~130 MB of trees before skeletons). Every page of that is fresh memory the
 //! kernel must fault in and zero; on a VM that zeroing is bimodal, and in its
