@@ -32,7 +32,9 @@ use crate::span::{FileId, Span};
 pub use bodies::{for_each_fn_block, Bodies};
 pub use edition::Edition;
 pub(crate) use scan::words;
-use scan::{blank, non_rust_prefix, scan, scan_finding, squeeze, unbalanced, Scan, Unbalanced};
+use scan::{
+    blank, blank_or_squeeze, non_rust_prefix, scan, scan_finding, unbalanced, Scan, Unbalanced,
+};
 
 /// Stack of every parsing and analysis thread. Only touched pages are ever committed.
 pub const STACK_SIZE: usize = 1 << 30;
@@ -126,10 +128,7 @@ fn parse_with(
     // byte offsets are then not the file's, so on any error the file is parsed whole.
     let squeezed = skeleton && text.is_ascii();
     let (prepared, tokens) = loop {
-        let prepared = match squeezed {
-            true => Cow::Owned(squeeze(text, blanked.iter().cloned())),
-            false => blank(text, blanked.iter().cloned()),
-        };
+        let prepared = blank_or_squeeze(text, blanked.iter().cloned(), squeezed);
         match TokenStream::from_str(&prepared) {
             Ok(tokens) => break (prepared, tokens),
             // Whatever is wrong, a whole parse finds it and says it as it always does.
@@ -196,10 +195,7 @@ pub fn fill_bodies(
     bodies: &Bodies,
 ) -> bool {
     let outside = bodies.outside(text.len());
-    let only_bodies = match text.is_ascii() {
-        true => Cow::Owned(squeeze(text, outside)),
-        false => blank(text, outside),
-    };
+    let only_bodies = blank_or_squeeze(text, outside, text.is_ascii());
     let Ok(tokens) = TokenStream::from_str(&only_bodies) else {
         return false;
     };

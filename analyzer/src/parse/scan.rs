@@ -298,12 +298,25 @@ pub(super) fn blank(text: &str, ranges: impl IntoIterator<Item = Range<usize>>) 
     String::from_utf8(bytes).map_or(text.into(), Cow::Owned)
 }
 
+/// `text` with the `ranges` left out ([`squeeze`]) when `squeezed`, blanked ([`blank`])
+/// otherwise.
+pub(super) fn blank_or_squeeze(
+    text: &str,
+    ranges: impl IntoIterator<Item = Range<usize>>,
+    squeezed: bool,
+) -> Cow<'_, str> {
+    match squeezed {
+        true => Cow::Owned(squeeze(text, ranges)),
+        false => blank(text, ranges),
+    }
+}
+
 /// `text` without the `ranges`, but for their line breaks and, where more text follows on a
 /// range's last line, a space for each of its bytes on that line: every token outside them
 /// keeps its line and column, not its byte offset. For ASCII text only, where a column counts
 /// bytes and [`crate::span::Span::of`] reads a position by its line and column. Cheaper to
 /// lex than [`blank`]'s spaces, which the lexer steps over one at a time.
-pub(super) fn squeeze(text: &str, ranges: impl IntoIterator<Item = Range<usize>>) -> String {
+fn squeeze(text: &str, ranges: impl IntoIterator<Item = Range<usize>>) -> String {
     debug_assert!(text.is_ascii());
     let mut ranges: Vec<Range<usize>> = ranges.into_iter().filter(|r| !r.is_empty()).collect();
     ranges.sort_unstable_by_key(|r| r.start);
@@ -396,7 +409,7 @@ pub(crate) fn words(text: &str) -> impl Iterator<Item = (&str, bool)> {
 /// At the first letter of a word: past the word, and the word itself; or, when the word is
 /// a literal's prefix (raw and byte strings `r".."`, `r#".."#`, `b".."`, `br".."`, `c".."`,
 /// byte chars `b'x'`), past the literal, and no word.
-pub(super) fn skip_word(b: &[u8], start: usize) -> (usize, Option<&[u8]>) {
+fn skip_word(b: &[u8], start: usize) -> (usize, Option<&[u8]>) {
     let mut i = start;
     while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
         i += 1;
@@ -414,11 +427,11 @@ pub(super) fn skip_word(b: &[u8], start: usize) -> (usize, Option<&[u8]>) {
     }
 }
 
-pub(super) fn memchr(needle: u8, b: &[u8], from: usize) -> Option<usize> {
+fn memchr(needle: u8, b: &[u8], from: usize) -> Option<usize> {
     memchr::memchr(needle, b.get(from..)?).map(|p| from + p)
 }
 
-pub(super) fn skip_block_comment(b: &[u8], mut i: usize) -> usize {
+fn skip_block_comment(b: &[u8], mut i: usize) -> usize {
     let mut depth = 0usize;
     while i + 1 < b.len() {
         if b[i] == b'/' && b[i + 1] == b'*' {
@@ -438,7 +451,7 @@ pub(super) fn skip_block_comment(b: &[u8], mut i: usize) -> usize {
 }
 
 /// From just after an opening `"` to just after the closing one.
-pub(super) fn skip_string(b: &[u8], mut i: usize) -> usize {
+fn skip_string(b: &[u8], mut i: usize) -> usize {
     while i < b.len() {
         match b[i] {
             b'\\' => i += 2,
@@ -477,7 +490,7 @@ fn skip_prefixed_string(b: &[u8], mut i: usize) -> usize {
 }
 
 /// At a `'`: a char literal (`'x'`, `'\n'`, `'é'`) is skipped whole; a lifetime's quote alone.
-pub(super) fn skip_quote(b: &[u8], i: usize) -> usize {
+fn skip_quote(b: &[u8], i: usize) -> usize {
     match b.get(i + 1) {
         Some(b'\\') => memchr(b'\'', b, i + 3).map_or(b.len(), |e| e + 1),
         Some(&c) => {
