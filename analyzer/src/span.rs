@@ -187,7 +187,7 @@ pub trait Ends: quote::ToTokens {
     fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)>;
 }
 
-impl<T: Ends + quote::ToTokens> Ends for Box<T> {
+impl<T: Ends> Ends for Box<T> {
     fn ends(&self) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
         (**self).ends()
     }
