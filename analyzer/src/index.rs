@@ -17,6 +17,7 @@
 //! go` resolves to `std::thread::spawn`.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 
 use crate::consteval::ConstExpr;
 use crate::ids::TargetId;
@@ -703,6 +704,9 @@ impl Budget {
     }
 }
 
+/// Resolutions of paths, by module and spelling.
+type ResolvedPaths = HashMap<ModuleId, HashMap<Box<str>, Resolution, Names>, Names>;
+
 #[derive(Debug, Default)]
 pub struct ItemIndex {
     pub modules: Vec<Module>,
@@ -712,6 +716,10 @@ pub struct ItemIndex {
     block_modules: HashMap<Span, ModuleId, Names>,
     /// Memo of [`ItemIndex::names_for`], keyed by the address of the static name list.
     name_closures: std::sync::Mutex<HashMap<usize, std::sync::Arc<NameSet>>>,
+    /// Memo of [`ItemIndex::resolve_spelled`], in shards by module so that the workers
+    /// seldom wait for each other. An index does not change once built, so neither do the
+    /// answers kept here.
+    resolved: [std::sync::Mutex<ResolvedPaths>; 8],
     /// Memos of [`ItemIndex::static_names`] and [`ItemIndex::callable_names`].
     static_names: std::sync::OnceLock<NameSet>,
     callable_names: std::sync::OnceLock<NameSet>,
@@ -959,12 +967,46 @@ impl ItemIndex {
 
     /// [`ItemIndex::resolve`] for a `syn::Path`.
     pub fn resolve_path(&self, m: ModuleId, local: &[Import], path: &syn::Path) -> Resolution {
+        if local.is_empty() {
+            // Spelled `a::b`, the form the memo keys use.
+            let mut spelled = String::with_capacity(32);
+            if path.leading_colon.is_some() {
+                spelled.push_str("::");
+            }
+            for (i, s) in path.segments.iter().enumerate() {
+                if i > 0 {
+                    spelled.push_str("::");
+                }
+                // Into the one buffer: `to_string` would allocate a string per segment.
+                let _ = write!(spelled, "{}", s.ident);
+            }
+            return self.resolve_spelled(m, &spelled);
+        }
         let mut segs: Vec<String> = Vec::with_capacity(path.segments.len() + 1);
         if path.leading_colon.is_some() {
             segs.push(String::new());
         }
         segs.extend(path.segments.iter().map(|s| s.ident.to_string()));
         self.resolve(m, local, &segs)
+    }
+
+    /// [`ItemIndex::resolve`] of the path spelled `a::b` (`::a::b` from the extern
+    /// prelude) in module `m`, without block-level imports: the same path is resolved in the
+    /// same module again and again (`Some`, `Arc::new`, the module's own types), and a
+    /// lookup through glob imports can take a thousand steps, so each answer is kept.
+    pub fn resolve_spelled(&self, m: ModuleId, spelled: &str) -> Resolution {
+        let memo = &self.resolved[m.0 as usize % self.resolved.len()];
+        let lock = || memo.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = lock().get(&m).and_then(|paths| paths.get(spelled)) {
+            return r.clone();
+        }
+        let segs: Vec<String> = spelled.split("::").map(str::to_string).collect();
+        let r = self.resolve(m, &[], &segs);
+        lock()
+            .entry(m)
+            .or_default()
+            .insert(spelled.into(), r.clone());
+        r
     }
 
     fn resolve_from(
@@ -1212,6 +1254,55 @@ mod tests {
             ix.resolve(m[1], &[], &path("super::inner::spawn")),
             Resolution::Local(_)
         ));
+    }
+
+    /// A path is resolved once per module and spelling, and the kept answer is the one the
+    /// resolution gives in that module, not in another module that spells it alike.
+    #[test]
+    fn kept_resolutions_are_per_module() {
+        // Twenty modules (more than the memo has shards), where `spawn` is in turn a fn of
+        // the module's own and `std::thread::spawn`.
+        let root: String = (0..20)
+            .map(|i| match i % 2 {
+                0 => format!("mod m{i} {{ fn spawn() {{}} }} "),
+                _ => format!("mod m{i} {{ use std::thread::spawn; }} "),
+            })
+            .collect();
+        let (ix, m) = index_of(&[
+            &root,
+            "use super::*; use crate::m0::spawn as s; use std::thread;",
+        ]);
+        let mut modules: Vec<ModuleId> = (0..20)
+            .map(|i| ix.child_module(m[0], &format!("m{i}")).unwrap())
+            .collect();
+        modules.extend(&m);
+        let written = |src: &str| syn::parse_str::<syn::Path>(src).unwrap();
+        let spellings = [
+            "spawn",
+            "s",
+            "thread::spawn",
+            "super::m0::spawn",
+            "::std::thread",
+            "nowhere::at_all",
+        ];
+        for _ in 0..2 {
+            for &module in &modules {
+                for spelled in spellings {
+                    let plain = ix.resolve(module, &[], &path(spelled));
+                    assert_eq!(ix.resolve_path(module, &[], &written(spelled)), plain);
+                    assert_eq!(ix.resolve_spelled(module, spelled), plain);
+                }
+            }
+        }
+        // Each module's own `spawn`: twenty answers, ten of them distinct items.
+        let own: HashSet<ItemId> = modules[..20]
+            .iter()
+            .filter_map(|&module| match ix.resolve_spelled(module, "spawn") {
+                Resolution::Local(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(own.len(), 10);
     }
 
     /// The items a fn body declares form a scope of their own: seen from that body (which

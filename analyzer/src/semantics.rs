@@ -512,9 +512,8 @@ impl Semantics {
                     .collect()
             };
             if is_local_path(name) {
-                let path: Vec<String> = name.split("::").map(str::to_string).collect();
                 // `crate::a::Trace`, `super::Trace`: the item it leads to from here.
-                if let Resolution::Local(id) = index.resolve(from, &[], &path) {
+                if let Resolution::Local(id) = index.resolve_spelled(from, name) {
                     if matches!(
                         index.item(id).kind,
                         ItemKind::Struct | ItemKind::Enum | ItemKind::Union
@@ -524,7 +523,7 @@ impl Semantics {
                 }
                 // Not a type of ours that we can find (an alias is found by its name, as
                 // one written alone): read as its last segment.
-                let last = path.last().map_or("", String::as_str);
+                let last = name.rsplit("::").next().unwrap_or("");
                 let alone = Ty::Named(last.into(), args.clone());
                 return Some(self.expand_depth(index, &alone, from, depth + 1));
             }
@@ -533,8 +532,7 @@ impl Semantics {
             if !ids.is_empty() {
                 // A name the crate gives a type of its own may still stand for another
                 // crate's type here (`use std::time::Instant;` beside a mirror `Instant`).
-                let path = name_path(name)?;
-                let renamed: Box<str> = match index.resolve_path(from, &[], &path) {
+                let renamed: Box<str> = match resolve_name(index, from, name)? {
                     // One of several types of this name: which one it is, read here.
                     Resolution::Local(id) if ids.contains(&id) && ids.len() > 1 => {
                         return Some(Ty::Named(self.adt_name(index, id), expand_args(args)));
@@ -562,7 +560,7 @@ impl Semantics {
                 [id] => *id,
                 // Several aliases of this name in the crate (a `Result<T>` per module): the
                 // one the name leads to from here.
-                _ => match name_path(name).map(|p| index.resolve_path(from, &[], &p)) {
+                _ => match resolve_name(index, from, name) {
                     Some(Resolution::Local(id)) if ids.contains(&id) => id,
                     _ => return Some(Ty::Unknown),
                 },
@@ -1173,26 +1171,26 @@ fn is_local_path(name: &str) -> bool {
         .any(|p| name.starts_with(p))
 }
 
-/// The path `name` (an item's name: one identifier, maybe raw) as written in a module,
-/// built without `syn::parse_str`, whose lexer also adds a file to proc-macro2's source map
-/// for every call.
-fn name_path(name: &str) -> Option<syn::Path> {
+/// What `name` (an item's name: one identifier, maybe raw) leads to, written in module
+/// `from`. An identifier is spelled as [`ItemIndex::resolve_path`] spells one, without
+/// building a path; anything else (never an item's name) is read as a path, the way it was
+/// read before.
+fn resolve_name(index: &ItemIndex, from: ModuleId, name: &str) -> Option<Resolution> {
     let plain = |s: &str| {
         s.bytes()
             .next()
             .is_some_and(|c| c == b'_' || c.is_ascii_alphabetic())
             && s.bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric())
     };
-    let span = proc_macro2::Span::call_site();
-    let ident = match name.strip_prefix("r#") {
-        Some(raw) if plain(raw) && !matches!(raw, "crate" | "self" | "super" | "Self" | "_") => {
-            syn::Ident::new_raw(raw, span)
-        }
-        None if plain(name) && name != "_" => syn::Ident::new(name, span),
-        // Anything else (never an item's name) the way it was read before.
-        _ => return syn::parse_str::<syn::Path>(name).ok(),
+    let identifier = match name.strip_prefix("r#") {
+        Some(raw) => plain(raw) && !matches!(raw, "crate" | "self" | "super" | "Self" | "_"),
+        None => plain(name) && name != "_",
     };
-    Some(syn::Path::from(ident))
+    if identifier {
+        return Some(index.resolve_spelled(from, name));
+    }
+    let path = syn::parse_str::<syn::Path>(name).ok()?;
+    Some(index.resolve_path(from, &[], &path))
 }
 
 /// Items by two names (self type and method, trait and self type), looked up without
