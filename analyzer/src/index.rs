@@ -704,7 +704,13 @@ impl Budget {
     }
 }
 
-/// Resolutions of paths, by module and spelling.
+/// The segments of a path spelled `a::b` (`::a` starts with an empty one, as
+/// [`ItemIndex::resolve`] takes it).
+fn segments(spelled: &str) -> Vec<String> {
+    spelled.split("::").map(str::to_string).collect()
+}
+
+/// Resolutions of paths, by module and spelling: nested, so that a lookup needs no owned key.
 type ResolvedPaths = HashMap<ModuleId, HashMap<Box<str>, Resolution, Names>, Names>;
 
 #[derive(Debug, Default)]
@@ -967,27 +973,22 @@ impl ItemIndex {
 
     /// [`ItemIndex::resolve`] for a `syn::Path`.
     pub fn resolve_path(&self, m: ModuleId, local: &[Import], path: &syn::Path) -> Resolution {
-        if local.is_empty() {
-            // Spelled `a::b`, the form the memo keys use.
-            let mut spelled = String::with_capacity(32);
-            if path.leading_colon.is_some() {
+        // Spelled `a::b` into one buffer (`to_string` would allocate a string per segment),
+        // the form the memo keys use.
+        let mut spelled = String::with_capacity(32);
+        if path.leading_colon.is_some() {
+            spelled.push_str("::");
+        }
+        for (i, s) in path.segments.iter().enumerate() {
+            if i > 0 {
                 spelled.push_str("::");
             }
-            for (i, s) in path.segments.iter().enumerate() {
-                if i > 0 {
-                    spelled.push_str("::");
-                }
-                // Into the one buffer: `to_string` would allocate a string per segment.
-                let _ = write!(spelled, "{}", s.ident);
-            }
-            return self.resolve_spelled(m, &spelled);
+            let _ = write!(spelled, "{}", s.ident);
         }
-        let mut segs: Vec<String> = Vec::with_capacity(path.segments.len() + 1);
-        if path.leading_colon.is_some() {
-            segs.push(String::new());
+        match local.is_empty() {
+            true => self.resolve_spelled(m, &spelled),
+            false => self.resolve(m, local, &segments(&spelled)),
         }
-        segs.extend(path.segments.iter().map(|s| s.ident.to_string()));
-        self.resolve(m, local, &segs)
     }
 
     /// [`ItemIndex::resolve`] of the path spelled `a::b` (`::a::b` from the extern
@@ -1000,8 +1001,7 @@ impl ItemIndex {
         if let Some(r) = lock().get(&m).and_then(|paths| paths.get(spelled)) {
             return r.clone();
         }
-        let segs: Vec<String> = spelled.split("::").map(str::to_string).collect();
-        let r = self.resolve(m, &[], &segs);
+        let r = self.resolve(m, &[], &segments(spelled));
         lock()
             .entry(m)
             .or_default()
@@ -1207,28 +1207,24 @@ mod tests {
         (b.finish(), tops)
     }
 
-    fn path(s: &str) -> Vec<String> {
-        s.split("::").map(String::from).collect()
-    }
-
     #[test]
     fn aliases_resolve_to_external_paths() {
         let (ix, m) = index_of(&["use std::thread::spawn as go; use std::thread; use tokio::{self, task::{spawn_blocking as sb}};"]);
         assert_eq!(
-            ix.resolve(m[0], &[], &path("go")),
-            Resolution::External(path("std::thread::spawn"))
+            ix.resolve(m[0], &[], &segments("go")),
+            Resolution::External(segments("std::thread::spawn"))
         );
         assert_eq!(
-            ix.resolve(m[0], &[], &path("thread::spawn")),
-            Resolution::External(path("std::thread::spawn"))
+            ix.resolve(m[0], &[], &segments("thread::spawn")),
+            Resolution::External(segments("std::thread::spawn"))
         );
         assert_eq!(
-            ix.resolve(m[0], &[], &path("tokio::spawn")),
-            Resolution::External(path("tokio::spawn"))
+            ix.resolve(m[0], &[], &segments("tokio::spawn")),
+            Resolution::External(segments("tokio::spawn"))
         );
         assert_eq!(
-            ix.resolve(m[0], &[], &path("sb")),
-            Resolution::External(path("tokio::task::spawn_blocking"))
+            ix.resolve(m[0], &[], &segments("sb")),
+            Resolution::External(segments("tokio::task::spawn_blocking"))
         );
     }
 
@@ -1239,19 +1235,19 @@ mod tests {
             "use super::*; use crate::inner::spawn as s;",
         ]);
         assert!(matches!(
-            ix.resolve(m[0], &[], &path("spawn")),
+            ix.resolve(m[0], &[], &segments("spawn")),
             Resolution::Local(_)
         ));
         assert_eq!(
-            ix.resolve(m[1], &[], &path("thread::spawn")),
-            Resolution::External(path("std::thread::spawn"))
+            ix.resolve(m[1], &[], &segments("thread::spawn")),
+            Resolution::External(segments("std::thread::spawn"))
         );
         assert!(matches!(
-            ix.resolve(m[1], &[], &path("s")),
+            ix.resolve(m[1], &[], &segments("s")),
             Resolution::Local(_)
         ));
         assert!(matches!(
-            ix.resolve(m[1], &[], &path("super::inner::spawn")),
+            ix.resolve(m[1], &[], &segments("super::inner::spawn")),
             Resolution::Local(_)
         ));
     }
@@ -1288,7 +1284,7 @@ mod tests {
         for _ in 0..2 {
             for &module in &modules {
                 for spelled in spellings {
-                    let plain = ix.resolve(module, &[], &path(spelled));
+                    let plain = ix.resolve(module, &[], &segments(spelled));
                     assert_eq!(ix.resolve_path(module, &[], &written(spelled)), plain);
                     assert_eq!(ix.resolve_spelled(module, spelled), plain);
                 }
@@ -1327,28 +1323,28 @@ mod tests {
         };
         let body = body_of("outer");
         // The body's `Name` shadows the module's; the module still sees its own.
-        let inner = item(ix.resolve(body, &[], &path("Name"))).unwrap();
-        let outer = item(ix.resolve(m[0], &[], &path("Name"))).unwrap();
+        let inner = item(ix.resolve(body, &[], &segments("Name"))).unwrap();
+        let outer = item(ix.resolve(m[0], &[], &segments("Name"))).unwrap();
         assert_ne!(inner, outer);
         assert!(inner.lo > outer.lo);
         // Names of the module, `self::` and the body's own `use` resolve from the body.
-        assert!(item(ix.resolve(body, &[], &path("m::f"))).is_some());
-        assert!(item(ix.resolve(body, &[], &path("self::m::f"))).is_some());
+        assert!(item(ix.resolve(body, &[], &segments("m::f"))).is_some());
+        assert!(item(ix.resolve(body, &[], &segments("self::m::f"))).is_some());
         assert_eq!(
-            item(ix.resolve(body, &[], &path("g"))),
-            item(ix.resolve(m[0], &[], &path("m::f")))
+            item(ix.resolve(body, &[], &segments("g"))),
+            item(ix.resolve(m[0], &[], &segments("m::f")))
         );
-        assert!(item(ix.resolve(body, &[], &path("helper"))).is_some());
+        assert!(item(ix.resolve(body, &[], &segments("helper"))).is_some());
         // Nothing outside the body sees what it declares.
         assert_eq!(
-            ix.resolve(m[0], &[], &path("helper")),
-            Resolution::External(path("helper"))
+            ix.resolve(m[0], &[], &segments("helper")),
+            Resolution::External(segments("helper"))
         );
         assert!(ix.child_module(m[0], "").is_none());
         // `const _: () = { .. };` blocks are scopes too.
         let hidden = body_of("_");
-        assert!(item(ix.resolve(hidden, &[], &path("Hidden"))).is_some());
-        assert!(item(ix.resolve(m[0], &[], &path("Hidden"))).is_none());
+        assert!(item(ix.resolve(hidden, &[], &segments("Hidden"))).is_some());
+        assert!(item(ix.resolve(m[0], &[], &segments("Hidden"))).is_none());
         // A body without items has no scope of its own.
         let (ix, _) = index_of(&["fn plain() { let x = 1; }"]);
         assert!(ix.body_module(ix.items[0].span).is_none());
@@ -1358,8 +1354,8 @@ mod tests {
     fn glob_cycles_terminate() {
         let (ix, m) = index_of(&["pub use crate::f1::*;", "pub use super::*;"]);
         assert_eq!(
-            ix.resolve(m[1], &[], &path("nothing_here")),
-            Resolution::External(path("nothing_here"))
+            ix.resolve(m[1], &[], &segments("nothing_here")),
+            Resolution::External(segments("nothing_here"))
         );
     }
 
@@ -1374,8 +1370,8 @@ mod tests {
         let (ix, m) = index_of(&[&src]);
         let start = std::time::Instant::now();
         assert_eq!(
-            ix.resolve(m[0], &[], &path("nowhere")),
-            Resolution::External(path("nowhere"))
+            ix.resolve(m[0], &[], &segments("nowhere")),
+            Resolution::External(segments("nowhere"))
         );
         assert!(start.elapsed() < std::time::Duration::from_secs(1));
     }
@@ -1386,9 +1382,9 @@ mod tests {
             "const MIB: usize = 1 << 20; mod sizes { pub const BIG: usize = 64 * super::MIB; }",
             "use crate::sizes::BIG;",
         ]);
-        assert_eq!(ix.const_value(m[1], &path("BIG")), Some(64 << 20));
+        assert_eq!(ix.const_value(m[1], &segments("BIG")), Some(64 << 20));
         let (ix, m) = index_of(&["const A: usize = B; const B: usize = A;"]);
-        assert_eq!(ix.const_value(m[0], &path("A")), None);
+        assert_eq!(ix.const_value(m[0], &segments("A")), None);
     }
 
     #[test]
