@@ -9,7 +9,8 @@
 //! the command does), and read the files from disk.
 //! The lint side is the full run: module tree, parse, index, every lint, and JSON rendering.
 //! Rounds alternate between the two so that machine noise hits both; the medians and their
-//! ratio are printed.
+//! ratio are printed, and for the separate processes (on Linux) what each used besides: user
+//! and kernel time and page faults, which tell instructions from memory when the ratio moves.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,17 +68,18 @@ fn main() {
     let command = env!("CARGO_BIN_EXE_cargo-gomem-lint");
     let run = |program: &str, args: &[&str]| {
         let start = Instant::now();
-        let status = std::process::Command::new(program)
+        let child = std::process::Command::new(program)
             .args(args)
             .args(&paths)
             .stdout(std::process::Stdio::null())
-            .status()
+            .spawn()
             .expect("the command runs");
-        assert!(
-            status.code().is_some_and(|c| c < 2),
-            "{program} failed: {status}"
-        );
-        start.elapsed()
+        let (code, usage) = wait(child);
+        assert!(code.is_some_and(|c| c < 2), "{program} failed: {code:?}");
+        Sample {
+            wall: start.elapsed(),
+            usage,
+        }
     };
     drop(first);
     let this = std::env::current_exe().unwrap();
@@ -122,9 +124,14 @@ fn main() {
     let mut paired: Vec<f64> = cli
         .iter()
         .zip(&parse_process)
-        .map(|(c, p)| c.as_secs_f64() / p.as_secs_f64())
+        .map(|(c, p)| c.wall.as_secs_f64() / p.wall.as_secs_f64())
         .collect();
     paired.sort_by(f64::total_cmp);
+    let (cli_usage, parse_usage) = (Usage::median(&cli), Usage::median(&parse_process));
+    let (cli, parse_process): (Vec<Duration>, Vec<Duration>) = (
+        cli.iter().map(|s| s.wall).collect(),
+        parse_process.iter().map(|s| s.wall).collect(),
+    );
     let (cli_range, parse_range) = (range(&cli), range(&parse_process));
     let (cli, parse_process) = (median(cli), median(parse_process));
     println!(
@@ -136,6 +143,13 @@ fn main() {
         ms(cli),
         ratio(cli, parse_process)
     );
+    if let (Some(cli_usage), Some(parse_usage)) = (cli_usage, parse_usage) {
+        println!(
+            "  where the time goes, medians (CPU time in user mode and in the kernel, page faults):"
+        );
+        println!("    parse only (syn):            {parse_usage}");
+        println!("    cargo-gomem-lint:            {cli_usage}");
+    }
     println!(
         "  per-round ratio:                {:>8.2}x median ({:.2}-{:.2}x between the quartiles)",
         paired[paired.len() / 2],
@@ -179,6 +193,83 @@ fn parse_only(files: &[PathBuf], threads: usize, parse: impl Fn(&str) + Sync) {
                 .unwrap();
         }
     });
+}
+
+/// One run of a separate process.
+struct Sample {
+    wall: Duration,
+    /// `None` where the platform does not say (see [`wait`]).
+    usage: Option<Usage>,
+}
+
+/// What a process used, as the kernel counted it: where the wall time went beyond the
+/// instructions (kernel time is mostly page faults, one per page of memory first touched).
+/// No peak memory: a child's `ru_maxrss` counts the parent's pages it was forked with.
+#[derive(Clone, Copy)]
+struct Usage {
+    user: Duration,
+    system: Duration,
+    faults: u64,
+}
+
+impl Usage {
+    /// The median of each figure on its own.
+    fn median(samples: &[Sample]) -> Option<Usage> {
+        let usages: Vec<Usage> = samples.iter().filter_map(|s| s.usage).collect();
+        if usages.is_empty() {
+            return None;
+        }
+        fn mid<T: Ord + Copy>(mut v: Vec<T>) -> T {
+            v.sort();
+            v[v.len() / 2]
+        }
+        Some(Usage {
+            user: mid(usages.iter().map(|u| u.user).collect()),
+            system: mid(usages.iter().map(|u| u.system).collect()),
+            faults: mid(usages.iter().map(|u| u.faults).collect()),
+        })
+    }
+}
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "user {:>5.0} ms, kernel {:>4.0} ms, {:>6} page faults",
+            self.user.as_secs_f64() * 1e3,
+            self.system.as_secs_f64() * 1e3,
+            self.faults
+        )
+    }
+}
+
+/// Waits for `child`: its exit code, and on Linux what it used (`wait4`), which
+/// `std::process` does not give.
+#[cfg(target_os = "linux")]
+fn wait(child: std::process::Child) -> (Option<i32>, Option<Usage>) {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero `rusage` is a valid value of that plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet waited for (`child` is dropped unwaited, which
+    // neither waits nor kills it), and both pointers are to live locals of the right types.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let usage = Usage {
+        user: time(usage.ru_utime),
+        system: time(usage.ru_stime),
+        faults: (usage.ru_minflt + usage.ru_majflt) as u64,
+    };
+    (code, Some(usage))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn wait(mut child: std::process::Child) -> (Option<i32>, Option<Usage>) {
+    (child.wait().expect("the command runs").code(), None)
 }
 
 fn range(v: &[Duration]) -> String {
