@@ -219,14 +219,10 @@ impl Usage {
         if usages.is_empty() {
             return None;
         }
-        fn mid<T: Ord + Copy>(mut v: Vec<T>) -> T {
-            v.sort();
-            v[v.len() / 2]
-        }
         Some(Usage {
-            user: mid(usages.iter().map(|u| u.user).collect()),
-            system: mid(usages.iter().map(|u| u.system).collect()),
-            faults: mid(usages.iter().map(|u| u.faults).collect()),
+            user: median(usages.iter().map(|u| u.user).collect()),
+            system: median(usages.iter().map(|u| u.system).collect()),
+            faults: median(usages.iter().map(|u| u.faults).collect()),
         })
     }
 }
@@ -277,7 +273,7 @@ fn range(v: &[Duration]) -> String {
     format!("{:.0}-{:.0} ms", ms(v.iter().min()), ms(v.iter().max()))
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
+fn median<T: Ord + Copy>(mut v: Vec<T>) -> T {
     v.sort();
     v[v.len() / 2]
 }
