@@ -6,8 +6,7 @@
 //! ~50 MB of skeletons, ~105 MB resident at the peak; ~130 MB of trees before skeletons).
 //! Every page of that is fresh memory the kernel must fault in and zero; on a VM that
 //! zeroing is bimodal, and in its slow mode `clear_page_erms` took a third of the run's
-//! samples in `perf`. mimalloc's
-//! defaults make that memory larger than it has to be:
+//! samples in `perf`. mimalloc's defaults make that memory larger than it has to be:
 //! - **Transparent huge pages.** mimalloc asks for them (`MADV_HUGEPAGE`) on its arena, and
 //!   a huge page is faulted and zeroed 2 MB at a time, used or not: tokio's run touched
 //!   ~205 MB with them and ~160 MB without. They are turned off for the process as mimalloc's
@@ -17,7 +16,8 @@
 //!   growing vector's old buffer) are given back to the OS (`MADV_DONTNEED`), then faulted in
 //!   and zeroed again when the heap grows into them: ~70 MB of tokio's run. A run frees a
 //!   file's bodies once its checks are done (a library run the whole tree) and reuses that
-//!   memory for the next file's bodies (and for the next batch), so giving pages back buys nothing before the process exits.
+//!   memory for the next file's bodies (and for the next batch), so giving pages back buys
+//!   nothing before the process exits.
 //!
 //! Measured on tokio, alternating with the previous binary (20 rounds, a loaded 2-core VM):
 //! kernel time ~85-120 ms instead of 150-300 ms, CPU time 1.18-1.24x of syn's parse-only run
