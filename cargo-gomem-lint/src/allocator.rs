@@ -11,7 +11,11 @@
 //!   a huge page is faulted and zeroed 2 MB at a time, used or not: tokio's run touched
 //!   ~205 MB with them and ~160 MB without. They are turned off for the process as mimalloc's
 //!   own `MIMALLOC_ALLOW_THP=0` does it, with `prctl(PR_SET_THP_DISABLE)`: mimalloc reads
-//!   that option when it starts, before `main`, so setting it here would be too late.
+//!   that option when it starts, before `main`, so setting it would be too late. The prctl
+//!   runs as the process loads ([`DISABLE_THP_AT_LOAD`]), before `main` too: the Rust
+//!   runtime's first allocation, before `main`, faults in mimalloc's first arena page, a
+//!   whole 2 MB huge page otherwise (~3 ms of zeroing on the one thread before any worker
+//!   starts).
 //! - **Purging.** Freed pages (the token buffers syn builds for each file and drops, a
 //!   growing vector's old buffer) are given back to the OS (`MADV_DONTNEED`), then faulted in
 //!   and zeroed again when the heap grows into them: ~70 MB of tokio's run. A run frees a
@@ -42,20 +46,35 @@ extern "C" {
     fn mi_option_get(option: c_int) -> c_long;
 }
 
-/// Sets the heap up for this process; call it first thing in `main`, before any thread
-/// starts. A user's `MIMALLOC_PURGE_DELAY` / `MIMALLOC_ALLOW_THP` still wins (for
-/// experiments).
+/// Sets the heap's purging up for this process; call it first thing in `main`, before any
+/// thread starts (huge pages are already off: [`DISABLE_THP_AT_LOAD`]). A user's
+/// `MIMALLOC_PURGE_DELAY` / `MIMALLOC_ALLOW_THP` still wins (for experiments).
 pub fn configure() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: a setter of mimalloc's option table, valid for this index (see the tests),
         // which may be called at any time.
         unsafe { mi_option_set(PURGE_DELAY, -1) };
     }
-    #[cfg(target_os = "linux")]
-    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
-        // SAFETY: prctl with integer arguments; it fails harmlessly (EINVAL) on kernels
-        // before 3.15, which then keep huge pages.
-        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+}
+
+/// Turns transparent huge pages off as the process loads: the dynamic loader runs the
+/// functions of `.init_array` before the Rust runtime starts, so before any allocation.
+#[cfg(target_os = "linux")]
+#[used]
+#[link_section = ".init_array"]
+static DISABLE_THP_AT_LOAD: extern "C" fn() = disable_thp;
+
+/// Runs before the Rust runtime is set up: it must not allocate (the first allocation is
+/// the one it is here to precede) nor use `std`'s environment lock, hence `getenv`.
+#[cfg(target_os = "linux")]
+extern "C" fn disable_thp() {
+    // SAFETY: getenv with a NUL-terminated name, before any thread exists that could
+    // change the environment; prctl with integer arguments, which fails harmlessly
+    // (EINVAL) on kernels before 3.15, which then keep huge pages.
+    unsafe {
+        if libc::getenv(c"MIMALLOC_ALLOW_THP".as_ptr()).is_null() {
+            libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        }
     }
 }
 
@@ -75,5 +94,20 @@ mod tests {
         assert_eq!(unsafe { mi_option_get(PURGE_DELAY - 1) }, 1);
         assert_eq!(unsafe { mi_option_get(PURGE_DELAY + 3) }, 100);
         assert_eq!(unsafe { mi_option_get(PURGE_DELAY + 4) }, 32);
+    }
+
+    /// The load-time constructor ran in this test binary too (it holds this module), before
+    /// its `main`: without it huge pages would be on.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn huge_pages_are_off_from_the_start() {
+        if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
+            return;
+        }
+        // SAFETY: prctl with integer arguments; it returns the flag.
+        assert_eq!(
+            unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) },
+            1
+        );
     }
 }
