@@ -48,7 +48,7 @@ use crate::semantics::Semantics;
 use crate::source::{SourceDb, SourceFile};
 use crate::span::{FileId, Span};
 use crate::suppress::Suppression;
-use crate::workspace::{Target, Workspace};
+use crate::workspace::{PlainPackages, Target, Workspace};
 
 /// The outcome of a run.
 pub struct Analysis {
@@ -106,7 +106,7 @@ pub fn analyze_with_checks(
                 workspace,
                 config,
                 checks,
-                manifests: HashMap::new(),
+                packages: PlainPackages::default(),
                 leak_trees: false,
                 test_code: HashMap::new(),
             }
@@ -131,7 +131,7 @@ pub fn analyze_on_this_thread(
         workspace,
         config,
         checks,
-        manifests: HashMap::new(),
+        packages: PlainPackages::default(),
         leak_trees: false,
         test_code: HashMap::new(),
     }
@@ -250,9 +250,9 @@ struct Run {
     workspace: Workspace,
     config: Config,
     checks: Vec<(LintId, Check)>,
-    /// Each folder's manifest edition, read once for the plain-path files' jobs and their
-    /// crate roots' targets (see [`Workspace::plain_file_edition`]).
-    manifests: HashMap<PathBuf, Option<Edition>>,
+    /// Each folder's package, found once for the plain-path files' jobs and their crate
+    /// roots' targets (see [`Workspace::plain_file_edition`]).
+    packages: PlainPackages,
     /// Whether the current batch's syntax trees may be left to the process's exit.
     leak_trees: bool,
     /// The test code of each file that has some, by file: ranges of bytes, or the whole file
@@ -387,9 +387,9 @@ impl Run {
             let job = Job {
                 path: p.clone(),
                 owns_dir: is_mod_rs(p)
-                    || Workspace::plain_target_kind(p, &mut self.manifests) != "lib",
+                    || Workspace::plain_target_kind(p, &mut self.packages) != "lib",
                 target: None,
-                edition: self.workspace.plain_file_edition(p, &mut self.manifests),
+                edition: self.workspace.plain_file_edition(p, &mut self.packages),
             };
             add(key, job, bytes);
         }
@@ -646,11 +646,9 @@ impl Run {
         self.workspace.targets.push(Target {
             package: PackageId(0),
             name,
-            kind: vec![Workspace::plain_target_kind(&path, &mut self.manifests).into()],
+            kind: vec![Workspace::plain_target_kind(&path, &mut self.packages).into()],
             crate_types: vec!["lib".into()],
-            edition: self
-                .workspace
-                .plain_file_edition(&path, &mut self.manifests),
+            edition: self.workspace.plain_file_edition(&path, &mut self.packages),
             src_path: path,
         });
         TargetId(self.workspace.targets.len() as u32 - 1)

@@ -5,6 +5,8 @@
 //! module becomes a crate root of its own, owned by one synthetic package. The engine follows
 //! each root's module tree itself (see [`crate::modtree`]), so a workspace needs only roots.
 
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::ids::{PackageId, TargetId};
@@ -100,17 +102,12 @@ impl Workspace {
     /// The edition of a plain-path file: `--edition` when given, else the edition of the
     /// package whose folder holds it (the nearest `Cargo.toml` with a `[package]`; 2015 when
     /// that manifest names none, as cargo reads it), else 2021. Vendored and registry crates
-    /// are linted as plain paths and written in every edition. `manifests` caches each
-    /// folder's answer.
-    pub fn plain_file_edition(
-        &self,
-        file: &Path,
-        manifests: &mut std::collections::HashMap<PathBuf, Option<Edition>>,
-    ) -> Edition {
+    /// are linted as plain paths and written in every edition.
+    pub fn plain_file_edition(&self, file: &Path, packages: &mut PlainPackages) -> Edition {
         if let Some(edition) = self.plain_edition {
             return edition;
         }
-        plain_package(file, manifests).map_or_else(Edition::default, |(_, e)| e)
+        packages.of(file).map_or_else(Edition::default, |(_, e)| e)
     }
 
     /// The kind of target a plain-path crate root is in cargo's layout of the package whose
@@ -119,14 +116,11 @@ impl Workspace {
     /// build script, `src/main.rs`, `src/bin/x.rs` and `src/bin/x/main.rs` a bin; anything else
     /// a lib. Registry and vendored crates are linted as plain paths, and their tests, benches
     /// and examples are test code (see [`crate::test_code`]) as in a cargo workspace.
-    pub fn plain_target_kind(
-        file: &Path,
-        manifests: &mut std::collections::HashMap<PathBuf, Option<Edition>>,
-    ) -> &'static str {
-        let Some((dir, _)) = plain_package(file, manifests) else {
+    pub fn plain_target_kind(file: &Path, packages: &mut PlainPackages) -> &'static str {
+        let Some((dir, _)) = packages.of(file) else {
             return "lib";
         };
-        let Ok(rel) = file.strip_prefix(&dir) else {
+        let Ok(rel) = file.strip_prefix(dir) else {
             return "lib";
         };
         let parts: Vec<&str> = rel
@@ -499,21 +493,37 @@ pub mod cargo {
     }
 }
 
-/// The folder of the package that holds `file` (the nearest one with a `Cargo.toml` that has
-/// a `[package]`) and its edition; `manifests` caches each folder's answer.
-fn plain_package(
-    file: &Path,
-    manifests: &mut std::collections::HashMap<PathBuf, Option<Edition>>,
-) -> Option<(PathBuf, Edition)> {
-    for dir in file.ancestors().skip(1) {
-        let edition = *manifests
-            .entry(dir.to_path_buf())
-            .or_insert_with(|| manifest_edition(dir));
-        if let Some(edition) = edition {
+/// The package that holds a plain-path file: the folder of the nearest `Cargo.toml` above it
+/// that has a `[package]`, and its edition. Each folder's answer is found once: a run asks
+/// for every file of a registry crate, twice (its edition and its target kind), and walking
+/// up from each file took ~2 ms of tokio's run, before any worker starts.
+#[derive(Default)]
+pub struct PlainPackages {
+    /// By a file's folder: its package's folder and edition, `None` outside any package.
+    /// Keyed by the folder's bytes: a `Path` hashes component by component, which made the
+    /// lookups half of this cache's cost.
+    by_dir: HashMap<OsString, Option<(PathBuf, Edition)>>,
+}
+
+impl PlainPackages {
+    pub fn of(&mut self, file: &Path) -> Option<(&Path, Edition)> {
+        let dir = file.parent()?;
+        if !self.by_dir.contains_key(dir.as_os_str()) {
+            let found = self.find(dir);
+            self.by_dir.insert(dir.as_os_str().to_owned(), found);
+        }
+        let (package, edition) = self.by_dir.get(dir.as_os_str())?.as_ref()?;
+        Some((package, *edition))
+    }
+
+    /// The answer for files in `dir`: its own manifest's, else its parent's (found once too).
+    fn find(&mut self, dir: &Path) -> Option<(PathBuf, Edition)> {
+        if let Some(edition) = manifest_edition(dir) {
             return Some((dir.to_path_buf(), edition));
         }
+        let (package, edition) = self.of(dir)?;
+        Some((package.to_path_buf(), edition))
     }
-    None
 }
 
 /// The edition of the package whose manifest is in `dir`, if there is one: its `edition`, the
@@ -584,8 +594,8 @@ mod tests {
     #[test]
     fn plain_roots_get_the_kind_cargo_would_give_them() {
         let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/crates/demo");
-        let mut manifests = std::collections::HashMap::new();
-        let mut kind = |rel: &str| Workspace::plain_target_kind(&demo.join(rel), &mut manifests);
+        let mut packages = PlainPackages::default();
+        let mut kind = |rel: &str| Workspace::plain_target_kind(&demo.join(rel), &mut packages);
         assert_eq!(kind("tests/it.rs"), "test");
         assert_eq!(kind("tests/suite/main.rs"), "test");
         assert_eq!(kind("examples/ex.rs"), "example");
@@ -597,6 +607,43 @@ mod tests {
         // Not targets: a test's module, a fixture below `tests/`.
         assert_eq!(kind("tests/common/mod.rs"), "lib");
         assert_eq!(kind("tests/fixtures/lints/x.rs"), "lib");
+    }
+
+    /// Each folder's answer is the nearest `[package]` manifest's above it, however deep the
+    /// file and in whichever order its neighbours were asked about.
+    #[test]
+    fn plain_files_belong_to_the_nearest_package_above_them() {
+        let root = std::env::temp_dir().join(format!("gomem-plain-{}", std::process::id()));
+        let pkg = root.join("pkg");
+        std::fs::create_dir_all(pkg.join("src/a/b")).unwrap();
+        std::fs::create_dir_all(pkg.join("only-ws/src")).unwrap();
+        std::fs::create_dir_all(pkg.join("inner/src")).unwrap();
+        let manifest = |dir: &Path, text: &str| std::fs::write(dir.join("Cargo.toml"), text);
+        manifest(&pkg, "[package]\nname = \"p\"\nedition = \"2018\"\n").unwrap();
+        manifest(&pkg.join("only-ws"), "[workspace]\nmembers = []\n").unwrap();
+        manifest(&pkg.join("inner"), "[package]\nname = \"i\"\n").unwrap();
+        let mut packages = PlainPackages::default();
+        let mut of = |rel: &str| {
+            packages
+                .of(&pkg.join(rel))
+                .map(|(dir, edition)| (dir.to_path_buf(), edition))
+        };
+        let p = Some((pkg.clone(), Edition::E2018));
+        assert_eq!(of("src/a/b/deep.rs"), p);
+        assert_eq!(of("src/a/up.rs"), p);
+        assert_eq!(of("src/lib.rs"), p);
+        assert_eq!(
+            of("only-ws/src/lib.rs"),
+            p,
+            "a manifest without [package] is skipped"
+        );
+        assert_eq!(
+            of("inner/src/lib.rs"),
+            Some((pkg.join("inner"), Edition::E2015)),
+            "a nested package is its own, 2015 when it names no edition"
+        );
+        assert_eq!(of("src/a/b/again.rs"), p);
+        std::fs::remove_dir_all(&root).ok();
     }
 
     #[test]
