@@ -156,13 +156,7 @@ fn scan_with<'t>(
             // A run at once: indentation is a good part of the text.
             b' ' | b'\n' | b'\t' | b'\r' => {
                 after_block = block_before;
-                i += 1;
-                while b
-                    .get(i)
-                    .is_some_and(|c| matches!(c, b' ' | b'\n' | b'\t' | b'\r'))
-                {
-                    i += 1;
-                }
+                i = run_end(b, i + 1, BLANK);
                 continue;
             }
             b'/' if b.get(i + 1) == Some(&b'/') => {
@@ -409,11 +403,36 @@ pub(crate) fn words(text: &str) -> impl Iterator<Item = (&str, bool)> {
 /// At the first letter of a word: past the word, and the word itself; or, when the word is
 /// a literal's prefix (raw and byte strings `r".."`, `r#".."#`, `b".."`, `br".."`, `c".."`,
 /// byte chars `b'x'`), past the literal, and no word.
-fn skip_word(b: &[u8], start: usize) -> (usize, Option<&[u8]>) {
-    let mut i = start;
-    while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
-        i += 1;
+/// Byte classes for [`run_end`]: the scans spend most of their time in runs of blanks and
+/// of word bytes, and a table lookup per byte is cheaper there than a chain of compares.
+const BLANK: u8 = 1;
+const WORD: u8 = 2;
+static CLASS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+            table[c] = BLANK;
+        } else if b == b'_' || b.is_ascii_alphanumeric() {
+            table[c] = WORD;
+        }
+        c += 1;
     }
+    table
+};
+
+/// The end of the run of `class` bytes that starts at `from`.
+fn run_end(b: &[u8], from: usize, class: u8) -> usize {
+    let rest = b.get(from..).unwrap_or_default();
+    from + rest
+        .iter()
+        .position(|&c| CLASS[c as usize] != class)
+        .unwrap_or(rest.len())
+}
+
+fn skip_word(b: &[u8], start: usize) -> (usize, Option<&[u8]>) {
+    let i = run_end(b, start, WORD);
     let word = &b[start..i];
     if i < b.len()
         && (b[i] == b'"' || b[i] == b'#')
