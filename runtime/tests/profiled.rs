@@ -47,7 +47,7 @@ const MIB: u64 = 1 << 20;
 /// Keeps 64 MiB live, in 16,384 buffers of 4 KiB.
 #[inline(never)]
 fn keep_live() -> Vec<Vec<u8>> {
-    (0..16_384).map(|i| vec![i as u8; 4096]).collect()
+    black_box((0..16_384).map(|i| vec![i as u8; 4096]).collect())
 }
 
 /// Allocates 1 GiB in short-lived 4 KiB buffers, none of them kept.
@@ -130,7 +130,7 @@ fn a_profile_of_every_allocation_matches_the_pattern_within_sampling_error() {
 #[allow(clippy::vec_box)]
 #[inline(never)]
 fn boxes(n: usize) -> Vec<Box<[u64; 8]>> {
-    (0..n).map(|i| Box::new([i as u64; 8])).collect()
+    black_box((0..n).map(|i| Box::new([i as u64; 8])).collect())
 }
 
 #[inline(never)]
@@ -189,7 +189,7 @@ fn with_sampling_off_nothing_is_recorded() {
 #[allow(clippy::vec_box)]
 #[inline(never)]
 fn late_boxes(n: usize) -> Vec<Box<[u64; 8]>> {
-    (0..n).map(|i| Box::new([i as u64; 8])).collect()
+    black_box((0..n).map(|i| Box::new([i as u64; 8])).collect())
 }
 
 /// A thread reads the rate only when its count runs out: with sampling off, every 64 KiB
