@@ -400,13 +400,12 @@ pub(crate) fn words(text: &str) -> impl Iterator<Item = (&str, bool)> {
     })
 }
 
-/// At the first letter of a word: past the word, and the word itself; or, when the word is
-/// a literal's prefix (raw and byte strings `r".."`, `r#".."#`, `b".."`, `br".."`, `c".."`,
-/// byte chars `b'x'`), past the literal, and no word.
-/// Byte classes for [`run_end`]: the scans spend most of their time in runs of blanks and
-/// of word bytes, and a table lookup per byte is cheaper there than a chain of compares.
+/// Whitespace, in [`CLASS`].
 const BLANK: u8 = 1;
+/// A byte of an identifier, keyword or number (`[A-Za-z0-9_]`), in [`CLASS`].
 const WORD: u8 = 2;
+/// Each byte's class, for [`run_end`]: the scans spend most of their time in runs of blanks
+/// and of word bytes, and a table lookup per byte is cheaper there than a chain of compares.
 static CLASS: [u8; 256] = {
     let mut table = [0; 256];
     let mut c = 0;
@@ -431,6 +430,9 @@ fn run_end(b: &[u8], from: usize, class: u8) -> usize {
         .unwrap_or(rest.len())
 }
 
+/// At the first letter of a word: past the word, and the word itself; or, when the word is
+/// a literal's prefix (raw and byte strings `r".."`, `r#".."#`, `b".."`, `br".."`, `c".."`,
+/// byte chars `b'x'`), past the literal, and no word.
 fn skip_word(b: &[u8], start: usize) -> (usize, Option<&[u8]>) {
     let i = run_end(b, start, WORD);
     let word = &b[start..i];
