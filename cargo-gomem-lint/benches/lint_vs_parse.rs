@@ -23,8 +23,12 @@ use gomem_analyzer::report;
 use gomem_analyzer::workspace::Workspace;
 
 // The same allocator as the command, so that both sides of every comparison use one.
+// (Its unit tests are the binary's: a bench runs without the test harness.)
+#[path = "../src/mimalloc_plain.rs"]
+#[allow(unused)]
+mod mimalloc_plain;
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: mimalloc_plain::Mimalloc = mimalloc_plain::Mimalloc;
 
 const ROUNDS: usize = 15;
 

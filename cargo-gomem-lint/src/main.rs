@@ -1,12 +1,13 @@
 //! `cargo-gomem-lint`: run as `cargo gomem-lint` once installed (see `--help`).
 
 // mimalloc, sampled for `--heap-profile` (sampling is off without it: a thread-local count
-// per allocation and a bit of the side filter per free).
+// per allocation, and a flag read per free).
 #[global_allocator]
-static ALLOCATOR: gomem_runtime::Profiled<mimalloc::MiMalloc> =
-    gomem_runtime::Profiled::new(mimalloc::MiMalloc);
+static ALLOCATOR: gomem_runtime::Profiled<mimalloc_plain::Mimalloc> =
+    gomem_runtime::Profiled::new(mimalloc_plain::Mimalloc);
 
 mod allocator;
+mod mimalloc_plain;
 
 fn main() -> std::process::ExitCode {
     allocator::configure();
