@@ -381,10 +381,7 @@ pub(crate) fn words(text: &str) -> impl Iterator<Item = (&str, bool)> {
                     let end = skip_quote(b, i);
                     // A lifetime: its quote alone was skipped; its name is no value's or fn's.
                     i = if end == i + 1 {
-                        end + b[end..]
-                            .iter()
-                            .take_while(|&&c| c == b'_' || c.is_ascii_alphanumeric())
-                            .count()
+                        run_end(b, end, WORD)
                     } else {
                         end
                     };
