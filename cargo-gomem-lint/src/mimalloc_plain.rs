@@ -36,6 +36,29 @@ fn plain(align: usize, size: usize) -> bool {
     align <= MAX_ALIGN && align <= size
 }
 
+/// A block of `layout` from `plain_fn(size)` where a plain block is aligned enough, else from
+/// `aligned_fn(size, align)`: `alloc` and `alloc_zeroed` differ only in the pair they pass.
+/// (Inlined, so that each caller calls its pair directly.)
+///
+/// # Safety
+/// The two must be one of mimalloc's pairs of allocation entry points, which take any size
+/// and a power-of-two alignment (a `Layout`'s).
+#[inline(always)]
+unsafe fn allocate(
+    layout: Layout,
+    plain_fn: unsafe extern "C" fn(usize) -> *mut c_void,
+    aligned_fn: unsafe extern "C" fn(usize, usize) -> *mut c_void,
+) -> *mut u8 {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if plain(layout.align(), layout.size()) {
+            plain_fn(layout.size()).cast()
+        } else {
+            aligned_fn(layout.size(), layout.align()).cast()
+        }
+    }
+}
+
 // SAFETY: each method hands the layout's size (and, when a plain block would not do, its
 // alignment) to mimalloc's matching entry point, which returns a block of at least that size
 // with that alignment, or null; `plain` only skips the alignment where every block mimalloc
@@ -44,26 +67,14 @@ fn plain(align: usize, size: usize) -> bool {
 unsafe impl GlobalAlloc for Mimalloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: mimalloc's allocation functions take any size and a power-of-two alignment.
-        unsafe {
-            if plain(layout.align(), layout.size()) {
-                mi::mi_malloc(layout.size()).cast()
-            } else {
-                mi::mi_malloc_aligned(layout.size(), layout.align()).cast()
-            }
-        }
+        // SAFETY: mimalloc's allocation entry points, a matching pair.
+        unsafe { allocate(layout, mi::mi_malloc, mi::mi_malloc_aligned) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as in `alloc`.
-        unsafe {
-            if plain(layout.align(), layout.size()) {
-                mi::mi_zalloc(layout.size()).cast()
-            } else {
-                mi::mi_zalloc_aligned(layout.size(), layout.align()).cast()
-            }
-        }
+        // SAFETY: mimalloc's zeroing allocation entry points, a matching pair.
+        unsafe { allocate(layout, mi::mi_zalloc, mi::mi_zalloc_aligned) }
     }
 
     #[inline]
